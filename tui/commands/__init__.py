@@ -1,0 +1,1 @@
+"""The `vmdeck` subcommands, one module per topic; each exposes `register(subparsers)`."""

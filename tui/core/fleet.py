@@ -1,0 +1,143 @@
+"""A fleet as the scheduler sees it: hosts with a profile, a state and their current load.
+
+This is the FLEET.json model shared by the scheduler, the what-if engine and the live poller's export.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tui.core.costs import Load
+from tui.core.model import HardwareProfile, VmConfig
+from tui.core.pci import normalize_pci
+from tui.core.units import UnitError, parse_size
+
+
+class HostState(StrEnum):
+    ENABLED = "enabled"  # connected, VMs scheduled normally
+    NO_SCHEDULING = "no-scheduling"  # connected, existing VMs managed, nothing new placed
+    DISABLED = "disabled"  # not connected, nothing scheduled
+
+    @property
+    def label(self) -> str:
+        return {"enabled": "Enabled", "no-scheduling": "No Scheduling", "disabled": "Disabled"}[self.value]
+
+    @classmethod
+    def parse(cls, text: str) -> HostState:
+        key = text.strip().lower().replace("_", "-").replace(" ", "-")
+        try:
+            return cls(key)
+        except ValueError:
+            choices = ", ".join(s.value for s in cls)
+            raise ValueError(f"unknown host state {text!r} (expected one of: {choices})") from None
+
+
+@dataclass(frozen=True)
+class FleetHost:
+    name: str
+    profile: str
+    state: HostState = HostState.ENABLED
+    vms: int = 0
+    vcpus: int = 0
+    memory: int = 0
+    devices_in_use: tuple[str, ...] = ()  # normalised PCI addresses of the profile's devices
+
+    def load(self, profile: HardwareProfile) -> Load:
+        kinds = {d.addr: d.type for d in profile.devices}
+        counts = Counter(kinds[a] for a in self.devices_in_use if a in kinds)
+        return Load(self.vms, self.vcpus, self.memory, dict(counts))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "profile": self.profile,
+            "state": self.state.value,
+            "vms": self.vms,
+            "vcpus": self.vcpus,
+            "memory": self.memory,
+            "devices_in_use": list(self.devices_in_use),
+        }
+
+
+class FleetError(ValueError):
+    """A FLEET document that cannot be used; the message names the host and field."""
+
+
+@dataclass(frozen=True)
+class Fleet:
+    hosts: tuple[FleetHost, ...] = field(default_factory=tuple)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"hosts": [h.to_json() for h in self.hosts]}
+
+    def by_name(self) -> dict[str, FleetHost]:
+        return {h.name: h for h in self.hosts}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], config: VmConfig | None = None) -> Fleet:
+        """Build from a FLEET.json document; with a config, profiles and device addresses are checked."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("hosts"), list):
+            raise FleetError('expected an object {"hosts": [...]}')
+        hosts: list[FleetHost] = []
+        seen: set[str] = set()
+        for index, raw in enumerate(data["hosts"]):
+            where = f"hosts[{index}]"
+            if not isinstance(raw, Mapping):
+                raise FleetError(f"{where}: expected an object")
+            host = _host_from_json(raw, where)
+            if host.name in seen:
+                raise FleetError(f"{where}: duplicate host name {host.name!r}")
+            seen.add(host.name)
+            if config is not None:
+                _check_against_config(host, config, where)
+            hosts.append(host)
+        return cls(tuple(hosts))
+
+
+def _host_from_json(raw: Mapping[str, Any], where: str) -> FleetHost:
+    name = raw.get("name")
+    if not isinstance(name, str) or not name:
+        raise FleetError(f"{where}: 'name' must be a non-empty string")
+    where = f"{where} ({name})"
+    profile = raw.get("profile")
+    if not isinstance(profile, str) or not profile:
+        raise FleetError(f"{where}: 'profile' must be a non-empty string")
+    try:
+        state = HostState.parse(str(raw.get("state", "enabled")))
+    except ValueError as exc:
+        raise FleetError(f"{where}: {exc}") from None
+    counts = {}
+    for key in ("vms", "vcpus"):
+        value = raw.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise FleetError(f"{where}: {key!r} must be a whole number >= 0, got {value!r}")
+        counts[key] = value
+    try:
+        memory = parse_size(raw.get("memory", 0))
+    except UnitError as exc:
+        raise FleetError(f"{where}: 'memory': {exc}") from None
+    devices = raw.get("devices_in_use", [])
+    if not isinstance(devices, list):
+        raise FleetError(f"{where}: 'devices_in_use' must be a list of PCI addresses")
+    try:
+        addrs = tuple(sorted({normalize_pci(str(a)) for a in devices}))
+    except ValueError as exc:
+        raise FleetError(f"{where}: 'devices_in_use': {exc}") from None
+    return FleetHost(name, profile, state, counts["vms"], counts["vcpus"], memory, addrs)
+
+
+def _check_against_config(host: FleetHost, config: VmConfig, where: str) -> None:
+    profile = config.hardware_profiles.get(host.profile)
+    if profile is None:
+        known = ", ".join(sorted(config.hardware_profiles)) or "none"
+        raise FleetError(f"{where} ({host.name}): unknown profile {host.profile!r} (profiles: {known})")
+    own = {d.addr for d in profile.devices}
+    stray = [a for a in host.devices_in_use if a not in own]
+    if stray:
+        raise FleetError(
+            f"{where} ({host.name}): devices_in_use {', '.join(stray)} are not devices of profile {profile.id!r}"
+        )

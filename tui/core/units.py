@@ -1,0 +1,154 @@
+"""Sizes and durations as HOCON (Lightbend config) spells them.
+
+A bare number is bytes for sizes and milliseconds for durations (the HOCON spec). Unknown units get a
+"did you mean" hint, because the seed documents themselves contain a typo (`32 Gib`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+_DECIMAL_PREFIXES = ["k", "M", "G", "T", "P", "E", "Z", "Y"]
+_BINARY_PREFIXES = ["K", "M", "G", "T", "P", "E", "Z", "Y"]
+_DECIMAL_WORDS = ["kilo", "mega", "giga", "tera", "peta", "exa", "zetta", "yotta"]
+_BINARY_WORDS = ["kibi", "mebi", "gibi", "tebi", "pebi", "exbi", "zebi", "yobi"]
+
+
+def _size_units() -> dict[str, int]:
+    units: dict[str, int] = {"B": 1, "b": 1, "byte": 1, "bytes": 1}
+    for power, (dec, word) in enumerate(zip(_DECIMAL_PREFIXES, _DECIMAL_WORDS, strict=True), start=1):
+        factor = 1000**power
+        units[f"{dec}B"] = factor
+        units[f"{word}byte"] = factor
+        units[f"{word}bytes"] = factor
+    for power, (letter, word) in enumerate(zip(_BINARY_PREFIXES, _BINARY_WORDS, strict=True), start=1):
+        factor = 1024**power
+        for spelling in (letter, letter.lower(), f"{letter}i", f"{letter}iB", f"{word}byte", f"{word}bytes"):
+            units[spelling] = factor
+    return units
+
+
+SIZE_UNITS: dict[str, int] = _size_units()
+
+_NS = 1e-9
+DURATION_UNITS: dict[str, float] = {}
+for _names, _seconds in (
+    (("ns", "nano", "nanos", "nanosecond", "nanoseconds"), _NS),
+    (("us", "micro", "micros", "microsecond", "microseconds"), 1e-6),
+    (("ms", "milli", "millis", "millisecond", "milliseconds"), 1e-3),
+    (("s", "second", "seconds"), 1.0),
+    (("m", "minute", "minutes"), 60.0),
+    (("h", "hour", "hours"), 3600.0),
+    (("d", "day", "days"), 86400.0),
+):
+    for _name in _names:
+        DURATION_UNITS[_name] = _seconds
+
+_NUMBER_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
+
+
+@dataclass(frozen=True)
+class UnitError(ValueError):
+    """A value that is not a valid size or duration; `message` is written for the admin."""
+
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+def _suggest(unit: str, known: dict[str, object]) -> str:
+    # Case matters for units (m = minutes vs M = mebibytes), so exact-case candidates come first.
+    close = difflib.get_close_matches(unit, list(known), n=1, cutoff=0.6)
+    if not close:
+        lowered = {name.lower(): name for name in known}
+        hit = difflib.get_close_matches(unit.lower(), list(lowered), n=1, cutoff=0.6)
+        close = [lowered[hit[0]]] if hit else []
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
+def parse_size(value: object) -> int:
+    """Bytes from an int/float or a string such as '32 GiB', '64MB', '1.5 KiB', '4096'."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a size such as 32 GiB, got boolean {value!r}")
+    if isinstance(value, int | float):
+        number, unit = float(value), ""
+    elif isinstance(value, str):
+        match = _NUMBER_UNIT.match(value)
+        if not match:
+            raise UnitError(f"expected a size such as 32 GiB, got {value!r}")
+        number, unit = float(match.group(1)), match.group(2)
+    else:
+        raise UnitError(f"expected a size such as 32 GiB, got {type(value).__name__} {value!r}")
+    if unit and unit not in SIZE_UNITS:
+        raise UnitError(f"unknown size unit {unit!r} in {value!r}{_suggest(unit, SIZE_UNITS)}")
+    if number < 0:
+        raise UnitError(f"a size cannot be negative: {value!r}")
+    result = number * SIZE_UNITS.get(unit, 1)
+    if result != int(result):
+        raise UnitError(f"{value!r} is not a whole number of bytes")
+    return int(result)
+
+
+def parse_real_or_size(value: object) -> float:
+    """A RealOrBytes: a plain number stays as it is (may be negative), a number with a unit is bytes."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a number or a size, got boolean {value!r}")
+    if isinstance(value, int | float):
+        return float(value)
+    if isinstance(value, str):
+        match = _NUMBER_UNIT.match(value)
+        if match and not match.group(2):
+            return float(match.group(1))
+        if match and match.group(2) in SIZE_UNITS:
+            sign = -1.0 if match.group(1).startswith("-") else 1.0
+            return sign * float(parse_size(match.group(1).lstrip("+-") + match.group(2)))
+        if match:
+            unit = match.group(2)
+            raise UnitError(f"unknown size unit {unit!r} in {value!r}{_suggest(unit, SIZE_UNITS)}")
+    raise UnitError(f"expected a number or a size such as 16 GiB, got {value!r}")
+
+
+def parse_duration(value: object) -> float:
+    """Seconds from a number (milliseconds, per HOCON) or a string such as '5 minutes', '10s'."""
+    if isinstance(value, bool):
+        raise UnitError(f"expected a duration such as 30 seconds, got boolean {value!r}")
+    if isinstance(value, int | float):
+        number, unit = float(value), "ms"
+    elif isinstance(value, str):
+        match = _NUMBER_UNIT.match(value)
+        if not match:
+            raise UnitError(f"expected a duration such as 30 seconds, got {value!r}")
+        number, unit = float(match.group(1)), match.group(2) or "ms"
+    else:
+        raise UnitError(f"expected a duration such as 30 seconds, got {type(value).__name__} {value!r}")
+    if unit not in DURATION_UNITS:
+        raise UnitError(f"unknown duration unit {unit!r} in {value!r}{_suggest(unit, DURATION_UNITS)}")
+    if number < 0:
+        raise UnitError(f"a duration cannot be negative: {value!r}")
+    return number * DURATION_UNITS[unit]
+
+
+def format_size(num_bytes: float) -> str:
+    """Short human form with binary units: 34359738368 -> '32 GiB'."""
+    if num_bytes != num_bytes or num_bytes in (float("inf"), float("-inf")):
+        return str(num_bytes)
+    value = float(num_bytes)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(value) < 1024 or unit == "PiB":
+            text = f"{value:.1f}".rstrip("0").rstrip(".")
+            return f"{text} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def format_duration(seconds: float) -> str:
+    """Short human form: 300 -> '5m', 90 -> '1m30s', 0.25 -> '250ms'."""
+    if seconds < 1:
+        return f"{seconds * 1000:g}ms"
+    minutes, secs = divmod(seconds, 60)
+    hours, minutes = divmod(int(minutes), 60)
+    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs:g}s" if secs else ""]
+    return "".join(parts) or "0s"
