@@ -23,7 +23,9 @@ def parse_pci(text: str) -> PciAddress:
     """'02:03.0' or '0000:01:02.0' -> PciAddress; the domain may be omitted when it is 0000."""
     match = _PCI.match(text.strip())
     if not match:
-        raise ValueError(f"{text!r} is not a PCI address (expected DDDD:BB:SS.F or BB:SS.F, e.g. 0000:01:02.0)")
+        raise ValueError(
+            f"{text!r} is not a PCI address (expected DDDD:BB:SS.F or BB:SS.F, e.g. 0000:01:02.0)"
+        )
     domain, bus, slot, function = match.groups()
     address = PciAddress(int(domain or "0", 16), int(bus, 16), int(slot, 16), int(function))
     if address.slot > 0x1F:

@@ -60,7 +60,12 @@ class UnitError(ValueError):
 
 
 def _suggest(unit: str, known: dict[str, object]) -> str:
-    # Case matters for units (m = minutes vs M = mebibytes), so exact-case candidates come first.
+    # A wrong case is the usual slip (`Gib`, `mib`); suggest the canonical spelling, e.g. GiB.
+    same_letters = sorted(
+        (k for k in known if k.lower() == unit.lower()), key=lambda k: (not k.endswith("B"), k)
+    )
+    if same_letters:
+        return f" (did you mean {same_letters[0]}?)"
     close = difflib.get_close_matches(unit, list(known), n=1, cutoff=0.6)
     if not close:
         lowered = {name.lower(): name for name in known}

@@ -1,0 +1,120 @@
+"""`vmdeck validate` and `vmdeck curve`: check a ticrypt-vm.conf, evaluate one curve at given inputs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Any
+
+from tui.commands.output import emit, fail, fmt_cost, table
+from tui.core.diagnostics import Diagnostic
+from tui.core.units import UnitError, parse_real_or_size
+
+
+def register(subparsers: Any) -> None:
+    validate = subparsers.add_parser(
+        "validate",
+        help="check a ticrypt-vm.conf: syntax, every documented parameter, and scheduling pitfalls",
+        description="Exit 0 without errors (warnings allowed), 1 with errors, 2 if the file cannot be read.",
+    )
+    validate.add_argument(
+        "config",
+        nargs="?",
+        help="the config (default: $VMDECK_CONFIG, /etc/ticrypt/ticrypt-vm.conf, or the bundled sample)",
+    )
+    validate.add_argument("--config", dest="config_opt", metavar="FILE", help=argparse.SUPPRESS)
+    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    validate.set_defaults(handler=run_validate)
+
+    curve = subparsers.add_parser(
+        "curve",
+        help="evaluate one curve, e.g. vmdeck curve '{ curve: hard-soft, soft: 1, hard: 2 }' --at 0 1 2 3",
+    )
+    curve.add_argument("spec", help="one HOCON curve object")
+    curve.add_argument("--at", nargs="+", required=True, metavar="X", help="inputs: numbers or sizes (16GiB)")
+    curve.add_argument("--json", action="store_true", help="machine-readable output")
+    curve.set_defaults(handler=run_curve)
+
+
+def _shown(path: str | None) -> str:
+    if not path:
+        return "<config>"
+    rel = os.path.relpath(path)
+    return rel if not rel.startswith("../..") else path
+
+
+def format_diagnostic(d: Diagnostic) -> str:
+    where = _shown(d.file) + (f":{d.line}" if d.line else "")
+    key = f" {d.path}:" if d.path else ""
+    return f"{where}: {d.severity}:{key} {d.message}"
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    from tui.services.config import ConfigFileError, load_config
+    from tui.services.config.paths import default_config_path
+
+    path = args.config or args.config_opt or str(default_config_path())
+    try:
+        result = load_config(path)
+    except ConfigFileError as exc:
+        return fail(str(exc), args.json, code=2)
+
+    def human(res: Any) -> str:
+        lines = [format_diagnostic(d) for d in res.diagnostics]
+        c = res.counts
+        summary = (
+            f"{_shown(res.source)}: {c.get('cost_functions', 0)} cost functions, "
+            f"{c.get('hardware_profiles', 0)} hardware profiles, {c.get('realms', 0)} realms"
+        )
+        verdict = "OK" if res.ok else "INVALID"
+        lines += [summary, f"{verdict}: {len(res.errors)} errors, {len(res.warnings)} warnings"]
+        return "\n".join(lines)
+
+    if args.json:
+        emit(result.to_json(), True, str)
+    else:
+        emit(result, False, human)
+    return 0 if result.ok else 1
+
+
+def run_curve(args: argparse.Namespace) -> int:
+    from tui.services.config import parse_curve_spec
+
+    xs: list[float] = []
+    for text in args.at:
+        try:
+            xs.append(parse_real_or_size(text))
+        except UnitError as exc:
+            return fail(f"--at {text!r}: {exc}", args.json, code=2)
+    result = parse_curve_spec(args.spec, name="<curve>")
+    if not result.ok or result.curve is None:
+        errors = [d for d in result.diagnostics if d.severity == "error"]
+        if args.json:
+            emit(
+                {
+                    "ok": False,
+                    "errors": [d.to_json() for d in errors],
+                    "warnings": [d.to_json() for d in result.diagnostics if d.severity == "warning"],
+                },
+                True,
+                str,
+            )
+        else:
+            for d in result.diagnostics:
+                print(format_diagnostic(d))
+        return 1
+    curve = result.curve
+    points = [{"x": x, "cost": curve(x)} for x in xs]
+    data = {
+        "curve": curve.to_config(),
+        "points": points,
+        "warnings": [d.to_json() for d in result.diagnostics],
+    }
+
+    def human(d: Any) -> str:
+        out = [format_diagnostic(w) for w in result.diagnostics]
+        out.append(table(["x", "cost"], [[f"{p['x']:g}", fmt_cost(p["cost"])] for p in d["points"]]))
+        return "\n".join(out)
+
+    emit(data, args.json, human)
+    return 0

@@ -1,0 +1,176 @@
+"""Host inventory records: what an administrator registers about a host (seed 002, "Hosts").
+
+A host has a name, a libvirt URI, a hardware profile, a realm, a state (Enabled / No Scheduling /
+Disabled) and optional static address translation. This module validates those facts; the store
+keeps them and the poller connects to them. Every refusal says which field and why.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import urlsplit
+
+from tui.core.fleet import HostState
+from tui.core.model import VmConfig
+
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+# libvirt URI schemes are DRIVER[+TRANSPORT]; these are the transports libvirt's remote driver knows.
+_TRANSPORTS = {"tls", "tcp", "unix", "ssh", "libssh", "libssh2", "ext"}
+_SCHEME = re.compile(r"^([a-z][a-z0-9]*)(?:\+([a-z0-9]+))?$")
+# Transports that reach another machine need a host name in the URI.
+_NETWORK_TRANSPORTS = {"tls", "tcp", "ssh", "libssh", "libssh2"}
+MAX_OCTET = 255  # static address translation: port = base port + last octet of the VM's IP
+
+
+class HostError(ValueError):
+    """An invalid host record; the message names the host and field and is meant for the admin."""
+
+
+@dataclass(frozen=True)
+class Nat:
+    """Static address translation: connect to `ip` at port `base_port` + last octet of the VM's IP."""
+
+    ip: str
+    base_port: int
+
+    def port_for(self, vm_ip: str) -> int:
+        return self.base_port + int(vm_ip.rsplit(".", 1)[-1])
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ip": self.ip, "base_port": self.base_port}
+
+
+@dataclass(frozen=True)
+class HostRecord:
+    name: str
+    uri: str
+    profile: str
+    realm: str
+    state: HostState = HostState.ENABLED
+    nat: Nat | None = None
+
+    @property
+    def connected(self) -> bool:
+        """Enabled and No Scheduling hosts are connected; Disabled hosts are not (seed 002)."""
+        return self.state is not HostState.DISABLED
+
+    def with_changes(self, **changes: Any) -> HostRecord:
+        return replace(self, **changes)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "uri": self.uri,
+            "profile": self.profile,
+            "realm": self.realm,
+            "state": self.state.value,
+            "nat": self.nat.to_json() if self.nat else None,
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any], where: str = "host") -> HostRecord:
+        """Parse and check one host object (the import format and the store's documents)."""
+        if not isinstance(raw, Mapping):
+            raise HostError(f"{where}: expected an object, got {type(raw).__name__}")
+        unknown = sorted(set(raw) - {"name", "uri", "profile", "realm", "state", "nat"})
+        if unknown:
+            raise HostError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
+        name = check_name(_text(raw, "name", where))
+        where = f"{where} ({name})"
+        nat_raw = raw.get("nat")
+        nat = None
+        if nat_raw is not None:
+            if not isinstance(nat_raw, Mapping) or set(nat_raw) != {"ip", "base_port"}:
+                raise HostError(f'{where}: "nat" must be {{"ip": ..., "base_port": ...}} or null')
+            nat = check_nat(nat_raw["ip"], nat_raw["base_port"], where)
+        try:
+            state = HostState.parse(str(raw.get("state", "enabled")))
+        except ValueError as exc:
+            raise HostError(f"{where}: {exc}") from None
+        return cls(
+            name=name,
+            uri=check_uri(_text(raw, "uri", where), where),
+            profile=_text(raw, "profile", where),
+            realm=_text(raw, "realm", where),
+            state=state,
+            nat=nat,
+        )
+
+
+def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise HostError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
+    return value.strip()
+
+
+def check_name(name: str) -> str:
+    if not _NAME.match(name):
+        raise HostError(
+            f"invalid host name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
+            "letter or digit"
+        )
+    return name
+
+
+def check_uri(uri: str, where: str = "host") -> str:
+    """A libvirt connection URI such as qemu:///system or qemu+ssh://user@host:22/system."""
+    parts = urlsplit(uri)
+    match = _SCHEME.match(parts.scheme)
+    hint = "expected e.g. qemu:///system or qemu+ssh://[user@]host[:port]/system"
+    if "://" not in uri or not match:
+        raise HostError(f"{where}: malformed libvirt URI {uri!r} ({hint})")
+    transport = match.group(2)
+    if transport is not None and transport not in _TRANSPORTS:
+        known = ", ".join(sorted(_TRANSPORTS))
+        raise HostError(f"{where}: unknown libvirt transport {transport!r} in {uri!r} (known: {known})")
+    if not parts.path or parts.path == "/":
+        raise HostError(f"{where}: libvirt URI {uri!r} has no path such as /system ({hint})")
+    try:
+        port = parts.port
+    except ValueError:
+        raise HostError(f"{where}: libvirt URI {uri!r} has an invalid port") from None
+    if transport in _NETWORK_TRANSPORTS and not parts.hostname:
+        raise HostError(f"{where}: libvirt URI {uri!r} uses {transport} but names no host ({hint})")
+    if port is not None and not 0 < port < 65536:
+        raise HostError(f"{where}: libvirt URI {uri!r} has an invalid port")
+    return uri
+
+
+def check_nat(ip: object, base_port: object, where: str = "host") -> Nat:
+    try:
+        address = ipaddress.IPv4Address(str(ip))
+    except ValueError:
+        raise HostError(f"{where}: NAT address {ip!r} is not an IPv4 address") from None
+    if isinstance(base_port, bool) or not isinstance(base_port, int):
+        try:
+            base_port = int(str(base_port))
+        except ValueError:
+            raise HostError(f"{where}: NAT base port {base_port!r} is not a whole number") from None
+    # The last octet is added to the base port, so the whole range must stay a valid TCP port.
+    if not 1 <= base_port <= 65535 - MAX_OCTET:
+        limit = 65535 - MAX_OCTET
+        raise HostError(f"{where}: NAT base port {base_port} must be 1..{limit} (base + 255 <= 65535)")
+    return Nat(str(address), base_port)
+
+
+def check_against_config(host: HostRecord, config: VmConfig) -> None:
+    """The profile and the realm a host names must exist in the configuration."""
+    if host.profile not in config.hardware_profiles:
+        known = ", ".join(sorted(config.hardware_profiles)) or "none"
+        raise HostError(f"host {host.name!r}: unknown hardware profile {host.profile!r} (profiles: {known})")
+    if host.realm not in config.realms:
+        known = ", ".join(sorted(config.realms)) or "none"
+        raise HostError(f"host {host.name!r}: unknown realm {host.realm!r} (realms: {known})")
+
+
+def default_realm(config: VmConfig) -> str:
+    """The realm a host joins when none is named: only defined when the config has exactly one."""
+    if len(config.realms) == 1:
+        return next(iter(config.realms))
+    known = ", ".join(sorted(config.realms)) or "none"
+    raise HostError(f"name a realm with --realm (realms: {known})")

@@ -1,0 +1,49 @@
+"""A placement request: the shape of one VM (vCPUs, memory bytes, device type -> count).
+
+Requests are hashable and normalised (device types sorted, zero counts dropped) because the engine
+caches one exact cost vector per distinct shape.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+
+class RequestError(ValueError):
+    """A request that cannot be placed as written (negative size, bad device count)."""
+
+
+@dataclass(frozen=True)
+class Request:
+    vcpus: int
+    memory: int
+    devices: tuple[tuple[str, int], ...] = ()
+
+    def __post_init__(self) -> None:
+        if isinstance(self.vcpus, bool) or not isinstance(self.vcpus, int) or self.vcpus < 0:
+            raise RequestError(f"vcpus must be a whole number >= 0, got {self.vcpus!r}")
+        if isinstance(self.memory, bool) or not isinstance(self.memory, int) or self.memory < 0:
+            raise RequestError(f"memory must be a whole number of bytes >= 0, got {self.memory!r}")
+        merged: dict[str, int] = {}
+        for kind, count in self.devices:
+            if not isinstance(kind, str) or not kind:
+                raise RequestError(f"a device type must be a non-empty string, got {kind!r}")
+            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+                raise RequestError(f"device count for {kind!r} must be a whole number >= 0, got {count!r}")
+            merged[kind] = merged.get(kind, 0) + count
+        # Zero counts change no cost term (listed types are evaluated anyway, unlisted ones only when
+        # used), so dropping them makes equal shapes share one cache entry.
+        object.__setattr__(self, "devices", tuple(sorted((k, n) for k, n in merged.items() if n > 0)))
+
+    @classmethod
+    def of(cls, vcpus: int, memory: int, devices: Mapping[str, int] | None = None) -> Request:
+        return cls(vcpus, memory, tuple((devices or {}).items()))
+
+    @property
+    def device_map(self) -> dict[str, int]:
+        return dict(self.devices)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"vcpus": self.vcpus, "memory": self.memory, "devices": self.device_map}

@@ -1,0 +1,321 @@
+"""Where each key of a HOCON file (and its includes) is written: file, line and raw text.
+
+pyhocon's ConfigTree keeps no positions, so diagnostics would otherwise point at nothing. This is a
+small tolerant scanner over the raw text that follows HOCON's nesting (objects, arrays, dotted keys,
+includes) and records, for every key path, the file and line of its definition and the raw text of
+scalar values. It also spots what pyhocon accepts silently but the admin did not mean: two objects
+on one line inside an array (HOCON merges them into one element) and missing or empty includes.
+It never raises: on text it does not understand it skips ahead; pyhocon reports the syntax error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+Key = str | int
+KeyPath = tuple[Key, ...]
+
+
+@dataclass(frozen=True)
+class Location:
+    file: str
+    line: int
+
+
+@dataclass(frozen=True)
+class IncludeRef:
+    at: Location  # where the include statement is
+    path: KeyPath  # the object it includes into
+    target: str  # as written
+    resolved: Path
+    exists: bool
+    empty: bool
+
+
+@dataclass(frozen=True)
+class MergedObjects:
+    at: Location  # the line holding both objects
+    path: KeyPath  # the array element they became
+
+
+@dataclass
+class SourceIndex:
+    """Everything the scanner learnt about a config and the files it includes."""
+
+    keys: dict[KeyPath, Location] = field(default_factory=dict)
+    raw: dict[KeyPath, str] = field(default_factory=dict)
+    includes: list[IncludeRef] = field(default_factory=list)
+    merged: list[MergedObjects] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)
+
+    def locate(self, path: KeyPath) -> Location | None:
+        """The definition of `path`, or of its nearest ancestor that is written somewhere."""
+        for end in range(len(path), 0, -1):
+            hit = self.keys.get(path[:end])
+            if hit is not None:
+                return hit
+        return None
+
+
+_TOKEN = re.compile(
+    r"""
+    (?P<nl>\n)
+  | (?P<ws>[ \t\r\f\ufeff]+)
+  | (?P<comment>(?:\#|//)[^\n]*)
+  | (?P<triple>\"\"\"(?:.|\n)*?\"\"\"\"*)
+  | (?P<string>"(?:[^"\\\n]|\\.)*")
+  | (?P<subst>\$\{[^}\n]*\})
+  | (?P<plus_eq>\+=)
+  | (?P<punct>[{}\[\],:=])
+  | (?P<text>(?:[^\s"{}\[\],:=\#$+]|\+(?!=)|/(?!/))+)
+  | (?P<other>.)
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass
+class _Tok:
+    kind: str
+    text: str
+    line: int
+
+
+def _tokenize(text: str) -> list[_Tok]:
+    tokens: list[_Tok] = []
+    line = 1
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup or "other"
+        value = match.group()
+        if kind not in ("ws", "comment"):
+            tokens.append(_Tok(kind, value, line))
+        line += value.count("\n")
+    return tokens
+
+
+def _unquote(token: _Tok) -> str:
+    if token.kind == "string":
+        body = token.text[1:-1]
+        return re.sub(r"\\(.)", r"\1", body)
+    if token.kind == "triple":
+        return token.text[3:-3]
+    return token.text
+
+
+def _split_key(parts: list[_Tok]) -> list[str]:
+    """`a.b."c.d"` -> ['a', 'b', 'c.d']: dots split unquoted text only."""
+    out: list[str] = [""]
+    for tok in parts:
+        if tok.kind == "text":
+            pieces = tok.text.split(".")
+            out[-1] += pieces[0]
+            out.extend(pieces[1:])
+        else:
+            out[-1] += _unquote(tok)
+    return out
+
+
+class _Scanner:
+    def __init__(self, index: SourceIndex, file: Path, prefix: KeyPath, depth: int) -> None:
+        self.index = index
+        self.file = file
+        self.name = str(file)
+        self.prefix = prefix
+        self.depth = depth
+        self.toks: list[_Tok] = []
+        self.pos = 0
+
+    def run(self, text: str) -> None:
+        self.toks = _tokenize(text)
+        self.pos = 0
+        if self._peek_kind() == "{":
+            self.pos += 1
+        self._object(self.prefix, closing="}")
+
+    # -- token helpers ------------------------------------------------------------------------------
+    def _peek(self) -> _Tok | None:
+        return self.toks[self.pos] if self.pos < len(self.toks) else None
+
+    def _peek_kind(self) -> str:
+        tok = self._peek()
+        if tok is None:
+            return "eof"
+        return tok.text if tok.kind == "punct" else tok.kind
+
+    def _skip_newlines(self) -> None:
+        while self._peek_kind() in ("nl", ","):
+            self.pos += 1
+
+    # -- grammar ------------------------------------------------------------------------------------
+    def _object(self, path: KeyPath, closing: str) -> None:
+        while True:
+            self._skip_newlines()
+            kind = self._peek_kind()
+            if kind == "eof":
+                return
+            if kind == closing or kind in ("}", "]"):
+                self.pos += 1
+                return
+            tok = self._peek()
+            assert tok is not None
+            if tok.kind == "text" and tok.text == "include":
+                self._include(path)
+                continue
+            self._field(path)
+
+    def _field(self, path: KeyPath) -> None:
+        key_parts: list[_Tok] = []
+        while self._peek_kind() in ("text", "string"):
+            tok = self._peek()
+            assert tok is not None
+            # Adjacent tokens with whitespace between belong to one key in HOCON; stop at the line end.
+            if key_parts and tok.line != key_parts[-1].line:
+                break
+            key_parts.append(tok)
+            self.pos += 1
+        if not key_parts:
+            self.pos += 1  # not a key: skip one token and resynchronise
+            return
+        keys = _split_key(key_parts)
+        line = key_parts[0].line
+        full = path + tuple(keys)
+        for end in range(len(path) + 1, len(full)):
+            self.index.keys.setdefault(full[:end], Location(self.name, line))
+        self.index.keys[full] = Location(self.name, line)
+        if self._peek_kind() in (":", "=", "plus_eq"):
+            self.pos += 1
+        self._value(full)
+
+    def _value(self, path: KeyPath) -> None:
+        while self._peek_kind() == "nl":  # a value may start on the next line after ':'
+            self.pos += 1
+        kind = self._peek_kind()
+        if kind == "{":
+            self.pos += 1
+            self._object(path, closing="}")
+            self._rest_of_value(path)
+        elif kind == "[":
+            self.pos += 1
+            self._array(path)
+        else:
+            self._scalar(path)
+
+    def _rest_of_value(self, path: KeyPath) -> None:
+        # Object concatenation such as `{ a: 1 } { b: 2 }` or `${base} { ... }` on the same line.
+        while self._peek_kind() == "{":
+            self.pos += 1
+            self._object(path, closing="}")
+
+    def _scalar(self, path: KeyPath) -> None:
+        parts: list[str] = []
+        last_line = None
+        while self._peek_kind() not in ("nl", ",", "}", "]", "eof", "{", "["):
+            tok = self._peek()
+            assert tok is not None
+            if last_line is not None and parts:
+                parts.append(" ")
+            parts.append(_unquote(tok) if tok.kind in ("string", "triple") else tok.text)
+            last_line = tok.line
+            self.pos += 1
+        if parts:
+            self.index.raw[path] = re.sub(r"\s+", " ", "".join(parts)).strip()
+        if self._peek_kind() == "{":  # `${x} { ... }`
+            self._rest_of_value(path)
+
+    def _array(self, path: KeyPath) -> None:
+        index = 0
+        last_object_end_line: int | None = None
+        separated = True
+        while True:
+            kind = self._peek_kind()
+            if kind == "eof":
+                return
+            if kind == "]":
+                self.pos += 1
+                return
+            if kind in ("nl", ","):
+                separated = True
+                self.pos += 1
+                continue
+            if kind == "{":
+                tok = self._peek()
+                assert tok is not None
+                if not separated and last_object_end_line == tok.line:
+                    # HOCON object concatenation: this object merges into the previous element.
+                    element = path + (index - 1,)
+                    self.index.merged.append(MergedObjects(Location(self.name, tok.line), element))
+                else:
+                    element = path + (index,)
+                    self.index.keys[element] = Location(self.name, tok.line)
+                    index += 1
+                self.pos += 1
+                self._object(element, closing="}")
+                closing = self.toks[self.pos - 1] if self.pos else tok
+                last_object_end_line = closing.line
+                separated = False
+                continue
+            element = path + (index,)
+            tok = self._peek()
+            assert tok is not None
+            self.index.keys[element] = Location(self.name, tok.line)
+            index += 1
+            if kind == "[":
+                self.pos += 1
+                self._array(element)
+            else:
+                self._scalar(element)
+            last_object_end_line = None
+            separated = False
+
+    def _include(self, path: KeyPath) -> None:
+        start = self._peek()
+        assert start is not None
+        self.pos += 1
+        target: str | None = None
+        # Forms: include "x", include file("x"), include required(file("x")), include url(...)
+        while self._peek_kind() not in ("nl", ",", "}", "eof"):
+            tok = self._peek()
+            assert tok is not None
+            if tok.kind == "string" and target is None:
+                target = _unquote(tok)
+            self.pos += 1
+        if target is None or target.startswith(("http:", "https:", "classpath")):
+            return
+        resolved = (self.file.parent / target).resolve()
+        exists = resolved.is_file()
+        text = ""
+        if exists:
+            try:
+                text = resolved.read_text(encoding="utf-8-sig")
+            except (OSError, UnicodeDecodeError):
+                exists = False
+        empty = exists and not _has_content(text)
+        at = Location(self.name, start.line)
+        self.index.includes.append(IncludeRef(at, path, target, resolved, exists, empty))
+        if exists and not empty and self.depth < 16:
+            self.index.files.append(resolved)
+            _Scanner(self.index, resolved, path, self.depth + 1).run(text)
+
+
+def _has_content(text: str) -> bool:
+    return any(t.kind not in ("nl",) for t in _tokenize(text))
+
+
+def index_source(text: str, file: Path) -> SourceIndex:
+    """Scan a config's text (already read) and, recursively, the files it includes."""
+    index = SourceIndex(files=[file])
+    _Scanner(index, file, (), 0).run(text)
+    return index
+
+
+def format_path(path: KeyPath) -> str:
+    out = ""
+    for key in path:
+        if isinstance(key, int):
+            out += f"[{key}]"
+        else:
+            shown = f'"{key}"' if "." in key else key
+            out += f".{shown}" if out else shown
+    return out

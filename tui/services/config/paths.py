@@ -1,0 +1,19 @@
+"""Where vmdeck finds a config when none is named on the command line."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+SYSTEM_CONFIG = Path("/etc/ticrypt/ticrypt-vm.conf")
+SAMPLE_CONFIG = Path(__file__).resolve().parents[3] / "config" / "ticrypt-vm.conf"
+
+
+def default_config_path() -> Path:
+    """$VMDECK_CONFIG, else the service's own /etc/ticrypt/ticrypt-vm.conf, else the bundled sample."""
+    env = os.environ.get("VMDECK_CONFIG")
+    if env:
+        return Path(env)
+    if SYSTEM_CONFIG.is_file():
+        return SYSTEM_CONFIG
+    return SAMPLE_CONFIG

@@ -1,0 +1,278 @@
+"""Typed reads from a parsed HOCON tree that never raise: a bad value becomes a located diagnostic.
+
+Each read names the key path, so the diagnostic points at the file and line where the admin wrote it
+(via the SourceIndex) and says what was expected, with a "did you mean" where one is likely.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from tui.core.diagnostics import Diagnostic, Severity
+from tui.core.units import UnitError, parse_duration, parse_real_or_size, parse_size
+from tui.services.config.locator import KeyPath, SourceIndex, format_path
+
+_TRUE = {"true", "yes", "on"}
+_FALSE = {"false", "no", "off"}
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _duration_seconds(value: Any) -> float | None:
+    """pyhocon turns unquoted durations into timedelta (or dateutil's relativedelta): normalise both."""
+    if isinstance(value, dt.timedelta):
+        return value.total_seconds()
+    if type(value).__name__ == "relativedelta":
+        if getattr(value, "years", 0) or getattr(value, "months", 0):
+            return None  # months and years have no fixed length
+        return (
+            getattr(value, "days", 0) * 86400
+            + getattr(value, "hours", 0) * 3600
+            + getattr(value, "minutes", 0) * 60
+            + getattr(value, "seconds", 0)
+            + getattr(value, "microseconds", 0) / 1e6
+        )
+    return None
+
+
+def is_duration_object(value: Any) -> bool:
+    return isinstance(value, dt.timedelta) or type(value).__name__ == "relativedelta"
+
+
+class Reader:
+    def __init__(self, index: SourceIndex) -> None:
+        self.index = index
+        self.diagnostics: list[Diagnostic] = []
+
+    # -- reporting ----------------------------------------------------------------------------------
+    def report(self, severity: Severity, path: KeyPath, message: str) -> None:
+        loc = self.index.locate(path)
+        self.diagnostics.append(
+            Diagnostic(
+                severity, format_path(path), message, loc.file if loc else None, loc.line if loc else None
+            )
+        )
+
+    def error(self, path: KeyPath, message: str) -> None:
+        self.report(Severity.ERROR, path, message)
+
+    def warn(self, path: KeyPath, message: str) -> None:
+        self.report(Severity.WARNING, path, message)
+
+    def raw(self, path: KeyPath) -> str | None:
+        return self.index.raw.get(path)
+
+    # -- structure ----------------------------------------------------------------------------------
+    def check_keys(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        known: Iterable[str],
+        what: str,
+        severity: Severity = Severity.ERROR,
+    ) -> list[str]:
+        """Report keys that `what` does not have; returns them so callers can explain further."""
+        known = list(known)
+        unknown = [k for k in obj if k not in known]
+        for key in unknown:
+            self.report(
+                severity,
+                path + (key,),
+                f"unknown key {key!r} in {what}{did_you_mean(key, known)}; expected one of: {', '.join(known)}",
+            )
+        return unknown
+
+    def section(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool
+    ) -> Mapping[str, Any] | None:
+        value = obj.get(key)
+        if value is None:
+            if required:
+                self.error(path + (key,), f"missing required section {key!r}")
+            return None
+        if not isinstance(value, Mapping):
+            self.error(path + (key,), f"{key!r} must be a section {{ ... }}, got {_describe(value)}")
+            return None
+        return value
+
+    # -- scalars ------------------------------------------------------------------------------------
+    def string(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        default: str | None = None,
+        required: bool = False,
+    ) -> str | None:
+        if key not in obj or obj[key] is None:
+            if required:
+                self.error(path + (key,), f"missing required {key!r} (a string)")
+            return default
+        value = obj[key]
+        if isinstance(value, Mapping | list):
+            self.error(path + (key,), f"{key!r} must be a string, got {_describe(value)}")
+            return default
+        if isinstance(value, bool):
+            return "true" if value else "false"
+        if is_duration_object(value):
+            return self.raw(path + (key,)) or str(value)
+        return str(value)
+
+    def choice(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, choices: Iterable[str], default: str
+    ) -> str:
+        value = self.string(obj, path, key, default)
+        options = list(choices)
+        if value is None or value in options:
+            return value or default
+        self.error(
+            path + (key,),
+            f"{value!r} is not a valid {key}{did_you_mean(value, options)}; expected one of: {', '.join(options)}",
+        )
+        return default
+
+    def boolean(self, obj: Mapping[str, Any], path: KeyPath, key: str, default: bool) -> bool:
+        if key not in obj or obj[key] is None:
+            return default
+        value = obj[key]
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower() if isinstance(value, str) else None
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        self.error(path + (key,), f"{key!r} must be on/off (or true/false, yes/no), got {_describe(value)}")
+        return default
+
+    def integer(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        required: bool = False,
+        minimum: int | None = None,
+    ) -> int | None:
+        if key not in obj or obj[key] is None:
+            if required:
+                self.error(path + (key,), f"missing required {key!r} (a whole number)")
+            return None
+        value = obj[key]
+        if isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.error(path + (key,), f"{key!r} must be a whole number, got {_describe(value)}")
+            return None
+        if minimum is not None and value < minimum:
+            self.error(path + (key,), f"{key!r} must be at least {minimum}, got {value}")
+            return None
+        return value
+
+    def real(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        default: float | None = None,
+        required: bool = False,
+    ) -> float | None:
+        if key not in obj or obj[key] is None:
+            if required:
+                self.error(path + (key,), f"missing required {key!r} (a number)")
+            return default
+        value = obj[key]
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            hint = " (only plain numbers here, no units)" if isinstance(value, str) else ""
+            self.error(path + (key,), f"{key!r} must be a number, got {_describe(value)}{hint}")
+            return default
+        return float(value)
+
+    def real_or_size(
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        default: float | None = None,
+        required: bool = False,
+    ) -> float | None:
+        if key not in obj or obj[key] is None:
+            if required:
+                self.error(path + (key,), f"missing required {key!r} (a number or a size such as 16 GiB)")
+            return default
+        value = obj[key]
+        if is_duration_object(value):
+            self._duration_as_size(path + (key,), key)
+            return default
+        try:
+            return parse_real_or_size(value)
+        except UnitError as exc:
+            self.error(path + (key,), f"{key!r}: {exc}")
+            return default
+
+    def size(self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool = False) -> int | None:
+        if key not in obj or obj[key] is None:
+            if required:
+                self.error(path + (key,), f"missing required {key!r} (a size such as 32 GiB)")
+            return None
+        value = obj[key]
+        if is_duration_object(value):
+            self._duration_as_size(path + (key,), key)
+            return None
+        try:
+            return parse_size(value)
+        except UnitError as exc:
+            self.error(path + (key,), f"{key!r}: {exc}")
+            return None
+
+    def duration(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, default: float | None = None
+    ) -> float | None:
+        if key not in obj or obj[key] is None:
+            return default
+        value = obj[key]
+        seconds = _duration_seconds(value)
+        if seconds is not None:
+            return seconds
+        if is_duration_object(value):
+            self.error(path + (key,), f"{key!r}: months and years are not fixed durations; use days")
+            return default
+        try:
+            return parse_duration(value)
+        except UnitError as exc:
+            self.error(path + (key,), f"{key!r}: {exc}")
+            return default
+
+    def _duration_as_size(self, path: KeyPath, key: str) -> None:
+        # HOCON reads `512 m` as 512 minutes: the admin almost certainly meant mebibytes.
+        raw = self.raw(path) or "the value"
+        self.error(
+            path,
+            f"{key!r}: {raw!r} reads as a duration (m = minutes, s = seconds...), not a size; "
+            "write a byte unit such as MiB or GiB",
+        )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, Mapping):
+        return "a section { ... }"
+    if isinstance(value, list):
+        return "a list [ ... ]"
+    if isinstance(value, bool):
+        return f"boolean {str(value).lower()}"
+    if is_duration_object(value):
+        return f"a duration ({value})"
+    return repr(value)
