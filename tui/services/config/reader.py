@@ -6,6 +6,7 @@ Each read names the key path, so the diagnostic points at the file and line wher
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import difflib
 from collections.abc import Iterable, Mapping
@@ -165,10 +166,8 @@ class Reader:
             return None
         value = obj[key]
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = int(value.strip())
-            except ValueError:
-                pass
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path + (key,), f"{key!r} must be a whole number, got {_describe(value)}")
             return None
@@ -191,10 +190,8 @@ class Reader:
             return default
         value = obj[key]
         if isinstance(value, str):
-            try:
+            with contextlib.suppress(ValueError):
                 value = float(value.strip())
-            except ValueError:
-                pass
         if isinstance(value, bool) or not isinstance(value, int | float):
             hint = " (only plain numbers here, no units)" if isinstance(value, str) else ""
             self.error(path + (key,), f"{key!r} must be a number, got {_describe(value)}{hint}")
