@@ -120,7 +120,8 @@ def check_name(name: str) -> str:
 def check_uri(uri: str, where: str = "host") -> str:
     """A libvirt connection URI such as qemu:///system or qemu+ssh://user@host:22/system."""
     parts = urlsplit(uri)
-    match = _SCHEME.match(parts.scheme)
+    # urlsplit lower-cases the scheme; libvirt does not, so check the text as written.
+    match = _SCHEME.match(uri.split("://", 1)[0])
     hint = "expected e.g. qemu:///system or qemu+ssh://[user@]host[:port]/system"
     if "://" not in uri or not match:
         raise HostError(f"{where}: malformed libvirt URI {uri!r} ({hint})")
