@@ -158,6 +158,8 @@ class CostEngine:
 
     def decide(self, request: Request) -> tuple[int, float]:
         """(host index, cost) of the cost policy's choice, or (-1, inf) when no host is feasible."""
+        if not self.state.size:
+            return -1, INF
         costs = self.costs(request)
         i = int(costs.argmin())
         cost = float(costs[i])

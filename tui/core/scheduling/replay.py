@@ -1,0 +1,133 @@
+"""Replay a stream of start/stop events over a fleet under one policy: the what-if engine.
+
+Each start is placed (host, cost, devices) or rejected (reason); each stop frees its VM's resources.
+A stop whose id is unknown, already stopped or was rejected is ignored and counted. The result
+carries the final load per host and the fleet's utilisation against the profiles' cores, memory and
+devices.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from tui.core.fleet import Fleet
+from tui.core.model import VmConfig
+from tui.core.scheduling.engine import CostEngine
+from tui.core.scheduling.explain import rejection_reason
+from tui.core.scheduling.policies import make_policy
+from tui.core.scheduling.state import Allocation, FleetState
+from tui.core.scheduling.workload import Event, StartEvent
+
+
+@dataclass(frozen=True)
+class PlacementRecord:
+    id: str
+    host: str | None
+    cost: float | None
+    devices: tuple[str, ...]
+    reason: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "host": self.host,
+            "cost": self.cost,
+            "devices": list(self.devices),
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    policy: str
+    events: int
+    placed: int
+    rejected: int
+    ignored_stops: int
+    placements: tuple[PlacementRecord, ...]
+    hosts: tuple[dict[str, Any], ...]
+    utilisation: dict[str, Any]
+    elapsed_s: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "policy": self.policy,
+            "events": self.events,
+            "placed": self.placed,
+            "rejected": self.rejected,
+            "ignored_stops": self.ignored_stops,
+            "placements": [p.to_json() for p in self.placements],
+            "hosts": list(self.hosts),
+            "utilisation": self.utilisation,
+            "elapsed_s": self.elapsed_s,
+        }
+
+
+def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str = "cost") -> ReplayResult:
+    started = time.perf_counter()
+    state = FleetState(config, fleet)
+    engine = CostEngine(state)
+    chooser = make_policy(policy, state, engine)
+    running: dict[str, Allocation] = {}
+    records: list[PlacementRecord] = []
+    count = ignored = placed = 0
+    for event in events:
+        count += 1
+        if isinstance(event, StartEvent):
+            if event.id in running:
+                raise ValueError(f"start of {event.id!r} while it is still running")
+            i, cost = chooser.choose(event.request)
+            if i < 0:
+                reason = rejection_reason(state, engine, event.request)
+                records.append(PlacementRecord(event.id, None, None, (), reason))
+                continue
+            allocation = state.add(i, event.request)
+            running[event.id] = allocation
+            placed += 1
+            records.append(PlacementRecord(event.id, state.names[i], cost, allocation.devices, None))
+        else:
+            allocation = running.pop(event.id, None)
+            if allocation is None:
+                ignored += 1
+                continue
+            state.remove(allocation)
+    elapsed = time.perf_counter() - started
+    return ReplayResult(
+        policy=policy,
+        events=count,
+        placed=placed,
+        rejected=len(records) - placed,
+        ignored_stops=ignored,
+        placements=tuple(records),
+        hosts=tuple(state.host_json(i) for i in _fleet_order(state)),
+        utilisation=utilisation(state),
+        elapsed_s=elapsed,
+    )
+
+
+def _fleet_order(state: FleetState) -> list[int]:
+    return [int(i) for i in state.fleet_order]
+
+
+def utilisation(state: FleetState) -> dict[str, Any]:
+    """vCPUs, memory and devices in use against what the profiles provide (all hosts)."""
+    vcpus, cores = float(state.vcpus.sum()), float(state.cores.sum())
+    memory, capacity = float(state.memory.sum()), float(state.capacity.sum())
+    devices = {}
+    for kind in state.device_types:
+        total = float((state.in_use[kind] + state.free[kind]).sum())
+        if total:
+            used = float(state.in_use[kind].sum())
+            devices[kind] = {"used": int(used), "total": int(total), "share": used / total}
+    return {
+        "vcpus": {"used": int(vcpus), "capacity": int(cores), "share": vcpus / cores if cores else 0.0},
+        "memory": {
+            "used": int(memory),
+            "capacity": int(capacity),
+            "share": memory / capacity if capacity else 0.0,
+        },
+        "devices": devices,
+    }
