@@ -1,0 +1,681 @@
+#!/usr/bin/env bash
+# Real libvirt daemons for the test suite, on one Debian 12 machine, as root, without systemd.
+#
+#   bash scripts/libvirt-testbed.sh start    configure and start host A (qemu:///system) and host B
+#                                            (a second libvirtd in private mount+UTS namespaces);
+#                                            idempotent, returns at once when both already answer
+#   bash scripts/libvirt-testbed.sh stop     destroy leftover vmdeck-test-* domains, stop both hosts
+#   bash scripts/libvirt-testbed.sh status   show what runs; exit 0 only if both hosts answer
+#   bash scripts/libvirt-testbed.sh smoke    start a tiny VM on A, live-migrate it to B and back
+#
+# Tests read the URIs from /var/lib/vmdeck-testbed/env (see tests/testbed.py). Facts behind every
+# step are in ../shared/notes/libvirt-testbed.md.
+set -euo pipefail
+
+STATE=/var/lib/vmdeck-testbed
+HOSTB=$STATE/hostb
+ENV_FILE=$STATE/env
+ROM=$STATE/halt.rom
+SUBREAPER=$STATE/subreaper.py
+LOCK=$STATE/.lock
+
+URI_A=qemu:///system
+URI_B="qemu+unix:///system?socket=$HOSTB/run/libvirt/libvirt-sock"
+# Host A as host B's daemon sees it (for peer-to-peer migration B -> A, where B's daemon opens the
+# URI): inside B's namespace the directory is a bind mount of the real /run/libvirt; outside it,
+# it holds a symlink to the same socket. Inside B, qemu:///system would be B itself.
+URI_A_FROM_B="qemu+unix:///system?socket=$HOSTB/hosta-run/libvirt-sock"
+HOSTNAME_B=vmdeck-testbed-b
+MIGRATE_PORT=49152
+WAIT_SECS=30
+# The distribution's python3 (ctypes is in its standard library); any python3 otherwise.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+
+A_LIBVIRTD_PID=/run/libvirtd.pid
+A_VIRTLOGD_PID=/run/virtlogd.pid
+A_REAPER_PID=$STATE/hosta-subreaper.pid
+A_REAPER_LOG=$STATE/hosta-subreaper.log
+B_LIBVIRTD_PID=$HOSTB/libvirtd.pid
+B_VIRTLOGD_PID=$HOSTB/virtlogd.pid
+B_REAPER_PID=$HOSTB/subreaper.pid
+B_REAPER_LOG=$HOSTB/subreaper.log
+B_MNTNS=$HOSTB/mntns
+# Host B's private copies, bind-mounted over the same paths inside its mount namespace.
+B_DIRS=(etc/libvirt run/libvirt var/lib/libvirt var/log/libvirt var/cache/libvirt)
+
+log() { printf '[testbed] %s\n' "$*" >&2; }
+warn() { printf '[testbed] WARNING: %s\n' "$*" >&2; }
+die() {
+    printf '[testbed] ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+now_us() { local t=$EPOCHREALTIME; echo "${t//[^0-9]/}"; }
+secs_since() { # START_US -> "1.234"
+    local d=$(($(now_us) - $1))
+    printf '%d.%03d' $((d / 1000000)) $(((d % 1000000) / 1000))
+}
+
+# PID from PIDFILE if that process is alive and its command name is COMM; else fails.
+live_pid() {
+    local pidfile=$1 comm=$2 pid
+    [ -r "$pidfile" ] || return 1
+    pid=$(tr -dc '0-9' <"$pidfile" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ -r "/proc/$pid/comm" ] || return 1
+    [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$comm" ] || return 1
+    echo "$pid"
+}
+
+# PID from PIDFILE if that process is alive and runs our subreaper.py; else fails.
+live_reaper() {
+    local pid
+    [ -r "$1" ] || return 1
+    pid=$(tr -dc '0-9' <"$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && grep -qa subreaper.py "/proc/$pid/cmdline" 2>/dev/null || return 1
+    echo "$pid"
+}
+
+answers() { timeout 5 virsh -q -c "$1" version >/dev/null 2>&1; }
+
+kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "run as root (the test bed starts system libvirt daemons)"; }
+
+need_tools() {
+    local t missing=()
+    for t in libvirtd virtlogd virsh unshare mount timeout flock "$PY" qemu-system-x86_64; do
+        command -v "$t" >/dev/null 2>&1 || missing+=("$t")
+    done
+    [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (bash scripts/setup.sh test installs them)"
+    "$PY" -c 'import ctypes' 2>/dev/null || die "$PY lacks ctypes (install python3)"
+}
+
+take_lock() {
+    mkdir -p "$STATE"
+    exec 9>"$LOCK"
+    flock -w 120 9 || die "another libvirt-testbed.sh holds $LOCK for over 120 s"
+}
+
+# --- one-time machine setup (only on a cold start) -------------------------------------------
+
+ensure_accounts() {
+    getent group kvm >/dev/null || { log "groupadd kvm"; groupadd -r kvm; }
+    # The qemu driver fails to initialise without the libvirt-qemu group, even with user = "root".
+    getent group libvirt-qemu >/dev/null || { log "groupadd libvirt-qemu"; groupadd -r libvirt-qemu; }
+    if ! getent passwd libvirt-qemu >/dev/null; then
+        log "useradd libvirt-qemu"
+        useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    fi
+}
+
+ensure_dirs() {
+    mkdir -p /etc/libvirt /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt /var/cache/libvirt
+    local d
+    for d in "${B_DIRS[@]}"; do mkdir -p "$HOSTB/$d"; done
+    mkdir -p "$HOSTB/var/log/libvirt/qemu" "$HOSTB/hosta-run"
+    [ -L "$HOSTB/hosta-run/libvirt-sock" ] || ln -sfn /run/libvirt/libvirt-sock "$HOSTB/hosta-run/libvirt-sock"
+}
+
+# conf_set FILE KEY VALUE [KEY VALUE...]: set libvirt-style `key = value` lines in place, keeping
+# every other line; a multi-line value (a list spread over lines) is replaced whole.
+conf_set() {
+    "$PY" - "$@" <<'PY'
+import os
+import re
+import sys
+
+path, pairs = sys.argv[1], sys.argv[2:]
+wanted = dict(zip(pairs[0::2], pairs[1::2]))
+try:
+    with open(path) as f:
+        lines = f.read().splitlines(keepends=True)
+    mode = os.stat(path).st_mode & 0o7777
+except FileNotFoundError:
+    lines, mode = ["# Settings for the vmdeck test bed (scripts/libvirt-testbed.sh).\n"], 0o644
+
+def depth(line: str) -> int:
+    code = line.split("#", 1)[0]
+    return code.count("[") - code.count("]")
+
+out, done, i = [], set(), 0
+while i < len(lines):
+    line = lines[i]
+    m = re.match(r"\s*([A-Za-z0-9_]+)\s*=", line)
+    if m and m.group(1) in wanted:
+        key, level, j = m.group(1), depth(line), i
+        while level > 0 and j + 1 < len(lines):  # swallow the rest of a multi-line list
+            j += 1
+            level += depth(lines[j])
+        if key not in done:
+            out.append(f"{key} = {wanted[key]}\n")
+            done.add(key)
+        i = j + 1
+        continue
+    out.append(line)
+    i += 1
+missing = [k for k in wanted if k not in done]
+if missing and out and not out[-1].endswith("\n"):
+    out[-1] += "\n"
+out += [f"{k} = {wanted[k]}\n" for k in missing]
+if out != lines:
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w") as f:
+        f.writelines(out)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+    print(f"[testbed] updated {path}: {', '.join(wanted)}", file=sys.stderr)
+PY
+}
+
+configure_a() {
+    conf_set /etc/libvirt/qemu.conf \
+        user '"root"' group '"root"' security_driver '"none"' namespaces '[ ]'
+}
+
+configure_b() {
+    local etc=$HOSTB/etc/libvirt f
+    # Start from host A's top-level settings (not its domain definitions in qemu/).
+    for f in /etc/libvirt/*.conf; do
+        [ -f "$f" ] && [ ! -e "$etc/${f##*/}" ] && cp -p "$f" "$etc/"
+    done
+    # cgroups: both daemons would claim the same machine cgroup paths. (migration_host cannot
+    # help with B's unresolvable hostname: libvirt refuses loopback there, so migrations to B
+    # pass a migrate URI such as tcp://127.0.0.1:49152.)
+    conf_set "$etc/qemu.conf" \
+        user '"root"' group '"root"' security_driver '"none"' namespaces '[ ]' cgroup_controllers '[ ]'
+    # Migration refuses a destination with the source's host UUID; keep one random UUID for good
+    # (libvirt rejects patterned ones such as 2222...).
+    if ! grep -qE '^\s*host_uuid\s*=' "$etc/libvirtd.conf" 2>/dev/null; then
+        conf_set "$etc/libvirtd.conf" host_uuid "\"$(cat /proc/sys/kernel/random/uuid)\""
+    fi
+}
+
+# The cheapest guest's firmware: 64 KiB of zeros with `cli; hlt; jmp -3` at the reset vector.
+write_rom() {
+    "$PY" - "$ROM" <<'PY'
+import os
+import sys
+
+path = sys.argv[1]
+rom = bytearray(64 * 1024)
+rom[0xFFF0:0xFFF4] = b"\xfa\xf4\xeb\xfd"
+try:
+    with open(path, "rb") as f:
+        if f.read() == rom:
+            sys.exit(0)
+except FileNotFoundError:
+    pass
+with open(path + ".tmp", "wb") as f:
+    f.write(rom)
+os.chmod(path + ".tmp", 0o644)
+os.replace(path + ".tmp", path)
+PY
+}
+
+write_subreaper() {
+    local tmp=$SUBREAPER.tmp$$
+    cat >"$tmp" <<'PY'
+"""Child subreaper for the vmdeck libvirt test bed (written by scripts/libvirt-testbed.sh).
+
+usage: subreaper.py PIDFILE LOGFILE -- COMMAND [ARG...]
+
+Detaches into the background, marks itself a child subreaper, runs COMMAND (which starts daemons
+that fork into the background) and then reaps every orphaned descendant at once: PID 1 on these
+machines reaps only every ~2 s, which made every `virsh destroy` take 2 s. Exits when nothing is
+left to reap. The foreground process exits with COMMAND's exit status.
+"""
+
+import ctypes
+import os
+import signal
+import sys
+import time
+
+PR_SET_CHILD_SUBREAPER = 36
+
+
+def log(msg: str) -> None:
+    sys.stderr.write(f"{time.strftime('%Y-%m-%d %H:%M:%S')} subreaper[{os.getpid()}]: {msg}\n")
+    sys.stderr.flush()
+
+
+def exit_code(status: int) -> int:
+    return os.WEXITSTATUS(status) if os.WIFEXITED(status) else 128 + os.WTERMSIG(status)
+
+
+def background(pidfile: str, logfile: str, cmd: list[str], report: int) -> None:
+    os.setsid()
+    null = os.open(os.devnull, os.O_RDWR)
+    out = os.open(logfile, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(null, 0)
+    os.dup2(out, 1)
+    os.dup2(out, 2)
+    # Keep no inherited descriptor (a caller's pipe or lock) open for the daemons' lifetime.
+    os.closerange(3, report)
+    os.closerange(report + 1, 1 << 16)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(PR_SET_CHILD_SUBREAPER, ctypes.c_ulong(1), 0, 0, 0) != 0:
+        log(f"prctl(PR_SET_CHILD_SUBREAPER) failed: {os.strerror(ctypes.get_errno())}")
+        os.write(report, b"70\n")
+        sys.exit(70)
+    with open(pidfile + ".tmp", "w") as f:
+        f.write(f"{os.getpid()}\n")
+    os.replace(pidfile + ".tmp", pidfile)
+    log(f"running {cmd}")
+    child = os.fork()
+    if child == 0:
+        os.close(report)
+        try:
+            os.execvp(cmd[0], cmd)
+        finally:
+            os._exit(127)
+    rc = exit_code(os.waitpid(child, 0)[1])
+    log(f"command exited with {rc}; reaping orphans")
+    os.write(report, b"%d\n" % rc)
+    os.close(report)
+    reaped = 0
+    while True:
+        try:
+            os.waitpid(-1, 0)
+            reaped += 1
+        except ChildProcessError:
+            break
+        except InterruptedError:
+            continue
+    log(f"no descendants left after reaping {reaped}; exiting")
+    try:
+        with open(pidfile) as f:
+            if f.read().strip() == str(os.getpid()):
+                os.unlink(pidfile)
+    except OSError:
+        pass
+
+
+def main() -> None:
+    if len(sys.argv) < 5 or sys.argv[3] != "--":
+        sys.exit(__doc__)
+    pidfile, logfile, cmd = sys.argv[1], sys.argv[2], sys.argv[4:]
+    r, w = os.pipe()
+    if os.fork() == 0:
+        os.close(r)
+        background(pidfile, logfile, cmd, w)
+        os._exit(0)
+    os.close(w)
+    data = b""
+    while chunk := os.read(r, 64):
+        data += chunk
+    try:
+        sys.exit(int(data))
+    except ValueError:
+        sys.exit(f"subreaper died before running {cmd}; see {logfile}")
+
+
+if __name__ == "__main__":
+    main()
+PY
+    if cmp -s "$tmp" "$SUBREAPER"; then rm -f "$tmp"; else mv "$tmp" "$SUBREAPER"; fi
+}
+
+write_env() {
+    local kvm=0 tmp=$ENV_FILE.tmp$$
+    kvm_usable && kvm=1
+    cat >"$tmp" <<EOF
+# Written by scripts/libvirt-testbed.sh start; read by tests/testbed.py.
+VMDECK_TESTBED_URI_A=$URI_A
+VMDECK_TESTBED_URI_B=$URI_B
+VMDECK_TESTBED_URI_A_FROM_B=$URI_A_FROM_B
+VMDECK_TESTBED_HOSTNAME_B=$HOSTNAME_B
+VMDECK_TESTBED_KVM=$kvm
+EOF
+    chmod 644 "$tmp"
+    if cmp -s "$tmp" "$ENV_FILE"; then rm -f "$tmp"; else mv "$tmp" "$ENV_FILE"; fi
+}
+
+# --- daemons --------------------------------------------------------------------------------
+
+# wait_answer NAME URI LIBVIRTD_PIDFILE LOG...: until the daemon answers, bounded by WAIT_SECS;
+# on failure shows the logs, says why and returns 1.
+wait_answer() {
+    local name=$1 uri=$2 pidfile=$3 deadline=$((SECONDS + WAIT_SECS)) f
+    shift 3
+    until answers "$uri"; do
+        if ! live_pid "$pidfile" libvirtd >/dev/null || [ $SECONDS -ge $deadline ]; then
+            for f in "$@"; do
+                [ -s "$f" ] && { log "--- tail of $f"; tail -n 15 "$f" >&2; }
+            done
+            if live_pid "$pidfile" libvirtd >/dev/null; then
+                log "ERROR: $name: libvirtd runs but '$uri' did not answer within ${WAIT_SECS} s"
+            else
+                log "ERROR: $name: libvirtd is not running (it exited or never started)"
+            fi
+            return 1
+        fi
+        sleep 0.2
+    done
+}
+
+# True when PID's parent is a test-bed subreaper (else `virsh destroy` takes ~2 s here).
+under_subreaper() {
+    local ppid
+    ppid=$(awk '/^PPid:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 1
+    grep -q subreaper.py "/proc/$ppid/cmdline" 2>/dev/null
+}
+
+warn_no_reaper() {
+    local pid
+    pid=$(live_pid "$A_LIBVIRTD_PID" libvirtd) || return 0
+    under_subreaper "$pid" || warn "host A's libvirtd ($pid) was not started by this script:" \
+        "without a child subreaper every 'virsh destroy' takes ~2 s (run stop, then start)"
+}
+
+start_a() {
+    if live_pid "$A_LIBVIRTD_PID" libvirtd >/dev/null; then
+        wait_answer "host A" "$URI_A" "$A_LIBVIRTD_PID" /var/log/libvirt/libvirtd.log || exit 1
+        return 0
+    fi
+    configure_a
+    local script="set -e" what=libvirtd
+    if ! live_pid "$A_VIRTLOGD_PID" virtlogd >/dev/null; then
+        script+="; virtlogd -d -p $A_VIRTLOGD_PID"
+        what="virtlogd + libvirtd"
+    fi
+    script+="; libvirtd -d -p $A_LIBVIRTD_PID"
+    log "host A: starting $what under a child subreaper"
+    "$PY" "$SUBREAPER" "$A_REAPER_PID" "$A_REAPER_LOG" -- /bin/bash -c "$script" ||
+        { tail -n 20 "$A_REAPER_LOG" /var/log/libvirt/libvirtd.log >&2 2>/dev/null || true
+          die "host A: daemons failed to start (logs above)"; }
+    wait_answer "host A" "$URI_A" "$A_LIBVIRTD_PID" /var/log/libvirt/libvirtd.log "$A_REAPER_LOG" || exit 1
+}
+
+# PIDs of processes in host B's mount namespace (recorded at its start); never the root one.
+b_namespace_pids() {
+    [ -s "$B_MNTNS" ] || return 0
+    "$PY" - "$(cat "$B_MNTNS")" <<'PY'
+import os
+import sys
+
+ns = sys.argv[1]
+if ns and ns != os.readlink("/proc/self/ns/mnt"):
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/ns/mnt") == ns:
+                print(pid)
+        except OSError:
+            pass
+PY
+}
+
+kill_b_namespace() {
+    local pids
+    pids=$(b_namespace_pids | tr '\n' ' ')
+    [ -n "${pids// /}" ] || return 0
+    log "host B: terminating leftover processes in its namespace: $pids"
+    # shellcheck disable=SC2086
+    kill -TERM $pids 2>/dev/null || true
+    local deadline=$((SECONDS + 10))
+    while [ -n "$(b_namespace_pids)" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    pids=$(b_namespace_pids | tr '\n' ' ')
+    # shellcheck disable=SC2086
+    [ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
+}
+
+start_b() {
+    if live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null; then
+        wait_answer "host B" "$URI_B" "$B_LIBVIRTD_PID" "$HOSTB/var/log/libvirt/libvirtd.log" || exit 1
+        return 0
+    fi
+    log "host B: starting virtlogd + libvirtd in private mount+UTS namespaces ($HOSTNAME_B)"
+    # A cold start gets a fresh namespace; its runtime directory is what a reboot would clear.
+    kill_b_namespace
+    rm -rf "${HOSTB:?}/run/libvirt" && mkdir -p "$HOSTB/run/libvirt"
+    configure_b
+    # The namespace is recorded first thing, so even a half-started host B can be cleaned up.
+    local d script="set -e; readlink /proc/\$\$/ns/mnt > $B_MNTNS"
+    script+="; echo $HOSTNAME_B > /proc/sys/kernel/hostname; mount --bind /run/libvirt $HOSTB/hosta-run"
+    for d in "${B_DIRS[@]}"; do script+="; mount --bind $HOSTB/$d /$d"; done
+    script+="; virtlogd -d -p $B_VIRTLOGD_PID; libvirtd -d -p $B_LIBVIRTD_PID"
+    if ! "$PY" "$SUBREAPER" "$B_REAPER_PID" "$B_REAPER_LOG" -- \
+        unshare --mount --uts --propagation private -- /bin/bash -c "$script" ||
+        ! live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null; then
+        tail -n 20 "$B_REAPER_LOG" "$HOSTB/var/log/libvirt/libvirtd.log" >&2 2>/dev/null || true
+        kill_b_namespace
+        die "host B: daemons failed to start (logs above)"
+    fi
+    if ! wait_answer "host B" "$URI_B" "$B_LIBVIRTD_PID" "$HOSTB/var/log/libvirt/libvirtd.log" \
+        "$B_REAPER_LOG"; then
+        kill_b_namespace
+        exit 1
+    fi
+}
+
+# stop_pid PIDFILE COMM NAME: SIGTERM, wait up to 15 s, then SIGKILL.
+stop_pid() {
+    local pid deadline=$((SECONDS + 15))
+    pid=$(live_pid "$1" "$2") || return 0
+    log "stopping $3 ($pid)"
+    kill -TERM "$pid" 2>/dev/null || return 0
+    while [ -d "/proc/$pid" ] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = "$2" ]; do
+        if [ $SECONDS -ge $deadline ]; then
+            warn "$3 ($pid) ignored SIGTERM for 15 s; killing it"
+            kill -KILL "$pid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.1
+    done
+    rm -f "$1"
+}
+
+# destroy_domains URI PATTERN: destroy and undefine every domain whose name matches PATTERN.
+destroy_domains() {
+    local uri=$1 pattern=$2 name
+    answers "$uri" || return 0
+    while IFS= read -r name; do
+        [ -n "$name" ] || continue
+        # shellcheck disable=SC2053
+        [[ $name == $pattern ]] || continue
+        log "removing leftover domain $name on $uri"
+        timeout 20 virsh -q -c "$uri" destroy "$name" >/dev/null 2>&1 || true
+        timeout 20 virsh -q -c "$uri" undefine "$name" >/dev/null 2>&1 || true
+    done < <(timeout 20 virsh -q -c "$uri" list --all --name 2>/dev/null)
+}
+
+# --- commands -------------------------------------------------------------------------------
+
+warn_no_kvm() {
+    kvm_usable || warn "/dev/kvm is missing or not usable: domains of type 'kvm' will fail;" \
+        "use type 'qemu' (TCG emulation). $ENV_FILE says VMDECK_TESTBED_KVM=0"
+}
+
+cmd_start() {
+    local t0
+    t0=$(now_us)
+    need_root
+    take_lock
+    if live_pid "$A_LIBVIRTD_PID" libvirtd >/dev/null && live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null &&
+        answers "$URI_A" && answers "$URI_B" && [ -s "$ROM" ]; then
+        write_env
+        warn_no_kvm
+        warn_no_reaper
+        log "already running (A: $URI_A, B: $URI_B) — checked in $(secs_since "$t0") s"
+        return 0
+    fi
+    need_tools
+    ensure_accounts
+    ensure_dirs
+    write_rom
+    write_subreaper
+    start_a
+    start_b
+    write_env
+    warn_no_kvm
+    warn_no_reaper
+    log "host A: $URI_A"
+    log "host B: $URI_B (hostname $HOSTNAME_B)"
+    log "ready in $(secs_since "$t0") s; URIs in $ENV_FILE"
+}
+
+cmd_stop() {
+    need_root
+    take_lock
+    destroy_domains "$URI_A" 'vmdeck-test-*'
+    # Host B belongs to the test bed: whatever runs there was put there by tests.
+    destroy_domains "$URI_B" '*'
+    stop_pid "$B_LIBVIRTD_PID" libvirtd "host B libvirtd"
+    stop_pid "$B_VIRTLOGD_PID" virtlogd "host B virtlogd"
+    kill_b_namespace
+    rm -f "$B_MNTNS"
+    stop_pid "$A_LIBVIRTD_PID" libvirtd "host A libvirtd"
+    stop_pid "$A_VIRTLOGD_PID" virtlogd "host A virtlogd"
+    # The subreapers exit by themselves once nothing is left to reap; A's stays while guests that
+    # are not test domains keep running (a restarted libvirtd reconnects to them).
+    local pf pid deadline=$((SECONDS + 5))
+    for pf in "$B_REAPER_PID" "$A_REAPER_PID"; do
+        while pid=$(live_reaper "$pf") && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    done
+    if pid=$(live_reaper "$A_REAPER_PID"); then
+        log "host A's subreaper ($pid) stays to reap guests still running: $(pgrep -d ' ' -P "$pid" || true)"
+    fi
+    if pid=$(live_reaper "$B_REAPER_PID"); then
+        kill -TERM "$pid" 2>/dev/null || true
+    fi
+    rm -f "$ENV_FILE"
+    log "stopped"
+}
+
+cmd_status() {
+    local ok=0 name uri lpid vpid rpid pid
+    for name in A B; do
+        if [ $name = A ]; then
+            uri=$URI_A lpid=$A_LIBVIRTD_PID vpid=$A_VIRTLOGD_PID rpid=$A_REAPER_PID
+        else
+            uri=$URI_B lpid=$B_LIBVIRTD_PID vpid=$B_VIRTLOGD_PID rpid=$B_REAPER_PID
+        fi
+        printf 'host %s  %s\n' "$name" "$uri"
+        printf '  libvirtd   %s\n' "$(live_pid "$lpid" libvirtd || echo 'not running')"
+        printf '  virtlogd   %s\n' "$(live_pid "$vpid" virtlogd || echo 'not running')"
+        printf '  subreaper  %s\n' "$(live_reaper "$rpid" || echo 'not running')"
+        if answers "$uri"; then
+            printf '  answers    yes (hostname %s, %s running domains)\n' \
+                "$(timeout 5 virsh -q -c "$uri" hostname 2>/dev/null)" \
+                "$(timeout 5 virsh -q -c "$uri" list --name 2>/dev/null | grep -c . || true)"
+        else
+            printf '  answers    no\n'
+            ok=3
+        fi
+        if [ $name = A ] && pid=$(live_pid "$lpid" libvirtd) && ! under_subreaper "$pid"; then
+            printf '  note       libvirtd is not under the subreaper: destroy takes ~2 s\n'
+        fi
+    done
+    printf 'kvm        %s\n' "$(kvm_usable && echo '/dev/kvm usable' || echo 'no /dev/kvm: use domain type qemu')"
+    if [ -s "$ENV_FILE" ]; then
+        printf 'env file   %s\n' "$ENV_FILE"
+        sed 's/^/  /' "$ENV_FILE"
+    else
+        printf 'env file   %s missing\n' "$ENV_FILE"
+    fi
+    return $ok
+}
+
+tiny_domain_xml() { # NAME UUID TYPE
+    cat <<EOF
+<domain type='$3'>
+  <name>$1</name>
+  <uuid>$2</uuid>
+  <memory unit='KiB'>65536</memory>
+  <currentMemory unit='KiB'>65536</currentMemory>
+  <vcpu placement='static' current='1'>2</vcpu>
+  <os>
+    <type arch='x86_64' machine='pc'>hvm</type>
+    <loader type='rom'>$ROM</loader>
+  </os>
+  <cpu mode='custom' match='exact'>
+    <model fallback='allow'>qemu64</model>
+    <feature policy='disable' name='svm'/>
+  </cpu>
+  <on_poweroff>destroy</on_poweroff>
+  <on_reboot>destroy</on_reboot>
+  <on_crash>destroy</on_crash>
+  <devices>
+    <controller type='usb' model='none'/>
+  </devices>
+</domain>
+EOF
+}
+
+SMOKE_DOM=""
+smoke_cleanup() {
+    [ -n "$SMOKE_DOM" ] || return 0
+    local uri
+    for uri in "$URI_B" "$URI_A"; do
+        timeout 20 virsh -q -c "$uri" destroy "$SMOKE_DOM" >/dev/null 2>&1 || true
+        timeout 20 virsh -q -c "$uri" undefine "$SMOKE_DOM" >/dev/null 2>&1 || true
+    done
+}
+
+expect_state() { # URI DOMAIN STATE
+    local got
+    got=$(timeout 20 virsh -q -c "$1" domstate "$2" 2>&1) || got="(${got//$'\n'/ })"
+    [ "$got" = "$3" ] || die "smoke: $2 on $1 is '$got', expected '$3'"
+}
+
+cmd_smoke() {
+    cmd_start
+    local type=qemu xml t0 t total uuid
+    grep -qx 'VMDECK_TESTBED_KVM=1' "$ENV_FILE" && type=kvm
+    SMOKE_DOM=vmdeck-test-smoke-$$
+    uuid=$(cat /proc/sys/kernel/random/uuid)
+    trap smoke_cleanup EXIT
+    xml=$STATE/$SMOKE_DOM.xml
+    tiny_domain_xml "$SMOKE_DOM" "$uuid" "$type" >"$xml"
+    total=$(now_us)
+    log "smoke: domain $SMOKE_DOM (type $type)"
+
+    t0=$(now_us)
+    virsh -q -c "$URI_A" define "$xml" >/dev/null || die "smoke: define failed"
+    rm -f "$xml"
+    t=$(secs_since "$t0"); log "  define on A          ${t} s"
+
+    t0=$(now_us)
+    virsh -q -c "$URI_A" start "$SMOKE_DOM" >/dev/null || die "smoke: start failed"
+    expect_state "$URI_A" "$SMOKE_DOM" running
+    t=$(secs_since "$t0"); log "  start on A           ${t} s"
+
+    t0=$(now_us)
+    timeout 60 virsh -q -c "$URI_A" migrate --live "$SMOKE_DOM" "$URI_B" \
+        --migrateuri "tcp://127.0.0.1:$MIGRATE_PORT" || die "smoke: live migration A -> B failed"
+    expect_state "$URI_B" "$SMOKE_DOM" running
+    expect_state "$URI_A" "$SMOKE_DOM" "shut off"
+    t=$(secs_since "$t0"); log "  live-migrate A -> B  ${t} s"
+
+    t0=$(now_us)
+    timeout 60 virsh -q -c "$URI_B" migrate --live "$SMOKE_DOM" "$URI_A" \
+        --migrateuri "tcp://127.0.0.1:$MIGRATE_PORT" || die "smoke: live migration B -> A failed"
+    expect_state "$URI_A" "$SMOKE_DOM" running
+    timeout 20 virsh -q -c "$URI_B" domstate "$SMOKE_DOM" >/dev/null 2>&1 &&
+        die "smoke: $SMOKE_DOM still exists on B after migrating back"
+    t=$(secs_since "$t0"); log "  live-migrate B -> A  ${t} s"
+
+    t0=$(now_us)
+    virsh -q -c "$URI_A" destroy "$SMOKE_DOM" >/dev/null || die "smoke: destroy failed"
+    t=$(secs_since "$t0"); log "  destroy on A         ${t} s"
+
+    t0=$(now_us)
+    virsh -q -c "$URI_A" undefine "$SMOKE_DOM" >/dev/null || die "smoke: undefine failed"
+    t=$(secs_since "$t0"); log "  undefine on A        ${t} s"
+    SMOKE_DOM=""
+    log "smoke passed in $(secs_since "$total") s"
+}
+
+case "${1:-}" in
+    start) cmd_start ;;
+    stop) cmd_stop ;;
+    status) cmd_status ;;
+    smoke) cmd_smoke ;;
+    *)
+        echo "usage: bash scripts/libvirt-testbed.sh start|stop|status|smoke" >&2
+        exit 2
+        ;;
+esac
