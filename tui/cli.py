@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 
 # Each module registers its own subcommands; add a module here in the commit that creates it.
-COMMAND_MODULES: tuple[str, ...] = ("tui.commands.config",)
+COMMAND_MODULES: tuple[str, ...] = ("tui.commands.config", "tui.commands.scheduling")
 
 
 class _Parser(argparse.ArgumentParser):

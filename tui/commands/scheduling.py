@@ -1,0 +1,380 @@
+"""`vmdeck place`, `headroom`, `simulate` and `workload`: the scheduler and what-if engine headless.
+
+place/headroom/simulate read a ticrypt-vm.conf (--config) and a FLEET.json (--fleet); simulate also
+reads a workload JSONL. Exit 0 on success, 1 on invalid input or when `place` finds no host.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from tui.commands.output import emit, fail, fmt_cost, table
+from tui.core.fleet import Fleet
+from tui.core.model import VmConfig
+from tui.core.units import UnitError, format_size, parse_size
+
+
+def register(subparsers: Any) -> None:
+    place = subparsers.add_parser("place", help="where would this VM go, and why (every host's cost terms)")
+    _scenario_args(place)
+    _request_args(place)
+    place.set_defaults(handler=run_place)
+
+    room = subparsers.add_parser("headroom", help="how many more VMs of a shape fit, per host and fleet-wide")
+    _scenario_args(room)
+    _request_args(room)
+    room.add_argument("--host-limit", type=int, default=1000, help="stop counting one host at this many")
+    room.add_argument(
+        "--fleet-limit", type=int, default=100_000, help="stop the fleet-wide fill at this many"
+    )
+    room.set_defaults(handler=run_headroom)
+
+    sim = subparsers.add_parser("simulate", help="replay a start/stop workload over the fleet (what-if)")
+    _scenario_args(sim)
+    sim.add_argument("--workload", required=True, metavar="W.jsonl", help="one start/stop event per line")
+    sim.add_argument(
+        "--policy",
+        default="cost",
+        choices=("cost", "first-fit", "best-fit", "spread", "all"),
+        help="placement policy; `all` replays every policy and prints a summary",
+    )
+    sim.add_argument("--compare", metavar="OTHER.conf", help="A/B: replay under this config too and diff")
+    sim.add_argument("--show", type=int, default=20, metavar="N", help="placements/differences to list")
+    sim.set_defaults(handler=run_simulate)
+
+    work = subparsers.add_parser("workload", help="make workloads for `simulate`: generate or import a trace")
+    actions = work.add_subparsers(dest="workload_command", metavar="ACTION", required=True)
+    gen = actions.add_parser("generate", help="Poisson arrivals, exponential lifetimes, a shape mix")
+    gen.add_argument("-o", "--output", required=True, metavar="W.jsonl")
+    gen.add_argument("--vms", type=int, default=1000, help="number of VMs started (default 1000)")
+    gen.add_argument("--rate", type=float, default=1.0, help="arrivals per time unit (default 1)")
+    gen.add_argument(
+        "--lifetime", type=float, default=100.0, help="mean lifetime in time units (default 100)"
+    )
+    gen.add_argument(
+        "--shapes",
+        default="1:2GiB:0.3,2:4GiB:0.3,4:8GiB:0.25,8:16GiB:0.15",
+        help="VCPUS:MEMORY[:WEIGHT],... (default: %(default)s)",
+    )
+    gen.add_argument("--gpu-share", type=float, default=0.0, help="share of VMs that ask for GPUs (0-1)")
+    gen.add_argument("--gpu-type", default="nvidia-gpu", help="device type of GPU requests")
+    gen.add_argument("--gpus", type=int, default=1, help="GPUs per GPU VM")
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--json", action="store_true", help="machine-readable summary")
+    gen.set_defaults(handler=run_generate)
+    imp = actions.add_parser(
+        "import", help="convert a CSV trace (id,start,end,vcpus,memory[,devices]) to JSONL"
+    )
+    imp.add_argument("trace", metavar="TRACE.csv")
+    imp.add_argument("-o", "--output", required=True, metavar="W.jsonl")
+    imp.add_argument("--json", action="store_true", help="machine-readable summary")
+    imp.set_defaults(handler=run_import)
+
+
+def _scenario_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--config", required=True, metavar="CONF", help="the ticrypt-vm.conf")
+    parser.add_argument("--fleet", required=True, metavar="FLEET.json", help="hosts, profiles, states, loads")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _request_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--vcpus", type=int, required=True)
+    parser.add_argument("--memory", required=True, help="bytes or a size such as 4GiB")
+    parser.add_argument(
+        "--device", action="append", default=[], metavar="TYPE=COUNT", help="devices to pass through (repeat)"
+    )
+
+
+class _InputError(Exception):
+    pass
+
+
+def _load_config(path: str) -> VmConfig:
+    from tui.services.config import ConfigFileError, load_config
+
+    try:
+        result = load_config(path)
+    except ConfigFileError as exc:
+        raise _InputError(str(exc)) from None
+    if not result.ok or result.config is None:
+        shown = "; ".join(str(d) for d in result.errors[:3]) or "no configuration"
+        more = f" (+{len(result.errors) - 3} more)" if len(result.errors) > 3 else ""
+        raise _InputError(f"{path}: invalid config: {shown}{more} (see vmdeck validate {path})")
+    return result.config
+
+
+def _load_fleet(path: str, config: VmConfig) -> Fleet:
+    from tui.services.scenario_files import ScenarioFileError, load_fleet
+
+    try:
+        return load_fleet(path, config)
+    except ScenarioFileError as exc:
+        raise _InputError(str(exc)) from None
+
+
+def _request(args: argparse.Namespace) -> Any:
+    from tui.core.scheduling import Request, RequestError
+
+    try:
+        memory = parse_size(args.memory)
+    except UnitError as exc:
+        raise _InputError(f"--memory: {exc}") from None
+    devices: dict[str, int] = {}
+    for item in args.device:
+        kind, sep, count = item.partition("=")
+        try:
+            devices[kind.strip()] = devices.get(kind.strip(), 0) + (int(count) if sep else 1)
+        except ValueError:
+            raise _InputError(f"--device {item!r}: expected TYPE=COUNT, e.g. nvidia-gpu=1") from None
+    try:
+        return Request.of(args.vcpus, memory, devices)
+    except RequestError as exc:
+        raise _InputError(str(exc)) from None
+
+
+def _cost(value: float | None) -> str:
+    return fmt_cost(value)
+
+
+# --- place ----------------------------------------------------------------------------------------
+def run_place(args: argparse.Namespace) -> int:
+    from tui.core.scheduling import CostEngine, FleetState, explain_request
+
+    try:
+        config = _load_config(args.config)
+        fleet = _load_fleet(args.fleet, config)
+        request = _request(args)
+    except _InputError as exc:
+        return fail(str(exc), args.json)
+    state = FleetState(config, fleet)
+    placement = explain_request(state, CostEngine(state), request)
+    emit(placement.to_json(), args.json, _place_text)
+    return 0 if placement.placed else 1
+
+
+def _place_text(data: dict[str, Any]) -> str:
+    if data["placed"]:
+        devices = f" with {', '.join(data['devices'])}" if data["devices"] else ""
+        head = f"placed on {data['host']} at cost {_cost(data['cost'])}{devices}"
+    else:
+        head = "rejected: no feasible host"
+    rows = []
+    for c in data["candidates"]:
+        terms = c["terms"]
+        devices = " ".join(f"{k}={_cost(v)}" for k, v in terms["devices"].items()) or "-"
+        rows.append(
+            [
+                c["host"],
+                c["state"],
+                _cost(c["cost"]),
+                _cost(terms["vms"]),
+                _cost(terms["vcpus"]),
+                _cost(terms["memory"]),
+                devices,
+                c["reason"] or "",
+            ]
+        )
+    headers = ["host", "state", "cost", "vms", "vcpus", "memory", "devices", "reason"]
+    return head + "\n\n" + table(headers, rows)
+
+
+# --- headroom -------------------------------------------------------------------------------------
+def run_headroom(args: argparse.Namespace) -> int:
+    from tui.core.scheduling import headroom
+
+    try:
+        config = _load_config(args.config)
+        fleet = _load_fleet(args.fleet, config)
+        request = _request(args)
+        if args.host_limit < 1 or args.fleet_limit < 1:
+            raise _InputError("--host-limit and --fleet-limit must be >= 1")
+    except _InputError as exc:
+        return fail(str(exc), args.json)
+    result = headroom(config, fleet, request, args.host_limit, args.fleet_limit)
+    emit(result.to_json(), args.json, _headroom_text)
+    return 0
+
+
+def _headroom_text(data: dict[str, Any]) -> str:
+    fleet = data["fleet"]
+    more = "+" if fleet["capped"] else ""
+    head = f"the fleet takes {fleet['fits']}{more} more VMs of this shape (cost policy, until the first rejection)"
+    rows = [
+        [
+            h["host"],
+            h["profile"],
+            h["state"],
+            f"{h['fits']}{'+' if h['capped'] else ''}",
+            h["fleet"],
+            h["stop"] or "",
+        ]
+        for h in data["hosts"]
+    ]
+    return head + "\n\n" + table(["host", "profile", "state", "fits", "in fill", "stopped by"], rows)
+
+
+# --- simulate -------------------------------------------------------------------------------------
+def run_simulate(args: argparse.Namespace) -> int:
+    from tui.core.scheduling import POLICIES, compare, replay
+    from tui.services.scenario_files import ScenarioFileError, load_workload
+
+    try:
+        config = _load_config(args.config)
+        fleet = _load_fleet(args.fleet, config)
+        other = _load_config(args.compare) if args.compare else None
+        if other is not None:
+            _load_fleet(args.fleet, other)  # the fleet's profiles must exist under both configs
+        events = load_workload(args.workload)
+    except _InputError as exc:
+        return fail(str(exc), args.json)
+    except ScenarioFileError as exc:
+        return fail(str(exc), args.json)
+    if other is not None:
+        policy = "cost" if args.policy == "all" else args.policy
+        comparison = compare(config, other, fleet, events, policy)
+        data = comparison.to_json()
+        data["a"]["config"], data["b"]["config"] = args.config, args.compare
+        emit(data, args.json, lambda d: _compare_text(d, args.show))
+        return 0
+    if args.policy == "all":
+        results = [replay(config, fleet, events, name) for name in POLICIES]
+        summary = {"events": len(events), "policies": [_summary(r) for r in results]}
+        emit(summary, args.json, _policies_text)
+        return 0
+    result = replay(config, fleet, events, args.policy)
+    emit(result.to_json(), args.json, lambda d: _simulate_text(d, args.show))
+    return 0
+
+
+def _summary(result: Any) -> dict[str, Any]:
+    return {
+        "policy": result.policy,
+        "placed": result.placed,
+        "rejected": result.rejected,
+        "ignored_stops": result.ignored_stops,
+        "utilisation": result.utilisation,
+        "elapsed_s": result.elapsed_s,
+    }
+
+
+def _util_text(util: dict[str, Any]) -> str:
+    parts = [
+        f"vCPUs {util['vcpus']['used']}/{util['vcpus']['capacity']} ({util['vcpus']['share']:.0%})",
+        f"memory {format_size(util['memory']['used'])}/{format_size(util['memory']['capacity'])}"
+        f" ({util['memory']['share']:.0%})",
+    ]
+    parts += [f"{k} {v['used']}/{v['total']}" for k, v in util["devices"].items()]
+    if "peak" in util:
+        parts.append(f"peak {util['peak']['vcpus']} vCPUs, {format_size(util['peak']['memory'])}")
+    return ", ".join(parts)
+
+
+def _simulate_text(data: dict[str, Any], show: int) -> str:
+    lines = [
+        f"policy {data['policy']}: {data['events']} events, {data['placed']} placed, {data['rejected']} rejected, "
+        f"{data['ignored_stops']} stops ignored, {data['elapsed_s']:.3f} s",
+        "final utilisation: " + _util_text(data["utilisation"]),
+        "",
+    ]
+    shown = data["placements"][:show]
+    rows = [
+        [p["id"], p["host"] or "-", _cost(p["cost"]), ",".join(p["devices"]), p["reason"] or ""]
+        for p in shown
+    ]
+    lines.append(table(["id", "host", "cost", "devices", "reason"], rows))
+    if len(data["placements"]) > show:
+        lines.append(f"... {len(data['placements']) - show} more (--show N, or --json for all)")
+    lines.append("")
+    hosts = [
+        [h["name"], h["state"], h["vms"], h["vcpus"], format_size(h["memory"]), ",".join(h["devices_in_use"])]
+        for h in data["hosts"]
+    ]
+    lines.append(table(["host", "state", "vms", "vcpus", "memory", "devices in use"], hosts))
+    return "\n".join(lines)
+
+
+def _policies_text(data: dict[str, Any]) -> str:
+    rows = [
+        [p["policy"], p["placed"], p["rejected"], _util_text(p["utilisation"]), f"{p['elapsed_s']:.3f}"]
+        for p in data["policies"]
+    ]
+    return f"{data['events']} events\n\n" + table(
+        ["policy", "placed", "rejected", "final load (and peak)", "seconds"], rows
+    )
+
+
+def _compare_text(data: dict[str, Any], show: int) -> str:
+    a, b = data["a"], data["b"]
+    lines = [
+        f"A {a['config']}: {a['placed']} placed, {a['rejected']} rejected",
+        f"B {b['config']}: {b['placed']} placed, {b['rejected']} rejected",
+        f"{data['differ']} of {data['decisions']} decisions differ",
+        "",
+    ]
+    rows = [
+        [
+            d["id"],
+            d["a"]["host"] or "rejected",
+            _cost(d["a"]["cost"]),
+            d["b"]["host"] or "rejected",
+            _cost(d["b"]["cost"]),
+        ]
+        for d in data["differences"][:show]
+    ]
+    lines.append(table(["id", "host A", "cost A", "host B", "cost B"], rows))
+    if data["differ"] > show:
+        lines.append(f"... {data['differ'] - show} more (--show N, or --json for all)")
+    return "\n".join(lines)
+
+
+# --- workload -------------------------------------------------------------------------------------
+def run_generate(args: argparse.Namespace) -> int:
+    from tui.core.scheduling.workload import WorkloadSpec, generate, parse_shapes, summarise
+    from tui.services.scenario_files import write_workload
+
+    try:
+        spec = WorkloadSpec(
+            starts=args.vms,
+            rate=args.rate,
+            mean_lifetime=args.lifetime,
+            shapes=parse_shapes(args.shapes),
+            gpu_share=args.gpu_share,
+            gpu_type=args.gpu_type,
+            gpus=args.gpus,
+            seed=args.seed,
+        )
+    except (ValueError, UnitError) as exc:
+        return fail(str(exc), args.json)
+    events = generate(spec)
+    try:
+        write_workload(args.output, events)
+    except OSError as exc:
+        return fail(f"{args.output}: cannot write: {exc.strerror or exc}", args.json)
+    data = {"output": args.output, "offered_load": spec.offered_load, **summarise(events)}
+    emit(data, args.json, _workload_text)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from tui.core.scheduling.workload import summarise
+    from tui.services.scenario_files import ScenarioFileError, load_trace, write_workload
+
+    try:
+        events = load_trace(args.trace)
+    except ScenarioFileError as exc:
+        return fail(str(exc), args.json)
+    try:
+        write_workload(args.output, events)
+    except OSError as exc:
+        return fail(f"{args.output}: cannot write: {exc.strerror or exc}", args.json)
+    emit({"output": args.output, **summarise(events)}, args.json, _workload_text)
+    return 0
+
+
+def _workload_text(data: dict[str, Any]) -> str:
+    load = f", offered load {data['offered_load']:g} VMs" if "offered_load" in data else ""
+    return (
+        f"wrote {data['events']} events ({data['starts']} starts, {data['stops']} stops, "
+        f"{data['shapes']} shapes, {data['gpu_starts']} with devices{load}) to {data['output']}"
+    )
