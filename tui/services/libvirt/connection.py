@@ -1,0 +1,99 @@
+"""Opening one host's long-lived connection: URI hygiene, keepalive, close callback, domain events.
+
+These calls may hang (a host that accepts TCP and never answers blocks open() forever), so they are
+made only from the poller's daemon threads, which the poller stops waiting for after a bound.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import libvirt
+
+from tui.services.libvirt.runtime import ensure_runtime
+
+_SSH_TRANSPORTS = ("+ssh", "+libssh", "+libssh2")
+# The events that can change what a poll reports: lifecycle (start/stop/define/migrate) and hot-plug.
+_EVENTS = (
+    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+)
+
+
+def effective_uri(uri: str) -> str:
+    """Add no_tty=1 to ssh URIs: ssh must never prompt on the terminal the TUI owns."""
+    scheme = uri.split("://", 1)[0]
+    if not scheme.endswith(_SSH_TRANSPORTS):
+        return uri
+    parts = urlsplit(uri)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if "no_tty" in query:
+        return uri
+    query["no_tty"] = "1"
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+@dataclass
+class Connection:
+    """A virConnect plus what was registered on it, so it can be torn down cleanly."""
+
+    conn: libvirt.virConnect
+    read_only: bool
+    keepalive: bool
+    callback_ids: list[int] = field(default_factory=list)
+    dead: threading.Event = field(default_factory=threading.Event)
+
+    def close(self) -> None:
+        """Best effort: the connection may already be dead; nothing here may raise."""
+        for cid in self.callback_ids:
+            with contextlib.suppress(libvirt.libvirtError):
+                self.conn.domainEventDeregisterAny(cid)
+        self.callback_ids.clear()
+        with contextlib.suppress(libvirt.libvirtError):
+            self.conn.unregisterCloseCallback()
+        with contextlib.suppress(libvirt.libvirtError):
+            self.conn.close()
+
+
+def open_connection(
+    uri: str,
+    *,
+    read_only: bool,
+    keepalive: tuple[int, int] | None,
+    on_event: Callable[[], None],
+    on_close: Callable[[int], None],
+) -> Connection:
+    """Open (read-only when asked), then set keepalive and register the close callback and events."""
+    ensure_runtime()
+    target = effective_uri(uri)
+    conn = libvirt.openReadOnly(target) if read_only else libvirt.open(target)
+    live = False
+    if keepalive is not None:
+        try:
+            conn.setKeepAlive(*keepalive)
+            live = True
+        except libvirt.libvirtError:
+            pass  # local drivers (test:///, qemu:/// over the embedded driver) refuse it: nothing to keep alive
+    handle = Connection(conn, read_only, live)
+
+    def closed(_conn: libvirt.virConnect, reason: int, _opaque: object) -> None:
+        # Runs on whichever thread noticed the drop: only flag it and tell the poller.
+        handle.dead.set()
+        on_close(reason)
+
+    def event(*_args: object) -> None:
+        on_event()
+
+    try:
+        conn.registerCloseCallback(closed, None)
+        for event_id in _EVENTS:
+            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, event, None))
+    except libvirt.libvirtError:
+        handle.close()
+        raise
+    return handle

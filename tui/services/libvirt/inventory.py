@@ -1,0 +1,119 @@
+"""Reading a host: node info and each domain's state, vCPUs, memory, PCI host devices and CPU time.
+
+One virConnect per host; every call here may block on a slow host, so callers run this off the UI
+loop in a daemon thread (tui/services/poller.py). Domain XML is only needed for the PCI host
+devices, which change rarely, so it is cached per domain and re-read when the host sent an event,
+the domain changed state, or every `refresh_every` polls (events are hints; polling stays the truth).
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+import libvirt
+
+from tui.core.live import DomainFacts, DomainState, NodeFacts, hostdev_addresses
+
+
+def parse_hostdevs(xml: str) -> tuple[str, ...]:
+    """Normalised PCI addresses of a domain's <hostdev type='pci'> sources."""
+    if "<hostdev" not in xml:  # the common case: skip the XML parse entirely
+        return ()
+    root = ET.fromstring(xml)
+    found = []
+    for dev in root.iter("hostdev"):
+        if dev.get("type") != "pci":
+            continue
+        addr = dev.find("source/address")
+        if addr is None:
+            continue
+        try:
+            parts = [int(addr.get(k, "0"), 0) for k in ("domain", "bus", "slot", "function")]
+        except ValueError:
+            continue
+        found.append("{:04x}:{:02x}:{:02x}.{:x}".format(*parts))
+    return hostdev_addresses(found)
+
+
+@dataclass
+class HostReader:
+    """Per-host reading state kept between polls: XML cache and previous CPU times (for rates)."""
+
+    refresh_every: int = 6
+    xml_epoch: int = 0  # bumped by domain events: cached XML facts from an older epoch are re-read
+    _polls: int = 0
+    _xml: dict[str, tuple[int, DomainState, tuple[str, ...]]] = field(default_factory=dict)
+    _cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _node_memory_stats: bool = True
+
+    def reset(self) -> None:
+        """After a reconnect nothing cached can be trusted."""
+        self._xml.clear()
+        self._cpu.clear()
+        self._node_memory_stats = True
+
+    def node(self, conn: libvirt.virConnect) -> NodeFacts:
+        model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
+        memory = int(memory_mib) * 1024 * 1024
+        # getInfo() reports NUMA node 0's memory on some hosts; the all-cells total is the machine's.
+        if self._node_memory_stats:
+            try:
+                memory = int(conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS)["total"]) * 1024
+            except (libvirt.libvirtError, KeyError):
+                self._node_memory_stats = False  # the test driver has none: stop asking
+        return NodeFacts(
+            str(model), memory, int(cpus), int(mhz), int(nodes), int(sockets), int(cores), int(threads)
+        )
+
+    def domains(self, conn: libvirt.virConnect, now: float) -> tuple[DomainFacts, ...]:
+        self._polls += 1
+        full_refresh = self._polls % self.refresh_every == 0
+        out = []
+        alive: set[str] = set()
+        for dom in conn.listAllDomains(0):
+            try:
+                state_code, max_kib, kib, vcpus, cpu_time = dom.info()
+                uuid = dom.UUIDString()
+                state = DomainState.from_code(int(state_code))
+                cached = self._xml.get(uuid)
+                if full_refresh or cached is None or cached[0] != self.xml_epoch or cached[1] is not state:
+                    hostdevs = parse_hostdevs(dom.XMLDesc(0))
+                    self._xml[uuid] = (self.xml_epoch, state, hostdevs)
+                else:
+                    hostdevs = cached[2]
+            except libvirt.libvirtError as exc:
+                # Undefined between the listing and the read: it is simply gone.
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    continue
+                raise
+            alive.add(uuid)
+            out.append(
+                DomainFacts(
+                    name=dom.name(),
+                    uuid=uuid,
+                    state=state,
+                    vcpus=int(vcpus),
+                    memory=int(kib) * 1024,
+                    max_memory=int(max_kib) * 1024,
+                    hostdevs=hostdevs,
+                    cpu_time_ns=int(cpu_time),
+                    cpu_rate=self._rate(uuid, int(cpu_time), now, state),
+                )
+            )
+        for gone in set(self._xml) - alive:
+            del self._xml[gone]
+        for gone in set(self._cpu) - alive:
+            del self._cpu[gone]
+        out.sort(key=lambda d: (d.name, d.uuid))
+        return tuple(out)
+
+    def _rate(self, uuid: str, cpu_time: int, now: float, state: DomainState) -> float | None:
+        previous = self._cpu.get(uuid)
+        self._cpu[uuid] = (cpu_time, now)
+        if previous is None or not state.holds_resources or cpu_time == 0:
+            return None
+        prev_time, prev_now = previous
+        if now <= prev_now or cpu_time < prev_time:  # a restart resets the counter
+            return None
+        return (cpu_time - prev_time) / 1e9 / (now - prev_now)

@@ -1,0 +1,471 @@
+"""The live poller: one long-lived libvirt connection per connected host, a frozen snapshot per poll.
+
+Threads, and why:
+- a dispatcher thread decides which host is due (its realm's poll-frequency after its previous poll
+  ended, at once after a domain event, after a backoff when it failed) and runs the watchdog;
+- a few worker threads poll hosts; a host is never polled twice at once, and is re-armed only when
+  its poll completes, so polls never overlap;
+- every thread is a daemon: a call that hangs on a dead host can never keep the process alive.
+
+The watchdog is what keeps one bad host from stalling the rest: a poll or open() that exceeds its
+bound is abandoned (the host is published as unreachable), the stuck worker is replaced, and the
+host is retried with exponential backoff. A host with too many abandoned calls still stuck is not
+retried until one of them returns, so a black-hole host cannot eat threads without limit.
+
+Subscribers get every `HostSnapshot` through a callback called from a poller thread; they must only
+hand it on (the UI wraps it in `post_message`). Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+import libvirt
+
+from tui.core.hosts import HostRecord
+from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
+from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
+from tui.services.libvirt import Connection, HostReader, open_connection
+
+SnapshotCallback = Callable[[HostSnapshot], None]
+
+MAX_ABANDONED = 2  # stuck calls per host before we stop retrying it until one returns
+EVENT_DEBOUNCE_S = 0.1  # an event burst (RESUMED + STARTED, ...) becomes one poll
+WATCHDOG_TICK_S = 0.05
+
+
+@dataclass(frozen=True)
+class PollerSettings:
+    read_only: bool = False
+    open_timeout: float = 10.0  # bound on open() (ssh/TCP handshake, auth)
+    call_timeout: float = 30.0  # bound on one poll of an open connection
+    keepalive: tuple[int, int] | None = (5, 3)  # interval s, missed replies -> close callback after ~20 s
+    workers: int = 4
+    backoff_base: float = 1.0
+    backoff_max: float = 60.0
+    xml_refresh_every: int = 6
+
+
+@dataclass
+class _Slot:
+    """Mutable per-host state; touched only with the poller's lock held."""
+
+    record: HostRecord
+    period: float
+    disabled: str | None  # why the host is not connected, or None
+    reader: HostReader
+    conn: Connection | None = None
+    due: float = 0.0
+    queued: bool = False
+    started: float | None = None  # monotonic start of the in-flight attempt
+    phase: str = "poll"  # "open" or "poll": which bound applies
+    token: int = 0  # bumped when an attempt is abandoned: the late thread knows its result is void
+    abandoned: int = 0
+    failures: int = 0
+    attempts: int = 0  # completed or abandoned attempts, for poll_once
+    last: HostSnapshot | None = None
+    seq: int = 0
+    retired: bool = False  # removed from the inventory
+    again: bool = False  # an event arrived while a poll was queued or running: poll again right after
+
+
+@dataclass
+class _Stats:
+    polls: int = 0
+    abandoned: int = 0
+    callback_errors: int = 0
+    workers_started: int = 0
+    last_cycle_s: float | None = field(default=None)
+
+
+class Poller:
+    def __init__(
+        self,
+        hosts: Iterable[HostRecord],
+        config: VmConfig | None = None,
+        settings: PollerSettings | None = None,
+    ) -> None:
+        self.settings = settings or PollerSettings()
+        self.config = config
+        self.stats = _Stats()
+        self._lock = threading.Lock()
+        self._wake = threading.Condition(self._lock)  # the dispatcher: something became due
+        self._done = threading.Condition(self._lock)  # poll_once: an attempt finished
+        self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._slots: dict[str, _Slot] = {}
+        self._subscribers: list[SnapshotCallback] = []
+        self._running = False
+        self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
+        self._live_workers = 0
+        self._ids = itertools.count(1)
+        self.set_hosts(hosts)
+
+    # --- public API ----------------------------------------------------------------------------------
+    def subscribe(self, callback: SnapshotCallback) -> Callable[[], None]:
+        with self._lock:
+            self._subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def snapshots(self) -> dict[str, HostSnapshot]:
+        with self._lock:
+            return {name: slot.last for name, slot in self._slots.items() if slot.last is not None}
+
+    def connection(self, name: str) -> libvirt.virConnect | None:
+        """The host's live connection, for actions (read-only when the poller is); None if not open."""
+        with self._lock:
+            slot = self._slots.get(name)
+            conn = slot.conn if slot is not None else None
+        return conn.conn if conn is not None and not conn.dead.is_set() else None
+
+    def set_hosts(self, hosts: Iterable[HostRecord]) -> None:
+        """Apply an inventory change: new hosts are polled at once, removed or disabled ones closed."""
+        wanted = {h.name: h for h in hosts}
+        to_close: list[Connection] = []
+        published: list[HostSnapshot] = []
+        with self._lock:
+            for name in list(self._slots):
+                slot = self._slots[name]
+                new = wanted.get(name)
+                if new is None or new.uri != slot.record.uri:
+                    slot.retired = True
+                    del self._slots[name]
+                    if slot.conn is not None and slot.started is None:
+                        to_close.append(slot.conn)
+                    slot.conn = None
+            for name, record in wanted.items():
+                slot = self._slots.get(name)
+                disabled = self._disabled_reason(record)
+                if slot is None:
+                    slot = _Slot(
+                        record, self._period(record), disabled, HostReader(self.settings.xml_refresh_every)
+                    )
+                    self._slots[name] = slot
+                else:
+                    slot.record, slot.period, slot.disabled = record, self._period(record), disabled
+                slot.due = time.monotonic() if disabled is None else float("inf")
+                if disabled is not None:
+                    if slot.conn is not None and slot.started is None:
+                        to_close.append(slot.conn)
+                        slot.conn = None
+                    published.append(self._publish_locked(slot, HostStatus.DISABLED, disabled))
+            self._wake.notify_all()
+        self._close_in_background(to_close)
+        self._deliver(published)
+
+    def request_poll(self, name: str) -> None:
+        """Poll this host as soon as possible (an event's hint, or the user's "refresh")."""
+        with self._lock:
+            slot = self._slots.get(name)
+            if slot is not None and slot.disabled is None:
+                slot.due = min(slot.due, time.monotonic())
+                slot.again = slot.again or slot.queued or slot.started is not None
+                self._wake.notify_all()
+
+    def start(self) -> None:
+        with self._lock:
+            if self._running:
+                return
+            self._running = True
+            self._generation += 1
+            generation = self._generation
+            for _ in range(self.settings.workers):
+                self._spawn_worker_locked()
+        threading.Thread(
+            target=self._dispatch_loop, args=(generation,), name="poller-dispatch", daemon=True
+        ).start()
+
+    def stop(self) -> None:
+        """Stop polling; connections stay open (close() closes them)."""
+        with self._lock:
+            if not self._running:
+                return
+            self._running = False
+            workers = self._live_workers
+            self._wake.notify_all()
+        for _ in range(workers):
+            self._ready.put(None)
+
+    def close(self) -> None:
+        self.stop()
+        with self._lock:
+            conns = [s.conn for s in self._slots.values() if s.conn is not None and s.started is None]
+            for slot in self._slots.values():
+                if slot.started is None:
+                    slot.conn = None
+        self._close_in_background(conns, wait=self.settings.open_timeout)
+
+    def poll_once(self, timeout: float | None = None) -> dict[str, HostSnapshot]:
+        """Poll every connected host once (opening connections as needed) and return all snapshots.
+
+        Returns when each host has finished or been abandoned by the watchdog, so the bound is about
+        open_timeout + call_timeout whatever the hosts do. Connections stay open for the next call.
+        """
+        bound = timeout or (self.settings.open_timeout + self.settings.call_timeout + 1.0)
+        began = time.monotonic()
+        with self._lock:
+            targets = {n: s.attempts + 1 for n, s in self._slots.items() if s.disabled is None}
+            for name in targets:
+                slot = self._slots[name]
+                slot.due = min(slot.due, began)
+            was_running = self._running
+        self.start()
+        deadline = began + bound
+        with self._lock:
+            while True:
+                pending = [n for n, t in targets.items() if self._pending_locked(n, t)]
+                if not pending or time.monotonic() >= deadline:
+                    break
+                self._done.wait(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+            self.stats.last_cycle_s = time.monotonic() - began
+        if not was_running:
+            self.stop()
+        return self.snapshots()
+
+    def _pending_locked(self, name: str, target: int) -> bool:
+        slot = self._slots.get(name)
+        if slot is None or slot.attempts >= target:
+            return False
+        # Too many stuck calls: it will not be tried again now, and it is already shown unreachable.
+        return not (slot.abandoned >= MAX_ABANDONED and slot.started is None)
+
+    # --- scheduling ----------------------------------------------------------------------------------
+    def _period(self, record: HostRecord) -> float:
+        realm = self.config.realms.get(record.realm) if self.config else None
+        return realm.poll_frequency_s if realm is not None else DEFAULT_POLL_FREQUENCY_S
+
+    def _disabled_reason(self, record: HostRecord) -> str | None:
+        if not record.connected:
+            return "host state is Disabled: not connected"
+        realm = self.config.realms.get(record.realm) if self.config else None
+        if realm is not None and realm.disabled:
+            return f"realm {realm.id!r} is disabled"
+        return None
+
+    def _dispatch_loop(self, generation: int) -> None:
+        with self._lock:
+            while self._running and self._generation == generation:
+                now = time.monotonic()
+                published = self._watchdog_locked(now)
+                next_due = now + 1.0
+                for name, slot in self._slots.items():
+                    if slot.queued or slot.started is not None or slot.disabled is not None:
+                        continue
+                    if slot.abandoned >= MAX_ABANDONED:
+                        continue
+                    if slot.due <= now:
+                        slot.queued = True
+                        self._ready.put(name)
+                    else:
+                        next_due = min(next_due, slot.due)
+                if published:
+                    self._lock.release()
+                    try:
+                        self._deliver(published)
+                    finally:
+                        self._lock.acquire()
+                    continue
+                # Wake for the next due host, or soon enough to enforce the bounds of running polls.
+                self._wake.wait(timeout=max(0.0, min(next_due - now, WATCHDOG_TICK_S)))
+
+    def _watchdog_locked(self, now: float) -> list[HostSnapshot]:
+        published = []
+        for slot in self._slots.values():
+            if slot.started is None:
+                continue
+            bound = self.settings.open_timeout if slot.phase == "open" else self.settings.call_timeout
+            if now - slot.started <= bound:
+                continue
+            # Abandon: the stuck thread keeps its call; we stop waiting and carry on without it.
+            slot.token += 1
+            slot.abandoned += 1
+            slot.started = None
+            slot.conn = None  # the stuck thread holds it and closes it if it ever returns
+            slot.attempts += 1
+            slot.failures += 1
+            slot.due = now + self._backoff(slot)
+            self.stats.abandoned += 1
+            what = "connecting" if slot.phase == "open" else "polling"
+            error = f"no answer within {bound:g} s while {what}; retrying with backoff"
+            published.append(self._publish_locked(slot, HostStatus.UNREACHABLE, error))
+            self._live_workers -= 1  # that worker is stuck: keep the pool at strength
+            self._spawn_worker_locked()
+            self._done.notify_all()
+        return published
+
+    def _backoff(self, slot: _Slot) -> float:
+        return min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, slot.failures - 1))
+
+    def _spawn_worker_locked(self) -> None:
+        self._live_workers += 1
+        self.stats.workers_started += 1
+        threading.Thread(target=self._worker, name=f"poller-{next(self._ids)}", daemon=True).start()
+
+    # --- one poll ------------------------------------------------------------------------------------
+    def _worker(self) -> None:
+        while True:
+            name = self._ready.get()
+            if name is None:
+                with self._lock:
+                    self._live_workers -= 1
+                return
+            with self._lock:
+                slot = self._slots.get(name)
+                if slot is None or not self._running:
+                    if slot is not None:
+                        slot.queued = False
+                    continue
+                slot.queued = False
+                slot.started = time.monotonic()
+                slot.phase = "poll" if slot.conn is not None and not slot.conn.dead.is_set() else "open"
+                token = slot.token
+            keep_going = self._poll(name, slot, token)
+            if not keep_going:
+                return  # this worker was abandoned and replaced: let it end
+
+    def _poll(self, name: str, slot: _Slot, token: int) -> bool:
+        """Run one attempt. Returns False when the attempt was abandoned while it ran."""
+        published: list[HostSnapshot] = []
+        conn = slot.conn
+        stale: Connection | None = None
+        opened: Connection | None = None
+        error: str | None = None
+        result = None
+        try:
+            if conn is None or conn.dead.is_set():
+                stale, conn = conn, None
+                with self._lock:
+                    if slot.token == token:
+                        published.append(self._publish_locked(slot, HostStatus.CONNECTING, None))
+                self._deliver(published)
+                published = []
+                if stale is not None:
+                    stale.close()
+                opened = conn = open_connection(
+                    slot.record.uri,
+                    read_only=self.settings.read_only,
+                    keepalive=self.settings.keepalive,
+                    on_event=lambda: self._on_event(name),
+                    on_close=lambda _reason: self._on_close(name),
+                )
+                slot.reader.reset()
+                with self._lock:
+                    if slot.token == token:
+                        slot.conn, slot.phase, slot.started = conn, "poll", time.monotonic()
+            began = time.perf_counter()
+            node = slot.reader.node(conn.conn)
+            domains = slot.reader.domains(conn.conn, time.monotonic())
+            result = (node, domains, time.perf_counter() - began)
+        except libvirt.libvirtError as exc:
+            error = exc.get_error_message() or str(exc)
+        with self._lock:
+            if slot.token != token or slot.retired:
+                # Abandoned by the watchdog (or the host was removed) while we were blocked.
+                slot.abandoned = max(0, slot.abandoned - 1) if slot.token != token else slot.abandoned
+                late = conn if conn is not None else opened
+                abandoned = slot.token != token
+            else:
+                late, abandoned = None, False
+                slot.started = None
+                slot.attempts += 1
+                self.stats.polls += 1
+                if result is not None:
+                    node, domains, took = result
+                    slot.failures = 0
+                    # An event during this poll may postdate what it read: poll again soon.
+                    slot.due = time.monotonic() + (EVENT_DEBOUNCE_S if slot.again else slot.period)
+                    slot.again = False
+                    snap = self._publish_locked(
+                        slot, HostStatus.CONNECTED, None, node=node, domains=domains, took=took
+                    )
+                else:
+                    # A failed call on an open connection: drop it and reconnect after a backoff.
+                    late, slot.conn = slot.conn, None
+                    slot.failures += 1
+                    slot.due = time.monotonic() + self._backoff(slot)
+                    snap = self._publish_locked(slot, HostStatus.UNREACHABLE, error)
+                published.append(snap)
+                self._done.notify_all()
+        if late is not None:
+            late.close()
+        self._deliver(published)
+        return not abandoned
+
+    # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
+    def _on_event(self, name: str) -> None:
+        with self._lock:
+            slot = self._slots.get(name)
+            if slot is None or slot.disabled is not None:
+                return
+            slot.reader.xml_epoch += 1
+            slot.due = min(slot.due, time.monotonic() + EVENT_DEBOUNCE_S)
+            slot.again = slot.again or slot.queued or slot.started is not None
+            self._wake.notify_all()
+
+    def _on_close(self, name: str) -> None:
+        self.request_poll(name)  # the worker sees conn.dead and reconnects
+
+    # --- publishing ----------------------------------------------------------------------------------
+    def _publish_locked(
+        self,
+        slot: _Slot,
+        status: HostStatus,
+        error: str | None,
+        *,
+        node: NodeFacts | None = None,
+        domains: tuple[DomainFacts, ...] = (),
+        took: float | None = None,
+    ) -> HostSnapshot:
+        slot.seq += 1
+        previous = slot.last
+        if status is HostStatus.CONNECTED:
+            snap = HostSnapshot(
+                host=slot.record.name,
+                uri=slot.record.uri,
+                status=status,
+                node=node,
+                domains=domains,
+                polled_at=time.time(),
+                poll_seconds=took,
+                seq=slot.seq,
+            )
+        elif previous is not None and status is not HostStatus.DISABLED:
+            # Keep the last known facts (marked by polled_at) so the UI can show them as stale.
+            snap = replace(previous, status=status, error=error, seq=slot.seq, uri=slot.record.uri)
+        else:
+            snap = HostSnapshot(slot.record.name, slot.record.uri, status, error, seq=slot.seq)
+        slot.last = snap
+        return snap
+
+    def _deliver(self, snapshots: list[HostSnapshot]) -> None:
+        if not snapshots:
+            return
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for snap in snapshots:
+            for callback in subscribers:
+                try:
+                    callback(snap)
+                except Exception:
+                    # A broken subscriber must not stop polling for everyone else.
+                    self.stats.callback_errors += 1
+
+    @staticmethod
+    def _close_in_background(conns: list[Connection], wait: float = 0.0) -> None:
+        """close() talks to the host and may hang on a dead one: do it in daemon threads."""
+        threads = [threading.Thread(target=c.close, name="libvirt-close", daemon=True) for c in conns]
+        for t in threads:
+            t.start()
+        deadline = time.monotonic() + wait
+        for t in threads:
+            t.join(timeout=max(0.0, deadline - time.monotonic()))
