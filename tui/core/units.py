@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass
+from fractions import Fraction
 
 _DECIMAL_PREFIXES = ["k", "M", "G", "T", "P", "E", "Z", "Y"]
 _BINARY_PREFIXES = ["K", "M", "G", "T", "P", "E", "Z", "Y"]
@@ -49,14 +49,8 @@ for _names, _seconds in (
 _NUMBER_UNIT = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?)\s*([A-Za-z]*)\s*$")
 
 
-@dataclass(frozen=True)
 class UnitError(ValueError):
-    """A value that is not a valid size or duration; `message` is written for the admin."""
-
-    message: str
-
-    def __str__(self) -> str:
-        return self.message
+    """A value that is not a valid size or duration; the message is written for the admin."""
 
 
 def _suggest(unit: str, known: dict[str, object]) -> str:
@@ -79,22 +73,21 @@ def parse_size(value: object) -> int:
     if isinstance(value, bool):
         raise UnitError(f"expected a size such as 32 GiB, got boolean {value!r}")
     if isinstance(value, int | float):
-        number, unit = float(value), ""
+        number, unit = Fraction(value), ""
     elif isinstance(value, str):
         match = _NUMBER_UNIT.match(value)
         if not match:
             raise UnitError(f"expected a size such as 32 GiB, got {value!r}")
-        number, unit = float(match.group(1)), match.group(2)
+        # Exact arithmetic: 1 yottabyte is 10**24 bytes, not the nearest float.
+        number, unit = Fraction(match.group(1)), match.group(2)
     else:
         raise UnitError(f"expected a size such as 32 GiB, got {type(value).__name__} {value!r}")
     if unit and unit not in SIZE_UNITS:
         raise UnitError(f"unknown size unit {unit!r} in {value!r}{_suggest(unit, SIZE_UNITS)}")
     if number < 0:
         raise UnitError(f"a size cannot be negative: {value!r}")
-    result = number * SIZE_UNITS.get(unit, 1)
-    if result != int(result):
-        raise UnitError(f"{value!r} is not a whole number of bytes")
-    return int(result)
+    # Fractions of a byte are truncated, as Lightbend config (the service's parser) does.
+    return int(number * SIZE_UNITS.get(unit, 1))
 
 
 def parse_real_or_size(value: object) -> float:

@@ -236,7 +236,9 @@ def _build_realm(reader: Reader, rid: str, obj: Any, path: KeyPath, source: str 
         reader.error(path, f'realm {rid!r} must be a section, e.g. {rid} = {{ include "realms/{rid}.conf" }}')
         return None
     if not obj:
-        reader.error(path, f"realm {rid!r} is empty: its include is missing or has no parameters")
+        # A missing or empty include is already reported at the include line.
+        if not any(i.path == path and (not i.exists or i.empty) for i in reader.index.includes):
+            reader.error(path, f"realm {rid!r} is empty: it has no parameters")
         return None
     unknown = reader.check_keys(obj, path, REALM_KEYS, f"realm {rid!r}")
     for key in unknown:

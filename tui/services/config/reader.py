@@ -14,7 +14,7 @@ from typing import Any
 
 from tui.core.diagnostics import Diagnostic, Severity
 from tui.core.units import UnitError, parse_duration, parse_real_or_size, parse_size
-from tui.services.config.locator import KeyPath, SourceIndex, format_path
+from tui.services.config.locator import KeyPath, Location, SourceIndex, format_path
 
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
@@ -53,7 +53,9 @@ class Reader:
 
     # -- reporting ----------------------------------------------------------------------------------
     def report(self, severity: Severity, path: KeyPath, message: str) -> None:
-        loc = self.index.locate(path)
+        # Every diagnostic needs a file and line; a key written nowhere (e.g. a missing section) is
+        # reported at the top of the main file.
+        loc = self.index.locate(path) or Location(str(self.index.files[0]), 1) if self.index.files else None
         self.diagnostics.append(
             Diagnostic(
                 severity, format_path(path), message, loc.file if loc else None, loc.line if loc else None

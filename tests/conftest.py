@@ -1,0 +1,34 @@
+"""Shared fixtures: paths to the sample config and a writer for small config trees in tmp dirs."""
+
+from __future__ import annotations
+
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_CONFIG = REPO / "config" / "ticrypt-vm.conf"
+
+
+@pytest.fixture
+def sample_config() -> Path:
+    return SAMPLE_CONFIG
+
+
+@pytest.fixture
+def write_tree(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
+    """Write {relative path: text} under tmp_path (text is dedented); returns the first file's path."""
+
+    def write(files: dict[str, str]) -> Path:
+        first: Path | None = None
+        for rel, text in files.items():
+            path = tmp_path / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(textwrap.dedent(text).lstrip("\n"))
+            first = first or path
+        assert first is not None
+        return first
+
+    return write
