@@ -1,0 +1,122 @@
+"""The poller against real libvirtd hosts with tiny KVM guests (scripts/libvirt-testbed.sh)."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid as uuidlib
+
+import libvirt
+import pytest
+
+from tui.core.hosts import HostRecord
+from tui.core.live import DomainState, HostStatus, allocation
+from tui.services.poller import Poller, PollerSettings
+
+from . import testbed
+from .livefixtures import Recorder, make_config, wait_for
+from .testbed import tiny_domain_xml
+
+pytestmark = pytest.mark.kvm
+
+URIS = testbed.testbed_uris()
+needs_testbed = pytest.mark.skipif(
+    URIS is None,
+    reason="no real libvirtd test bed answering: run `bash scripts/libvirt-testbed.sh start` as root "
+    "(needs /dev/kvm; `bash scripts/setup.sh test` installs and starts it)",
+)
+
+
+@pytest.fixture
+def guests():
+    """Define and start tiny guests on host A; destroy and undefine them afterwards."""
+    assert URIS is not None
+    conn = libvirt.open(URIS[0])
+    made: list[libvirt.virDomain] = []
+
+    def make(count: int, vcpus: int = 1) -> list[str]:
+        names = []
+        for _ in range(count):
+            name = f"vmdeck-test-poll-{uuidlib.uuid4().hex[:8]}"
+            xml = tiny_domain_xml(
+                name,
+                str(uuidlib.uuid4()),
+                vcpus=vcpus,
+                max_vcpus=2,
+                domain_type="kvm" if testbed.testbed_kvm() else "qemu",
+            )
+            dom = conn.defineXML(xml)
+            made.append(dom)
+            dom.create()
+            names.append(name)
+        return names
+
+    yield conn, make
+    for dom in made:
+        for step in (dom.destroy, dom.undefine):
+            with contextlib.suppress(libvirt.libvirtError):
+                step()
+    conn.close()
+
+
+@needs_testbed
+def test_real_host_domains_and_allocation(guests):
+    conn, make = guests
+    names = make(3, vcpus=2)
+    host = HostRecord("a", URIS[0], "pool1", "libvirt1")
+    poller = Poller([host], make_config(), PollerSettings(open_timeout=5.0))
+    try:
+        poller.poll_once()
+        snap = poller.poll_once()["a"]  # the second poll has CPU-time rates
+        assert poller.connection("a") is not None
+    finally:
+        poller.close()
+    assert snap.status is HostStatus.CONNECTED
+    mine = {d.name: d for d in snap.domains if d.name in names}
+    assert sorted(mine) == sorted(names)
+    for dom in mine.values():
+        assert (dom.state, dom.vcpus, dom.memory) == (DomainState.RUNNING, 2, 65536 * 1024)
+        assert dom.cpu_time_ns > 0
+        assert dom.cpu_rate is not None
+        assert dom.cpu_rate >= 0
+    alloc = allocation(host, snap, make_config())
+    running = [d for d in snap.domains if d.state.holds_resources]
+    assert alloc.vms == len(running)
+    assert alloc.vcpus == sum(d.vcpus for d in running)
+    assert snap.node.memory > 0
+    assert snap.node.cpus > 0
+
+
+@needs_testbed
+def test_real_lifecycle_event_triggers_poll(guests):
+    conn, make = guests
+    [name] = make(1)
+    rec = Recorder()
+    poller = Poller([HostRecord("a", URIS[0], "pool1", "libvirt1")], make_config(3600.0), PollerSettings())
+    poller.subscribe(rec)
+    poller.start()
+    try:
+        assert wait_for(lambda: any(s.status is HostStatus.CONNECTED for s in rec.of("a")))
+        conn.lookupByName(name).destroy()
+
+        def stopped() -> bool:
+            return any(
+                d.name == name and d.state is DomainState.SHUTOFF for s in rec.of("a") for d in s.domains
+            )
+
+        assert wait_for(stopped)
+    finally:
+        poller.close()
+
+
+@needs_testbed
+def test_two_real_hosts_read_only():
+    hosts = [HostRecord("a", URIS[0], "pool1", "libvirt1"), HostRecord("b", URIS[1], "pool1", "libvirt1")]
+    poller = Poller(hosts, make_config(), PollerSettings(read_only=True))
+    try:
+        snaps = poller.poll_once()
+        with pytest.raises(libvirt.libvirtError) as info:
+            poller.connection("b").defineXML(tiny_domain_xml("vmdeck-test-ro", str(uuidlib.uuid4())))
+        assert info.value.get_error_code() == libvirt.VIR_ERR_OPERATION_DENIED
+    finally:
+        poller.close()
+    assert {s.status for s in snaps.values()} == {HostStatus.CONNECTED}
