@@ -12,7 +12,12 @@ import sys
 from collections.abc import Sequence
 
 # Each module registers its own subcommands; add a module here in the commit that creates it.
-COMMAND_MODULES: tuple[str, ...] = ("tui.commands.config", "tui.commands.scheduling")
+COMMAND_MODULES: tuple[str, ...] = (
+    "tui.commands.config",
+    "tui.commands.scheduling",
+    "tui.commands.hosts",
+    "tui.commands.fleet",
+)
 
 
 class _Parser(argparse.ArgumentParser):

@@ -103,6 +103,8 @@ class HostRecord:
 
 def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
     value = raw.get(key)
+    if value is None:
+        raise HostError(f"{where}: {key!r} is missing")
     if not isinstance(value, str) or not value.strip():
         raise HostError(f"{where}: {key!r} must be a non-empty string, got {value!r}")
     return value.strip()

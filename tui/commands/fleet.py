@@ -1,0 +1,272 @@
+"""`vmdeck poll`, `vmdeck fleet export` and `vmdeck reconcile`: the live fleet from the command line.
+
+These commands only read from the hosts, so they open every connection read-only. They poll with the
+same Poller the console uses; a host that hangs is reported unreachable after --timeout seconds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+from tui.commands.hosts import CommandError, add_common_options, load_vm_config, open_store, run
+from tui.commands.output import emit, fmt_cost, jsonable, table
+from tui.core.fleet import Fleet
+from tui.core.hosts import HostError, HostRecord, check_against_config
+from tui.core.live import (
+    HostSnapshot,
+    HostStatus,
+    ManagedVm,
+    allocation,
+    live_fleet,
+    reconcile,
+)
+from tui.core.model import VmConfig
+from tui.core.units import format_size
+from tui.services.poller import Poller, PollerSettings
+
+
+def register(subparsers: Any) -> None:
+    poll = subparsers.add_parser("poll", help="poll the hosts and print the live fleet")
+    poll.add_argument("--once", action="store_true", help="one poll of every host, then exit")
+    poll.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
+    poll.add_argument("--summary", action="store_true", help="one line per host, no domains")
+    _poll_options(poll)
+    poll.set_defaults(handler=run(cmd_poll))
+
+    fleet = subparsers.add_parser("fleet", help="the live fleet as the scheduler sees it")
+    sub = fleet.add_subparsers(dest="fleet_command", metavar="ACTION", parser_class=type(fleet))
+    fleet.set_defaults(handler=lambda _args: (fleet.print_help(), 2)[1])
+    export = sub.add_parser(
+        "export", help="FLEET.json from live state (usable wherever the scheduler takes one)"
+    )
+    export.add_argument("--output", "-o", metavar="FILE", help="write to FILE instead of stdout")
+    _poll_options(export)
+    export.set_defaults(handler=run(cmd_export))
+
+    rec = subparsers.add_parser(
+        "reconcile", help="domains vmdeck did not start, VMs it started that are gone"
+    )
+    rec.add_argument(
+        "--adopt", metavar="UUID", action="append", help="record an unmanaged domain as vmdeck's"
+    )
+    rec.add_argument("--forget", metavar="UUID", action="append", help="drop the record of a missing VM")
+    rec.add_argument("--reason", help="why (kept in the audit log)")
+    _poll_options(rec)
+    rec.set_defaults(handler=run(cmd_reconcile))
+
+
+def _poll_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--timeout", type=float, default=10.0, metavar="S", help="per-host bound (default %(default)s)"
+    )
+    add_common_options(p)
+
+
+# --- polling -------------------------------------------------------------------------------------------------
+def _inventory(args: argparse.Namespace, config: VmConfig) -> list[HostRecord]:
+    hosts = open_store(args).hosts()
+    wanted = getattr(args, "host", None)
+    if wanted:
+        unknown = sorted(set(wanted) - {h.name for h in hosts})
+        if unknown:
+            raise CommandError(f"no host named {', '.join(map(repr, unknown))}")
+        hosts = [h for h in hosts if h.name in wanted]
+    for h in hosts:
+        try:
+            check_against_config(h, config)
+        except HostError as exc:
+            raise CommandError(f"{exc}: fix it with `vmdeck hosts edit` or use the right --config") from None
+    return hosts
+
+
+def _settings(args: argparse.Namespace) -> PollerSettings:
+    if not args.timeout > 0:
+        raise CommandError("--timeout must be > 0")
+    return PollerSettings(read_only=True, open_timeout=args.timeout, call_timeout=args.timeout)
+
+
+def poll_fleet(args: argparse.Namespace) -> tuple[VmConfig, list[HostRecord], dict[str, HostSnapshot], float]:
+    config = load_vm_config(args)
+    hosts = _inventory(args, config)
+    poller = Poller(hosts, config, _settings(args))
+    try:
+        snaps = poller.poll_once()
+    finally:
+        poller.close()
+    return config, hosts, snaps, poller.stats.last_cycle_s or 0.0
+
+
+def _host_json(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) -> dict[str, Any]:
+    data = snap.to_json() if snap else {"host": host.name, "uri": host.uri, "status": "not polled"}
+    data.update(state=host.state.value, profile=host.profile, realm=host.realm)
+    data["allocation"] = allocation(host, snap, config).to_json()
+    return data
+
+
+def _host_line(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) -> list[str]:
+    alloc = allocation(host, snap, config)
+    status = snap.status.value if snap else "not polled"
+    node = f"{snap.node.cpus} CPU {format_size(snap.node.memory)}" if snap and snap.node else "-"
+    return [
+        host.name,
+        host.state.label,
+        status,
+        node,
+        f"{alloc.vms}/{len(snap.domains) if snap else 0}",
+        f"{alloc.vcpus}/{alloc.cores}",
+        f"{format_size(alloc.memory)}/{format_size(alloc.memory_capacity)}",
+        fmt_cost(alloc.cost.total if alloc.cost else None),
+        (snap.error if snap and snap.error else "; ".join(alloc.over())),
+    ]
+
+
+HOST_HEADERS = ["HOST", "STATE", "STATUS", "NODE", "VMS", "VCPUS", "MEMORY", "COST", "ERROR / OVER CAPACITY"]
+
+
+def _render(hosts: list[HostRecord], snaps: dict[str, HostSnapshot], config: VmConfig, summary: bool) -> str:
+    if not hosts:
+        return "no hosts (add one with `vmdeck hosts add`)"
+    out = [table(HOST_HEADERS, [_host_line(h, snaps.get(h.name), config) for h in hosts])]
+    if not summary:
+        for h in hosts:
+            snap = snaps.get(h.name)
+            if not snap or not snap.domains:
+                continue
+            rows = [
+                [
+                    d.name,
+                    d.uuid,
+                    d.state.value,
+                    d.vcpus,
+                    format_size(d.memory),
+                    ",".join(d.hostdevs) or "-",
+                    f"{d.cpu_time_ns / 1e9:.1f}s",
+                    "-" if d.cpu_rate is None else f"{d.cpu_rate:.2f}",
+                ]
+                for d in snap.domains
+            ]
+            stale = "" if snap.live else f" (last known; host {snap.status.value})"
+            headers = ["DOMAIN", "UUID", "STATE", "VCPUS", "MEMORY", "PCI", "CPU TIME", "CPU RATE"]
+            out.append(f"\n{h.name}{stale}\n" + table(headers, rows))
+    return "\n".join(out)
+
+
+def cmd_poll(args: argparse.Namespace) -> int:
+    if not args.once:
+        return _poll_forever(args)
+    config, hosts, snaps, took = poll_fleet(args)
+    data = {"hosts": [_host_json(h, snaps.get(h.name), config) for h in hosts], "cycle_seconds": took}
+    emit(data, args.json, lambda _: _render(hosts, snaps, config, args.summary))
+    # Exit 0 even with unreachable hosts: the poll worked, and their status is part of what it reports.
+    unreachable = [h.name for h in hosts if (s := snaps.get(h.name)) and s.status is HostStatus.UNREACHABLE]
+    if unreachable and not args.json:
+        sys.stderr.write(f"vmdeck: unreachable: {', '.join(unreachable)}\n")
+    return 0
+
+
+def _poll_forever(args: argparse.Namespace) -> int:
+    """Print each snapshot as it arrives (one line, or one JSON object per line) until interrupted."""
+    config = load_vm_config(args)
+    hosts = {h.name: h for h in _inventory(args, config)}
+    poller = Poller(hosts.values(), config, _settings(args))
+    lock = threading.Lock()
+
+    def show(snap: HostSnapshot) -> None:
+        host = hosts[snap.host]
+        with lock:
+            if args.json:
+                sys.stdout.write(json.dumps(jsonable(_host_json(host, snap, config))) + "\n")
+            else:
+                sys.stdout.write("  ".join(str(c) for c in _host_line(host, snap, config)).rstrip() + "\n")
+            sys.stdout.flush()
+
+    poller.subscribe(show)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    poller.start()
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        poller.close()
+    return 0
+
+
+# --- export and reconcile ------------------------------------------------------------------------------------
+def cmd_export(args: argparse.Namespace) -> int:
+    config, hosts, snaps, _ = poll_fleet(args)
+    fleet = live_fleet(hosts, snaps, config)
+    document = fleet.to_json()
+    Fleet.from_json(document, config)  # the export must load wherever a FLEET.json is taken
+    for h in hosts:
+        snap = snaps.get(h.name)
+        if h.connected and (snap is None or not snap.live):
+            error = snap.error if snap else "not polled"
+            sys.stderr.write(f"vmdeck: {h.name} is unreachable ({error}): exported as no-scheduling\n")
+    text = json.dumps(document, indent=2) + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise CommandError(f"cannot write {args.output}: {exc.strerror}") from None
+        if args.json:
+            emit({"ok": True, "output": args.output, "hosts": len(fleet.hosts)}, True, str)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    config, hosts, snaps, _ = poll_fleet(args)
+    store = open_store(args)
+    changed: list[str] = []
+    if args.adopt or args.forget:
+        changed = _apply(store, snaps, args)
+    findings = reconcile(store.managed_vms(), snaps)
+    data = {"findings": [f.to_json() for f in findings], "changed": changed}
+
+    def human(_: Any) -> str:
+        lines = [f"{c}" for c in changed]
+        if not findings:
+            lines.append("nothing to reconcile: every domain is vmdeck's and every VM it started is present")
+        else:
+            rows = [[f.kind.value, f.host, f.name, f.uuid, f.action] for f in findings]
+            lines.append(table(["KIND", "HOST", "NAME", "UUID", "WHAT TO DO"], rows))
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return 0
+
+
+def _apply(store: Any, snaps: dict[str, HostSnapshot], args: argparse.Namespace) -> list[str]:
+    """Adopt/forget, all checked before anything is written."""
+    found = {d.uuid.lower(): (s.host, d.name) for s in snaps.values() if s.live for d in s.domains}
+    records = {vm.uuid.lower() for vm in store.managed_vms()}
+    adopt = [u.lower() for u in args.adopt or []]
+    forget = [u.lower() for u in args.forget or []]
+    for uuid in adopt:
+        if uuid not in found:
+            raise CommandError(f"--adopt {uuid}: no connected host reports a domain with that UUID")
+    for uuid in forget:
+        if uuid not in records:
+            raise CommandError(f"--forget {uuid}: vmdeck has no record of that VM")
+        if uuid in found:
+            raise CommandError(
+                f"--forget {uuid}: host {found[uuid][0]!r} still reports it; it is not missing"
+            )
+    done = []
+    for uuid in adopt:
+        host, name = found[uuid]
+        store.record_vm(ManagedVm(uuid, name, host), reason=args.reason or "adopted by vmdeck reconcile")
+        done.append(f"adopted {name} ({uuid}) on {host}")
+    for uuid in forget:
+        vm = store.forget_vm(uuid, reason=args.reason or "forgotten by vmdeck reconcile")
+        done.append(f"forgot {vm.name} ({uuid})")
+    return done

@@ -1,0 +1,320 @@
+"""`vmdeck hosts list|add|edit|remove|import|state` and `vmdeck audit`: the host inventory.
+
+Every command takes --config FILE (profiles and realms to check against), --db DIR (the store) and
+--json. Bad input is refused with one clear message and exit 1, before anything is written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from tui.commands.output import emit, fail, table
+from tui.core.fleet import HostState
+from tui.core.hosts import (
+    HostError,
+    HostRecord,
+    check_against_config,
+    check_name,
+    check_nat,
+    check_uri,
+    default_realm,
+)
+from tui.core.model import VmConfig
+from tui.services.store import Store, StoreError, default_data_dir
+from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
+
+
+class CommandError(Exception):
+    """A refusal: the message is printed as is and the command exits 1."""
+
+
+# --- shared by the live-fleet commands (tui/commands/fleet.py) -------------------------------------------
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--config", metavar="FILE", help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt)"
+    )
+    parser.add_argument("--db", metavar="DIR", help=f"store directory (default: {default_data_dir()})")
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def open_store(args: argparse.Namespace) -> Store:
+    return Store(Path(args.db) if args.db else default_data_dir())
+
+
+def load_vm_config(args: argparse.Namespace) -> VmConfig:
+    """The configuration, or a refusal naming its first error (`vmdeck validate` shows them all)."""
+    # Imported here: the HOCON parser is only needed by commands that check against the config.
+    from tui.services.config import ConfigFileError, load_config
+    from tui.services.config.paths import default_config_path
+
+    path = Path(args.config) if args.config else default_config_path()
+    try:
+        result = load_config(path)
+    except (ConfigFileError, OSError) as exc:
+        raise CommandError(f"cannot read config {path}: {exc}") from None
+    if not result.ok or result.config is None:
+        first = result.errors[0] if result.errors else "no configuration"
+        raise CommandError(
+            f"config {path} has {len(result.errors)} error(s), first: {first} (see `vmdeck validate`)"
+        )
+    return result.config
+
+
+def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn refusals into exit 1 with the message (JSON on stdout with --json)."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        try:
+            return handler(args)
+        except (CommandError, HostError, StoreError) as exc:
+            return fail(str(exc), args.json)
+
+    return wrapped
+
+
+# --- registration ------------------------------------------------------------------------------------------
+def register(subparsers: Any) -> None:
+    hosts = subparsers.add_parser("hosts", help="the host inventory: list, add, edit, remove, import, state")
+    sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", parser_class=type(hosts))
+    hosts.set_defaults(handler=lambda _args: (hosts.print_help(), 2)[1])
+
+    p = sub.add_parser("list", help="registered hosts")
+    add_common_options(p)
+    p.set_defaults(handler=run(cmd_list))
+
+    p = sub.add_parser("add", help="register a host")
+    p.add_argument("name")
+    _host_options(p, required=True)
+    p.set_defaults(handler=run(cmd_add))
+
+    p = sub.add_parser("edit", help="change a host's fields")
+    p.add_argument("name")
+    _host_options(p, required=False)
+    p.add_argument("--no-nat", action="store_true", help="remove static address translation")
+    p.set_defaults(handler=run(cmd_edit))
+
+    p = sub.add_parser("remove", help="forget a host")
+    p.add_argument("name")
+    p.add_argument("--reason", help="why (kept in the audit log)")
+    add_common_options(p)
+    p.set_defaults(handler=run(cmd_remove))
+
+    p = sub.add_parser("import", help="add many hosts from a JSON file or virtdc's nodeinfo.xml")
+    p.add_argument("file")
+    p.add_argument("--profile", help="profile for entries that name none (required for nodeinfo.xml)")
+    p.add_argument("--realm", help="realm for entries that name none")
+    p.add_argument("--state", help="state for entries that name none (default enabled)")
+    p.add_argument(
+        "--uri-template",
+        default=DEFAULT_URI_TEMPLATE,
+        help="nodeinfo.xml: libvirt URI from {host} and {ip} (default %(default)s)",
+    )
+    p.add_argument("--reason", help="why (kept in the audit log)")
+    add_common_options(p)
+    p.set_defaults(handler=run(cmd_import))
+
+    p = sub.add_parser("state", help="set a host's state: enabled, no-scheduling or disabled")
+    p.add_argument("name")
+    p.add_argument("state", help="enabled | no-scheduling | disabled")
+    p.add_argument("--reason", help="why (required; kept in the audit log)")
+    add_common_options(p)
+    p.set_defaults(handler=run(cmd_state))
+
+    audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
+    audit.add_argument("--host", metavar="NAME", help="only changes to this host")
+    audit.add_argument("--limit", type=int, metavar="N", help="only the last N entries")
+    add_common_options(audit)
+    audit.set_defaults(handler=run(cmd_audit))
+
+
+def _host_options(p: argparse.ArgumentParser, required: bool) -> None:
+    p.add_argument("--uri", required=required, help="libvirt URI, e.g. qemu+ssh://root@host/system")
+    p.add_argument("--profile", required=required, help="hardware profile id")
+    p.add_argument("--realm", help="realm id (default: the only realm, if there is one)")
+    p.add_argument("--state", help="enabled | no-scheduling | disabled")
+    p.add_argument("--nat-ip", metavar="IP", help="static address translation: address to connect to")
+    p.add_argument("--nat-base-port", metavar="N", help="static address translation: base port")
+    p.add_argument("--reason", help="why (kept in the audit log; required when the state changes)")
+    add_common_options(p)
+
+
+# --- handlers ------------------------------------------------------------------------------------------------
+def _state(text: str | None) -> HostState | None:
+    if text is None:
+        return None
+    try:
+        return HostState.parse(text)
+    except ValueError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _nat(args: argparse.Namespace) -> Any:
+    if (args.nat_ip is None) != (args.nat_base_port is None):
+        raise CommandError("static address translation needs both --nat-ip and --nat-base-port")
+    if args.nat_ip is None:
+        return None
+    return check_nat(args.nat_ip, args.nat_base_port, "--nat")
+
+
+def _host_row(h: HostRecord) -> list[str]:
+    nat = f"{h.nat.ip}:{h.nat.base_port}+" if h.nat else "-"
+    return [h.name, h.state.label, h.profile, h.realm, h.uri, nat]
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    hosts = open_store(args).hosts()
+    problems: dict[str, str] = {}
+    if args.config:  # only then: listing must work even where no config can be read
+        config = load_vm_config(args)
+        for h in hosts:
+            try:
+                check_against_config(h, config)
+            except HostError as exc:
+                problems[h.name] = str(exc)
+    data = {"hosts": [{**h.to_json(), "problem": problems.get(h.name)} for h in hosts]}
+
+    def human(_: Any) -> str:
+        if not hosts:
+            return "no hosts (add one with `vmdeck hosts add NAME --uri URI --profile ID`)"
+        rows = [_host_row(h) + ([problems.get(h.name, "")] if problems else []) for h in hosts]
+        headers = ["NAME", "STATE", "PROFILE", "REALM", "URI", "NAT"] + (["PROBLEM"] if problems else [])
+        return table(headers, rows)
+
+    emit(data, args.json, human)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace) -> int:
+    config = load_vm_config(args)
+    name = check_name(args.name)
+    host = HostRecord(
+        name=name,
+        uri=check_uri(args.uri, f"host {name!r}"),
+        profile=args.profile,
+        realm=args.realm or default_realm(config),
+        state=_state(args.state) or HostState.ENABLED,
+        nat=_nat(args),
+    )
+    check_against_config(host, config)
+    open_store(args).add_host(host, reason=args.reason)
+    emit({"ok": True, "host": host.to_json()}, args.json, lambda _: f"added host {name} ({host.state.label})")
+    return 0
+
+
+def cmd_edit(args: argparse.Namespace) -> int:
+    config = load_vm_config(args)
+    store = open_store(args)
+    current = store.host(args.name)
+    if current is None:
+        raise CommandError(f"no host named {args.name!r}")
+    changes: dict[str, Any] = {}
+    if args.uri is not None:
+        changes["uri"] = check_uri(args.uri, f"host {args.name!r}")
+    if args.profile is not None:
+        changes["profile"] = args.profile
+    if args.realm is not None:
+        changes["realm"] = args.realm
+    if args.state is not None:
+        changes["state"] = _state(args.state)
+    nat = _nat(args)
+    if args.no_nat and nat is not None:
+        raise CommandError("--no-nat contradicts --nat-ip/--nat-base-port")
+    if nat is not None or args.no_nat:
+        changes["nat"] = nat
+    if not changes:
+        raise CommandError("nothing to change: give --uri, --profile, --realm, --state or --nat-ip/--no-nat")
+    check_against_config(current.with_changes(**changes), config)
+    after = store.edit_host(args.name, changes, reason=args.reason)
+    emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"updated host {args.name}")
+    return 0
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    before = open_store(args).remove_host(args.name, reason=args.reason)
+    emit({"ok": True, "removed": before.to_json()}, args.json, lambda _: f"removed host {args.name}")
+    return 0
+
+
+def cmd_state(args: argparse.Namespace) -> int:
+    state = _state(args.state)
+    assert state is not None
+    if not args.reason or not args.reason.strip():
+        raise CommandError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
+    store = open_store(args)
+    if store.host(args.name) is None:
+        raise CommandError(f"no host named {args.name!r}")
+    after = store.set_state(args.name, state, args.reason)
+    emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"host {args.name} is now {state.label}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    config = load_vm_config(args)
+    defaults: dict[str, Any] = {}
+    if args.profile:
+        defaults["profile"] = args.profile
+    if args.state:
+        defaults["state"] = (_state(args.state) or HostState.ENABLED).value
+    if args.realm:
+        defaults["realm"] = args.realm
+    elif len(config.realms) == 1:
+        defaults["realm"] = next(iter(config.realms))
+    result = read_hosts_file(Path(args.file), config, defaults, args.uri_template)
+    if result.errors:
+        shown = "\n  ".join(result.errors)
+        raise CommandError(f"nothing imported: {len(result.errors)} problem(s):\n  {shown}")
+    if not result.hosts:
+        raise CommandError(f"nothing to import: {args.file} lists no hosts")
+    open_store(args).add_hosts(result.hosts, reason=args.reason, what="host.import")
+    data = {"ok": True, "imported": [h.name for h in result.hosts], "warnings": result.warnings}
+
+    def human(_: Any) -> str:
+        lines = [f"imported {len(result.hosts)} host(s): {', '.join(h.name for h in result.hosts)}"]
+        lines += [f"warning: {w}" for w in result.warnings]
+        return "\n".join(lines)
+
+    emit(data, args.json, human)
+    return 0
+
+
+def _change(before: Any, after: Any) -> str:
+    if before is None:
+        return "created"
+    if after is None:
+        return "removed"
+    if isinstance(before, dict) and isinstance(after, dict):
+        keys = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+        return ", ".join(f"{k}: {json.dumps(before.get(k))} -> {json.dumps(after.get(k))}" for k in keys)
+    return f"{before} -> {after}"
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    if args.limit is not None and args.limit < 0:
+        raise CommandError("--limit must be >= 0")
+    entries = open_store(args).audit(args.host)
+    if args.limit is not None:
+        entries = entries[len(entries) - args.limit :] if args.limit else []
+    data = {"entries": [e.to_json() for e in entries]}
+
+    def human(_: Any) -> str:
+        if not entries:
+            return "no audit entries" + (f" for host {args.host}" if args.host else "")
+        rows = [
+            [
+                e.when[:19].replace("T", " "),
+                str(e.who),
+                e.what,
+                e.host or "-",
+                e.reason or "-",
+                _change(e.before, e.after),
+            ]
+            for e in entries
+        ]
+        return table(["WHEN (UTC)", "WHO", "WHAT", "HOST", "REASON", "CHANGE"], rows)
+
+    emit(data, args.json, human)
+    return 0
