@@ -28,6 +28,9 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vmdeck", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--config", metavar="FILE", help="ticrypt-vm.conf of a real fleet (console)")
+    parser.add_argument("--db", metavar="DIR", help="the store directory of a real fleet (console)")
+    parser.add_argument("--read-only", action="store_true", help="open the console without changing anything")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -40,8 +43,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)
     if handler is None:
-        parser.print_help()
-        return 2
+        # No subcommand: open the console — the built-in demo unless a store directory is named.
+        if args.config and not args.db:
+            parser.error("--config needs --db DIR (the fleet's store); run `vmdeck` alone for the demo")
+        from tui.ui.launch import run_console
+
+        return run_console(args.config, args.db, args.read_only)
     try:
         return int(handler(args))
     except KeyboardInterrupt:

@@ -1,0 +1,225 @@
+"""What the console knows about the fleet: host records, last snapshots, allocations and cost history.
+
+The app owns one `FleetView` and hands it down to the panes; it is only touched on the UI loop (the
+feed's batches arrive as messages). All arithmetic is the core's: `tui.core.live.allocation` for
+allocated-vs-capacity and current cost, `live_fleet` for the scheduler's view.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from tui.core.costs import CostBreakdown
+from tui.core.fleet import Fleet, HostState
+from tui.core.hosts import HostRecord
+from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, allocation, live_fleet
+from tui.core.model import VmConfig
+from tui.ui.text import fmt_cost, fmt_gib, spark
+
+HISTORY = 16
+
+
+@dataclass(frozen=True)
+class VmRow:
+    """One VM as the VMs pane lists it."""
+
+    uuid: str
+    name: str
+    host: str
+    state: str
+    vcpus: int
+    memory: int
+    devices: tuple[str, ...]
+    address: str
+
+    @property
+    def key(self) -> str:
+        # A UUID can briefly show on two hosts (migration): the host keeps table keys unique.
+        return f"{self.host}/{self.uuid}"
+
+    def cells(self) -> tuple[str, ...]:
+        devices = ", ".join(self.devices) if self.devices else "-"
+        return (
+            self.name,
+            self.host,
+            self.state,
+            str(self.vcpus),
+            f"{fmt_gib(self.memory)} GiB",
+            devices,
+            self.address,
+        )
+
+
+def vm_address(record: HostRecord, vm_ip: str | None, running: bool) -> str:
+    """How vmdeck reaches a VM: through the host's static address translation when it has one.
+
+    The port is the NAT base port plus the last octet of the VM's IP (seed 002, "Hosts").
+    """
+    if not running:
+        return "-"
+    nat = record.nat
+    if nat is None:
+        return vm_ip or "? (no lease)"
+    if not vm_ip:
+        return f"{nat.ip}:{nat.base_port}+? (no lease)"
+    return f"{nat.ip}:{nat.port_for(vm_ip)} ({vm_ip})"
+
+
+class FleetView:
+    def __init__(self, config: VmConfig, records: Iterable[HostRecord]) -> None:
+        self.config = config
+        self.records: dict[str, HostRecord] = {r.name: r for r in sorted(records, key=lambda r: r.name)}
+        self.snapshots: dict[str, HostSnapshot] = {}
+        self.addresses: dict[str, str] = {}
+        self.history: dict[str, deque[float | None]] = {n: deque(maxlen=HISTORY) for n in self.records}
+        self._alloc: dict[str, Allocation | None] = {}
+        self.polls = 0
+
+    # --- changes (UI loop only) ------------------------------------------------------------------
+    def apply(
+        self, snapshots: Iterable[HostSnapshot], addresses: Mapping[str, str] | None = None
+    ) -> list[str]:
+        """Take a feed batch; returns the names of the hosts whose view changed."""
+        changed = []
+        self.polls += 1
+        if addresses:
+            self.addresses.update(addresses)
+        for snap in snapshots:
+            if snap.host not in self.records:
+                continue
+            self.snapshots[snap.host] = snap
+            self._alloc.pop(snap.host, None)
+            alloc = self.allocation(snap.host)
+            cost = alloc.cost.total if alloc is not None and alloc.cost is not None else None
+            self.history[snap.host].append(cost)
+            changed.append(snap.host)
+        return changed
+
+    def set_record(self, record: HostRecord) -> None:
+        self.records[record.name] = record
+        self.history.setdefault(record.name, deque(maxlen=HISTORY))
+        self._alloc.pop(record.name, None)
+
+    # --- reading ---------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        return list(self.records)
+
+    def allocation(self, name: str) -> Allocation | None:
+        """Allocated vs capacity and current cost; None when the host names an unknown profile."""
+        if name not in self._alloc:
+            record = self.records[name]
+            if record.profile not in self.config.hardware_profiles:
+                self._alloc[name] = None
+            else:
+                self._alloc[name] = allocation(record, self.snapshots.get(name), self.config)
+        return self._alloc[name]
+
+    def breakdown(self, name: str) -> CostBreakdown | None:
+        alloc = self.allocation(name)
+        return alloc.cost if alloc is not None else None
+
+    def status(self, name: str) -> HostStatus:
+        snap = self.snapshots.get(name)
+        if snap is not None:
+            return snap.status
+        record = self.records[name]
+        return HostStatus.DISABLED if record.state is HostState.DISABLED else HostStatus.CONNECTING
+
+    def domains(self, name: str) -> tuple[DomainFacts, ...]:
+        snap = self.snapshots.get(name)
+        return snap.domains if snap is not None else ()
+
+    def vms_holding_resources(self, name: str) -> list[DomainFacts]:
+        return [d for d in self.domains(name) if d.state.holds_resources]
+
+    def vm_rows(self, hosts: Iterable[str] | None = None) -> list[VmRow]:
+        rows = []
+        for name in hosts if hosts is not None else self.records:
+            record = self.records[name]
+            for dom in self.domains(name):
+                ip = self.addresses.get(dom.uuid)
+                address = vm_address(record, ip, dom.state.holds_resources)
+                rows.append(
+                    VmRow(
+                        dom.uuid,
+                        dom.name,
+                        name,
+                        dom.state.value,
+                        dom.vcpus,
+                        dom.memory,
+                        dom.hostdevs,
+                        address,
+                    )
+                )
+        return rows
+
+    def fleet(self) -> Fleet:
+        """The scheduler's view (FLEET model); hosts with an unknown profile are left out."""
+        known = [r for r in self.records.values() if r.profile in self.config.hardware_profiles]
+        return live_fleet(known, self.snapshots, self.config)
+
+    def summary(self) -> str:
+        counts = {s: 0 for s in HostStatus}
+        for name in self.records:
+            counts[self.status(name)] += 1
+        vms = sum(len(self.vms_holding_resources(n)) for n in self.records)
+        parts = [f"{len(self.records)} hosts", f"{vms} VMs running"]
+        if counts[HostStatus.UNREACHABLE]:
+            parts.append(f"{counts[HostStatus.UNREACHABLE]} UNREACHABLE")
+        if counts[HostStatus.CONNECTING]:
+            parts.append(f"{counts[HostStatus.CONNECTING]} connecting")
+        return ", ".join(parts)
+
+    # --- the hosts table's cells -----------------------------------------------------------------
+    def host_cells(self, name: str) -> tuple[str, ...]:
+        record = self.records[name]
+        status = self.status(name)
+        alloc = self.allocation(name)
+        conn = {
+            HostStatus.CONNECTED: "up",
+            HostStatus.CONNECTING: "wait",
+            HostStatus.UNREACHABLE: "DOWN",
+            HostStatus.DISABLED: "off",
+        }[status]
+        if alloc is None:
+            usage = ("?", "?", "?", "?", "unknown profile")
+        else:
+            over = "!" if alloc.over() else ""
+            devices = "-"
+            if alloc.devices_capacity:
+                used = sum(alloc.devices_in_use.values())
+                devices = f"{used}/{sum(alloc.devices_capacity.values())}"
+            usage = (
+                str(alloc.vms),
+                f"{alloc.vcpus}/{alloc.cores}{over}",
+                f"{fmt_gib(alloc.memory)}/{fmt_gib(alloc.memory_capacity)}G",
+                devices,
+                fmt_cost(alloc.cost.total if alloc.cost else None),
+            )
+        stale = "?" if status is HostStatus.UNREACHABLE else ""  # facts are the last known, not current
+        return (
+            name,
+            record.state.label,
+            conn,
+            record.profile,
+            record.realm,
+            usage[0] + stale,
+            usage[1],
+            usage[2],
+            usage[3],
+            usage[4] + stale,
+            self.trend(name),
+        )
+
+    def trend(self, name: str) -> str:
+        return spark(list(self.history.get(name, ())))
+
+    def cost(self, name: str) -> float | None:
+        cost = self.breakdown(name)
+        return None if cost is None else cost.total
+
+    def infeasible_hosts(self) -> list[str]:
+        return [n for n in self.records if (c := self.cost(n)) is not None and math.isinf(c)]

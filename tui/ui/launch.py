@@ -1,0 +1,67 @@
+"""Opening the console from the command line: the demo, or a real fleet (config + store directory).
+
+The config is parsed and the store read here, before the app starts, so the UI loop never waits on
+HOCON parsing or file reads; a config with errors is reported on the terminal instead of opening.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from tui.core.hosts import HostRecord
+from tui.services.config import ConfigFileError, load_config
+from tui.services.store import Store, StoreError
+from tui.ui.app import VmdeckApp, live_feed, make_app
+from tui.ui.session import Session
+
+DEMO_INTERVAL_S = 2.0
+
+
+def build_console(
+    config_path: str | Path | None,
+    db: str | Path | None,
+    *,
+    read_only: bool = False,
+    demo_dir: Path | None = None,
+) -> VmdeckApp:
+    """The app for `vmdeck` (demo when no db is given) — raises SystemExit(1) with a message on bad input."""
+    if db is None:
+        from tui.services.demo import prepare_demo
+
+        paths = prepare_demo(demo_dir)
+        config_path, db, source = config_path or paths.config, paths.db, "demo fleet"
+        interval = DEMO_INTERVAL_S
+    else:
+        source = str(config_path)
+        interval = 0.0
+    if config_path is None:
+        from tui.services.config.paths import default_config_path
+
+        config_path = default_config_path()
+        source = str(config_path)
+    try:
+        result = load_config(config_path)
+    except ConfigFileError as exc:
+        raise SystemExit(f"vmdeck: {exc}") from None
+    if not result.ok or result.config is None:
+        for diag in result.errors[:10]:
+            print(diag, file=sys.stderr)
+        raise SystemExit(f"vmdeck: {config_path}: invalid config (see vmdeck validate {config_path})")
+    try:
+        store = Store(db)
+        records: list[HostRecord] = store.hosts()
+    except (StoreError, OSError, ValueError) as exc:
+        raise SystemExit(f"vmdeck: cannot read the store in {db}: {exc}") from None
+    if not interval:
+        interval = min((r.poll_frequency_s for r in result.config.realms.values()), default=10.0)
+    session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=str(db))
+    return make_app(
+        result.config, records, session=session, store=store, feed_factory=live_feed(interval, read_only)
+    )
+
+
+def run_console(config_path: str | None, db: str | None, read_only: bool) -> int:
+    app = build_console(config_path, db, read_only=read_only)
+    app.run()
+    return 0

@@ -1,0 +1,1 @@
+"""One module per pane; each pane is a Textual Screen installed as an app mode."""

@@ -1,0 +1,85 @@
+"""The hosts pane: every host with its state, connection, load against its profile and cost.
+
+Keys: enter opens the host's detail (cost breakdown per term); e / n / d set the state to Enabled,
+No Scheduling or Disabled — each asks for a reason, shows the VMs affected and asks to confirm; the
+app then writes the change and its audit entry through the store, off the UI loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from textual.app import App
+from textual.binding import Binding
+
+from tui.core.fleet import HostState
+from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
+from tui.ui.fleetview import FleetView
+from tui.ui.keymap import HOSTS_BINDINGS
+from tui.ui.messages import ActionRefused, HostStateChangeRequested
+from tui.ui.panes.base import TablePane
+from tui.ui.session import Session
+
+
+def ask_state_change(app: App[None], view: FleetView, session: Session, host: str, state: HostState) -> None:
+    """Open the reason + confirmation dialog; on confirm, post the request to the app.
+
+    Shared by the pane's keys and the command palette, so both follow the same rules.
+    """
+    if session.read_only:
+        app.post_message(ActionRefused(f"set {host} {state.label}", "read-only mode: changes are blocked"))
+        return
+    record = view.records.get(host)
+    if record is None:
+        app.post_message(ActionRefused(f"set {host} {state.label}", f"no host named {host!r}"))
+        return
+    if record.state is state:
+        app.notify(f"{host} is already {state.label}", title="No change")
+        return
+
+    def done(reason: str | None) -> None:
+        if reason:
+            app.post_message(HostStateChangeRequested(host, state, reason))
+
+    dialog = StateChangeScreen(host, record.state, state, view.vms_holding_resources(host))
+    app.push_screen(dialog, done)
+
+
+class HostsPane(TablePane):
+    PANE = "hosts"
+    TITLE_TEXT = "Hosts"
+    BINDINGS: ClassVar[list[Binding]] = HOSTS_BINDINGS
+    PANE_BINDINGS = HOSTS_BINDINGS
+    COLUMNS = (
+        ("Host", None),
+        ("State", 13),
+        ("Conn", 4),
+        ("Profile", None),
+        ("Realm", None),
+        ("VMs", 4),
+        ("vCPU", 6),
+        ("Mem GiB", 8),
+        ("Dev", 4),
+        ("Cost", 10),
+        ("Trend", 16),
+    )
+
+    def all_rows(self) -> Mapping[str, tuple[str, ...]]:
+        return {name: self.view.host_cells(name) for name in self.view.names()}
+
+    def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
+        wanted = [n for n in names if n in self.view.records]
+        return {n: self.view.host_cells(n) for n in wanted}, set(wanted)
+
+    def action_details(self) -> None:
+        host = self.selected_key()
+        if host is not None:
+            self.app.push_screen(HostDetailScreen(self.view, host))
+
+    def action_set_state(self, state: str) -> None:
+        host = self.selected_key()
+        if host is None:
+            self.notify("No host selected", severity="warning")
+            return
+        ask_state_change(self.app, self.view, self.session, host, HostState(state))

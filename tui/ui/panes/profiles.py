@@ -1,0 +1,59 @@
+"""The profiles pane: each hardware profile with its cores, memory, devices, cost function and hosts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from tui.core.units import format_size
+from tui.ui.panes.base import TablePane
+
+
+class ProfilesPane(TablePane):
+    PANE = "profiles"
+    TITLE_TEXT = "Profiles"
+    COLUMNS = (
+        ("Profile", None),
+        ("Name", None),
+        ("Cores", 5),
+        ("Memory", 8),
+        ("Devices", None),
+        ("Cost function", None),
+        ("Hosts", 5),
+        ("Host names", None),
+    )
+
+    def all_rows(self) -> Mapping[str, tuple[str, ...]]:
+        config = self.view.config
+        members: dict[str, list[str]] = {p: [] for p in config.hardware_profiles}
+        for record in self.view.records.values():
+            members.setdefault(record.profile, []).append(record.name)
+        rows = {}
+        for pid, profile in sorted(config.hardware_profiles.items()):
+            devices = ", ".join(f"{n}× {kind}" for kind, n in profile.device_counts().items()) or "-"
+            cf = config.cost_functions.get(profile.cost_function)
+            cf_text = f"{profile.cost_function} ({cf.name})" if cf else f"{profile.cost_function} (MISSING)"
+            hosts = members.get(pid, [])
+            shown = ", ".join(hosts[:6]) + (f" … +{len(hosts) - 6}" if len(hosts) > 6 else "")
+            rows[pid] = (
+                pid,
+                profile.name,
+                str(profile.cores),
+                format_size(profile.memory),
+                devices,
+                cf_text,
+                str(len(hosts)),
+                shown or "-",
+            )
+        return rows
+
+    def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
+        rows = self.all_rows()  # a handful of profiles: recomputing them all costs nothing
+        return rows, set(rows)
+
+    def update_rows(self, names: list[str]) -> None:
+        # Polls never change a profile; only record changes (host state, membership) do.
+        return
+
+    def header_text(self) -> str:
+        config = self.view.config
+        return f"{len(config.hardware_profiles)} profiles, {len(config.cost_functions)} cost functions"

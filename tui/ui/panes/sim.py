@@ -1,0 +1,183 @@
+"""The simulation pane: type a request shape, see where it would go and every host's cost breakdown.
+
+The decision and the per-host verdicts come from the scheduler engine (`explain_request`), run in a
+thread worker over a frozen copy of the live fleet, so the console and `vmdeck place` always agree.
+The what-if lab (curve editing, replays, A/B) will mount below the request line in this pane.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.widgets import DataTable, Input, Static
+from textual.worker import Worker, WorkerState
+
+from tui.core.fleet import Fleet
+from tui.core.model import VmConfig
+from tui.core.scheduling import CostEngine, FleetState, Placement, Request, RequestError, explain_request
+from tui.core.units import UnitError, format_size, parse_size
+from tui.ui.panes.base import Pane
+from tui.ui.text import fmt_cost
+
+EXAMPLE = "2 4GiB   or   vcpus=4 memory=8GiB nvidia-gpu=1"
+
+
+def parse_request(text: str) -> Request:
+    """'2 4GiB nvidia-gpu=1' or 'vcpus=2 memory=4GiB gpu:1'. A bare integer is vCPUs, a size memory."""
+    vcpus: int | None = None
+    memory: int | None = None
+    devices: dict[str, int] = {}
+    # Normalise "key = value" / "key: value" to key=value and "4 GiB" to 4GiB, then split on blanks.
+    text = re.sub(r"\s*[=:]\s*", "=", text.strip())
+    text = re.sub(r"(\d)\s+([KMGTPkmgtp]i?B?|B|bytes?)\b", r"\1\2", text)
+    for token in text.replace(",", " ").split():
+        key, sep, value = token.partition("=")
+        if not sep:
+            if key.isdigit() and vcpus is None:
+                vcpus = int(key)
+            else:
+                memory = _size(key)
+        elif key.lower() in ("vcpus", "vcpu", "cpus", "cpu"):
+            vcpus = _int(value, key)
+        elif key.lower() in ("memory", "mem", "ram"):
+            memory = _size(value)
+        else:
+            devices[key] = devices.get(key, 0) + _int(value, key)
+    if vcpus is None or memory is None:
+        raise RequestError(f"give vCPUs and memory, e.g. {EXAMPLE}")
+    return Request.of(vcpus, memory, devices)
+
+
+def _int(value: str, key: str) -> int:
+    if not value.isdigit():
+        raise RequestError(f"{key}: expected a whole number, got {value!r}")
+    return int(value)
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except UnitError as exc:
+        raise RequestError(f"memory: {exc}") from None
+
+
+def place(config: VmConfig, fleet: Fleet, request: Request) -> Placement:
+    """Runs in a worker thread: the engine's decision and every host's verdict."""
+    state = FleetState(config, fleet)
+    return explain_request(state, CostEngine(state), request)
+
+
+class SimPane(Pane):
+    PANE = "sim"
+    TITLE_TEXT = "Simulation"
+    BINDINGS: ClassVar[list[Binding]] = [
+        Binding("r", "edit_request", "Request", id="sim.request"),
+        Binding("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
+    ]
+    PANE_BINDINGS = BINDINGS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.request: Request | None = None
+        self.placement: Placement | None = None
+
+    def compose_body(self) -> ComposeResult:
+        with Vertical(id="sim-request"):
+            yield Input(placeholder=f"r, then a request: {EXAMPLE}, enter", id="sim-input")
+            yield Static(
+                "Press r, type a request shape (vCPUs, memory, devices) and press enter.",
+                id="sim-result",
+                markup=False,
+            )
+        yield DataTable(id="sim-table", cursor_type="row", zebra_stripes=True)
+
+    def build(self) -> None:
+        # The table has focus until `r`: a focused input would swallow `:`, `/` and the pane digits.
+        self.query_one("#sim-table", DataTable).focus()
+
+    def action_edit_request(self) -> None:
+        self.query_one("#sim-input", Input).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        try:
+            self.request = parse_request(event.value)
+            self.query_one("#sim-table", DataTable).focus()
+        except RequestError as exc:
+            self.query_one("#sim-result", Static).update(f"Cannot read the request: {exc}")
+            return
+        self.action_recompute()
+
+    def action_recompute(self) -> None:
+        if self.request is None:
+            return
+        fleet, config, request = self.view.fleet(), self.view.config, self.request
+        self.query_one("#sim-result", Static).update("Placing …")
+        self.run_worker(lambda: place(config, fleet, request), thread=True, exclusive=True, group="sim")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "sim":
+            return
+        if event.state is WorkerState.SUCCESS and isinstance(event.worker.result, Placement):
+            self.placement = event.worker.result
+            self.refresh_all()
+        elif event.state is WorkerState.ERROR:
+            self.query_one("#sim-result", Static).update(f"Placement failed: {event.worker.error}")
+
+    def fleet_changed(self, names: list[str]) -> None:
+        # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
+        super().fleet_changed(names)
+        if self.is_mounted and self.is_current and self.request is not None:
+            self.action_recompute()
+
+    def update_rows(self, names: list[str]) -> None:
+        return  # the recomputation above redraws when it finishes
+
+    def refresh_all(self) -> None:
+        table = self.query_one("#sim-table", DataTable)
+        table.clear(columns=True)
+        placement = self.placement
+        if placement is None:
+            return
+        self.query_one("#sim-result", Static).update(_verdict_line(placement))
+        terms = sorted({t.name for v in placement.candidates for t in v.breakdown.terms}, key=_term_order)
+        table.add_columns("Host", "Profile", "State", "Cost", *terms, "×scale", "+offset", "Why not")
+        for verdict in placement.candidates:
+            values = {t.name: fmt_cost(t.value) for t in verdict.breakdown.terms}
+            cells = (
+                verdict.host,
+                verdict.profile,
+                verdict.state.label,
+                ("→ " if verdict.host == placement.host else "") + fmt_cost(verdict.cost),
+                *(values.get(t, "-") for t in terms),
+                fmt_cost(verdict.breakdown.scale),
+                fmt_cost(verdict.breakdown.offset),
+                verdict.reason or "",
+            )
+            if self.filter.matches(cells):
+                table.add_row(*cells, key=verdict.host)
+
+    def header_text(self) -> str:
+        return "where a request would go, and why (scheduler engine)"
+
+
+def _term_order(name: str) -> tuple[int, str]:
+    return ({"vms": 0, "vcpus": 1, "memory": 2}.get(name, 3), name)
+
+
+def _verdict_line(placement: Placement) -> str:
+    r = placement.request
+    devices = ", ".join(f"{n}× {k}" for k, n in r.devices)
+    shape = f"{r.vcpus} vCPU, {format_size(r.memory)}" + (f", {devices}" if devices else "")
+    feasible = sum(1 for v in placement.candidates if v.feasible)
+    if placement.host is None:
+        return f"Request {shape}: NOT PLACED — no feasible host ({len(placement.candidates)} refused)"
+    taken = f", devices {', '.join(placement.devices)}" if placement.devices else ""
+    return (
+        f"Request {shape} → {placement.host} at cost {fmt_cost(placement.cost)}{taken} "
+        f"({feasible} of {len(placement.candidates)} hosts feasible; ties go to the name that sorts first)"
+    )

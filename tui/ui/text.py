@@ -1,0 +1,90 @@
+"""Plain-text renderings shared by the panes: costs, sizes, mini sparklines, filters.
+
+Everything here returns text with its meaning in the characters themselves (∞, !, ?), never only in
+colour, so the console reads the same over ssh in a 16-colour terminal or in a screenshot.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+INFINITY = "∞"
+UNKNOWN = "·"
+
+
+def fmt_cost(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return INFINITY if value > 0 else "-" + INFINITY
+    if abs(value) >= 1e9:
+        return f"{value:.4g}"
+    # Two decimals at most: a cost of 100002.75 must not read as 1e+05 (offsets are large on purpose).
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def fmt_gib(num_bytes: float) -> str:
+    """Bytes as GiB with at most one decimal: compact enough for a used/total column."""
+    gib = num_bytes / 1024**3
+    return f"{gib:.0f}" if gib == int(gib) or gib >= 100 else f"{gib:.1f}"
+
+
+def spark(values: Sequence[float | None], width: int | None = None) -> str:
+    """A one-line sparkline; infinite values are drawn as ∞ and unknown ones as ·, never as a bar."""
+    data = list(values)[-width:] if width else list(values)
+    finite = [v for v in data if v is not None and math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    out = []
+    for v in data:
+        if v is None:
+            out.append(UNKNOWN)
+        elif math.isinf(v):
+            out.append(INFINITY)
+        elif high == low:
+            out.append(BLOCKS[0])
+        else:
+            out.append(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / (high - low) * len(BLOCKS)))])
+    return "".join(out)
+
+
+_REGEX_CHARS = set("^$.*+?[]()|{}\\")
+
+
+@dataclass(frozen=True)
+class TextFilter:
+    """A `/` filter: plain text matches as a substring; text with regex syntax that compiles, as a regex.
+
+    Both ignore case. A pattern that does not compile falls back to a substring, so typing `[` is never
+    an error.
+    """
+
+    text: str = ""
+
+    @property
+    def pattern(self) -> re.Pattern[str] | None:
+        if not self.text or not (_REGEX_CHARS & set(self.text)):
+            return None
+        try:
+            return re.compile(self.text, re.IGNORECASE)
+        except re.error:
+            return None
+
+    @property
+    def kind(self) -> str:
+        return "regex" if self.pattern is not None else "text"
+
+    def matches(self, fields: Iterable[str]) -> bool:
+        if not self.text:
+            return True
+        pattern = self.pattern
+        if pattern is not None:
+            return any(pattern.search(f) for f in fields)
+        needle = self.text.lower()
+        return any(needle in f.lower() for f in fields)
+
+    def describe(self) -> str:
+        return f"filter /{self.text}/ ({self.kind})" if self.text else ""
