@@ -34,7 +34,6 @@ from tui.services.poller import Poller, PollerSettings
 def register(subparsers: Any) -> None:
     poll = subparsers.add_parser("poll", help="poll the hosts and print the live fleet")
     poll.add_argument("--once", action="store_true", help="one poll of every host, then exit")
-    poll.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
     poll.add_argument("--summary", action="store_true", help="one line per host, no domains")
     _poll_options(poll)
     poll.set_defaults(handler=run(cmd_poll))
@@ -62,6 +61,7 @@ def register(subparsers: Any) -> None:
 
 
 def _poll_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
     p.add_argument(
         "--timeout", type=float, default=10.0, metavar="S", help="per-host bound (default %(default)s)"
     )

@@ -46,9 +46,13 @@ def read_hosts_file(
 def _finish(result: ImportResult, raw: Mapping[str, Any], where: str, config: VmConfig) -> None:
     try:
         host = HostRecord.from_json(raw, where)
-        check_against_config(host, config)
     except HostError as exc:
         result.errors.append(str(exc))
+        return
+    try:
+        check_against_config(host, config)
+    except HostError as exc:
+        result.errors.append(f"{where}: {exc}")
         return
     result.hosts.append(host)
 
