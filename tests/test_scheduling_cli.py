@@ -27,9 +27,13 @@ def test_place_json_on_the_sample(capsys: pytest.CaptureFixture[str]) -> None:
         capsys, "place", "--config", CONF, "--fleet", FLEET, "--vcpus", "2", "--memory", "4GiB", "--json"
     )
     data = json.loads(out)
-    assert code == 0 and data["placed"] and data["host"] == "pool1-01" and data["cost"] == 4.5
+    assert code == 0
+    assert data["placed"]
+    assert data["host"] == "pool1-01"
+    assert data["cost"] == 4.5
     costs = [c["cost"] for c in data["candidates"]]
-    assert len(costs) == 24 and costs[0] == 4.5
+    assert len(costs) == 24
+    assert costs[0] == 4.5
     assert {c["host"]: c["terms"] for c in data["candidates"]}["pool1-01"] == {
         "vms": 1.0,
         "vcpus": 1.0,
@@ -59,12 +63,16 @@ def test_place_gpu_takes_the_lowest_free_address_and_infinite_prints_as_inf(
         "--json",
     )
     data = json.loads(out)
-    assert code == 0 and data["host"] == "gpu-03" and data["devices"] == ["0000:01:02.0"]
+    assert code == 0
+    assert data["host"] == "gpu-03"
+    assert data["devices"] == ["0000:01:02.0"]
     code, out, _ = run(
         capsys, "place", "--config", CONF, "--fleet", FLEET, "--vcpus", "20", "--memory", "1GiB", "--json"
     )
     data = json.loads(out)
-    assert code == 1 and not data["placed"] and data["cost"] is None
+    assert code == 1
+    assert not data["placed"]
+    assert data["cost"] is None
     assert "inf" in [c["cost"] for c in data["candidates"]]
     assert any("vcpus is infinite at" in (c["reason"] or "") for c in data["candidates"])
 
@@ -73,19 +81,24 @@ def test_headroom_and_simulate_human_and_json(capsys: pytest.CaptureFixture[str]
     code, out, _ = run(
         capsys, "headroom", "--config", CONF, "--fleet", FLEET, "--vcpus", "4", "--memory", "8GiB"
     )
-    assert code == 0 and "more VMs of this shape" in out and "stopped by" in out
+    assert code == 0
+    assert "more VMs of this shape" in out
+    assert "stopped by" in out
     code, out, _ = run(
         capsys, "simulate", "--config", CONF, "--fleet", FLEET, "--workload", WORKLOAD, "--json"
     )
     data = json.loads(out)
     starts = sum(1 for line in Path(WORKLOAD).read_text().splitlines() if '"start"' in line)
-    assert code == 0 and data["placed"] + data["rejected"] == starts == len(data["placements"])
+    assert code == 0
+    assert data["placed"] + data["rejected"] == starts == len(data["placements"])
     assert set(data["placements"][0]) == {"id", "host", "cost", "devices", "reason"}
-    assert len(data["hosts"]) == 24 and data["elapsed_s"] >= 0
+    assert len(data["hosts"]) == 24
+    assert data["elapsed_s"] >= 0
     code, out, _ = run(
         capsys, "simulate", "--config", CONF, "--fleet", FLEET, "--workload", WORKLOAD, "--policy", "all"
     )
-    assert code == 0 and all(p in out for p in ("cost", "first-fit", "best-fit", "spread"))
+    assert code == 0
+    assert all(p in out for p in ("cost", "first-fit", "best-fit", "spread"))
 
 
 def test_compare_reports_differences(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -108,7 +121,9 @@ def test_compare_reports_differences(capsys: pytest.CaptureFixture[str], tmp_pat
         "--json",
     )
     data = json.loads(out)
-    assert code == 0 and data["differ"] > 0 and data["differ"] == len(data["differences"])
+    assert code == 0
+    assert data["differ"] > 0
+    assert data["differ"] == len(data["differences"])
     first = data["differences"][0]
     assert first["a"]["host"] != first["b"]["host"]
     code, out, _ = run(
@@ -139,19 +154,26 @@ def test_bad_inputs_name_file_and_line(capsys: pytest.CaptureFixture[str], tmp_p
     code, _, err = run(
         capsys, "place", "--config", CONF, "--fleet", str(bad_fleet), "--vcpus", "1", "--memory", "1GiB"
     )
-    assert code == 1 and f"fleet.json:{starts[2]}:" in err and "unknown profile 'nope'" in err
+    assert code == 1
+    assert f"fleet.json:{starts[2]}:" in err
+    assert "unknown profile 'nope'" in err
 
     work = tmp_path / "w.jsonl"
     work.write_text(
         '{"op": "start", "id": "a", "vcpus": 1, "memory": "1GiB"}\n\n{"op": "start", "id": "b", "vcpus": 1, "memory": "-1GiB"}\n'
     )
     code, _, err = run(capsys, "simulate", "--config", CONF, "--fleet", FLEET, "--workload", str(work))
-    assert code == 1 and "w.jsonl:3:" in err and "negative" in err
+    assert code == 1
+    assert "w.jsonl:3:" in err
+    assert "negative" in err
     work.write_text('{"op": "start", "id": "a", "vcpus": 1, "memory": 1}\n{"op": "launch", "id": "a"}\n')
     code, _, err = run(capsys, "simulate", "--config", CONF, "--fleet", FLEET, "--workload", str(work))
-    assert code == 1 and "w.jsonl:2:" in err and "'op'" in err
+    assert code == 1
+    assert "w.jsonl:2:" in err
+    assert "'op'" in err
     code, _, err = run(capsys, "place", "--config", CONF, "--fleet", FLEET, "--vcpus", "1", "--memory", "-3")
-    assert code == 1 and "negative" in err
+    assert code == 1
+    assert "negative" in err
 
 
 def test_generate_and_import_round_trip(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
@@ -171,22 +193,22 @@ def test_generate_and_import_round_trip(capsys: pytest.CaptureFixture[str], tmp_
         "--json",
     )
     data = json.loads(out)
-    assert (
-        code == 0
-        and data["starts"] == 50
-        and data["events"] == 100
-        and len(out_file.read_text().splitlines()) == 100
-    )
+    assert code == 0
+    assert data["starts"] == 50
+    assert data["events"] == 100
+    assert len(out_file.read_text().splitlines()) == 100
     trace = tmp_path / "trace.csv"
     trace.write_text(
         "id,start,end,vcpus,memory,devices\nx,0,5,2,4GiB,\ny,1,,1,1GiB,nvidia-gpu=1\nz,2,1,1,1GiB,\n"
     )
     code, _, err = run(capsys, "workload", "import", str(trace), "-o", str(tmp_path / "t.jsonl"))
-    assert code == 1 and "trace.csv:4:" in err
+    assert code == 1
+    assert "trace.csv:4:" in err
     trace.write_text("id,start,end,vcpus,memory,devices\nx,0,5,2,4GiB,\ny,1,,1,1GiB,nvidia-gpu=1\n")
     code, _, _ = run(capsys, "workload", "import", str(trace), "-o", str(tmp_path / "t.jsonl"))
     lines = [json.loads(line) for line in (tmp_path / "t.jsonl").read_text().splitlines()]
-    assert code == 0 and [(e["op"], e["id"]) for e in lines] == [
+    assert code == 0
+    assert [(e["op"], e["id"]) for e in lines] == [
         ("start", "x"),
         ("start", "y"),
         ("stop", "x"),
@@ -203,4 +225,5 @@ def test_generate_and_import_round_trip(capsys: pytest.CaptureFixture[str], tmp_
         str(tmp_path / "t.jsonl"),
         "--json",
     )
-    assert code == 0 and json.loads(out)["placed"] == 2
+    assert code == 0
+    assert json.loads(out)["placed"] == 2

@@ -148,7 +148,9 @@ def test_fast_path_equals_explanation_equals_plain_loop(
         placement = explain_request(state, engine, request)
         feasible = [c for c in placement.candidates if c.feasible]
         if plain_i < 0:
-            assert chosen < 0 and not feasible and not placement.placed
+            assert chosen < 0
+            assert not feasible
+            assert not placement.placed
         else:
             assert state.names[chosen] == plain.hosts[plain_i].name == feasible[0].host == placement.host
             assert cost == plain_cost == feasible[0].cost == placement.cost

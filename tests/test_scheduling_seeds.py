@@ -31,7 +31,8 @@ def test_pool2_only_when_pool1_is_full_and_gpu_node_only_when_nothing_else_fits(
 
 def test_disabled_and_no_scheduling_hosts_are_never_chosen() -> None:
     hosts = _place_many(SMALL, 45)
-    assert "p1-off" not in hosts and "p1-drain" not in hosts
+    assert "p1-off" not in hosts
+    assert "p1-drain" not in hosts
     assert hosts[40:] == [None] * 5
 
 
@@ -49,7 +50,8 @@ def test_ties_go_to_the_lowest_name_and_gpus_to_lowest_free_addresses() -> None:
         ("gpu-a", ("0000:02:03.0",)),
     ]
     assert result.placements[2].host is None
-    assert result.placements[2].reason is not None and "lack free nvidia-gpu" in result.placements[2].reason
+    assert result.placements[2].reason is not None
+    assert "lack free nvidia-gpu" in result.placements[2].reason
 
 
 def test_explanations_say_why() -> None:
@@ -60,11 +62,13 @@ def test_explanations_say_why() -> None:
     assert reasons["p1-off"] == "host is Disabled: no new VMs are placed on it"
     assert reasons["p1-drain"] == "host is No Scheduling: no new VMs are placed on it"
     assert reasons["p1-a"] == "profile 'pool1' has no nvidia-gpu devices"
-    assert placement.host == "gpu-a" and reasons["gpu-a"] is None
+    assert placement.host == "gpu-a"
+    assert reasons["gpu-a"] is None
     placement = explain_request(state, CostEngine(state), Request(2, 4 * GIB))
     full = next(c for c in placement.candidates if c.host == "p1-full")
     assert full.reason == "vcpus is infinite at 17 (hard-soft limit 16)"
-    assert full.cost == float("inf") and not full.feasible
+    assert full.cost == float("inf")
+    assert not full.feasible
     # Feasible hosts by cost then name, then infinite ones, then hosts refused before costing.
     assert [c.host for c in placement.candidates][-3:] == ["p1-full", "p1-drain", "p1-off"]
     assert [c.host for c in placement.candidates][:2] == ["p1-a", "p1-b"]
@@ -102,8 +106,10 @@ def test_headroom_caps_hosts_no_curve_refuses() -> None:
         {},
     )
     result = headroom(config, Fleet((FleetHost("h", "p"),)), SMALL, host_limit=50, fleet_limit=70)
-    assert result.hosts[0].fits == 50 and result.hosts[0].capped
-    assert result.fleet_total == 70 and result.fleet_capped
+    assert result.hosts[0].fits == 50
+    assert result.hosts[0].capped
+    assert result.fleet_total == 70
+    assert result.fleet_capped
 
 
 @pytest.mark.parametrize(
@@ -143,7 +149,9 @@ def test_stops_free_resources_and_unknown_stops_are_counted() -> None:
         StopEvent("a"),
     ]
     result = replay(seed_config(), seed_fleet(), events)
-    assert result.placed == 1 and result.rejected == 1 and result.ignored_stops == 3
+    assert result.placed == 1
+    assert result.rejected == 1
+    assert result.ignored_stops == 3
     assert all(h["vms"] == 0 for h in result.hosts)
 
 
@@ -153,7 +161,8 @@ def test_generator_is_seeded_and_balanced() -> None:
     assert events == generate(spec)
     assert events != generate(WorkloadSpec(starts=500, rate=2.0, mean_lifetime=10.0, gpu_share=0.2, seed=4))
     starts = [e for e in events if isinstance(e, StartEvent)]
-    assert len(starts) == 500 and len(events) == 1000
+    assert len(starts) == 500
+    assert len(events) == 1000
     assert 50 < sum(1 for e in starts if e.request.devices) < 150
     times = [e.time for e in events]
     assert times == sorted(times)
