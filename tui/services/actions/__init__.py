@@ -1,0 +1,46 @@
+"""VM lifecycle actions on real libvirt: start through the scheduler, stop, migrate, scale, drain, pools.
+
+Each action is a plain blocking function taking a `Deck` (config + store + live poller + settings) and
+returning an `Outcome`; the console runs them in a thread worker, the CLI calls them directly. Every
+action is refused in read-only mode and for Disabled or unreachable hosts, and audited.
+"""
+
+from tui.services.actions.deck import ActionSettings, Deck
+from tui.services.actions.domain_xml import CpuSpec, DiskSpec, DomainSpec, NetworkSpec, VolumeSpec
+from tui.services.actions.drain import DrainPlan, MoveResult, drain_host, plan_drain
+from tui.services.actions.listing import VmRow, list_vms
+from tui.services.actions.migrate import migrate_vm
+from tui.services.actions.outcome import Failed, Outcome, Refused, Result
+from tui.services.actions.pools import check_pools, create_pools
+from tui.services.actions.scale import scale_vm
+from tui.services.actions.start import StartRequest, start_vm
+from tui.services.actions.stop import destroy_vm, stop_vm, undefine_vm
+
+__all__ = [
+    "ActionSettings",
+    "CpuSpec",
+    "Deck",
+    "DiskSpec",
+    "DomainSpec",
+    "DrainPlan",
+    "Failed",
+    "MoveResult",
+    "NetworkSpec",
+    "Outcome",
+    "Refused",
+    "Result",
+    "StartRequest",
+    "VmRow",
+    "VolumeSpec",
+    "check_pools",
+    "create_pools",
+    "destroy_vm",
+    "drain_host",
+    "list_vms",
+    "migrate_vm",
+    "plan_drain",
+    "scale_vm",
+    "start_vm",
+    "stop_vm",
+    "undefine_vm",
+]

@@ -1,0 +1,323 @@
+"""The context every action runs in: config, store, live fleet, read-only flag, and the shared rules.
+
+A `Deck` wraps what the console (or a CLI run) already has — the loaded `VmConfig`, the `Store` and
+the `Poller` whose connections and snapshots are the live fleet — and implements the checks every
+action repeats: refuse in read-only mode, refuse Disabled and unreachable hosts with a message, find
+a VM by name, bound each libvirt call, audit the attempt (who, when, what, result, reason).
+
+Actions are plain blocking functions taking a Deck: the UI calls them from a thread worker, the CLI
+calls them directly. Every libvirt call inside goes through `Deck.call`, a daemon thread with a bound,
+so a worker never waits forever on a dead host.
+
+Placements that the poller has not seen yet (a VM just started or migrated) are kept as "pending" and
+added to the fleet the scheduler sees, so two decisions in a row never both count on the same room.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any, TypeVar
+
+import libvirt
+
+from tui.core.fleet import Fleet, FleetHost, HostState
+from tui.core.hosts import HostRecord
+from tui.core.live import DomainFacts, HostSnapshot, HostStatus, live_fleet
+from tui.core.model import Realm, VmConfig
+from tui.services.actions.bounded import bounded
+from tui.services.actions.domain_xml import CpuSpec
+from tui.services.actions.outcome import Failed, Outcome, Refused, Result
+from tui.services.poller import Poller, PollerSettings
+from tui.services.store import AuditEntry, Store
+from tui.services.store.audit import now_iso
+from tui.services.store.files import StoreLock
+
+T = TypeVar("T")
+
+READ_ONLY_MESSAGE = "read-only mode: vmdeck makes no changes (restart without --read-only to act)"
+PENDING_TTL_S = 120.0  # a placement the poller never confirms stops counting after this
+
+
+@dataclass(frozen=True)
+class ActionSettings:
+    read_only: bool = False
+    call_timeout: float = 60.0  # one ordinary libvirt call (define, start, destroy, pool calls)
+    migrate_timeout: float = 600.0  # one live migration
+    shutdown_timeout: float = 60.0  # how long a graceful shutdown may take before "force?"
+    # Migration data connection per destination host ("*": every host), e.g. tcp://10.0.0.5. Without
+    # one, libvirt uses the destination's hostname, which must resolve from the source.
+    migrate_uris: Mapping[str, str] = field(default_factory=dict)
+    # Disk images on storage every host sees but libvirt cannot recognise as shared (anything but
+    # NFS/GFS2/Ceph...): libvirt refuses such live migrations as unsafe unless told otherwise.
+    assume_shared_storage: bool = False
+    domain_type: str = "kvm"
+    firmware: str | None = None  # a ROM instead of SeaBIOS (test beds: the halt ROM)
+    machine: str | None = None
+    cpu: CpuSpec = field(default_factory=CpuSpec)
+    default_disk: int = 10 << 30  # when neither --disk nor an image says, bounded by min/max-size
+
+    def migrate_uri(self, host: str) -> str | None:
+        return self.migrate_uris.get(host) or self.migrate_uris.get("*")
+
+
+@dataclass
+class Note:
+    """What an action has learnt so far; kept for the audit entry even when it fails half-way."""
+
+    host: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Pending:
+    uuid: str
+    host: str
+    vcpus: int
+    memory: int
+    devices: tuple[str, ...]
+    since: float
+
+
+class Deck:
+    def __init__(
+        self, config: VmConfig, store: Store, poller: Poller, settings: ActionSettings | None = None
+    ) -> None:
+        self.config = config
+        self.store = store
+        self.poller = poller
+        self.settings = settings or ActionSettings()
+        # Audit appends must hold the store's lock (AuditLog's contract). The Store keeps its lock
+        # private, so we hold an equivalent one: the same lock file (flock excludes every other
+        # holder, in this process too) plus our own thread lock.
+        self._audit_lock = StoreLock(store.directory, 10.0)
+        self._lock = threading.Lock()
+        self._pending: dict[str, _Pending] = {}
+        # Placement decisions are taken one at a time so two never count on the same free room.
+        self.placement_lock = threading.RLock()
+        self._owned_poller = False
+
+    # --- construction for headless use ---------------------------------------------------------------
+    @classmethod
+    def open(
+        cls,
+        config: VmConfig,
+        store: Store,
+        settings: ActionSettings | None = None,
+        poller_settings: PollerSettings | None = None,
+    ) -> Deck:
+        """A Deck with its own poller, polled once (every connected host opened within its bound)."""
+        settings = settings or ActionSettings()
+        poller_settings = poller_settings or PollerSettings(read_only=settings.read_only)
+        poller = Poller(store.hosts(), config, poller_settings)
+        poller.poll_once()
+        deck = cls(config, store, poller, settings)
+        deck._owned_poller = True
+        return deck
+
+    def close(self) -> None:
+        if self._owned_poller:
+            self.poller.close()
+
+    # --- reading -------------------------------------------------------------------------------------
+    @property
+    def read_only(self) -> bool:
+        return self.settings.read_only
+
+    def hosts(self) -> dict[str, HostRecord]:
+        return {h.name: h for h in self.store.hosts()}
+
+    def snapshots(self) -> dict[str, HostSnapshot]:
+        return self.poller.snapshots()
+
+    def realm_of(self, record: HostRecord) -> Realm:
+        realm = self.config.realms.get(record.realm)
+        if realm is None:
+            raise Refused(
+                f"host {record.name!r} is in realm {record.realm!r}, which the config does not define"
+            )
+        return realm
+
+    def host(self, name: str) -> HostRecord:
+        record = self.hosts().get(name)
+        if record is None:
+            known = ", ".join(sorted(self.hosts())) or "none"
+            raise Refused(f"no host named {name!r} (hosts: {known})")
+        return record
+
+    def connect(self, name: str) -> tuple[HostRecord, libvirt.virConnect]:
+        """The host's record and live connection, or a refusal saying why vmdeck cannot act on it."""
+        record = self.host(name)
+        if record.state is HostState.DISABLED:
+            raise Refused(f"host {name!r} is Disabled: vmdeck does not connect to it (enable it first)")
+        realm = self.config.realms.get(record.realm)
+        if realm is not None and realm.disabled:
+            raise Refused(f"host {name!r} is in realm {realm.id!r}, which is disabled")
+        snap = self.snapshots().get(name)
+        conn = self.poller.connection(name)
+        if snap is None or not snap.live or conn is None:
+            status = snap.status.value if snap else "not polled yet"
+            error = f": {snap.error}" if snap is not None and snap.error else ""
+            raise Refused(f"host {name!r} is unreachable ({status}{error}); try again when it answers")
+        return record, conn
+
+    def locate(self, vm: str, host: str | None = None) -> tuple[str, DomainFacts]:
+        """(host, facts) of the VM named `vm` (or with that UUID) among reachable hosts."""
+        found: list[tuple[str, DomainFacts]] = []
+        for name, snap in sorted(self.snapshots().items()):
+            if host is not None and name != host:
+                continue
+            if not snap.live:
+                continue
+            found.extend((name, d) for d in snap.domains if vm in (d.name, d.uuid))
+        if not found:
+            where = f"on host {host!r}" if host else "on any reachable host"
+            unreachable = sorted(n for n, s in self.snapshots().items() if not s.live)
+            extra = (
+                f" (unreachable, not searched: {', '.join(unreachable)})" if unreachable and not host else ""
+            )
+            raise Refused(f"no VM named {vm!r} {where}{extra}")
+        if len(found) > 1:
+            hosts = ", ".join(h for h, _ in found)
+            raise Refused(f"VM {vm!r} is defined on several hosts ({hosts}): name one with --host")
+        return found[0]
+
+    def domain(self, conn: libvirt.virConnect, facts: DomainFacts) -> libvirt.virDomain:
+        try:
+            return self.call(conn.lookupByUUIDString, facts.uuid, what=f"look up {facts.name}")
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                raise Refused(
+                    f"VM {facts.name!r} is gone from its host (undefined since the last poll)"
+                ) from None
+            raise
+
+    # --- the scheduler's view ------------------------------------------------------------------------
+    def fleet(self, realm: str | None = None, unschedulable: tuple[str, ...] = ()) -> Fleet:
+        """The live fleet (optionally one realm's hosts) plus pending placements; hosts named in
+        `unschedulable` are exported as No Scheduling (the source of a migration or a drain)."""
+        hosts = [
+            h
+            for h in self.store.hosts()
+            if h.profile in self.config.hardware_profiles
+            and h.realm in self.config.realms
+            and (realm is None or h.realm == realm)
+        ]
+        snaps = self.snapshots()
+        fleet = live_fleet(hosts, snaps, self.config)
+        pending = self._pending_by_host(snaps)
+        out: list[FleetHost] = []
+        for fh in fleet.hosts:
+            for p in pending.get(fh.name, ()):
+                fh = replace(
+                    fh,
+                    vms=fh.vms + 1,
+                    vcpus=fh.vcpus + p.vcpus,
+                    memory=fh.memory + p.memory,
+                    devices_in_use=tuple(sorted({*fh.devices_in_use, *p.devices})),
+                )
+            if fh.name in unschedulable and fh.state is HostState.ENABLED:
+                fh = replace(fh, state=HostState.NO_SCHEDULING)
+            out.append(fh)
+        return Fleet(tuple(out))
+
+    def _pending_by_host(self, snaps: Mapping[str, HostSnapshot]) -> dict[str, list[_Pending]]:
+        now = time.monotonic()
+        out: dict[str, list[_Pending]] = {}
+        with self._lock:
+            for uuid, p in list(self._pending.items()):
+                snap = snaps.get(p.host)
+                seen = snap is not None and any(d.uuid == uuid for d in snap.domains)
+                if seen or now - p.since > PENDING_TTL_S:
+                    del self._pending[uuid]  # the poller has it now (or it never came)
+                    continue
+                out.setdefault(p.host, []).append(p)
+        return out
+
+    def add_pending(self, uuid: str, host: str, vcpus: int, memory: int, devices: tuple[str, ...]) -> None:
+        with self._lock:
+            self._pending[uuid] = _Pending(uuid, host, vcpus, memory, devices, time.monotonic())
+
+    def drop_pending(self, uuid: str) -> None:
+        with self._lock:
+            self._pending.pop(uuid, None)
+
+    def refresh(self, *hosts: str) -> None:
+        """Ask the poller to look at these hosts again soon (what an action changed)."""
+        for name in hosts:
+            self.poller.request_poll(name)
+
+    def wait_refreshed(self, hosts: tuple[str, ...], timeout: float = 10.0) -> dict[str, HostSnapshot]:
+        """Poll these hosts now and wait (bounded) until each has published a newer snapshot."""
+        if self._owned_poller:
+            # A headless Deck's poller is not running: poll now (only connected hosts answer).
+            return self.poller.poll_once()
+        before = {h: s.seq for h, s in self.snapshots().items() if h in hosts}
+        self.refresh(*hosts)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            snaps = self.snapshots()
+            if all(snaps.get(h) is not None and snaps[h].seq > before.get(h, -1) for h in hosts):
+                return snaps
+            time.sleep(0.02)
+        return self.snapshots()
+
+    # --- running an action ---------------------------------------------------------------------------
+    def call(self, fn: Callable[..., T], *args: Any, what: str, timeout: float | None = None) -> T:
+        return bounded(fn, *args, timeout=timeout or self.settings.call_timeout, what=what)
+
+    def run(
+        self,
+        action: str,
+        target: str,
+        body: Callable[[Note], str],
+        *,
+        reason: str | None = None,
+        mutates: bool = True,
+    ) -> Outcome:
+        """Run one action: the read-only check, then `body`, then the audit entry (for mutations).
+
+        `body` returns the success message and records what it learns in the Note; it raises Refused
+        or Failed (or lets a libvirtError through) to say no.
+        """
+        if mutates and self.read_only:
+            return Outcome(action, target, None, Result.REFUSED, READ_ONLY_MESSAGE)
+        note = Note()
+        try:
+            message = body(note)
+            result = Result.OK
+        except Refused as exc:
+            message, result = str(exc), Result.REFUSED
+            note.details.update(exc.details)
+        except Failed as exc:
+            message, result = str(exc), exc.result
+            note.details.update(exc.details)
+        except libvirt.libvirtError as exc:
+            message, result = f"libvirt: {exc.get_error_message() or exc}", Result.FAILED
+        outcome = Outcome(action, target, note.host, result, message, dict(note.details))
+        if mutates:
+            self.audit(outcome, reason)
+        return outcome
+
+    def audit(self, outcome: Outcome, reason: str | None) -> None:
+        after = {
+            "result": outcome.result.value,
+            "target": outcome.target,
+            "message": outcome.message,
+            **{k: v for k, v in outcome.details.items() if k != "timings"},
+        }
+        # The reason is the admin's, when given; otherwise why vmdeck refused or failed.
+        why = reason if reason and reason.strip() else (None if outcome.ok else outcome.message)
+        entry = AuditEntry(now_iso(), self.store.actor, outcome.action, outcome.host, None, after, why)
+        with self._audit_lock.held():
+            self.store.audit_log.append([entry])
+
+
+def host_status_line(snap: HostSnapshot | None) -> str:
+    if snap is None:
+        return "not polled"
+    if snap.status is HostStatus.CONNECTED:
+        return "connected"
+    return f"{snap.status.value}{': ' + snap.error if snap.error else ''}"

@@ -1,0 +1,336 @@
+"""Start a VM where the cost functions say: schedule, create its drive, define, start, wait for running.
+
+Steps, each timed (the benchmark reports where the time goes):
+1. schedule: the scheduler picks the host and the PCI devices from the live fleet (or checks the
+   host the admin named: Enabled, enough free devices, finite cost);
+2. volume: a qcow2 drive in the realm's drives pool, sparse when drives.lazy-allocation is on, empty
+   or backed by a VM image from the bricks pool, sized within drives.min-size/max-size;
+3. define + start the domain built by domain_xml (virtio, the realm's cache mode, hostdevs, pins);
+4. wait until it is running, within the realm's registration-timeout. A VM that does not get there
+   is destroyed and removed with its drive, and the failure is reported.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid as uuidlib
+import xml.etree.ElementTree as ET
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import libvirt
+
+from tui.core.hosts import HostError, default_realm
+from tui.core.live import DomainState, ManagedVm
+from tui.core.model import Realm
+from tui.core.scheduling import CostEngine, FleetState, Request, RequestError, explain_request
+from tui.core.scheduling.explain import rejection_reason, verdict
+from tui.core.units import format_size
+from tui.services.actions.deck import Deck, Note
+from tui.services.actions.domain_xml import (
+    DiskSpec,
+    DomainSpec,
+    NetworkSpec,
+    VolumeSpec,
+    build_domain_xml,
+    build_volume_xml,
+)
+from tui.services.actions.outcome import Failed, Outcome, Refused
+
+# libvirt accepts more, but these names are safe in file names, shells and URIs.
+_VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_STATE_POLL_S = 0.05
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    name: str
+    vcpus: int
+    memory: int  # bytes
+    devices: Mapping[str, int] = field(default_factory=dict)
+    disk: int | None = None  # bytes; default: the image's size, else the settings' default
+    image: str | None = None  # a volume of the realm's bricks pool
+    host: str | None = None  # None: the scheduler chooses
+    realm: str | None = None  # None: the config's only realm
+    max_vcpus: int | None = None  # None: the chosen host's cores (room for hot-add)
+    max_memory: int | None = None  # None: the memory asked for
+    network: str | None = None  # a libvirt network; the realm's network-filter is applied
+    vcpu_pins: tuple[tuple[int, str], ...] = ()
+    emulator_pin: str | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class _Choice:
+    host: str
+    cost: float
+    devices: tuple[str, ...]
+    candidates: list[dict[str, object]]
+
+
+def start_vm(deck: Deck, req: StartRequest) -> Outcome:
+    return deck.run("vm.start", req.name, lambda note: _start(deck, req, note), reason=req.reason)
+
+
+def _start(deck: Deck, req: StartRequest, note: Note) -> str:
+    timings: dict[str, float] = {}
+    note.details["timings"] = timings
+    t0 = time.perf_counter()
+    realm = _realm(deck, req.realm)
+    _check_request(deck, req)
+    try:
+        shape = Request.of(req.vcpus, req.memory, dict(req.devices))
+    except RequestError as exc:
+        raise Refused(str(exc)) from None
+    uid = str(uuidlib.uuid4())
+    with deck.placement_lock:
+        choice = _choose(deck, realm, shape, req.host)
+        note.host = choice.host
+        note.details.update(
+            uuid=uid, cost=choice.cost, devices=list(choice.devices), candidates=choice.candidates
+        )
+        record, conn = deck.connect(choice.host)
+        deck.add_pending(uid, choice.host, req.vcpus, req.memory, choice.devices)
+    timings["schedule"] = time.perf_counter() - t0
+    try:
+        profile = deck.config.hardware_profiles[record.profile]
+        max_vcpus = req.max_vcpus or max(req.vcpus, profile.cores)
+        created = _create_drive(deck, conn, realm, req, note, timings)
+        spec = DomainSpec(
+            name=req.name,
+            uuid=uid,
+            vcpus=req.vcpus,
+            max_vcpus=max_vcpus,
+            memory=req.memory,
+            max_memory=req.max_memory or req.memory,
+            domain_type=deck.settings.domain_type,
+            machine=deck.settings.machine,
+            firmware=deck.settings.firmware,
+            cpu=deck.settings.cpu,
+            disks=(DiskSpec(created.path(), "qcow2", realm.drives.cache),),
+            network=NetworkSpec(req.network, realm.network_filter) if req.network else None,
+            hostdevs=choice.devices,
+            vcpu_pins=req.vcpu_pins,
+            emulator_pin=req.emulator_pin,
+        )
+        _define_and_start(deck, conn, spec, created, realm, timings)
+    except BaseException:
+        deck.drop_pending(uid)
+        raise
+    t = time.perf_counter()
+    deck.store.record_vm(ManagedVm(uid, req.name, choice.host), reason=req.reason)
+    deck.refresh(choice.host)
+    timings["record"] = time.perf_counter() - t
+    timings["total"] = time.perf_counter() - t0
+    devices = f" with {', '.join(choice.devices)}" if choice.devices else ""
+    return f"started {req.name} on {choice.host} (cost {choice.cost:.6g}){devices}"
+
+
+def _realm(deck: Deck, realm_id: str | None) -> Realm:
+    try:
+        rid = realm_id or default_realm(deck.config)
+    except HostError as exc:
+        raise Refused(str(exc)) from None
+    realm = deck.config.realms.get(rid)
+    if realm is None:
+        known = ", ".join(sorted(deck.config.realms)) or "none"
+        raise Refused(f"no realm {rid!r} in the config (realms: {known})")
+    if realm.disabled:
+        raise Refused(f"realm {rid!r} is disabled: nothing is started in it")
+    return realm
+
+
+def _check_request(deck: Deck, req: StartRequest) -> None:
+    if not _VM_NAME.match(req.name):
+        raise Refused(f"invalid VM name {req.name!r}: 1-64 letters, digits, '.', '_' or '-'")
+    if req.vcpus < 1:
+        raise Refused(f"a VM needs at least 1 vCPU, got {req.vcpus}")
+    if req.max_vcpus is not None and req.max_vcpus < req.vcpus:
+        raise Refused(f"--max-vcpus {req.max_vcpus} is below --vcpus {req.vcpus}")
+    if req.memory <= 0:
+        raise Refused("memory must be positive")
+    if req.max_memory is not None and req.max_memory < req.memory:
+        raise Refused(
+            f"--max-memory {format_size(req.max_memory)} is below --memory {format_size(req.memory)}"
+        )
+    for host, snap in sorted(deck.snapshots().items()):
+        if any(d.name == req.name for d in snap.domains):
+            raise Refused(f"a VM named {req.name!r} already exists on host {host!r}")
+
+
+def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choice:
+    fleet = deck.fleet(realm.id)
+    if not fleet.hosts:
+        raise Refused(f"realm {realm.id!r} has no hosts (vmdeck hosts add ...)")
+    state = FleetState(deck.config, fleet)
+    engine = CostEngine(state)
+    if host is None:
+        placement = explain_request(state, engine, shape)
+        candidates = [{"host": v.host, "cost": v.cost, "reason": v.reason} for v in placement.candidates[:10]]
+        if not placement.placed or placement.host is None or placement.cost is None:
+            raise Refused(rejection_reason(state, engine, shape), candidates=candidates)
+        return _Choice(placement.host, placement.cost, placement.devices, candidates)
+    i = state.index.get(host)
+    if i is None:
+        raise Refused(f"host {host!r} is not a host of realm {realm.id!r}")
+    v = verdict(state, i, shape)
+    candidates = [{"host": v.host, "cost": v.cost, "reason": v.reason}]
+    if not v.feasible or v.cost is None:
+        raise Refused(f"host {host!r} refuses this VM: {v.reason}", candidates=candidates)
+    devices = tuple(a for kind, count in shape.devices for a in state.free_addrs[i][kind][:count])
+    return _Choice(host, v.cost, devices, candidates)
+
+
+def _drive_size(deck: Deck, realm: Realm, req: StartRequest, image_capacity: int | None) -> int:
+    size = req.disk or image_capacity or deck.settings.default_disk
+    policy = realm.drives
+    if req.disk is None and image_capacity is None:
+        # The default adapts to the realm's bounds; an explicit size is checked against them.
+        if policy.min_size is not None:
+            size = max(size, policy.min_size)
+        if policy.max_size is not None:
+            size = min(size, policy.max_size)
+    if policy.min_size is not None and size < policy.min_size:
+        raise Refused(
+            f"drive size {format_size(size)} is below realm {realm.id!r}'s drives.min-size {format_size(policy.min_size)}"
+        )
+    if policy.max_size is not None and size > policy.max_size:
+        raise Refused(
+            f"drive size {format_size(size)} is above realm {realm.id!r}'s drives.max-size {format_size(policy.max_size)}"
+        )
+    if image_capacity is not None and size < image_capacity:
+        raise Refused(
+            f"drive size {format_size(size)} is smaller than the image ({format_size(image_capacity)})"
+        )
+    return size
+
+
+def _pool(deck: Deck, conn: libvirt.virConnect, name: str, role: str, host: str) -> libvirt.virStoragePool:
+    try:
+        pool = deck.call(conn.storagePoolLookupByName, name, what=f"find pool {name}")
+    except libvirt.libvirtError:
+        raise Refused(
+            f"host {host!r} has no {role} pool {name!r}: create the realm's pools with `vmdeck pools create {host}`"
+        ) from None
+    if not deck.call(pool.isActive, what=f"pool {name} state"):
+        raise Refused(f"the {role} pool {name!r} on host {host!r} is not active (vmdeck pools create {host})")
+    return pool
+
+
+def _create_drive(
+    deck: Deck,
+    conn: libvirt.virConnect,
+    realm: Realm,
+    req: StartRequest,
+    note: Note,
+    timings: dict[str, float],
+) -> libvirt.virStorageVol:
+    t = time.perf_counter()
+    host = note.host or "?"
+    drives = _pool(deck, conn, realm.drives_pool, "drives", host)
+    backing: tuple[str, str] | None = None
+    capacity: int | None = None
+    if req.image:
+        bricks = _pool(deck, conn, realm.bricks_pool, "bricks (VM images)", host)
+        deck.call(bricks.refresh, 0, what=f"refresh pool {realm.bricks_pool}")
+        try:
+            image = deck.call(bricks.storageVolLookupByName, req.image, what=f"find image {req.image}")
+        except libvirt.libvirtError:
+            raise Refused(f"no image {req.image!r} in pool {realm.bricks_pool!r} on host {host!r}") from None
+        root = ET.fromstring(deck.call(image.XMLDesc, 0, what=f"read image {req.image}"))
+        fmt = root.find("target/format")
+        backing = (image.path(), fmt.get("type", "raw") if fmt is not None else "raw")
+        capacity = int(deck.call(image.info, what=f"size of image {req.image}")[1])
+    size = _drive_size(deck, realm, req, capacity)
+    vol_name = f"{req.name}.qcow2"
+    try:
+        deck.call(drives.storageVolLookupByName, vol_name, what=f"look for {vol_name}")
+    except libvirt.libvirtError:
+        pass
+    else:
+        raise Refused(f"pool {realm.drives_pool!r} on host {host!r} already has a volume {vol_name!r}")
+    spec = VolumeSpec(
+        vol_name,
+        size,
+        lazy=realm.drives.lazy_allocation,
+        backing_path=backing[0] if backing else None,
+        backing_format=backing[1] if backing else "qcow2",
+    )
+    # Without lazy allocation the drive's space is reserved now (qemu-img preallocation=falloc).
+    vol = deck.call(drives.createXML, build_volume_xml(spec), 0, what=f"create drive {vol_name}")
+    note.details["drive"] = {
+        "pool": realm.drives_pool,
+        "volume": vol_name,
+        "path": vol.path(),
+        "capacity": size,
+        "lazy": realm.drives.lazy_allocation,
+        "image": req.image,
+    }
+    timings["volume"] = time.perf_counter() - t
+    return vol
+
+
+def _define_and_start(
+    deck: Deck,
+    conn: libvirt.virConnect,
+    spec: DomainSpec,
+    drive: libvirt.virStorageVol,
+    realm: Realm,
+    timings: dict[str, float],
+) -> None:
+    t = time.perf_counter()
+    dom: libvirt.virDomain | None = None
+    try:
+        dom = deck.call(conn.defineXML, build_domain_xml(spec), what=f"define {spec.name}")
+        timings["define"] = time.perf_counter() - t
+        t = time.perf_counter()
+        deck.call(dom.create, what=f"start {spec.name}")
+        timings["start"] = time.perf_counter() - t
+        t = time.perf_counter()
+        _wait_running(deck, dom, spec.name, realm)
+        timings["wait_running"] = time.perf_counter() - t
+    except BaseException as exc:
+        removed = _remove_failed(deck, dom, drive)
+        if isinstance(exc, libvirt.libvirtError):
+            raise Failed(f"libvirt: {exc.get_error_message() or exc} ({removed})") from None
+        if isinstance(exc, Failed):
+            raise Failed(f"{exc} ({removed})", exc.result, **exc.details) from None
+        raise
+
+
+def _wait_running(deck: Deck, dom: libvirt.virDomain, name: str, realm: Realm) -> None:
+    deadline = time.monotonic() + realm.registration_timeout_s
+    while True:
+        state = DomainState.from_code(int(deck.call(dom.state, what=f"state of {name}")[0]))
+        if state is DomainState.RUNNING:
+            return
+        if not state.holds_resources:
+            raise Failed(f"{name} stopped ({state.value}) before it was running")
+        if time.monotonic() >= deadline:
+            raise Failed(
+                f"{name} was not running within realm {realm.id!r}'s registration-timeout of "
+                f"{realm.registration_timeout_s:g} s (state {state.value})"
+            )
+        time.sleep(_STATE_POLL_S)
+
+
+def _remove_failed(deck: Deck, dom: libvirt.virDomain | None, drive: libvirt.virStorageVol) -> str:
+    """Undo a failed start; says what was removed (or what could not be, for the admin to clean up)."""
+    done, left = [], []
+    steps: list[tuple[str, object]] = []
+    if dom is not None:
+        steps += [("destroyed", dom.destroy), ("undefined", dom.undefine)]
+    steps.append(("drive deleted", lambda: drive.delete(0)))
+    for label, step in steps:
+        try:
+            deck.call(step, what=label)  # type: ignore[arg-type]
+            done.append(label)
+        except libvirt.libvirtError as exc:
+            if label == "destroyed" and exc.get_error_code() == libvirt.VIR_ERR_OPERATION_INVALID:
+                continue  # it was not running: nothing to destroy
+            left.append(f"{label.split()[0]} failed: {exc.get_error_message()}")
+        except Failed as exc:
+            left.append(str(exc))
+    text = "the VM was removed: " + ", ".join(done) if done else "nothing was removed"
+    return text + (f"; {'; '.join(left)}" if left else "")
