@@ -17,6 +17,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.scheduling",
     "tui.commands.hosts",
     "tui.commands.fleet",
+    "tui.commands.vms",  # after hosts: it adds `hosts drain` to that parser
 )
 
 
