@@ -14,35 +14,27 @@ the host's load): a decision is then one argmin over a float array.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 
-from tui.core.costs import CostFunction
-from tui.core.curves import INF
+from tui.core.curves import INF, Curve
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray, IntArray
 
-# A shape whose backlog of changed hosts exceeds this share of the fleet is recomputed whole:
-# past that point one vectorised pass is cheaper than host-by-host updates.
-_REFRESH_SHARE = 0.05
 _MEMO_LIMIT = 1_000_000
 
 
-@dataclass(frozen=True)
-class _Group:
-    """Hosts sharing one cost function (identical curves, so one vectorised pass serves them all)."""
-
-    cost_function: CostFunction
-    hosts: IntArray | slice
-
-
 class _ShapeCache:
-    __slots__ = ("costs", "seen")
+    __slots__ = ("costs", "memo", "seen")
 
     def __init__(self, costs: FloatArray, seen: int) -> None:
         self.costs = costs
         self.seen = seen
+        self.memo: dict[tuple[object, ...], float] = {}  # host load key -> cost of this shape there
+
+
+# A term slot: the hosts sharing each distinct curve (equal curves are evaluated once, fleet-wide).
+_Slot = list[tuple[Curve, "IntArray | slice"]]
 
 
 class CostEngine:
@@ -50,18 +42,40 @@ class CostEngine:
 
     def __init__(self, state: FleetState) -> None:
         self.state = state
-        members: dict[int, tuple[CostFunction, list[int]]] = {}
-        for i, cf in enumerate(state.cost_functions):
-            members.setdefault(id(cf), (cf, []))[1].append(i)
-        self._groups: list[_Group] = []
-        for cf, idx in members.values():
-            # One group covering the whole fleet reads the arrays directly instead of gathering.
-            hosts: IntArray | slice = slice(None) if len(idx) == state.size else np.array(idx, dtype=np.int64)
-            self._groups.append(_Group(cf, hosts))
+        cfs = state.cost_functions
+        self._slots: list[_Slot] = [
+            self._slot([cf.vms for cf in cfs]),
+            self._slot([cf.vcpus for cf in cfs]),
+            self._slot([cf.memory for cf in cfs]),
+        ]
+        listed = sorted({kind for cf in cfs for kind in cf.devices})
+        # Type-name order across the fleet: a host whose cost function skips a type adds 0.0 there,
+        # which leaves its running sum (never -0.0, it starts at +0.0) unchanged.
+        self._device_slots: list[tuple[str, _Slot]] = [
+            (kind, self._slot([cf.devices.get(kind) for cf in cfs])) for kind in listed
+        ]
+        self._unlisted: dict[str, BoolArray] = {
+            kind: np.array([kind not in cf.devices for cf in cfs], dtype=np.bool_)
+            for kind in {*state.device_types, *listed}
+        }
+        self._scale = np.array([cf.scale for cf in cfs], dtype=np.float64)
+        self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
         self._enabled: list[bool] = [bool(e) for e in state.enabled]
         self._caches: dict[Request, _ShapeCache] = {}
-        self._memo: dict[tuple[object, Request], float] = {}
-        self._refresh_limit = max(16, int(state.size * _REFRESH_SHARE))
+        # A shape whose backlog of changed hosts passes this is recomputed whole: one vectorised pass
+        # then costs less than that many host-by-host updates.
+        self._refresh_limit = max(256, state.size // 10)
+
+    def _slot(self, curves: list[Curve | None]) -> _Slot:
+        members: dict[Curve, list[int]] = {}
+        for i, curve in enumerate(curves):
+            if curve is not None:
+                members.setdefault(curve, []).append(i)
+        size = self.state.size
+        return [
+            (curve, slice(None) if len(idx) == size else np.array(idx, dtype=np.int64))
+            for curve, idx in members.items()
+        ]
 
     # --- the vectorised evaluation ------------------------------------------------------------------
     def candidates(self, request: Request, copies: int = 1) -> BoolArray:
@@ -78,65 +92,59 @@ class CostEngine:
     def evaluate(self, request: Request, copies: int = 1) -> FloatArray:
         """Each host's total after adding `copies` VMs of this shape; inf where refused or infinite."""
         state = self.state
-        out = np.full(state.size, INF, dtype=np.float64)
-        for group in self._groups:
-            out[group.hosts] = self._group_totals(group, request, copies)
-        out[~self.candidates(request, copies)] = INF
-        return out
-
-    def _group_totals(self, group: _Group, request: Request, copies: int) -> FloatArray:
-        state, cf, idx = self.state, group.cost_function, group.hosts
-        infinite: BoolArray | None = None
-        total: FloatArray | None = None
-        inputs = (
-            (cf.vms, state.vms[idx] + float(copies)),
-            (cf.vcpus, state.vcpus[idx] + float(copies * request.vcpus)),
-            (cf.memory, state.memory[idx] + float(copies * request.memory)),
-        )
+        size = state.size
         requested = request.device_map
-        for kind, curve in cf.devices.items():  # already in type-name order
+        inputs: list[tuple[_Slot, FloatArray]] = [
+            (self._slots[0], state.vms + float(copies)),
+            (self._slots[1], state.vcpus + float(copies * request.vcpus)),
+            (self._slots[2], state.memory + float(copies * request.memory)),
+        ]
+        for kind, slot in self._device_slots:
             used = state.in_use.get(kind)
-            base = used[idx] if used is not None else np.zeros(_length(idx, state.size))
-            inputs += ((curve, base + float(copies * requested.get(kind, 0))),)
-        for curve, xs in inputs:
-            if curve is None:
-                continue  # an unset curve adds 0.0, which leaves a sum started at +0.0 unchanged
-            values = curve.evaluate(xs)
-            total = 0.0 + values if total is None else total + values
-            hit = values == INF
-            infinite = hit if infinite is None else infinite | hit
-        length = _length(idx, state.size)
-        if total is None:
-            total = np.zeros(length, dtype=np.float64)
-            infinite = np.zeros(length, dtype=np.bool_)
-        assert infinite is not None
-        # A type the cost function does not list is `unavailable`: infinite as soon as one is used.
-        for kind in {*state.device_types, *requested}:
-            if kind in cf.devices:
+            base = used if used is not None else np.zeros(size, dtype=np.float64)
+            inputs.append((slot, base + float(copies * requested.get(kind, 0))))
+        total = np.zeros(size, dtype=np.float64)  # +0.0, as `combine` starts
+        infinite = np.zeros(size, dtype=np.bool_)
+        for slot, xs in inputs:
+            if not slot:
                 continue
+            if len(slot) == 1 and isinstance(slot[0][1], slice):
+                values = slot[0][0].evaluate(xs)
+            else:
+                values = np.zeros(size, dtype=np.float64)  # hosts without this curve add 0.0
+                for curve, idx in slot:
+                    values[idx] = curve.evaluate(xs[idx])
+            total += values
+            infinite |= values == INF
+        # A type the cost function does not list is `unavailable`: infinite as soon as one is used.
+        for kind in {*self._unlisted, *requested}:
+            unlisted = self._unlisted.get(kind)
             used = state.in_use.get(kind)
-            after = (used[idx] if used is not None else 0.0) + float(copies * requested.get(kind, 0))
-            infinite = infinite | (after > 0)
+            after = (used if used is not None else 0.0) + float(copies * requested.get(kind, 0))
+            infinite |= (after > 0) if unlisted is None else unlisted & (after > 0)
         with np.errstate(invalid="ignore", over="ignore"):
-            result = np.where(infinite, INF, cf.scale * total + cf.offset)
-        result[~np.isfinite(result)] = INF
-        return np.asarray(result, dtype=np.float64)
+            result = self._scale * total + self._offset
+        result[infinite | ~np.isfinite(result) | ~self.candidates(request, copies)] = INF
+        return result
 
     # --- one host, exactly as the explanation computes it --------------------------------------------
-    def host_cost(self, i: int, request: Request) -> float:
-        """Host i's total for this request (inf when refused), via `CostFunction.explain`, memoised."""
+    def host_cost(
+        self, i: int, request: Request, memo: dict[tuple[object, ...], float] | None = None
+    ) -> float:
+        """Host i's total for this request (inf when refused), via `CostFunction.explain`."""
         if not self._enabled[i] or (request.devices and not self.state.has_devices(i, request)):
             return INF
-        key = (self.state.load_keys[i], request)
-        cost = self._memo.get(key)
+        key = self.state.load_keys[i]
+        cost = memo.get(key) if memo is not None else None
         if cost is None:
             after = self.state.load(i).plus(request.vcpus, request.memory, request.device_map)
             cost = self.state.cost_functions[i].explain(after).total
             if not math.isfinite(cost):
                 cost = INF
-            if len(self._memo) >= _MEMO_LIMIT:
-                self._memo.clear()
-            self._memo[key] = cost
+            if memo is not None:
+                if len(memo) >= _MEMO_LIMIT:
+                    memo.clear()
+                memo[key] = cost
         return cost
 
     # --- cached vectors and decisions ---------------------------------------------------------------
@@ -145,12 +153,17 @@ class CostEngine:
         log = self.state.changes
         cache = self._caches.get(request)
         if cache is None or len(log) - cache.seen > self._refresh_limit:
+            memo = cache.memo if cache is not None else {}
             cache = _ShapeCache(self.evaluate(request), len(log))
+            cache.memo = memo
             self._caches[request] = cache
         elif cache.seen < len(log):
-            costs = cache.costs
+            costs, memo, keys, enabled = cache.costs, cache.memo, self.state.load_keys, self._enabled
+            plain = not request.devices
+            # The hot loop of a replay: equal loads have equal costs, so most hosts are a dict hit.
             for i in set(log[cache.seen :]):
-                costs[i] = self.host_cost(i, request)
+                cost = memo.get(keys[i]) if plain and enabled[i] else None
+                costs[i] = cost if cost is not None else self.host_cost(i, request, memo)
             cache.seen = len(log)
         if len(log) > 8 * self._refresh_limit + 4096:
             self._compact()
@@ -174,7 +187,3 @@ class CostEngine:
         for cache in keep.values():
             cache.seen -= start
         self._caches = keep
-
-
-def _length(idx: IntArray | slice, size: int) -> int:
-    return size if isinstance(idx, slice) else len(idx)
