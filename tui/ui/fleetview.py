@@ -204,14 +204,14 @@ class FleetView:
             name,
             record.state.label,
             conn,
-            record.profile,
-            record.realm,
             usage[0] + stale,
             usage[1],
             usage[2],
             usage[3],
             usage[4] + stale,
             self.trend(name),
+            record.profile,
+            record.realm,
         )
 
     def trend(self, name: str) -> str:

@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from textual.app import App
 from textual.binding import Binding
+from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
@@ -51,18 +52,19 @@ class HostsPane(TablePane):
     TITLE_TEXT = "Hosts"
     BINDINGS: ClassVar[list[Binding]] = HOSTS_BINDINGS
     PANE_BINDINGS = HOSTS_BINDINGS
+    # Most telling first: at 80 columns the profile and realm are the ones scrolled off.
     COLUMNS = (
         ("Host", None),
         ("State", 13),
         ("Conn", 4),
-        ("Profile", None),
-        ("Realm", None),
         ("VMs", 4),
         ("vCPU", 6),
         ("Mem GiB", 8),
         ("Dev", 4),
         ("Cost", 10),
         ("Trend", 16),
+        ("Profile", None),
+        ("Realm", None),
     )
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
@@ -76,6 +78,11 @@ class HostsPane(TablePane):
         host = self.selected_key()
         if host is not None:
             self.app.push_screen(HostDetailScreen(self.view, host))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        # The table owns enter (select row); selecting a host opens its detail.
+        event.stop()
+        self.action_details()
 
     def action_set_state(self, state: str) -> None:
         host = self.selected_key()

@@ -21,23 +21,17 @@ class PromptScreen(ModalScreen[str | None]):
         background: $background 30%;
     }
     PromptScreen > Horizontal {
-        height: 3;
+        height: auto;
         width: 100%;
         background: $panel;
         border-top: solid $primary;
     }
     PromptScreen Label {
         width: auto;
-        padding: 0 1;
-        content-align: left middle;
-        height: 1;
-        margin-top: 0;
+        padding: 1 0 0 1;
     }
     PromptScreen Input {
         width: 1fr;
-        border: none;
-        height: 1;
-        padding: 0;
     }
     """
 

@@ -1,0 +1,100 @@
+"""End to end in a real terminal: `vmdeck` on the demo inside tmux, driven by send-keys.
+
+Start, switch panes, disable a host with a reason and confirm, quit; then check what the screen
+showed and what the store and audit log hold. The demo lives in a temporary XDG_DATA_HOME.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tui.core.fleet import HostState
+from tui.services.store import Store
+
+REPO = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+
+
+def tmux(*args: str) -> str:
+    return subprocess.run(["tmux", *args], check=True, capture_output=True, text=True).stdout
+
+
+@pytest.fixture
+def session(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+    name = f"vmdeck-e2e-{uuid.uuid4().hex[:8]}"
+    data = tmp_path / "xdg"
+    vmdeck = Path(sys.executable).with_name("vmdeck")
+    command = f"env XDG_DATA_HOME={data} TERM=xterm-256color {vmdeck}; echo VMDECK-EXITED $?; sleep 60"
+    tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(REPO), command)
+    try:
+        yield name, data
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+
+
+def screen(name: str) -> str:
+    return tmux("capture-pane", "-t", name, "-p")
+
+
+def wait_screen(name: str, ok: Callable[[str], bool], what: str) -> str:
+    for _ in range(300):
+        text = screen(name)
+        if ok(text):
+            return text
+        time.sleep(0.05)
+    raise AssertionError(f"screen never showed {what}:\n{screen(name)}")
+
+
+def keys(name: str, *sequence: str) -> None:
+    tmux("send-keys", "-t", name, *sequence)
+
+
+def command(name: str, word: str) -> None:
+    """Type `:word` like a person: wait for the prompt before typing (keys sent earlier would race it)."""
+    keys(name, ":")
+    wait_screen(name, lambda s: "hosts profiles curves vms sim help quit" in s, "the command prompt")
+    keys(name, "-l", word)
+    keys(name, "Enter")
+
+
+def test_vmdeck_in_tmux_switch_panes_disable_host_quit(session: tuple[str, Path]) -> None:
+    name, data = session
+    text = wait_screen(name, lambda s: "vmdeck · Hosts" in s and "pool1-01" in s and " up " in s, "the hosts")
+    assert "DOWN" in text  # the demo's unreachable host is visible as a status
+    command(name, "curves")
+    wait_screen(name, lambda s: "vmdeck · Curves" in s and "∞" in s, "the curves pane")
+    keys(name, "4")
+    wait_screen(name, lambda s: "vmdeck · VMs" in s and "203.0.113." in s, "the VMs pane")
+    command(name, "hosts")
+    wait_screen(name, lambda s: "vmdeck · Hosts" in s, "the hosts pane again")
+    keys(name, "d")
+    wait_screen(name, lambda s: "Set gpu-01: Enabled → Disabled" in s and "VMs affected" in s, "the dialog")
+    wait_screen(name, lambda s: "reason (required" in s, "the reason field")
+    keys(name, "-l", "rack power work")
+    keys(name, "Enter")
+    wait_screen(name, lambda s: "Confirm: set gpu-01 to Disabled" in s, "the confirmation")
+    keys(name, "y")
+    wait_screen(name, lambda s: "Host state changed" in s or "audit written" in s, "the notification")
+    row = wait_screen(
+        name,
+        lambda s: any(line.split()[:3] == ["gpu-01", "Disabled", "off"] for line in s.splitlines()),
+        "row",
+    )
+    assert "gpu-01" in row
+    keys(name, "q")
+    wait_screen(name, lambda s: "VMDECK-EXITED 0" in s, "a clean exit")
+    store = Store(data / "vmdeck" / "demo" / "db")
+    assert store.host("gpu-01").state is HostState.DISABLED  # type: ignore[union-attr]
+    entry = store.audit("gpu-01")[-1]
+    assert entry.reason == "rack power work"
+    assert entry.what == "host.state"
+    assert os.path.isfile(data / "vmdeck" / "demo" / "nodes" / "gpu-01.xml")

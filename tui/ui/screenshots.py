@@ -1,0 +1,76 @@
+"""Regenerate screenshots/*.svg: every pane of the console on the demo fleet at 120×40.
+
+    python -m tui.ui.screenshots [--out screenshots]
+
+The demo is built in a temporary data directory, so the screenshots never depend on (or change)
+the user's own demo state.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import tempfile
+from pathlib import Path
+
+from textual.pilot import Pilot
+
+from tui.ui.app import VmdeckApp
+from tui.ui.launch import build_console
+
+SIZE = (120, 40)
+REPO = Path(__file__).resolve().parents[2]
+
+
+async def _wait_polled(pilot: Pilot[None], app: VmdeckApp) -> None:
+    for _ in range(200):
+        if len(app.view.snapshots) == len(app.view.records):
+            break
+        await pilot.pause(0.05)
+    await pilot.pause(0.3)
+
+
+async def capture(out: Path) -> list[Path]:
+    """Drive the demo through each pane (and the detail and state dialogs) and save an SVG of each."""
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        app = build_console(None, None, demo_dir=Path(tmp) / "demo")
+        async with app.run_test(size=SIZE) as pilot:
+            await _wait_polled(pilot, app)
+
+            def save(name: str) -> None:
+                written.append(Path(app.save_screenshot(filename=f"{name}.svg", path=str(out))))
+
+            save("hosts")
+            await pilot.press("down", "down", "enter")
+            await pilot.pause()
+            save("host-detail")
+            await pilot.press("escape", "d", *"firmware update")
+            await pilot.pause()
+            save("host-state-change")
+            await pilot.press("escape")
+            for key, name in [("2", "profiles"), ("3", "curves"), ("4", "vms")]:
+                await pilot.press(key)
+                await pilot.pause(0.2)
+                save(name)
+            await pilot.press("5", "r", *"2 8GiB", "enter")
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            save("sim")
+            await pilot.press("question_mark")
+            await pilot.pause()
+            save("help")
+    return written
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=REPO / "screenshots", help="directory for the SVG files")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for path in asyncio.run(capture(args.out)):
+        print(path)
+
+
+if __name__ == "__main__":
+    main()
