@@ -164,7 +164,25 @@ class Deck:
         return record, conn
 
     def locate(self, vm: str, host: str | None = None) -> tuple[str, DomainFacts]:
-        """(host, facts) of the VM named `vm` (or with that UUID) among reachable hosts."""
+        """(host, facts) of the VM named `vm` (or with that UUID) among reachable hosts.
+
+        A VM started or moved since the last poll is not in the snapshots yet: one fresh poll of the
+        reachable hosts is made before saying it does not exist.
+        """
+        found = self._find(vm, host)
+        if not found:
+            live = tuple(n for n, s in self.snapshots().items() if s.live and host in (None, n))
+            if live:
+                self.wait_refreshed(live)
+                found = self._find(vm, host)
+        if not found:
+            raise self._not_found(vm, host)
+        if len(found) > 1:
+            hosts = ", ".join(h for h, _ in found)
+            raise Refused(f"VM {vm!r} is defined on several hosts ({hosts}): name one with --host")
+        return found[0]
+
+    def _find(self, vm: str, host: str | None) -> list[tuple[str, DomainFacts]]:
         found: list[tuple[str, DomainFacts]] = []
         for name, snap in sorted(self.snapshots().items()):
             if host is not None and name != host:
@@ -172,17 +190,13 @@ class Deck:
             if not snap.live:
                 continue
             found.extend((name, d) for d in snap.domains if vm in (d.name, d.uuid))
-        if not found:
-            where = f"on host {host!r}" if host else "on any reachable host"
-            unreachable = sorted(n for n, s in self.snapshots().items() if not s.live)
-            extra = (
-                f" (unreachable, not searched: {', '.join(unreachable)})" if unreachable and not host else ""
-            )
-            raise Refused(f"no VM named {vm!r} {where}{extra}")
-        if len(found) > 1:
-            hosts = ", ".join(h for h, _ in found)
-            raise Refused(f"VM {vm!r} is defined on several hosts ({hosts}): name one with --host")
-        return found[0]
+        return found
+
+    def _not_found(self, vm: str, host: str | None) -> Refused:
+        where = f"on host {host!r}" if host else "on any reachable host"
+        unreachable = sorted(n for n, s in self.snapshots().items() if not s.live)
+        extra = f" (unreachable, not searched: {', '.join(unreachable)})" if unreachable and not host else ""
+        return Refused(f"no VM named {vm!r} {where}{extra}")
 
     def domain(self, conn: libvirt.virConnect, facts: DomainFacts) -> libvirt.virDomain:
         try:

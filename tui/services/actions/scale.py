@@ -9,6 +9,8 @@ result reports what libvirt reports afterwards.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libvirt
 
 from tui.core.costs import Load
@@ -42,6 +44,9 @@ def scale_vm(
         max_vcpus = int(
             deck.call(dom.vcpusFlags, libvirt.VIR_DOMAIN_VCPU_MAXIMUM, what=f"max vCPUs of {name}")
         )
+        # The live numbers, not the last poll's: an earlier change may not have been polled yet.
+        _, max_kib, kib, cur_vcpus, _ = deck.call(dom.info, what=f"read {name}")
+        facts = replace(facts, vcpus=int(cur_vcpus), memory=int(kib) * 1024, max_memory=int(max_kib) * 1024)
         max_memory = facts.max_memory
         new_vcpus = facts.vcpus if vcpus is None else vcpus
         new_memory = facts.memory if memory is None else memory

@@ -106,12 +106,12 @@ def undefine_vm(
             for path in disk_paths(xml):
                 vol = _volume_in_pool(deck, conn, path, pool_name)
                 if vol is not None:
-                    drives.append(vol)
+                    drives.append((vol, path))  # a deleted volume can no longer say its path
         deck.call(dom.undefine, what=f"undefine {name}")
         deleted = []
-        for vol in drives:
-            deck.call(vol.delete, 0, what=f"delete drive {vol.name()}")
-            deleted.append(vol.path())
+        for vol, path in drives:
+            deck.call(vol.delete, 0, what=f"delete drive {path}")
+            deleted.append(path)
         note.details["deleted_drives"] = deleted
         with contextlib.suppress(ValueError, LookupError):
             deck.store.forget_vm(facts.uuid, reason=reason or "undefined")
