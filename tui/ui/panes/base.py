@@ -18,9 +18,11 @@ from textual.widgets import DataTable, Footer, Static
 from tui.ui.fleetview import FleetView
 from tui.ui.session import Session
 from tui.ui.text import TextFilter
+from tui.ui.widgets.table import FixedTable
 
 # Above this share of changed rows, rebuilding the table is cheaper than cell-by-cell updates.
 REBUILD_SHARE = 0.3
+MAX_WIDTH = 40
 
 
 class Pane(Screen[None]):
@@ -47,6 +49,7 @@ class Pane(Screen[None]):
         # Textual calls on_mount of every class in the MRO: subclasses extend `build`, not on_mount.
         self.build()
         self.refresh_all()
+        self.dirty = False  # changes that arrived before the mount are in this first draw
         self.update_header()
 
     def build(self) -> None:
@@ -104,15 +107,17 @@ class TablePane(Pane):
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
     def compose_body(self) -> ComposeResult:
-        yield DataTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
+        yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
 
     @property
     def table(self) -> DataTable[str]:
         return self.query_one(DataTable)
 
     def build(self) -> None:
+        # Every column gets a width (None: sized from the data by `refresh_all`), so the table never
+        # measures cells one by one (see widgets/table.py).
         for label, width in self.COLUMNS:
-            self.table.add_column(label, key=label, width=width)
+            self.table.add_column(label, key=label, width=width or len(label))
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
         raise NotImplementedError
@@ -125,11 +130,26 @@ class TablePane(Pane):
         table = self.table
         selected = self.selected_key()
         table.clear()
-        rows = [(key, cells) for key, cells in self.all_rows().items() if self.filter.matches(cells)]
+        all_rows = self.all_rows()
+        self._size_columns(all_rows.values())
+        rows = [(key, cells) for key, cells in all_rows.items() if self.filter.matches(cells)]
         for key, cells in rows:
             table.add_row(*cells, key=key)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
+
+    def _size_columns(self, rows: Iterable[tuple[str, ...]]) -> None:
+        """Data-sized columns: the longest text (len, not a Rich measurement), capped at MAX_WIDTH."""
+        auto = [i for i, (_label, width) in enumerate(self.COLUMNS) if width is None]
+        if not auto:
+            return
+        widest = {i: len(self.COLUMNS[i][0]) for i in auto}
+        for cells in rows:
+            for i in auto:
+                widest[i] = max(widest[i], len(cells[i]))
+        columns = self.table.ordered_columns
+        for i in auto:
+            columns[i].width = min(widest[i], MAX_WIDTH)
 
     def update_rows(self, names: list[str]) -> None:
         table = self.table
