@@ -17,6 +17,7 @@ import math
 
 import numpy as np
 
+from tui.core.costs import combine
 from tui.core.curves import INF, Curve
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray, IntArray
@@ -62,6 +63,7 @@ class CostEngine:
         self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
         self._enabled: list[bool] = [bool(e) for e in state.enabled]
         self._caches: dict[Request, _ShapeCache] = {}
+        self._terms: dict[tuple[Curve, float], float] = {}
         # A shape whose backlog of changed hosts passes this is recomputed whole: one vectorised pass
         # then costs less than that many host-by-host updates.
         self._refresh_limit = max(256, state.size // 10)
@@ -131,21 +133,57 @@ class CostEngine:
     def host_cost(
         self, i: int, request: Request, memo: dict[tuple[object, ...], float] | None = None
     ) -> float:
-        """Host i's total for this request (inf when refused), via `CostFunction.explain`."""
-        if not self._enabled[i] or (request.devices and not self.state.has_devices(i, request)):
+        """Host i's total for this request (inf when refused); the arithmetic of `CostFunction.explain`.
+
+        `memo` maps a host's load key (profile and load) to the cost: equal keys mean equal free
+        devices and equal totals, so a refusal for missing devices is memoised as well."""
+        if not self._enabled[i]:
             return INF
         key = self.state.load_keys[i]
         cost = memo.get(key) if memo is not None else None
         if cost is None:
-            after = self.state.load(i).plus(request.vcpus, request.memory, request.device_map)
-            cost = self.state.cost_functions[i].explain(after).total
-            if not math.isfinite(cost):
-                cost = INF
+            refused = request.devices and not self.state.has_devices(i, request)
+            cost = INF if refused else self._scalar_total(i, request)
             if memo is not None:
                 if len(memo) >= _MEMO_LIMIT:
                     memo.clear()
                 memo[key] = cost
         return cost
+
+    def _scalar_total(self, i: int, request: Request) -> float:
+        """`CostFunction.explain(load after request).total` without building the explanation: the same
+        terms in the same order, each curve value memoised on (curve, input)."""
+        state, cf = self.state, self.state.cost_functions[i]
+        requested = request.device_map
+        values = [
+            self._term(cf.vms, state.vms[i] + 1.0),
+            self._term(cf.vcpus, state.vcpus[i] + float(request.vcpus)),
+            self._term(cf.memory, state.memory[i] + float(request.memory)),
+        ]
+        kinds = set(cf.devices)
+        for kind in {*state.device_types, *requested}:
+            if kind not in kinds:
+                used = state.in_use.get(kind)
+                if (0.0 if used is None else float(used[i])) + requested.get(kind, 0) > 0:
+                    return INF  # an unlisted type in use is `unavailable`
+        for kind, curve in cf.devices.items():  # type-name order
+            used = state.in_use.get(kind)
+            values.append(
+                self._term(curve, (0.0 if used is None else float(used[i])) + requested.get(kind, 0))
+            )
+        total = combine(values, cf.scale, cf.offset)
+        return total if math.isfinite(total) else INF
+
+    def _term(self, curve: Curve | None, x: float) -> float:
+        if curve is None:
+            return 0.0
+        key = (curve, float(x))
+        value = self._terms.get(key)
+        if value is None:
+            if len(self._terms) >= _MEMO_LIMIT:
+                self._terms.clear()
+            value = self._terms[key] = curve(float(x))
+        return value
 
     # --- cached vectors and decisions ---------------------------------------------------------------
     def costs(self, request: Request) -> FloatArray:
@@ -159,10 +197,9 @@ class CostEngine:
             self._caches[request] = cache
         elif cache.seen < len(log):
             costs, memo, keys, enabled = cache.costs, cache.memo, self.state.load_keys, self._enabled
-            plain = not request.devices
             # The hot loop of a replay: equal loads have equal costs, so most hosts are a dict hit.
             for i in set(log[cache.seen :]):
-                cost = memo.get(keys[i]) if plain and enabled[i] else None
+                cost = memo.get(keys[i]) if enabled[i] else INF
                 costs[i] = cost if cost is not None else self.host_cost(i, request, memo)
             cache.seen = len(log)
         if len(log) > 8 * self._refresh_limit + 4096:

@@ -102,10 +102,11 @@ class FleetState:
         return Load(int(self.vms[i]), int(self.vcpus[i]), int(self.memory[i]), devices)
 
     def _load_key(self, i: int) -> tuple[object, ...]:
-        # Everything a cost depends on: the cost function and the load. Equal keys have equal costs.
+        # Everything a request's cost depends on: the profile (its cost function and how many devices
+        # of each type it has) and the load. Equal keys have equal costs and equal free devices.
         devices = tuple((k, int(self.in_use[k][i])) for k in self.device_types if self.in_use[k][i] > 0)
         return (
-            id(self.cost_functions[i]),
+            id(self.profiles[i]),
             int(self.vms[i]),
             int(self.vcpus[i]),
             int(self.memory[i]),
