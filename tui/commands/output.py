@@ -46,7 +46,10 @@ def fmt_cost(value: float | None) -> str:
         return "-"
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    return f"{value:.6g}"
+    if abs(value) >= 1e12:
+        return f"{value:.6g}"
+    # Fixed decimals, trimmed: 100004.5 must not print as 100004 (offsets make costs large).
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:

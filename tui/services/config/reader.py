@@ -105,6 +105,16 @@ class Reader:
         return value
 
     # -- scalars ------------------------------------------------------------------------------------
+    def _present(
+        self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool, expected: str
+    ) -> bool:
+        """Whether obj has a value for key; reports a missing required one (saying what it expects)."""
+        if key in obj and obj[key] is not None:
+            return True
+        if required:
+            self.error(path + (key,), f"missing required {key!r} ({expected})")
+        return False
+
     def string(
         self,
         obj: Mapping[str, Any],
@@ -113,9 +123,7 @@ class Reader:
         default: str | None = None,
         required: bool = False,
     ) -> str | None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(path + (key,), f"missing required {key!r} (a string)")
+        if not self._present(obj, path, key, required, "a string"):
             return default
         value = obj[key]
         if isinstance(value, Mapping | list):
@@ -162,9 +170,7 @@ class Reader:
         required: bool = False,
         minimum: int | None = None,
     ) -> int | None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(path + (key,), f"missing required {key!r} (a whole number)")
+        if not self._present(obj, path, key, required, "a whole number"):
             return None
         value = obj[key]
         if isinstance(value, str):
@@ -186,9 +192,7 @@ class Reader:
         default: float | None = None,
         required: bool = False,
     ) -> float | None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(path + (key,), f"missing required {key!r} (a number)")
+        if not self._present(obj, path, key, required, "a number"):
             return default
         value = obj[key]
         if isinstance(value, str):
@@ -208,9 +212,7 @@ class Reader:
         default: float | None = None,
         required: bool = False,
     ) -> float | None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(path + (key,), f"missing required {key!r} (a number or a size such as 16 GiB)")
+        if not self._present(obj, path, key, required, "a number or a size such as 16 GiB"):
             return default
         value = obj[key]
         if is_duration_object(value):
@@ -223,9 +225,7 @@ class Reader:
             return default
 
     def size(self, obj: Mapping[str, Any], path: KeyPath, key: str, required: bool = False) -> int | None:
-        if key not in obj or obj[key] is None:
-            if required:
-                self.error(path + (key,), f"missing required {key!r} (a size such as 32 GiB)")
+        if not self._present(obj, path, key, required, "a size such as 32 GiB"):
             return None
         value = obj[key]
         if is_duration_object(value):
