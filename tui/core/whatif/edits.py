@@ -1,0 +1,416 @@
+"""The curve lab: edits to cost-function parameters, applied to a config without touching its file.
+
+An edit is addressed the way the config spells it: `COST_FUNCTION.TERM[.BRANCH...].PARAM = VALUE`,
+where TERM is `vms`, `vcpus`, `memory` or `devices.TYPE`, BRANCH walks nested piecewise curves
+(`low`/`high`), and PARAM is `curve` (change the type; `none` removes the curve), a curve parameter
+(`soft`, `hard`, `softAmt`, `hardAmt`, `slope`, `base`, `value`, `cutoff`, `max`, `scale`), or for the
+cost function itself `COST_FUNCTION.scale|offset|name|description`. Values are numbers or sizes
+(`16 GiB`); `max` takes `none` to remove the limit.
+
+Applying edits gives a new `VmConfig` and findings: structural refusals (an unknown cost function, a
+parameter the curve type does not have, a non-finite number) and the loader's own lint
+(`lint_config`, which runs `lint_curve` on every curve) for the edited cost functions, each with the
+config key path the loader would report. `rerank` then compares every host's cost before and after.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from tui.core.costs import CostFunction
+from tui.core.curves import CURVE_TYPES, Constant, Curve, HardSoft, Invalid, Linear, Piecewise
+from tui.core.diagnostics import Diagnostic, Severity
+from tui.core.fleet import Fleet, HostState
+from tui.core.lint import ROOT, Finding, KeyPath, lint_config
+from tui.core.model import VmConfig
+from tui.core.scheduling.engine import CostEngine
+from tui.core.scheduling.request import Request
+from tui.core.scheduling.state import FleetState
+from tui.core.units import UnitError, parse_real_or_size
+
+RESOURCE_TERMS = ("vms", "vcpus", "memory")
+COST_FUNCTION_PARAMS = ("scale", "offset", "name", "description")
+# Config spelling -> dataclass field, per curve class (the loader's CURVE_KEYS plus scale and max).
+_FIELDS: dict[type[Curve], dict[str, str]] = {
+    Constant: {"value": "value"},
+    Linear: {"slope": "slope", "base": "base"},
+    HardSoft: {"soft": "soft", "hard": "hard", "softAmt": "soft_amt", "hardAmt": "hard_amt"},
+    Piecewise: {"cutoff": "cutoff"},
+}
+
+
+class EditError(ValueError):
+    """An edit that cannot be applied; `path` is the config key path it is about."""
+
+    def __init__(self, path: KeyPath, message: str) -> None:
+        super().__init__(message)
+        self.path = path
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One parameter change. `term` is "" for the cost function's own scale/offset/name/description."""
+
+    cost_function: str
+    term: str
+    branch: tuple[str, ...]
+    param: str
+    value: float | str | None
+
+    @property
+    def key(self) -> str:
+        return ".".join(p for p in (self.cost_function, self.term, *self.branch, self.param) if p)
+
+    @property
+    def path(self) -> KeyPath:
+        """The config key path (as lint and the loader name it)."""
+        term: tuple[str, ...] = tuple(self.term.split(".", 1)) if self.term else ()
+        return ROOT + ("cost-functions", self.cost_function, *term, *self.branch, self.param)
+
+    def to_text(self) -> str:
+        value = "none" if self.value is None else self.value
+        if isinstance(value, float) and value.is_integer() and abs(value) < 1e16:
+            value = int(value)
+        return f"{self.key}={value}"
+
+    @classmethod
+    def parse(cls, text: str) -> Edit:
+        """`pool1.vcpus.soft=10`, `gpu.devices.nvidia-gpu.max=none`, `pool2.memory.high.low.slope=9`."""
+        key, sep, raw = text.partition("=")
+        key, raw = key.strip(), raw.strip()
+        if not sep or not key:
+            raise EditError((), f"expected KEY=VALUE such as pool1.vcpus.soft=10, got {text!r}")
+        parts = key.split(".")
+        if len(parts) < 2 or not all(parts):
+            raise EditError(
+                (), f"{key!r}: expected COST_FUNCTION.PARAM or COST_FUNCTION.TERM[.BRANCH...].PARAM"
+            )
+        cf, rest = parts[0], parts[1:]
+        if len(rest) == 1:
+            if rest[0] in RESOURCE_TERMS:  # `pool1.vcpus=none` removes the term
+                return cls(cf, rest[0], (), "curve", _value("curve", raw))
+            return cls(cf, "", (), rest[0], _value(rest[0], raw))
+        if rest[0] == "devices" and len(rest) == 2:  # `gpu.devices.nvidia-gpu=none`
+            return cls(cf, f"devices.{rest[1]}", (), "curve", _value("curve", raw))
+        if rest[0] == "devices":
+            if len(rest) < 3:
+                raise EditError((), f"{key!r}: expected COST_FUNCTION.devices.TYPE[.BRANCH...].PARAM")
+            term, rest = f"devices.{rest[1]}", rest[2:]
+        else:
+            term, rest = rest[0], rest[1:]
+        *branch, param = rest
+        return cls(cf, term, tuple(branch), param, _value(param, raw))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "text": self.to_text()}
+
+
+def _value(param: str, raw: str) -> float | str | None:
+    if param in ("curve", "name", "description"):
+        text = raw.strip().strip('"')
+        return None if param == "curve" and text.lower() == "none" else text
+    if raw.strip().lower() == "none":
+        return None
+    try:
+        return parse_real_or_size(raw)
+    except UnitError as exc:
+        raise EditError((), f"{param}={raw!r}: {exc}") from None
+
+
+def parse_edits(texts: Iterable[str]) -> list[Edit]:
+    return [Edit.parse(t) for t in texts]
+
+
+# --- applying ----------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class EditResult:
+    config: VmConfig  # the base config with every edit that could be applied
+    applied: tuple[Edit, ...]
+    findings: tuple[Finding, ...]  # refusals (errors) first, then lint of the edited cost functions
+    edited: tuple[str, ...]  # cost function ids changed
+
+    @property
+    def ok(self) -> bool:
+        return not any(f.severity is Severity.ERROR for f in self.findings)
+
+    def diagnostics(self) -> list[Diagnostic]:
+        """Findings as the loader's diagnostics (no file: edits live in memory until exported)."""
+        return [Diagnostic(f.severity, ".".join(map(str, f.path)), f.message) for f in self.findings]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "ok": self.ok,
+            "edits": [e.to_json() for e in self.applied],
+            "edited": list(self.edited),
+            "diagnostics": [
+                {"severity": d.severity.value, "path": d.path, "message": d.message}
+                for d in self.diagnostics()
+            ],
+        }
+
+
+def apply_edits(config: VmConfig, edits: Sequence[Edit]) -> EditResult:
+    """Apply edits in order; an edit that cannot apply is reported and skipped, the rest still apply."""
+    cfs = dict(config.cost_functions)
+    refusals: list[Finding] = []
+    applied: list[Edit] = []
+    for edit in edits:
+        cf = cfs.get(edit.cost_function)
+        if cf is None:
+            known = ", ".join(sorted(cfs)) or "none"
+            refusals.append(
+                Finding(
+                    Severity.ERROR, edit.path, f"no cost function {edit.cost_function!r} (defined: {known})"
+                )
+            )
+            continue
+        try:
+            cfs[edit.cost_function] = _apply(cf, edit)
+        except EditError as exc:
+            refusals.append(Finding(Severity.ERROR, exc.path or edit.path, exc.message))
+            continue
+        applied.append(edit)
+    edited = tuple(
+        sorted(
+            {
+                e.cost_function
+                for e in applied
+                if cfs[e.cost_function] != config.cost_functions[e.cost_function]
+            }
+        )
+    )
+    new = replace(config, cost_functions=cfs)
+    prefixes = {ROOT + ("cost-functions", cid) for cid in edited}
+    lint = [f for f in lint_config(new) if f.path[:4] in prefixes]
+    return EditResult(new, tuple(applied), tuple(refusals + lint), edited)
+
+
+def _apply(cf: CostFunction, edit: Edit) -> CostFunction:
+    if not edit.term:
+        return _apply_own(cf, edit)
+    if edit.term in RESOURCE_TERMS:
+        old = getattr(cf, edit.term)
+        return replace(cf, **{edit.term: _edit_curve(old, edit.branch, edit, edit.term == "memory")})
+    if edit.term.startswith("devices."):
+        kind = edit.term.removeprefix("devices.")
+        devices = dict(cf.devices)
+        new = _edit_curve(devices.get(kind), edit.branch, edit, False)
+        if new is None:
+            devices.pop(kind, None)
+        else:
+            devices[kind] = new
+        return replace(cf, devices=devices)
+    raise EditError(
+        edit.path,
+        f"{edit.term!r} is not a term of a cost function (vms, vcpus, memory, devices.TYPE)",
+    )
+
+
+def _apply_own(cf: CostFunction, edit: Edit) -> CostFunction:
+    if edit.param in ("name", "description"):
+        return replace(cf, **{edit.param: str(edit.value or "")})
+    if edit.param in ("scale", "offset"):
+        return replace(cf, **{edit.param: _number(edit, edit.value)})
+    raise EditError(
+        edit.path,
+        f"a cost function has no parameter {edit.param!r} (scale, offset, name, description, or a term)",
+    )
+
+
+def _number(edit: Edit, value: float | str | None) -> float:
+    if not isinstance(value, float) or not math.isfinite(value):
+        raise EditError(edit.path, f"{edit.param} must be a finite number, got {value!r}")
+    return value
+
+
+def _edit_curve(curve: Curve | None, branch: tuple[str, ...], edit: Edit, memory: bool) -> Curve | None:
+    """The curve with the edit applied at `branch` (recursing into piecewise low/high)."""
+    if branch:
+        head, rest = branch[0], branch[1:]
+        if not isinstance(curve, Piecewise):
+            kind = "no curve" if curve is None else f"a {curve.kind} curve"
+            raise EditError(edit.path, f"{head!r} addresses a piecewise branch, but this is {kind}")
+        if head not in ("low", "high"):
+            raise EditError(edit.path, f"a piecewise curve has branches 'low' and 'high', not {head!r}")
+        inner = _edit_curve(getattr(curve, head), rest, edit, memory)
+        if inner is None:
+            raise EditError(
+                edit.path, f"the {head!r} branch cannot be removed (set its curve to invalid instead)"
+            )
+        return replace(curve, **{head: inner})
+    if edit.param == "curve":
+        if edit.value is None:
+            return None
+        return convert(curve, str(edit.value), edit, memory)
+    if curve is None:
+        raise EditError(
+            edit.path,
+            f"there is no {edit.term} curve here: set its type first ({edit.key.rsplit('.', 1)[0]}.curve=linear)",
+        )
+    if edit.param == "max":
+        if edit.value is None:
+            return replace(curve, max=None)
+        return replace(curve, max=_number(edit, edit.value))
+    if edit.param == "scale":
+        return replace(curve, scale=_number(edit, edit.value))
+    fields = _FIELDS.get(type(curve), {})
+    if edit.param not in fields:
+        have = ", ".join([*fields, "scale", "max", "curve"])
+        raise EditError(edit.path, f"a {curve.kind} curve has no parameter {edit.param!r} (it has: {have})")
+    return replace(curve, **{fields[edit.param]: _number(edit, edit.value)})
+
+
+def convert(curve: Curve | None, kind: str, edit: Edit, memory: bool = False) -> Curve:
+    """A curve of another type. Parameters with the same name carry over, as do scale and max; the rest
+    get starting values derived from the old curve (its finite limit), so the shape stays recognisable."""
+    cls = CURVE_TYPES.get(kind)
+    if cls is None:
+        raise EditError(edit.path, f"unknown curve type {kind!r}; expected one of: {', '.join(CURVE_TYPES)}")
+    if curve is not None and type(curve) is cls:
+        return replace(curve, kind=kind)
+    common: dict[str, Any] = {"kind": kind}
+    if curve is not None:
+        common.update(scale=curve.scale, max=curve.max)
+    limit = curve.finite_limit() if curve is not None else math.inf
+    # A curve that refuses at some input keeps refusing there: that limit seeds hard / cutoff.
+    span = limit if math.isfinite(limit) and limit > 0 else (2.0 * 1024**3 if memory else 2.0)
+    if cls is Constant:
+        return Constant(value=1.0, **common)
+    if cls is Linear:
+        return Linear(slope=1.0 / span if memory else 1.0, base=0.0, **common)
+    if cls is HardSoft:
+        return HardSoft(soft=span / 2, hard=span, **common)
+    if cls is Piecewise:
+        low = curve if curve is not None else Linear(slope=1.0, base=0.0)
+        return Piecewise(cutoff=span, low=low, high=Invalid(), kind=kind)
+    return cls(**common)
+
+
+# --- the effect on every host ------------------------------------------------------------------------
+@dataclass(frozen=True)
+class HostChange:
+    host: str
+    profile: str
+    state: HostState
+    old_cost: float  # cost for the request before the edits (inf: refused)
+    new_cost: float
+    old_rank: int | None  # 1 = where the request goes; None = refused
+    new_rank: int | None
+
+    @property
+    def delta(self) -> float | None:
+        if math.isfinite(self.old_cost) and math.isfinite(self.new_cost):
+            return self.new_cost - self.old_cost
+        return None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "host": self.host,
+            "profile": self.profile,
+            "state": self.state.value,
+            "old_cost": self.old_cost,
+            "new_cost": self.new_cost,
+            "delta": self.delta,
+            "old_rank": self.old_rank,
+            "new_rank": self.new_rank,
+        }
+
+
+@dataclass(frozen=True)
+class Rerank:
+    request: Request
+    hosts: tuple[HostChange, ...]  # by new rank (refused last), then name
+    old_choice: str | None
+    new_choice: str | None
+    changed_costs: int
+    changed_ranks: int
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "request": self.request.to_json(),
+            "old_choice": self.old_choice,
+            "new_choice": self.new_choice,
+            "changed_costs": self.changed_costs,
+            "changed_ranks": self.changed_ranks,
+            "hosts": [h.to_json() for h in self.hosts],
+        }
+
+
+def ranks(costs: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
+    """1-based rank of each host by (cost, index); 0 for refused hosts. Index order is name order, so
+    this is the scheduler's tie-break: the first rank is exactly `CostEngine.decide`'s choice."""
+    order = np.argsort(costs, kind="stable")
+    out = np.zeros(costs.shape[0], dtype=np.int64)
+    out[order] = np.arange(1, costs.shape[0] + 1)
+    out[~np.isfinite(costs)] = 0
+    return out
+
+
+def rerank_costs(
+    state: FleetState,
+    request: Request,
+    old: np.ndarray[Any, np.dtype[np.float64]],
+    new: np.ndarray[Any, np.dtype[np.float64]],
+) -> Rerank:
+    """Compare two cost vectors of the same fleet (indexed as `state`, i.e. by name)."""
+    old_rank, new_rank = ranks(old), ranks(new)
+    hosts = [
+        HostChange(
+            state.names[i],
+            state.profiles[i].id,
+            state.states[i],
+            float(old[i]),
+            float(new[i]),
+            int(old_rank[i]) or None,
+            int(new_rank[i]) or None,
+        )
+        for i in range(state.size)
+    ]
+    hosts.sort(key=lambda h: (h.new_rank is None, h.new_rank or 0, h.host))
+    same = (old == new) | (~np.isfinite(old) & ~np.isfinite(new))
+    first_old = next((h.host for h in hosts if h.old_rank == 1), None)
+    first_new = next((h.host for h in hosts if h.new_rank == 1), None)
+    return Rerank(
+        request, tuple(hosts), first_old, first_new, int((~same).sum()), int((old_rank != new_rank).sum())
+    )
+
+
+def request_costs(
+    config: VmConfig, fleet: Fleet, request: Request
+) -> tuple[FleetState, np.ndarray[Any, np.dtype[np.float64]]]:
+    state = FleetState(config, fleet)
+    return state, CostEngine(state).evaluate(request)
+
+
+def rerank(base: VmConfig, edited: VmConfig, fleet: Fleet, request: Request) -> Rerank:
+    """Every host's cost for `request` under both configs, and how the ranking moves."""
+    state, old = request_costs(base, fleet, request)
+    _, new = request_costs(edited, fleet, request)
+    return rerank_costs(state, request, old, new)
+
+
+@dataclass
+class CurveLab:
+    """A curve-lab session for the console: the base costs are computed once; each call to `try_edits`
+    (one per keystroke) applies the edits and recomputes only the edited side."""
+
+    config: VmConfig
+    fleet: Fleet
+    request: Request
+    _state: FleetState = field(init=False, repr=False)
+    _base: np.ndarray[Any, np.dtype[np.float64]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._state, self._base = request_costs(self.config, self.fleet, self.request)
+
+    def try_edits(self, edits: Sequence[Edit]) -> tuple[EditResult, Rerank]:
+        result = apply_edits(self.config, edits)
+        # Nothing changed: the same vector, hence the same ranks, without a second evaluation.
+        new = self._base if not result.edited else request_costs(result.config, self.fleet, self.request)[1]
+        return result, rerank_costs(self._state, self.request, self._base, new)
