@@ -8,7 +8,7 @@ from pathlib import Path
 SYSTEM_CONFIG = Path("/etc/ticrypt/ticrypt-vm.conf")
 # tui/_data/config links to the repository's config/ and is copied into the wheel, so the sample
 # config is found both in a checkout and in an installed package.
-SAMPLE_CONFIG = Path(__file__).resolve().parents[2] / "_data" / "config" / "ticrypt-vm.conf"
+SAMPLE_CONFIG = (Path(__file__).resolve().parents[2] / "_data" / "config" / "ticrypt-vm.conf").resolve()
 
 
 def default_config_path() -> Path:
