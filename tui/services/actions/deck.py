@@ -25,15 +25,13 @@ import libvirt
 
 from tui.core.fleet import Fleet, FleetHost, HostState
 from tui.core.hosts import HostRecord
-from tui.core.live import DomainFacts, HostSnapshot, HostStatus, live_fleet
+from tui.core.live import DomainFacts, HostSnapshot, HostStatus, live_fleet, not_actionable
 from tui.core.model import Realm, VmConfig
 from tui.services.actions.bounded import bounded
 from tui.services.actions.domain_xml import CpuSpec
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
 from tui.services.poller import Poller, PollerSettings
-from tui.services.store import AuditEntry, Store
-from tui.services.store.audit import now_iso
-from tui.services.store.files import StoreLock
+from tui.services.store import Store
 
 T = TypeVar("T")
 
@@ -92,7 +90,6 @@ class Deck:
         # Audit appends must hold the store's lock (AuditLog's contract). The Store keeps its lock
         # private, so we hold an equivalent one: the same lock file (flock excludes every other
         # holder, in this process too) plus our own thread lock.
-        self._audit_lock = StoreLock(store.directory, 10.0)
         self._lock = threading.Lock()
         self._pending: dict[str, _Pending] = {}
         # Placement decisions are taken one at a time so two never count on the same free room.
@@ -150,17 +147,13 @@ class Deck:
     def connect(self, name: str) -> tuple[HostRecord, libvirt.virConnect]:
         """The host's record and live connection, or a refusal saying why vmdeck cannot act on it."""
         record = self.host(name)
-        if record.state is HostState.DISABLED:
-            raise Refused(f"host {name!r} is Disabled: vmdeck does not connect to it (enable it first)")
         realm = self.config.realms.get(record.realm)
-        if realm is not None and realm.disabled:
-            raise Refused(f"host {name!r} is in realm {realm.id!r}, which is disabled")
-        snap = self.snapshots().get(name)
         conn = self.poller.connection(name)
-        if snap is None or not snap.live or conn is None:
-            status = snap.status.value if snap else "not polled yet"
-            error = f": {snap.error}" if snap is not None and snap.error else ""
-            raise Refused(f"host {name!r} is unreachable ({status}{error}); try again when it answers")
+        why = not_actionable(
+            record, self.snapshots().get(name), realm is not None and realm.disabled, conn is not None
+        )
+        if why is not None or conn is None:
+            raise Refused(why or f"host {name!r} is unreachable; try again when it answers")
         return record, conn
 
     def locate(self, vm: str, host: str | None = None) -> tuple[str, DomainFacts]:
@@ -324,9 +317,7 @@ class Deck:
         }
         # The reason is the admin's, when given; otherwise why vmdeck refused or failed.
         why = reason if reason and reason.strip() else (None if outcome.ok else outcome.message)
-        entry = AuditEntry(now_iso(), self.store.actor, outcome.action, outcome.host, None, after, why)
-        with self._audit_lock.held():
-            self.store.audit_log.append([entry])
+        self.store.record_action(outcome.action, outcome.host, after, why)
 
 
 def host_status_line(snap: HostSnapshot | None) -> str:

@@ -121,6 +121,14 @@ class Store:
             self.audit_log.append([self._entry("host.remove", name, before.to_json(), None, reason)])
             return before
 
+    # --- actions on VMs and hosts (start, migrate, drain...): audited with their result ------------------
+    def record_action(
+        self, what: str, host: str | None, after: Mapping[str, Any], reason: str | None
+    ) -> None:
+        """Append one audit entry for an action, under the same lock as every other store write."""
+        with self._lock.held():
+            self.audit_log.append([self._entry(what, host, None, dict(after), reason)])
+
     # --- VMs vmdeck started (what reconcile compares against) ------------------------------------------
     def managed_vms(self) -> list[ManagedVm]:
         with self._tables(VMS_FILE, "vms") as table:
