@@ -6,7 +6,9 @@ rule) with the plan's extra exclusions (the source, hosts being emptied) masked 
 tie-break stays the scheduler's: lowest cost, then the name that sorts first. Only VMs without PCI
 devices move (passed-through devices cannot be live-migrated); the others are listed as unmovable.
 
-A host's *cost* here is its cost function at its current load (no request added); the fleet's total
+A host's *cost* here is its cost function at its current load (no request added), and 0 while it
+runs no VM: an empty host can be switched off, and its offset is exactly what steers the scheduler
+away from it (the GPU node's 100000), so a plan that fills it must pay for that. The fleet's total
 cost is the sum over hosts with a finite cost, plus the count of hosts whose cost is infinite
 (overloaded), which matters first: a move that makes an overloaded host feasible always improves.
 """
@@ -157,7 +159,13 @@ class _Work:
         self.hosts_before = self.loads()
 
     def _cost(self, i: int) -> float:
-        total = self.state.cost_functions[i].explain(self.state.load(i)).total
+        return self.cost_at(i, self.state.load(i))
+
+    def cost_at(self, i: int, load: Load) -> float:
+        """Host i's cost at this load in the fleet total (0 without VMs, see the module docstring)."""
+        if load.vms <= 0:
+            return 0.0
+        total = self.state.cost_functions[i].explain(load).total
         return total if math.isfinite(total) else INF
 
     def fleet_cost(self) -> FleetCost:
@@ -318,6 +326,8 @@ def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT
                 if request not in targets:
                     # What each host would cost with this VM, minus what it costs now; hosts that
                     # may not take it (or are overloaded already) are never targets.
+                    # engine.costs is the placement cost; an empty host's current cost is 0 here,
+                    # so filling it pays its whole cost, offset included.
                     after = work.engine.costs(request)
                     delta = np.where(np.isfinite(work.current) & ~work.blocked, after - work.current, INF)
                     targets[request] = delta
@@ -331,8 +341,7 @@ def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT
                 if src_after is None:
                     load = state.load(i)
                     fewer = Load(load.vms - 1, load.vcpus - vm.vcpus, load.memory - vm.memory, load.devices)
-                    total = state.cost_functions[i].explain(fewer).total
-                    src_after = removal[key] = total if math.isfinite(total) else INF
+                    src_after = removal[key] = work.cost_at(i, fewer)
                 dst_before = float(work.current[j])
                 gain = _gain(float(work.current[i]), src_after, dst_before, dst_before + float(delta[j]))
                 candidate = (gain, vm.id, state.names[j])
