@@ -28,6 +28,7 @@ class ExportError(ValueError):
 
 
 def number(value: float, size: bool = False) -> str:
+    value = float(value)  # objects built in code may hold ints (scale=10)
     if not math.isfinite(value):
         raise ExportError(f"{value!r} cannot be written in a config file")
     if value.is_integer():
@@ -41,13 +42,18 @@ def number(value: float, size: bool = False) -> str:
     return repr(float(value))
 
 
+def quoted(text: str) -> str:
+    # pyhocon reads \n and \" but not \uXXXX escapes: non-ASCII text is written as itself.
+    return json.dumps(text, ensure_ascii=False)
+
+
 def key(name: str) -> str:
-    return name if _BARE_KEY.match(name) else json.dumps(name)
+    return name if _BARE_KEY.match(name) else quoted(name)
 
 
 def curve_text(curve: Curve, memory: bool = False, indent: int = 0) -> str:
     """One curve object; piecewise curves over several lines (their branches nested)."""
-    parts = [("curve", json.dumps(curve.kind))]
+    parts = [("curve", quoted(curve.kind))]
     for name, value in curve.params().items():
         if name in ("low", "high"):
             continue
@@ -70,9 +76,9 @@ def cost_function_text(cf: CostFunction, indent: int = 0) -> str:
     pad = " " * (indent + 2)
     lines = [f"{' ' * indent}{key(cf.id)} {{"]
     if cf.name != cf.id:
-        lines.append(f"{pad}name: {json.dumps(cf.name)}")
+        lines.append(f"{pad}name: {quoted(cf.name)}")
     if cf.description:
-        lines.append(f"{pad}description: {json.dumps(cf.description)}")
+        lines.append(f"{pad}description: {quoted(cf.description)}")
     for term in ("vms", "vcpus", "memory"):
         curve = getattr(cf, term)
         if curve is not None:
