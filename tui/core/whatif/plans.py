@@ -329,7 +329,8 @@ def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT
                     # engine.costs is the placement cost; an empty host's current cost is 0 here,
                     # so filling it pays its whole cost, offset included.
                     after = work.engine.costs(request)
-                    delta = np.where(np.isfinite(work.current) & ~work.blocked, after - work.current, INF)
+                    with np.errstate(invalid="ignore"):  # inf - inf on overloaded hosts, masked
+                        delta = np.where(np.isfinite(work.current) & ~work.blocked, after - work.current, INF)
                     targets[request] = delta
                 delta = targets[request].copy()
                 delta[i] = INF
