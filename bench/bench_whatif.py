@@ -1,0 +1,142 @@
+"""What-if lab benchmark: a curve-parameter change recomputed for 1,000 hosts, and 10,000-event
+replays on the sample fleet. Prints figures and ratios against a plain per-host loop; asserts nothing.
+
+Goals (issue 7): a parameter change recomputes (and the console redraws) within 200 ms for 1,000
+hosts; a 10,000-event replay on the demo fleet updates the pane within 1 s. Drawing is not measured.
+
+    .venv/bin/python bench/bench_whatif.py
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from tui.core.fleet import Fleet, FleetHost  # noqa: E402
+from tui.core.scheduling import Request  # noqa: E402
+from tui.core.scheduling.workload import WorkloadSpec, generate  # noqa: E402
+from tui.core.whatif import (  # noqa: E402
+    CurveLab,
+    FleetModel,
+    apply_edits,
+    cost_functions_text,
+    load_response,
+    parse_edits,
+    rebalance_plan,
+    replay_policies,
+)
+from tui.core.whatif.replays import run_policy  # noqa: E402
+from tui.services.config import load_config  # noqa: E402
+from tui.services.scenario_files import load_fleet  # noqa: E402
+from tui.services.scenarios import check_cost_functions_text  # noqa: E402
+
+GIB = 1024**3
+
+
+def timed(fn: Callable[[], object], repeat: int = 7) -> float:
+    """Median wall time in ms."""
+    runs = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        runs.append((time.perf_counter() - start) * 1000)
+    return statistics.median(runs)
+
+
+def big_fleet(n: int) -> Fleet:
+    profiles = ["pool1"] * 45 + ["pool2"] * 45 + ["nvidia-gpu-node"] * 5 + ["simple"] * 5
+    hosts = []
+    for i in range(n):
+        profile = profiles[i % len(profiles)]
+        vms = i % 5
+        hosts.append(FleetHost(f"h{i:05d}", profile, vms=vms, vcpus=vms * 2, memory=vms * 4 * GIB))
+    return Fleet(tuple(hosts))
+
+
+def main() -> None:
+    loaded = load_config(REPO / "config" / "ticrypt-vm.conf")
+    assert loaded.config is not None
+    config = loaded.config
+    request = Request.of(2, 4 * GIB)
+
+    print("== curve lab: one parameter change, 1,000 hosts ==")
+    fleet = big_fleet(1000)
+    lab = CurveLab(config, fleet, request)
+    values = iter(range(9, 10_000))
+
+    def change() -> object:
+        edits = parse_edits([f"pool1.vcpus.soft={next(values) % 7 + 2}", "pool2.offset=500"])
+        result, ranked = lab.try_edits(edits)
+        return cost_functions_text(result.config, result.edited), ranked
+
+    fast = timed(change, 21)
+
+    def plain() -> object:
+        # Baseline: what a straightforward implementation does per keystroke: every host's cost under
+        # both configs through CostFunction.explain, then sort both rankings.
+        edited = apply_edits(config, parse_edits(["pool1.vcpus.soft=10", "pool2.offset=500"])).config
+        rows = []
+        for h in fleet.hosts:
+            profile = config.hardware_profiles[h.profile]
+            after = h.load(profile).plus(request.vcpus, request.memory)
+            rows.append(
+                (
+                    h.name,
+                    config.cost_function_of(h.profile).explain(after).total,
+                    edited.cost_function_of(h.profile).explain(after).total,
+                )
+            )
+        return sorted(rows, key=lambda r: (r[1], r[0])), sorted(rows, key=lambda r: (r[2], r[0]))
+
+    slow = timed(plain, 5)
+    print(f"  edit + lint + rerank + HOCON text : {fast:7.1f} ms  (goal 200 ms)")
+    print(f"  plain per-host loop (no lint/HOCON): {slow:7.1f} ms  ratio {slow / fast:.1f}x")
+    text = cost_functions_text(config)
+    print(
+        f"  loader check of the HOCON (pyhocon, off the UI loop): {timed(lambda: check_cost_functions_text(text), 3):7.1f} ms"
+    )
+    print(
+        f"  load response, 16 steps + next 10 + headroom: {timed(lambda: load_response(config, fleet, request), 5):7.1f} ms"
+    )
+    model = FleetModel.from_json(
+        {
+            "hosts": [
+                {
+                    "name": h.name,
+                    "profile": h.profile,
+                    "vm_list": [
+                        {"id": f"{h.name}-{k}", "vcpus": 2, "memory": 4 * GIB}
+                        for k in range(h.vms + (i % 7 == 0) * 3)
+                    ],
+                }
+                for i, h in enumerate(fleet.hosts)
+            ]
+        },
+        config,
+    )
+    vms = sum(len(v) for v in model.vms.values())
+    print(f"  rebalance plan, {vms} VMs, 20 moves: {timed(lambda: rebalance_plan(config, model), 3):7.1f} ms")
+
+    print("== replay: 10,000 events on the sample fleet (config/fleet.json) ==")
+    sample = load_fleet(REPO / "config" / "fleet.json", config)
+    events = generate(WorkloadSpec(starts=5000, rate=1.0, mean_lifetime=30.0, seed=1))
+    print(f"  events: {len(events)}, hosts: {len(sample.hosts)}")
+    one = timed(lambda: run_policy(config, sample, events, "cost"), 5)
+    every = timed(lambda: replay_policies(config, sample, events), 3)
+    print(f"  cost policy + lab summary   : {one:7.1f} ms  (goal 1000 ms)")
+    print(f"  all four policies side by side: {every:7.1f} ms")
+    table = replay_policies(config, sample, events)
+    for run in table.runs:
+        print(
+            f"    {run.policy:<9} placed {run.result.placed:5d} rejected {run.result.rejected:5d} peak hosts {run.peak_hosts_in_use}"
+        )
+
+
+if __name__ == "__main__":
+    main()
