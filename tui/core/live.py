@@ -78,6 +78,20 @@ class DomainFacts:
     hostdevs: tuple[str, ...] = ()  # normalised PCI addresses of <hostdev type='pci'> sources
     cpu_time_ns: int = 0
     cpu_rate: float | None = None  # host CPUs busy on average since the previous poll
+    address: str | None = None  # the guest's first IPv4 address from the host's DHCP leases
+
+    def visible(self) -> tuple[object, ...]:
+        """What an admin sees of this domain; CPU time and rate move on every poll and are left out."""
+        return (
+            self.uuid,
+            self.name,
+            self.state,
+            self.vcpus,
+            self.memory,
+            self.max_memory,
+            self.hostdevs,
+            self.address,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -90,6 +104,7 @@ class DomainFacts:
             "hostdevs": list(self.hostdevs),
             "cpu_time_ns": self.cpu_time_ns,
             "cpu_rate": self.cpu_rate,
+            "address": self.address,
         }
 
 
@@ -110,6 +125,22 @@ class HostSnapshot:
     @property
     def live(self) -> bool:
         return self.status is HostStatus.CONNECTED
+
+    def looks_like(self, other: HostSnapshot | None) -> bool:
+        """True when `other` shows an admin the same host: status, error, node and domains' visible facts.
+
+        Poll times, sequence numbers and CPU counters differ on every poll; a consumer that redraws
+        only on change (the console) compares with this instead of ==.
+        """
+        return (
+            other is not None
+            and self.host == other.host
+            and self.status is other.status
+            and self.error == other.error
+            and self.node == other.node
+            and len(self.domains) == len(other.domains)
+            and all(a.visible() == b.visible() for a, b in zip(self.domains, other.domains, strict=True))
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -241,6 +272,26 @@ def live_fleet(hosts: Iterable[HostRecord], snapshots: Mapping[str, HostSnapshot
     """The whole inventory as a scheduler Fleet (FLEET.json), in host-name order."""
     ordered = sorted(hosts, key=lambda h: h.name)
     return Fleet(tuple(fleet_host(h, snapshots.get(h.name), config) for h in ordered))
+
+
+def not_actionable(
+    record: HostRecord, snapshot: HostSnapshot | None, realm_disabled: bool, connected: bool = True
+) -> str | None:
+    """Why vmdeck cannot act on this host now (Disabled, in a disabled realm, unreachable), or None.
+
+    The one statement of this rule: actions refuse with it, and the console says it before asking
+    for a reason. `connected` is False when the poller holds no open connection to the host.
+    """
+    name = record.name
+    if record.state is HostState.DISABLED:
+        return f"host {name!r} is Disabled: vmdeck does not connect to it (enable it first)"
+    if realm_disabled:
+        return f"host {name!r} is in realm {record.realm!r}, which is disabled"
+    if snapshot is None or not snapshot.live or not connected:
+        status = snapshot.status.value if snapshot else "not polled yet"
+        error = f": {snapshot.error}" if snapshot is not None and snapshot.error else ""
+        return f"host {name!r} is unreachable ({status}{error}); try again when it answers"
+    return None
 
 
 def cost_text(cost: CostBreakdown | None) -> str:

@@ -2,8 +2,10 @@
 
 It writes, under a demo data directory, one libvirt test-driver node file per host (8 cores, 32 GiB,
 running and shut-off domains, GPU passthrough on the GPU nodes, a `default` network so the driver
-reports guest addresses) and a hosts store that names them with `test:///…/node.xml` URIs. The
-sample config (`config/ticrypt-vm.conf`) supplies the profiles and cost functions.
+reports guest addresses, and the realm's four storage pools so a VM can be started from the console)
+and a hosts store that names them with `test:///…/node.xml` URIs. The sample config
+(`config/ticrypt-vm.conf`) supplies the profiles and cost functions; its realms keep the default pool
+names, which are the ones written here.
 
 The generation is deterministic (fixed seed) so screenshots and tests see the same fleet. One host
 points at a node file that does not exist: the demo also shows what an unreachable host looks like.
@@ -19,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord, Nat
+from tui.core.model import Realm
 from tui.services.config.paths import SAMPLE_CONFIG
 from tui.services.store import Store, default_data_dir
 
@@ -111,6 +114,12 @@ def node_xml(host: DemoHost) -> str:
         "  <network><name>default</name><bridge name='virbr0'/>"
         "<ip address='192.168.122.1' netmask='255.255.255.0'/></network>",
     ]
+    # The test driver keeps volumes in memory: these directories are never created on disk.
+    for role, pool in Realm(host.record.realm).pools().items():
+        parts.append(
+            f"  <pool type='dir'><name>{pool}</name>"
+            f"<target><path>/var/lib/libvirt/ticrypt/{role}</path></target></pool>"
+        )
     for index, vm in enumerate(host.vms):
         uuid = uuidlib.uuid5(uuidlib.NAMESPACE_DNS, f"{vm.name}.vmdeck.demo")
         hostdevs = "".join(_hostdev(addr) for addr in vm.gpus)

@@ -13,7 +13,9 @@ host is retried with exponential backoff. A host with too many abandoned calls s
 retried until one of them returns, so a black-hole host cannot eat threads without limit.
 
 Subscribers get every `HostSnapshot` through a callback called from a poller thread; they must only
-hand it on (the UI wraps it in `post_message`). Nothing here imports Textual.
+hand it on. A subscriber that redraws (the console) asks for `changes_only`: it then gets a host's
+snapshot only when what an admin sees changed (`HostSnapshot.looks_like`), and a `SnapshotBatcher`
+turns the stream into one wake-up per batch for a consumer loop. Nothing here imports Textual.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ import libvirt
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
 from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
-from tui.services.libvirt import Connection, HostReader, open_connection
+from tui.services.libvirt import Connection, HostReader, NodeFileMissing, open_connection
 
 SnapshotCallback = Callable[[HostSnapshot], None]
 
@@ -50,6 +52,7 @@ class PollerSettings:
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     xml_refresh_every: int = 6
+    period: float | None = None  # seconds between polls of a host; None: its realm's poll-frequency
 
 
 @dataclass
@@ -107,9 +110,22 @@ class Poller:
         self.set_hosts(hosts)
 
     # --- public API ----------------------------------------------------------------------------------
-    def subscribe(self, callback: SnapshotCallback) -> Callable[[], None]:
+    def subscribe(
+        self, callback: SnapshotCallback, *, changes_only: bool = False, current: bool = False
+    ) -> Callable[[], None]:
+        """Call `callback(snapshot)` from poller threads for every snapshot published, or with
+        `changes_only` only for those that look different from the last one it was given.
+
+        With `current`, the snapshots published before subscribing (a Disabled host's, published
+        once when the host was added) are given to it at once, from the calling thread.
+        """
+        if changes_only:
+            callback = _ChangesOnly(callback)
         with self._lock:
             self._subscribers.append(callback)
+            already = [s.last for s in self._slots.values() if s.last is not None] if current else []
+        for snap in already:
+            callback(snap)  # a newer one delivered meanwhile wins: both wrappers compare seq
 
         def unsubscribe() -> None:
             with self._lock, contextlib.suppress(ValueError):
@@ -151,6 +167,8 @@ class Poller:
                         record, self._period(record), disabled, HostReader(self.settings.xml_refresh_every)
                     )
                     self._slots[name] = slot
+                elif slot.record == record and slot.disabled == disabled:
+                    continue  # unchanged: keep its schedule (a change to one host re-polls only that one)
                 else:
                     slot.record, slot.period, slot.disabled = record, self._period(record), disabled
                 slot.due = time.monotonic() if disabled is None else float("inf")
@@ -196,14 +214,18 @@ class Poller:
         for _ in range(workers):
             self._ready.put(None)
 
-    def close(self) -> None:
+    def close(self, wait: float | None = None) -> None:
+        """Stop and close the connections, waiting at most `wait` s (default open_timeout) for them.
+
+        An interactive caller passes 0: a dead host's close() must not delay the exit.
+        """
         self.stop()
         with self._lock:
             conns = [s.conn for s in self._slots.values() if s.conn is not None and s.started is None]
             for slot in self._slots.values():
                 if slot.started is None:
                     slot.conn = None
-        self._close_in_background(conns, wait=self.settings.open_timeout)
+        self._close_in_background(conns, wait=self.settings.open_timeout if wait is None else wait)
 
     def poll_once(self, timeout: float | None = None) -> dict[str, HostSnapshot]:
         """Poll every connected host once (opening connections as needed) and return all snapshots.
@@ -241,6 +263,8 @@ class Poller:
 
     # --- scheduling ----------------------------------------------------------------------------------
     def _period(self, record: HostRecord) -> float:
+        if self.settings.period is not None:
+            return self.settings.period
         realm = self.config.realms.get(record.realm) if self.config else None
         return realm.poll_frequency_s if realm is not None else DEFAULT_POLL_FREQUENCY_S
 
@@ -368,6 +392,8 @@ class Poller:
             result = (node, domains, time.perf_counter() - began)
         except libvirt.libvirtError as exc:
             error = exc.get_error_message() or str(exc)
+        except NodeFileMissing as exc:
+            error = str(exc)
         with self._lock:
             if slot.token != token or slot.retired:
                 # Abandoned by the watchdog (or the host was removed) while we were blocked.
@@ -469,3 +495,53 @@ class Poller:
         deadline = time.monotonic() + wait
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+class _ChangesOnly:
+    """Wraps a subscriber: passes a host's snapshot on only when it looks different from the last one
+    passed on. Deliveries come from several poller threads, hence the lock; a snapshot older than the
+    last one passed on (a late thread) is dropped."""
+
+    def __init__(self, callback: SnapshotCallback) -> None:
+        self._callback = callback
+        self._lock = threading.Lock()
+        self._last: dict[str, HostSnapshot] = {}
+
+    def __call__(self, snap: HostSnapshot) -> None:
+        with self._lock:
+            last = self._last.get(snap.host)
+            # A new URI is a new slot whose sequence starts again: never compare across it.
+            if last is not None and last.uri == snap.uri and (snap.seq <= last.seq or snap.looks_like(last)):
+                if snap.seq > last.seq:
+                    self._last[snap.host] = snap
+                return
+            self._last[snap.host] = snap
+        self._callback(snap)
+
+
+class SnapshotBatcher:
+    """A subscriber that coalesces snapshots for a consumer running its own loop (the console).
+
+    Snapshots accumulate, the newest per host winning; `ready()` is called (from the poller thread)
+    only when a batch opens, so however many hosts change while the consumer is busy, it gets one
+    wake-up and takes them all with `drain()`.
+    """
+
+    def __init__(self, ready: Callable[[], None]) -> None:
+        self._ready = ready
+        self._lock = threading.Lock()
+        self._pending: dict[str, HostSnapshot] = {}
+
+    def __call__(self, snap: HostSnapshot) -> None:
+        with self._lock:
+            opened = not self._pending
+            held = self._pending.get(snap.host)
+            if held is None or snap.seq > held.seq or snap.uri != held.uri:
+                self._pending[snap.host] = snap
+        if opened:
+            self._ready()
+
+    def drain(self) -> list[HostSnapshot]:
+        with self._lock:
+            batch, self._pending = list(self._pending.values()), {}
+        return batch

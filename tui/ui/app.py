@@ -1,42 +1,53 @@
 """The console app: a thin shell that owns the fleet view, switches panes and routes messages.
 
-Panes are app modes (one screen each). The live feed runs in its own thread and posts one
-`FleetPolled` per cycle; host state changes are written through the store in a thread worker. Every
-handler here is short: the work is in the panes, the dialogs, the feed and the store.
+Panes are app modes (one screen each). The live poller (tui/services/poller.py) runs in its own
+threads; a `SnapshotBatcher` subscribed for changes only wakes the app with one `FleetPolled` per
+batch. Host state changes go through the store, VM and host actions through the app's `Deck` (built
+on the same poller, so actions use its connections), each in a thread worker. Every handler here is
+short: the work is in the panes, the dialogs, the jobs, the poller and the actions.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from textual.app import App
 from textual.widgets import Input
 
-from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import HostStatus
 from tui.core.model import VmConfig
-from tui.services.fleetfeed import FeedBatch, FleetFeed
+from tui.services.actions import ActionSettings, Deck, plan_drain
+from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import Store, StoreError
+from tui.ui.activity import Activity, outcome_line
 from tui.ui.dialogs import HelpScreen
 from tui.ui.fleetview import FleetView
+from tui.ui.jobs import detached, perform
 from tui.ui.keymap import APP_BINDINGS, PANES, describe
 from tui.ui.messages import (
+    ActionFinished,
+    ActionJob,
+    ActionProgressed,
     ActionRefused,
+    ActionRequested,
+    DrainPlanned,
+    DrainPlanRequested,
     FleetPolled,
     HostStateChanged,
     HostStateChangeRequested,
 )
-from tui.ui.palette import VmdeckCommands
+from tui.ui.palette import VmdeckCommands, palette_actions
 from tui.ui.panes.base import Pane
 from tui.ui.panes.curves import CurvesPane
-from tui.ui.panes.hosts import HostsPane, ask_state_change
+from tui.ui.panes.hosts import HostsPane
 from tui.ui.panes.profiles import ProfilesPane
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
+from tui.ui.vmactions import confirm_drain, offer_force
 from tui.ui.widgets.prompt import PromptScreen
 
 PANE_CLASSES: dict[str, type[Pane]] = {
@@ -49,15 +60,6 @@ PANE_CLASSES: dict[str, type[Pane]] = {
 COMMAND_ALIASES = {"h": "hosts", "p": "profiles", "c": "curves", "v": "vms", "vm": "vms", "s": "sim"}
 # More transitions to unreachable than this in one batch get one summary notification, not a flood.
 NOTIFY_LIMIT = 3
-
-
-class Feed(Protocol):
-    def start(self) -> None: ...
-    def stop(self) -> None: ...
-    def set_host(self, record: HostRecord) -> None: ...
-
-
-FeedFactory = Callable[[Iterable[HostRecord], Callable[[FeedBatch], None]], Feed]
 
 
 def styles_path() -> Path:
@@ -76,15 +78,20 @@ class VmdeckApp(App[None]):
     COMMANDS = App.COMMANDS | {VmdeckCommands}
 
     def __init__(
-        self, view: FleetView, session: Session, store: Store | None, feed_factory: FeedFactory | None
+        self, view: FleetView, session: Session, store: Store | None, poller: Poller | None, deck: Deck | None
     ):
         super().__init__()
         self.view = view
         self.session = session
         self.store = store
-        self.panes: dict[str, Pane] = {name: cls(view, session) for name, cls in PANE_CLASSES.items()}
-        self._feed_factory = feed_factory
-        self.feed: Feed | None = None
+        self.activity = Activity()
+        self.panes: dict[str, Pane] = {
+            name: cls(view, session, activity=self.activity) for name, cls in PANE_CLASSES.items()
+        }
+        self.poller = poller
+        self.deck = deck
+        self.batcher = SnapshotBatcher(lambda: self.post_message(FleetPolled()))  # called on a poller thread
+        self._unsubscribe: Callable[[], None] | None = None
         self.pane_history: list[str] = []
 
     # --- life cycle --------------------------------------------------------------------------------
@@ -92,22 +99,23 @@ class VmdeckApp(App[None]):
         for name, pane in self.panes.items():
             self.add_mode(name, lambda pane=pane: pane)  # type: ignore[misc]
         self.switch_mode("hosts")
-        if self._feed_factory is not None:
-            self.feed = self._feed_factory(self.view.records.values(), self._publish)
-            self.feed.start()
-
-    def _publish(self, batch: FeedBatch) -> None:
-        """Called on the feed's thread: only post a message."""
-        self.post_message(FleetPolled(batch))
+        if self.poller is not None:
+            self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
+            self.poller.start()
 
     def on_unmount(self) -> None:
-        if self.feed is not None:
-            self.feed.stop()
+        if self.poller is not None:
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            self.poller.close(wait=0)  # closing runs in daemon threads: a dead host never delays exit
 
     # --- messages up -------------------------------------------------------------------------------
-    def on_fleet_polled(self, message: FleetPolled) -> None:
-        before = {n: self.view.status(n) for n in self.view.records}
-        changed = self.view.apply(message.batch.snapshots, message.batch.addresses)
+    def on_fleet_polled(self, _message: FleetPolled) -> None:
+        batch = self.batcher.drain()
+        if not batch:
+            return  # an earlier message already took these
+        before = {s.host: self.view.status(s.host) for s in batch if s.host in self.view.records}
+        changed = self.view.apply(batch)
         self._notify_unreachable([n for n in changed if self._went_down(before.get(n), n)])
         for pane in self.panes.values():
             pane.fleet_changed(changed)
@@ -144,18 +152,87 @@ class VmdeckApp(App[None]):
 
     def on_host_state_changed(self, message: HostStateChanged) -> None:
         record = message.record
-        self.view.set_record(record)
-        if self.feed is not None:
-            self.feed.set_host(record)
-        for pane in self.panes.values():
-            pane.fleet_changed([record.name])
+        self._set_record(record)
         self.notify(
             f"{record.name}: {message.previous.label} → {record.state.label} (“{message.reason}”), audit written",
             title="Host state changed",
         )
 
+    def _set_record(self, record: HostRecord) -> None:
+        """A host's record changed in the store: show it and tell the poller (Disabled: disconnect)."""
+        self.view.set_record(record)
+        if self.poller is not None:
+            self.poller.set_hosts(self.view.records.values())
+        for pane in self.panes.values():
+            pane.fleet_changed([record.name])
+
     def on_action_refused(self, message: ActionRefused) -> None:
+        self.activity.progressed(f"REFUSED: {message.action}: {message.reason}")
+        self._show_status()
         self.notify(f"{message.action}: {message.reason}", title="Refused", severity="error")
+
+    # --- VM and host actions: confirmed in a dialog, run by a worker on the Deck ---------------------
+    def on_action_requested(self, message: ActionRequested) -> None:
+        job = message.job
+        if self.deck is None:
+            self.post_message(ActionRefused(job.label, "no store: this console cannot act"))
+            return
+        token = self.activity.started(job.label)
+        self._show_status()
+        self.run_worker(lambda: self._perform(job, token), thread=True, group="action", name=job.label)
+
+    def _perform(self, job: ActionJob, token: int) -> None:
+        """Worker thread: only post_message crosses back."""
+        assert self.deck is not None
+        outcome, record = perform(self.deck, job, lambda text: self.post_message(ActionProgressed(text)))
+        self.post_message(ActionFinished(job, outcome, token, record))
+
+    def on_action_progressed(self, message: ActionProgressed) -> None:
+        self.activity.progressed(message.text)
+        self._show_status()
+        self.notify(message.text, title="Progress", severity="information" if message.ok else "warning")
+
+    def on_action_finished(self, message: ActionFinished) -> None:
+        outcome = message.outcome
+        self.activity.finished(message.token, outcome)
+        self._show_status()
+        severity = (
+            "information" if outcome.ok else ("warning" if outcome.result.value == "timed-out" else "error")
+        )
+        self.notify(
+            outcome.message,
+            title=outcome_line(outcome).split(":", 1)[0] + f" {outcome.action}",
+            severity=severity,
+        )
+        if message.record is not None and message.record != self.view.records.get(message.record.name):
+            self._set_record(message.record)
+        offer_force(self, message.job, outcome)
+
+    def on_drain_plan_requested(self, message: DrainPlanRequested) -> None:
+        if self.deck is None:
+            self.post_message(ActionRefused(f"drain {message.host}", "no store: this console cannot act"))
+            return
+        deck, host = self.deck, message.host
+        self.run_worker(
+            lambda: self._plan_drain(deck, host), thread=True, group="action", name=f"plan {host}"
+        )
+
+    def _plan_drain(self, deck: Deck, host: str) -> None:
+        """Worker thread: the scheduler's plan, or why there is none."""
+        try:
+            self.post_message(DrainPlanned(host, detached(lambda: plan_drain(deck, host))))
+        except Exception as exc:  # Refused and store errors alike: say why in the console
+            self.post_message(DrainPlanned(host, None, str(exc)))
+
+    def on_drain_planned(self, message: DrainPlanned) -> None:
+        if message.plan is None:
+            self.post_message(ActionRefused(f"drain {message.host}", message.error or "no plan"))
+        else:
+            confirm_drain(self, message.plan)
+
+    def _show_status(self) -> None:
+        if isinstance(self.screen, Pane):
+            self.screen.update_status()
 
     # --- keys --------------------------------------------------------------------------------------
     def action_pane(self, name: str) -> None:
@@ -217,27 +294,7 @@ class VmdeckApp(App[None]):
 
     # --- the palette: every action by name ---------------------------------------------------------
     def palette_actions(self) -> list[tuple[str, str, Callable[[], Any]]]:
-        actions: list[tuple[str, str, Callable[[], Any]]] = []
-        for name, title in PANES.items():
-            actions.append((f"Show {title} pane", f":{name}", lambda n=name: self.action_pane(n)))
-        actions.append(("Filter the current pane", "/ text or regex", self.action_filter))
-        actions.append(("Help: list every key", "?", self.action_help))
-        actions.append(("Quit vmdeck", "q", self.exit))
-        verbs = {
-            HostState.ENABLED: "Enable",
-            HostState.NO_SCHEDULING: "No Scheduling for",
-            HostState.DISABLED: "Disable",
-        }
-        for host in self.view.records:
-            for state, verb in verbs.items():
-                actions.append(
-                    (
-                        f"{verb} host {host}",
-                        f"set {host} to {state.label} (asks for a reason)",
-                        lambda h=host, s=state: ask_state_change(self, self.view, self.session, h, s),
-                    )
-                )
-        return actions
+        return palette_actions(self)
 
 
 def make_app(
@@ -246,17 +303,21 @@ def make_app(
     *,
     session: Session | None = None,
     store: Store | None = None,
-    feed_factory: FeedFactory | None = None,
+    poller_settings: PollerSettings | None = None,
+    action_settings: ActionSettings | None = None,
 ) -> VmdeckApp:
-    """Build the console from loaded objects (the CLI and the tests both come through here)."""
+    """Build the console from loaded objects (the CLI and the tests both come through here).
+
+    With `poller_settings` the console polls its hosts live; with a store it can also act, through a
+    Deck on that same poller (the test driver keeps a host's state per connection, so actions must
+    use the poller's connections to be seen by it).
+    """
+    session = session or Session("fleet")
+    records = list(records)
     view = FleetView(config, records)
-    return VmdeckApp(view, session or Session("fleet"), store, feed_factory)
-
-
-def live_feed(interval: float = 5.0, read_only: bool = False) -> FeedFactory:
-    """The real feed: polls every host with libvirt in a daemon thread."""
-
-    def factory(records: Iterable[HostRecord], publish: Callable[[FeedBatch], None]) -> Feed:
-        return FleetFeed(records, publish, interval=interval, read_only=read_only)
-
-    return factory
+    poller = Poller(records, config, poller_settings) if poller_settings is not None else None
+    deck = None
+    if poller is not None and store is not None:
+        settings = action_settings or ActionSettings(read_only=session.read_only)
+        deck = Deck(config, store, poller, settings)
+    return VmdeckApp(view, session, store, poller, deck)

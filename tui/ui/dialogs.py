@@ -1,14 +1,17 @@
-"""Screens pushed over a pane: the host state change (reason, then confirm), help, host details."""
+"""Screens pushed over a pane: the action dialog (fields, then confirm) and its host-state form, help,
+host details."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
 from textual.screen import ModalScreen, Screen
+from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core.fleet import HostState
@@ -28,65 +31,143 @@ EFFECTS = {
 }
 
 
-class StateChangeScreen(ModalScreen[str | None]):
-    """Ask why, then confirm; returns the reason when confirmed, None when cancelled."""
+@dataclass(frozen=True)
+class Ask:
+    """One text field of an action dialog."""
+
+    key: str
+    placeholder: str
+    value: str = ""
+    required: bool = True
+    suggestions: tuple[str, ...] = ()
+
+
+Confirmation = Callable[[dict[str, str]], str]
+
+
+class ActionScreen(ModalScreen[dict[str, str] | None]):
+    """The one dialog every change goes through: what it does, the fields it needs, then y/n.
+
+    `confirm(values)` returns the confirmation question, or raises ValueError with what is wrong
+    (the dialog then stays open on its fields). Returns the values when confirmed, None when cancelled.
+    Ids are `{prefix}-dialog`, `{prefix}-title`, `{prefix}-{section}`, `{prefix}-{ask.key}` and
+    `{prefix}-status`, so tests and the stylesheet can find each part.
+    """
 
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="state.cancel"),
-        Binding("y", "confirm", "Confirm", id="state.confirm", show=False),
-        Binding("n", "cancel", "No", id="state.no", show=False),
+        Binding("escape", "cancel", "Cancel", id="action.cancel"),
+        Binding("y", "confirm", "Confirm", id="action.confirm", show=False),
+        Binding("n", "cancel", "No", id="action.no", show=False),
     ]
 
-    def __init__(self, host: str, current: HostState, target: HostState, vms: Sequence[DomainFacts]) -> None:
-        super().__init__()
-        self.host, self.current, self.target = host, current, target
-        self.vms = list(vms)
-        self.reason: str | None = None
+    def __init__(
+        self,
+        title: str,
+        sections: Sequence[tuple[str, str]],
+        asks: Sequence[Ask],
+        confirm: Confirmation,
+        *,
+        prefix: str = "action",
+    ) -> None:
+        super().__init__(classes="action-screen")
+        self.title_text, self.sections, self.asks = title, list(sections), list(asks)
+        self.confirm, self.prefix = confirm, prefix
+        self.values: dict[str, str] | None = None
 
     def compose(self) -> ComposeResult:
-        with Vertical(id="state-dialog"):
+        p = self.prefix
+        with Vertical(id=f"{p}-dialog", classes="action-dialog"):
+            yield Static(self.title_text, id=f"{p}-title", classes="action-title", markup=False)
+            for name, text in self.sections:
+                yield Static(text, id=f"{p}-{name}", classes="action-section", markup=False)
+            for ask in self.asks:
+                suggester = (
+                    SuggestFromList(ask.suggestions, case_sensitive=False) if ask.suggestions else None
+                )
+                yield Input(ask.value, placeholder=ask.placeholder, id=f"{p}-{ask.key}", suggester=suggester)
             yield Static(
-                f"Set {self.host}: {self.current.label} → {self.target.label}", id="state-title", markup=False
+                "enter: continue · esc: cancel", id=f"{p}-status", classes="action-status", markup=False
             )
-            yield Static(EFFECTS[self.target], id="state-effect", markup=False)
-            yield Static(self._vm_lines(), id="state-vms", markup=False)
-            yield Input(placeholder="reason (required, written to the audit log)", id="state-reason")
-            yield Static("enter: continue · esc: cancel", id="state-status", markup=False)
 
-    def _vm_lines(self) -> str:
-        if not self.vms:
-            return "VMs affected: none (no VM holds resources on this host)"
-        lines = [f"VMs affected: {len(self.vms)}"]
-        for dom in self.vms[:SHOWN_VMS]:
-            lines.append(f"  {dom.name}  {dom.state.value}  {dom.vcpus} vCPU  {fmt_gib(dom.memory)} GiB")
-        if len(self.vms) > SHOWN_VMS:
-            lines.append(f"  … and {len(self.vms) - SHOWN_VMS} more")
-        return "\n".join(lines)
+    def on_mount(self) -> None:
+        if not self.asks:
+            self._validate()  # nothing to type: straight to the question
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
-        status = self.query_one("#state-status", Static)
-        if not event.value.strip():
-            status.update("A reason is required (it goes to the audit log). esc: cancel")
+        inputs = list(self.query(Input))
+        position = inputs.index(event.input)
+        if position + 1 < len(inputs) and not (self.asks[position].required and not event.value.strip()):
+            inputs[position + 1].focus()  # enter moves through the fields; the last one submits
             return
-        self.reason = event.value.strip()
-        event.input.disabled = True
+        self._validate()
+
+    def _validate(self) -> None:
+        values = {
+            ask.key: self.query_one(f"#{self.prefix}-{ask.key}", Input).value.strip() for ask in self.asks
+        }
+        status = self.query_one(f"#{self.prefix}-status", Static)
+        missing = [a for a in self.asks if a.required and not values[a.key]]
+        if missing:
+            what = (
+                "A reason is required (it goes to the audit log)"
+                if missing[0].key == "reason"
+                else (f"{missing[0].placeholder}: required")
+            )
+            status.update(f"{what}. esc: cancel")
+            self.query_one(f"#{self.prefix}-{missing[0].key}", Input).focus()
+            return
+        try:
+            question = self.confirm(values)
+        except ValueError as exc:
+            status.update(f"{exc}. esc: cancel")
+            return
+        self.values = values
+        for field in self.query(Input):
+            field.disabled = True
         self.set_focus(None)
-        status.update(
-            f"Confirm: set {self.host} to {self.target.label} because “{self.reason}”? y: yes · n/esc: no"
-        )
+        status.update(f"Confirm: {question}? y: yes · n/esc: no")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # y/n only answer the confirmation; before that they are letters typed into the reason.
+        # y/n only answer the confirmation; before that they are letters typed into a field.
         if action == "confirm":
-            return self.reason is not None
+            return self.values is not None
         return True
 
     def action_confirm(self) -> None:
-        self.dismiss(self.reason)
+        self.dismiss(self.values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
+
+
+def reason_ask() -> Ask:
+    return Ask("reason", "reason (required, written to the audit log)")
+
+
+def vm_lines(vms: Sequence[DomainFacts], heading: str = "VMs affected") -> str:
+    if not vms:
+        return f"{heading}: none (no VM holds resources on this host)"
+    lines = [f"{heading}: {len(vms)}"]
+    for dom in vms[:SHOWN_VMS]:
+        lines.append(f"  {dom.name}  {dom.state.value}  {dom.vcpus} vCPU  {fmt_gib(dom.memory)} GiB")
+    if len(vms) > SHOWN_VMS:
+        lines.append(f"  … and {len(vms) - SHOWN_VMS} more")
+    return "\n".join(lines)
+
+
+class StateChangeScreen(ActionScreen):
+    """Set a host's state: why, then confirm; returns {"reason": ...} when confirmed."""
+
+    def __init__(self, host: str, current: HostState, target: HostState, vms: Sequence[DomainFacts]) -> None:
+        super().__init__(
+            f"Set {host}: {current.label} → {target.label}",
+            [("effect", EFFECTS[target]), ("vms", vm_lines(vms))],
+            [reason_ask()],
+            lambda v: f"set {host} to {target.label} because “{v['reason']}”",
+            prefix="state",
+        )
+        self.host, self.current, self.target = host, current, target
 
 
 class HelpScreen(ModalScreen[None]):

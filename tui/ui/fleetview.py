@@ -1,7 +1,7 @@
 """What the console knows about the fleet: host records, last snapshots, allocations and cost history.
 
 The app owns one `FleetView` and hands it down to the panes; it is only touched on the UI loop (the
-feed's batches arrive as messages). All arithmetic is the core's: `tui.core.live.allocation` for
+poller's batches arrive as messages). All arithmetic is the core's: `tui.core.live.allocation` for
 allocated-vs-capacity and current cost, `live_fleet` for the scheduler's view.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from tui.core.costs import CostBreakdown
@@ -73,20 +73,15 @@ class FleetView:
         self.config = config
         self.records: dict[str, HostRecord] = {r.name: r for r in sorted(records, key=lambda r: r.name)}
         self.snapshots: dict[str, HostSnapshot] = {}
-        self.addresses: dict[str, str] = {}
         self.history: dict[str, deque[float | None]] = {n: deque(maxlen=HISTORY) for n in self.records}
         self._alloc: dict[str, Allocation | None] = {}
         self.polls = 0
 
     # --- changes (UI loop only) ------------------------------------------------------------------
-    def apply(
-        self, snapshots: Iterable[HostSnapshot], addresses: Mapping[str, str] | None = None
-    ) -> list[str]:
-        """Take a feed batch; returns the names of the hosts whose view changed."""
+    def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
+        """Take a batch of changed snapshots; returns the names of the hosts whose view changed."""
         changed = []
         self.polls += 1
-        if addresses:
-            self.addresses.update(addresses)
         for snap in snapshots:
             if snap.host not in self.records:
                 continue
@@ -140,8 +135,7 @@ class FleetView:
         for name in hosts if hosts is not None else self.records:
             record = self.records[name]
             for dom in self.domains(name):
-                ip = self.addresses.get(dom.uuid)
-                address = vm_address(record, ip, dom.state.holds_resources)
+                address = vm_address(record, dom.address, dom.state.holds_resources)
                 rows.append(
                     VmRow(
                         dom.uuid,

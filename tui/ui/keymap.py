@@ -30,6 +30,17 @@ HOSTS_BINDINGS: list[Binding] = [
     Binding("e", "set_state('enabled')", "Enable", id="hosts.enable"),
     Binding("n", "set_state('no-scheduling')", "No Sched", id="hosts.no_scheduling"),
     Binding("d", "set_state('disabled')", "Disable", id="hosts.disable"),
+    Binding("r", "drain", "Drain", id="hosts.drain"),
+    Binding("s", "start", "Start VM", id="hosts.start"),
+]
+
+# VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py.
+VMS_BINDINGS: list[Binding] = [
+    Binding("s", "start", "Start VM", id="vms.start"),
+    Binding("x", "vm('stop')", "Stop", id="vms.stop"),
+    Binding("k", "vm('destroy')", "Destroy", id="vms.destroy"),
+    Binding("m", "vm('migrate')", "Migrate", id="vms.migrate"),
+    Binding("c", "vm('scale')", "Scale", id="vms.scale"),
 ]
 
 # Keys the help screen lists that belong to Textual itself.

@@ -11,11 +11,14 @@ from pathlib import Path
 
 from tui.core.hosts import HostRecord
 from tui.services.config import ConfigFileError, load_config
+from tui.services.poller import PollerSettings
 from tui.services.store import Store, StoreError
-from tui.ui.app import VmdeckApp, live_feed, make_app
+from tui.ui.app import VmdeckApp, make_app
 from tui.ui.session import Session
 
-DEMO_INTERVAL_S = 2.0
+# The demo's hosts are in-process test:/// files: poll them often so the demo looks alive. A real
+# fleet is polled at each realm's poll-frequency.
+DEMO_PERIOD_S = 2.0
 
 
 def build_console(
@@ -24,17 +27,20 @@ def build_console(
     *,
     read_only: bool = False,
     demo_dir: Path | None = None,
+    poll_period: float | None = None,
 ) -> VmdeckApp:
-    """The app for `vmdeck` (demo when no db is given) — raises SystemExit(1) with a message on bad input."""
+    """The app for `vmdeck` (demo when no db is given) — raises SystemExit(1) with a message on bad input.
+
+    `poll_period` overrides the realms' poll-frequency (the demo's default is DEMO_PERIOD_S).
+    """
     if db is None:
         from tui.services.demo import prepare_demo
 
         paths = prepare_demo(demo_dir)
         config_path, db, source = config_path or paths.config, paths.db, "demo fleet"
-        interval = DEMO_INTERVAL_S
+        poll_period = poll_period or DEMO_PERIOD_S
     else:
         source = str(config_path)
-        interval = 0.0
     if config_path is None:
         from tui.services.config.paths import default_config_path
 
@@ -53,12 +59,9 @@ def build_console(
         records: list[HostRecord] = store.hosts()
     except (StoreError, OSError, ValueError) as exc:
         raise SystemExit(f"vmdeck: cannot read the store in {db}: {exc}") from None
-    if not interval:
-        interval = min((r.poll_frequency_s for r in result.config.realms.values()), default=10.0)
     session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=str(db))
-    return make_app(
-        result.config, records, session=session, store=store, feed_factory=live_feed(interval, read_only)
-    )
+    settings = PollerSettings(read_only=read_only, period=poll_period)
+    return make_app(result.config, records, session=session, store=store, poller_settings=settings)
 
 
 def run_console(config_path: str | None, db: str | None, read_only: bool) -> int:

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from textual.message import Message
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
-from tui.services.fleetfeed import FeedBatch
+from tui.services.actions import Deck, DrainPlan, Outcome
+
+Report = Callable[[str], None]  # progress from an action's threads: only posts a message
 
 
 @dataclass
 class FleetPolled(Message):
-    """The feed finished a cycle in which some hosts changed (posted from the feed's thread)."""
-
-    batch: FeedBatch
+    """Snapshots that changed are waiting in the app's batcher (posted from a poller thread)."""
 
 
 @dataclass
@@ -44,8 +45,58 @@ class ActionRefused(Message):
     reason: str
 
 
-@dataclass
-class PaneRequested(Message):
-    """A pane asked to show another pane (e.g. from the command line)."""
+@dataclass(frozen=True)
+class ActionJob:
+    """A confirmed VM or host action: what the status line calls it, and the call that performs it.
 
-    pane: str
+    `run(deck, report)` is a blocking function from tui.services.actions; the app runs it in a thread
+    worker. The VM, host and reason are kept for a follow-up the outcome may offer (force after a
+    graceful shutdown timed out).
+    """
+
+    label: str
+    run: Callable[[Deck, Report], Outcome]
+    vm: str | None = None
+    host: str | None = None
+    reason: str | None = None
+
+
+@dataclass
+class ActionRequested(Message):
+    """The admin confirmed an action; the app runs it off the UI loop."""
+
+    job: ActionJob
+
+
+@dataclass
+class ActionProgressed(Message):
+    """A running action reported a step (one migration of a drain); posted from a worker thread."""
+
+    text: str
+    ok: bool = True
+
+
+@dataclass
+class ActionFinished(Message):
+    """An action returned its Outcome (posted from the worker thread)."""
+
+    job: ActionJob
+    outcome: Outcome
+    token: int = 0  # the Activity entry to close
+    record: HostRecord | None = None  # the job's host as stored afterwards (a drain changes its state)
+
+
+@dataclass
+class DrainPlanRequested(Message):
+    """The admin asked to drain a host: the app plans it off the loop before asking to confirm."""
+
+    host: str
+
+
+@dataclass
+class DrainPlanned(Message):
+    """The scheduler's drain plan for a host (or why there is none), to show before confirming."""
+
+    host: str
+    plan: DrainPlan | None
+    error: str | None = None

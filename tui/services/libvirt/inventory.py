@@ -1,9 +1,12 @@
-"""Reading a host: node info and each domain's state, vCPUs, memory, PCI host devices and CPU time.
+"""Reading a host: node info and each domain's state, vCPUs, memory, PCI host devices, CPU time and
+guest address.
 
 One virConnect per host; every call here may block on a slow host, so callers run this off the UI
 loop in a daemon thread (tui/services/poller.py). Domain XML is only needed for the PCI host
-devices, which change rarely, so it is cached per domain and re-read when the host sent an event,
-the domain changed state, or every `refresh_every` polls (events are hints; polling stays the truth).
+devices, and the guest's address (from the host's DHCP leases, the costliest call here) for static
+address translation; both change rarely, so they are cached per domain and re-read when the host
+sent an event, the domain changed state, or every `refresh_every` polls (events are hints; polling
+stays the truth).
 """
 
 from __future__ import annotations
@@ -36,6 +39,19 @@ def parse_hostdevs(xml: str) -> tuple[str, ...]:
     return hostdev_addresses(found)
 
 
+def lease_address(dom: libvirt.virDomain) -> str | None:
+    """The guest's first IPv4 address from the host's DHCP leases (None: no lease, no network)."""
+    try:
+        ifaces = dom.interfaceAddresses(libvirt.VIR_DOMAIN_INTERFACE_ADDRESSES_SRC_LEASE)
+    except libvirt.libvirtError:
+        return None  # no network driver, or the domain stopped meanwhile: simply unknown
+    for iface in (ifaces or {}).values():
+        for addr in iface.get("addrs") or ():
+            if addr.get("type") == libvirt.VIR_IP_ADDR_TYPE_IPV4 and addr.get("addr"):
+                return str(addr["addr"])
+    return None
+
+
 @dataclass
 class HostReader:
     """Per-host reading state kept between polls: XML cache and previous CPU times (for rates)."""
@@ -43,7 +59,8 @@ class HostReader:
     refresh_every: int = 6
     xml_epoch: int = 0  # bumped by domain events: cached XML facts from an older epoch are re-read
     _polls: int = 0
-    _xml: dict[str, tuple[int, DomainState, tuple[str, ...]]] = field(default_factory=dict)
+    # uuid -> (event epoch, state when read, PCI hostdevs, lease address)
+    _xml: dict[str, tuple[int, DomainState, tuple[str, ...], str | None]] = field(default_factory=dict)
     _cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
     _node_memory_stats: bool = True
 
@@ -78,10 +95,14 @@ class HostReader:
                 state = DomainState.from_code(int(state_code))
                 cached = self._xml.get(uuid)
                 if full_refresh or cached is None or cached[0] != self.xml_epoch or cached[1] is not state:
-                    hostdevs = parse_hostdevs(dom.XMLDesc(0))
-                    self._xml[uuid] = (self.xml_epoch, state, hostdevs)
+                    xml = dom.XMLDesc(0)
+                    hostdevs = parse_hostdevs(xml)
+                    # Only a running guest with a NIC can hold a lease: skip the lookup otherwise.
+                    running = state is DomainState.RUNNING and "<interface" in xml
+                    address = lease_address(dom) if running else None
+                    self._xml[uuid] = (self.xml_epoch, state, hostdevs, address)
                 else:
-                    hostdevs = cached[2]
+                    hostdevs, address = cached[2], cached[3]
             except libvirt.libvirtError as exc:
                 # Undefined between the listing and the read: it is simply gone.
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
@@ -99,6 +120,7 @@ class HostReader:
                     hostdevs=hostdevs,
                     cpu_time_ns=int(cpu_time),
                     cpu_rate=self._rate(uuid, int(cpu_time), now, state),
+                    address=address,
                 )
             )
         for gone in set(self._xml) - alive:

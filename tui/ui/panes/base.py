@@ -15,6 +15,7 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Static
 
+from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.session import Session
 from tui.ui.text import TextFilter
@@ -30,16 +31,18 @@ class Pane(Screen[None]):
     TITLE_TEXT: ClassVar[str] = ""
     PANE_BINDINGS: ClassVar[list[Binding]] = []
 
-    def __init__(self, view: FleetView, session: Session) -> None:
+    def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
         super().__init__(id=f"pane-{self.PANE}")
         self.view = view
         self.session = session
+        self.activity = activity or Activity()
         self.filter = TextFilter()
         self.dirty = False
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pane-header", markup=False)
         yield from self.compose_body()
+        yield Static("", id="pane-status", markup=False)
         yield Footer()
 
     def compose_body(self) -> ComposeResult:
@@ -51,6 +54,7 @@ class Pane(Screen[None]):
         self.refresh_all()
         self.dirty = False  # changes that arrived before the mount are in this first draw
         self.update_header()
+        self.update_status()
 
     def build(self) -> None:
         """Create what the body needs before the first draw (columns, plots)."""
@@ -60,6 +64,7 @@ class Pane(Screen[None]):
             self.dirty = False
             self.refresh_all()
         self.update_header()
+        self.update_status()
 
     # --- attributes down -------------------------------------------------------------------------
     def fleet_changed(self, names: list[str]) -> None:
@@ -99,6 +104,11 @@ class Pane(Screen[None]):
             parts.append("READ-ONLY: changes blocked")
         if self.is_mounted:
             self.query_one("#pane-header", Static).update(" · ".join(p for p in parts if p))
+
+    def update_status(self) -> None:
+        """The status bar: actions running and the last result (the app's Activity)."""
+        if self.is_mounted:
+            self.query_one("#pane-status", Static).update(self.activity.line())
 
 
 class TablePane(Pane):

@@ -2,7 +2,8 @@
 
 Keys: enter opens the host's detail (cost breakdown per term); e / n / d set the state to Enabled,
 No Scheduling or Disabled — each asks for a reason, shows the VMs affected and asks to confirm; the
-app then writes the change and its audit entry through the store, off the UI loop.
+app then writes the change and its audit entry through the store, off the UI loop. r drains the host
+(the scheduler's plan and the VMs that cannot move are shown before confirming); s starts a VM.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from tui.ui.keymap import HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, HostStateChangeRequested
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
+from tui.ui.vmactions import ask_drain, ask_start
 
 
 def ask_state_change(app: App[None], view: FleetView, session: Session, host: str, state: HostState) -> None:
@@ -39,9 +41,9 @@ def ask_state_change(app: App[None], view: FleetView, session: Session, host: st
         app.notify(f"{host} is already {state.label}", title="No change")
         return
 
-    def done(reason: str | None) -> None:
-        if reason:
-            app.post_message(HostStateChangeRequested(host, state, reason))
+    def done(values: dict[str, str] | None) -> None:
+        if values:
+            app.post_message(HostStateChangeRequested(host, state, values["reason"]))
 
     dialog = StateChangeScreen(host, record.state, state, view.vms_holding_resources(host))
     app.push_screen(dialog, done)
@@ -90,3 +92,15 @@ class HostsPane(TablePane):
             self.notify("No host selected", severity="warning")
             return
         ask_state_change(self.app, self.view, self.session, host, HostState(state))
+
+    def action_drain(self) -> None:
+        host = self.selected_key()
+        if host is None:
+            self.notify("No host selected", severity="warning")
+            return
+        ask_drain(self.app, self.view, self.session, host)
+
+    def action_start(self) -> None:
+        host = self.selected_key()
+        realm = self.view.records[host].realm if host in self.view.records else None
+        ask_start(self.app, self.view, self.session, realm)
