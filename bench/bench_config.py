@@ -22,7 +22,9 @@ def generated_config(directory: Path, n_cost_functions: int = 200, n_profiles: i
     lines = ["ticrypt.vm {", '  mongodb { uri: "mongodb://db" }', "  realms {"]
     (directory / "realms").mkdir(exist_ok=True)
     for r in range(4):
-        (directory / "realms" / f"r{r}.conf").write_text(f'name: "Realm {r}"\nregistration-timeout: 5 minutes\n')
+        (directory / "realms" / f"r{r}.conf").write_text(
+            f'name: "Realm {r}"\nregistration-timeout: 5 minutes\n'
+        )
         lines.append(f'    r{r} = {{ include "realms/r{r}.conf" }}')
     lines += ["  }", "  cost-functions {"]
     for i in range(n_cost_functions):

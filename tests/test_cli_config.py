@@ -29,11 +29,13 @@ def test_validate_sample_exits_zero_with_a_summary() -> None:
 def test_validate_json_shape() -> None:
     proc = run("validate", str(SAMPLE_CONFIG), "--json")
     data = json.loads(proc.stdout)
-    assert data["ok"] is True and data["errors"] == []
+    assert data["ok"] is True
+    assert data["errors"] == []
     assert data["summary"] == {"cost_functions": 4, "hardware_profiles": 4, "realms": 2}
     for diag in data["warnings"]:
         assert set(diag) == {"file", "line", "path", "message"}
-        assert Path(diag["file"]).is_file() and diag["line"] >= 1
+        assert Path(diag["file"]).is_file()
+        assert diag["line"] >= 1
 
 
 def test_validate_errors_exit_one_with_file_and_line(tmp_path: Path) -> None:
@@ -51,7 +53,10 @@ def test_validate_errors_exit_one_with_file_and_line(tmp_path: Path) -> None:
     assert "'x' does not exist" in messages[(5, "ticrypt.vm.hardware-profiles.p.cost-function")]
     human = run("validate", str(bad))
     assert human.returncode == 1
-    assert f"{bad}:5: error: ticrypt.vm.hardware-profiles.p.memory:" in human.stdout or "bad.conf:5: error" in human.stdout
+    assert (
+        f"{bad}:5: error: ticrypt.vm.hardware-profiles.p.memory:" in human.stdout
+        or "bad.conf:5: error" in human.stdout
+    )
 
 
 @pytest.mark.parametrize("args", [("validate", "/nonexistent/x.conf"), ("validate", "--bogus"), ("curve",)])

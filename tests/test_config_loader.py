@@ -50,7 +50,8 @@ def only(result: LoadResult, severity: str, needle: str) -> Diagnostic:
 
 
 def at(diag: Diagnostic, file: str, line: int) -> None:
-    assert diag.file is not None and Path(diag.file).name == file, diag
+    assert diag.file is not None, diag
+    assert Path(diag.file).name == file, diag
     assert diag.line == line, diag
 
 
@@ -65,11 +66,13 @@ def test_sample_config_validates_with_every_seed_example(sample_config: Path) ->
     assert set(config.realms) == {"libvirt1", "libvirt2"}
 
     simple = config.cost_functions["simple"]
-    assert simple.name == "Simple" and simple.description == "A basic cost function"
+    assert simple.name == "Simple"
+    assert simple.description == "A basic cost function"
     assert simple.vcpus == HardSoft(kind="hard-soft", soft=8, hard=16, soft_amt=4, hard_amt=32)
     assert simple.memory == HardSoft(kind="hard-soft", soft=16 * GIB, hard=32 * GIB, scale=10)
     gpu = config.cost_functions["nvidia-gpu"]
-    assert gpu.offset == 100000 and gpu.devices["nvidia-gpu"] == Linear(slope=1, base=0, max=2)
+    assert gpu.offset == 100000
+    assert gpu.devices["nvidia-gpu"] == Linear(slope=1, base=0, max=2)
     # pool1/pool2 share pool-common.conf through include; only name and offset differ.
     pool1, pool2 = config.cost_functions["pool1"], config.cost_functions["pool2"]
     assert (pool1.vms, pool1.vcpus, pool1.memory) == (pool2.vms, pool2.vcpus, pool2.memory)
@@ -85,10 +88,13 @@ def test_sample_config_validates_with_every_seed_example(sample_config: Path) ->
         "ticrypt-vm-drives",
         "ticrypt-bricks",
     )
-    assert realm1.registration_timeout_s == 300 and realm1.poll_frequency_s == 10
-    assert realm1.drives.lazy_allocation is True and realm1.drives.cache is DriveCache.DEFAULT
+    assert realm1.registration_timeout_s == 300
+    assert realm1.poll_frequency_s == 10
+    assert realm1.drives.lazy_allocation is True
+    assert realm1.drives.cache is DriveCache.DEFAULT
     assert (realm1.drives.min_size, realm1.drives.max_size) == (GIB, 2 * 2**40)
-    assert realm2.drives.cache is DriveCache.NONE and realm2.network_filter == "clean-traffic"
+    assert realm2.drives.cache is DriveCache.NONE
+    assert realm2.network_filter == "clean-traffic"
     assert config.service.licensing_server_driver is LicensingDriver.NONE
     assert config.service.reload_freq_s == 300
     assert (config.service.akka_hostname, config.service.akka_port) == ("127.0.0.1", 2553)
@@ -106,7 +112,9 @@ def test_defaults_for_a_minimal_realm_and_cost_function(write_tree: Writer) -> N
         "ticrypt-vm-drives",
         "ticrypt-bricks",
     )
-    assert realm.driver == "libvirt" and realm.disabled is False and realm.drives.cache is DriveCache.DEFAULT
+    assert realm.driver == "libvirt"
+    assert realm.disabled is False
+    assert realm.drives.cache is DriveCache.DEFAULT
     cf = result.config.cost_functions["cf"]
     assert (cf.name, cf.description, cf.scale, cf.offset) == ("cf", "", 1.0, 0.0)
     profile = result.config.hardware_profiles["p"]
@@ -168,7 +176,9 @@ def test_keys_on_one_line_without_commas(write_tree: Writer) -> None:
 
 
 def test_missing_required_and_wrong_types(write_tree: Writer) -> None:
-    main = BASE.replace("p { cores: 8, memory: 32 GiB, cost-function: cf }", 'p { cores: "many", cost-function: cf }')
+    main = BASE.replace(
+        "p { cores: 8, memory: 32 GiB, cost-function: cf }", 'p { cores: "many", cost-function: cf }'
+    )
     result = load(write_tree, main=main)
     at(only(result, "error", "'cores' must be a whole number"), "ticrypt-vm.conf", 12)
     at(only(result, "error", "missing required 'memory'"), "ticrypt-vm.conf", 12)
@@ -197,12 +207,16 @@ def test_firewalld_driver_requires_file_access(write_tree: Writer) -> None:
     main = BASE.replace("  mongodb {", "  licensing-server-driver: firewalld\n  mongodb {")
     result = load(write_tree, main=main)
     at(only(result, "error", "firewalld.file-access is not set"), "ticrypt-vm.conf", 2)
-    fixed = main.replace("  mongodb {", '  firewalld.file-access: "/etc/ticrypt/allowedlist.txt"\n  mongodb {')
+    fixed = main.replace(
+        "  mongodb {", '  firewalld.file-access: "/etc/ticrypt/allowedlist.txt"\n  mongodb {'
+    )
     assert load(write_tree, main=fixed).ok
 
 
 def test_bad_licensing_driver(write_tree: Writer) -> None:
-    result = load(write_tree, main=BASE.replace("  mongodb {", "  licensing-server-driver: firewall\n  mongodb {"))
+    result = load(
+        write_tree, main=BASE.replace("  mongodb {", "  licensing-server-driver: firewall\n  mongodb {")
+    )
     assert "did you mean 'firewalld'" in only(result, "error", "not a valid licensing-server-driver").message
 
 
@@ -236,7 +250,8 @@ def test_reserved_sections_are_accepted_and_reported(write_tree: Writer) -> None
     result = load(write_tree, realm=REALM + "scaling { }\nuploads { x: 1 }\n")
     assert result.ok
     at(only(result, "warning", "'scaling' is reserved"), "r1.conf", 3)
-    assert result.config is not None and result.config.realms["r1"].reserved_sections == ("uploads", "scaling")
+    assert result.config is not None
+    assert result.config.realms["r1"].reserved_sections == ("uploads", "scaling")
 
 
 def test_short_registration_timeout_warns(write_tree: Writer) -> None:
@@ -257,7 +272,9 @@ def test_hard_soft_soft_not_below_hard(write_tree: Writer) -> None:
 
 
 def test_hard_amount_below_soft_amount_warns(write_tree: Writer) -> None:
-    result = load(write_tree, main=BASE.replace("soft: 4, hard: 8", "soft: 4, hard: 8, softAmt: 5, hardAmt: 2"))
+    result = load(
+        write_tree, main=BASE.replace("soft: 4, hard: 8", "soft: 4, hard: 8, softAmt: 5, hardAmt: 2")
+    )
     assert result.ok
     at(only(result, "warning", "hardAmt (2) is below softAmt (5)"), "ticrypt-vm.conf", 7)
 
@@ -281,7 +298,9 @@ def test_profile_device_without_a_curve(write_tree: Writer) -> None:
 
 
 def test_cost_function_without_resource_curves(write_tree: Writer) -> None:
-    main = BASE.replace("    cf {", "    bare { offset: 1 }\n    cf {").replace("cost-function: cf", "cost-function: bare")
+    main = BASE.replace("    cf {", "    bare { offset: 1 }\n    cf {").replace(
+        "cost-function: cf", "cost-function: bare"
+    )
     result = load(write_tree, main=main)
     at(only(result, "warning", "no vms, vcpus or memory curve"), "ticrypt-vm.conf", 5)
     at(only(result, "warning", "'cf' is not used by any hardware profile"), "ticrypt-vm.conf", 6)
@@ -291,7 +310,8 @@ def test_overcommit_ratio(write_tree: Writer) -> None:
     result = load(write_tree, main=BASE.replace("cores: 8", "cores: 2"))
     assert result.ok
     err = only(result, "warning", "admits up to 8 vCPUs")
-    assert "2 cores" in err.message and "overcommit 4x" in err.message
+    assert "2 cores" in err.message
+    assert "overcommit 4x" in err.message
     at(err, "ticrypt-vm.conf", 7)
     memory = load(write_tree, main=BASE.replace("memory: 32 GiB, cost", "memory: 16 GiB, cost"))
     assert "overcommit 2x" in only(memory, "warning", "admits up to 32 GiB").message
@@ -307,7 +327,7 @@ def test_two_list_objects_on_one_line_merge(write_tree: Writer) -> None:
     main = BASE.replace(
         "p { cores: 8, memory: 32 GiB, cost-function: cf }",
         'p {\n      cores: 8, memory: 32 GiB, cost-function: cf\n      devices = [\n        {type: "gpu", addr: "0000:01:02.0"} {type: "gpu", addr: "02:03.0"}\n      ]\n    }',
-    ).replace("    cf {", '    cf {\n      devices.gpu: { curve: linear, slope: 1, base: 0 }')
+    ).replace("    cf {", "    cf {\n      devices.gpu: { curve: linear, slope: 1, base: 0 }")
     result = load(write_tree, main=main)
     at(only(result, "warning", "MERGED into one element"), "ticrypt-vm.conf", 16)
     assert result.config is not None

@@ -79,19 +79,25 @@ def test_constant_linear_invalid_examples() -> None:
 
 def test_unavailable_and_its_piecewise_twin() -> None:
     u = curve("{ curve: unavailable }")
-    twin = curve("{ curve: piecewise, cutoff: 0, low: { curve: constant, value: 0 }, high: { curve: invalid } }")
+    twin = curve(
+        "{ curve: piecewise, cutoff: 0, low: { curve: constant, value: 0 }, high: { curve: invalid } }"
+    )
     assert values(u, [0, 1, 2]) == [0.0, INF, INF]
     assert values(twin, [0, 1, 2]) == [0.0, INF, INF]
 
 
 def test_piecewise_constant_five_until_six() -> None:
-    c = curve("{ curve: piecewise, cutoff: 6.0, low: { curve: constant, value: 5}, high: { curve: invalid } }")
+    c = curve(
+        "{ curve: piecewise, cutoff: 6.0, low: { curve: constant, value: 5}, high: { curve: invalid } }"
+    )
     assert values(c, [0, 6, 6.5]) == [5.0, 5.0, INF]
 
 
 def test_low_high_and_high_low_are_piecewise() -> None:
     for kind in ("low-high", "high-low"):
-        c = curve(f"{{ curve: {kind}, cutoff: 1, low: {{ curve: constant, value: 1 }}, high: {{ curve: constant, value: 2 }} }}")
+        c = curve(
+            f"{{ curve: {kind}, cutoff: 1, low: {{ curve: constant, value: 1 }}, high: {{ curve: constant, value: 2 }} }}"
+        )
         assert values(c, [1, 2]) == [1.0, 2.0]
 
 
@@ -134,7 +140,14 @@ maybe_max = st.one_of(st.none(), st.floats(min_value=0, max_value=1e6))
 def hard_soft(draw: st.DrawFn) -> Curve:
     soft = draw(positive)
     hard = soft + draw(positive)
-    return HardSoft(soft=soft, hard=hard, soft_amt=draw(finite), hard_amt=draw(finite), scale=draw(finite), max=draw(maybe_max))
+    return HardSoft(
+        soft=soft,
+        hard=hard,
+        soft_amt=draw(finite),
+        hard_amt=draw(finite),
+        scale=draw(finite),
+        max=draw(maybe_max),
+    )
 
 
 leaf = st.one_of(
@@ -146,7 +159,9 @@ leaf = st.one_of(
 )
 curves = st.recursive(
     leaf,
-    lambda inner: st.builds(Piecewise, cutoff=st.floats(0, 1e6), low=inner, high=inner, scale=finite, max=maybe_max),
+    lambda inner: st.builds(
+        Piecewise, cutoff=st.floats(0, 1e6), low=inner, high=inner, scale=finite, max=maybe_max
+    ),
     max_leaves=6,
 )
 
