@@ -13,7 +13,7 @@ from tests.scheduling_fixtures import GIB, seed_config
 from tui.core.costs import Load
 from tui.core.fleet import Fleet, FleetError, FleetHost, HostState
 from tui.core.model import VmConfig
-from tui.core.scheduling import Request, replay
+from tui.core.scheduling import CostEngine, FleetState, Request, replay
 from tui.core.scheduling.workload import WorkloadSpec, generate
 from tui.core.whatif import (
     FleetModel,
@@ -191,6 +191,7 @@ def test_rebalance_never_raises_the_total_and_never_moves_pci_vms(model: FleetMo
     previous = plan.before.key()
     for move in plan.moves:
         assert (move.delta < 0) or math.isinf(move.source_before)
+        assert move.target_after < move.source_before  # the scheduler would make this move too
     after = Fleet(
         tuple(
             FleetHost(
@@ -271,3 +272,29 @@ def test_empty_hosts_cost_nothing_in_plans() -> None:
     assert empty == {"p1-c": 0.0}
     load = Load(1, 1, 2 * GIB)
     assert plan.before.total > config.cost_functions["pool2"].total(load)  # offsets of busy hosts count
+
+
+def test_rebalance_never_moves_ordinary_vms_onto_a_busy_gpu_node() -> None:
+    """Once the GPU node runs a VM its offset is already in the fleet total: moving an ordinary VM
+    there lowers the total, but the scheduler (offset included) would never put it there."""
+    config = seed_config()
+    busy = [_vm(f"{h}{k}", 2, 4) for h in ("a", "b") for k in range(7)]
+    model = FleetModel.from_json(
+        {
+            "hosts": [
+                {"name": "p1-a", "profile": "pool1", "vm_list": busy[:7]},
+                {"name": "p1-b", "profile": "pool1", "vm_list": busy[7:]},
+                {"name": "gpu-a", "profile": "nvidia-gpu-node", "vm_list": [_vm("g1", 2, 4, (GPU,))]},
+            ]
+        },
+        config,
+    )
+    plan = rebalance_plan(config, model, 10)
+    assert all(m.target != "gpu-a" for m in plan.moves)
+    state = FleetState(config, model.fleet)
+    engine = CostEngine(state)
+    for move in plan.moves:  # each move is one placement would make: cheaper there than staying
+        assert move.target_after < move.source_before
+    # The rule, not an empty plan, is what keeps the GPU node out: its placement cost is the offset.
+    costs = engine.costs(Request.of(2, 4 * GIB))
+    assert costs[state.index["gpu-a"]] > 100000 > costs[state.index["p1-a"]]

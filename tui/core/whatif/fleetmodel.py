@@ -16,13 +16,13 @@ from typing import Any
 
 from tui.core.fleet import Fleet, FleetError, FleetHost, HostState
 from tui.core.hosts import HostRecord
-from tui.core.live import DomainState, HostSnapshot, live_fleet
+from tui.core.live import DomainFacts, DomainState, HostSnapshot, live_fleet
 from tui.core.model import VmConfig
 from tui.core.pci import normalize_pci
 from tui.core.scheduling.request import Request
 from tui.core.units import UnitError, parse_size
 
-# Live migration moves running VMs only (the actions' own rule: tui/services/actions/migrate.py).
+# Live migration moves running VMs only (the migrate action asks `VmSpec.of_domain(...).unmovable`).
 _MIGRATABLE_STATES = (DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED)
 
 
@@ -43,12 +43,23 @@ class VmSpec:
 
     @property
     def unmovable(self) -> str | None:
-        """Why this VM cannot be live-migrated, or None."""
+        """Why this VM cannot be live-migrated, or None: the one rule plans and the migrate action use."""
         if self.devices:
             return (
-                f"has PCI devices ({', '.join(self.devices)}): passed-through devices cannot be live-migrated"
+                f"has PCI host devices ({', '.join(self.devices)}): passed-through devices cannot be "
+                "live-migrated; stop it and start it elsewhere"
             )
         return self.blocked
+
+    @classmethod
+    def of_domain(cls, dom: DomainFacts) -> VmSpec:
+        """A live domain as the plans see it; its state may block live migration."""
+        blocked = (
+            None
+            if dom.state in _MIGRATABLE_STATES
+            else f"is {dom.state.value}: live migration moves running VMs only"
+        )
+        return cls(dom.name, dom.vcpus, dom.memory, tuple(sorted(dom.hostdevs)), blocked)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -186,15 +197,7 @@ def live_model(
         if snap is None or not snap.live:
             continue  # an unreachable host's VMs are not known now
         vms[record.name] = tuple(
-            VmSpec(
-                dom.name,
-                dom.vcpus,
-                dom.memory,
-                tuple(sorted(dom.hostdevs)),
-                None
-                if dom.state in _MIGRATABLE_STATES
-                else f"is {dom.state.value}: live migration moves running VMs only",
-            )
+            VmSpec.of_domain(dom)
             for dom in sorted(snap.domains, key=lambda d: d.name)
             if dom.state.holds_resources  # the same domains live_fleet counts
         )

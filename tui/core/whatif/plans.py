@@ -11,6 +11,12 @@ runs no VM: an empty host can be switched off, and its offset is exactly what st
 away from it (the GPU node's 100000), so a plan that fills it must pay for that. The fleet's total
 cost is the sum over hosts with a finite cost, plus the count of hosts whose cost is infinite
 (overloaded), which matters first: a move that makes an overloaded host feasible always improves.
+
+A rebalancing move must also be one the scheduler itself would make: the destination's placement
+cost for the VM (`CostEngine.costs`, offset included) must be lower than what the VM's current host
+costs with it. The fleet total alone is not enough: once a GPU node runs a VM its offset is already
+in the total ("sunk"), and ordinary VMs would be moved onto it although the scheduler only uses it
+when nothing else fits.
 """
 
 from __future__ import annotations
@@ -304,7 +310,8 @@ def _gain(src_before: float, src_after: float, dst_before: float, dst_after: flo
 def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT_MAX_MOVES) -> Plan:
     """Greedy: repeatedly take the single live migration that lowers the fleet's total cost most
     (ties: VM id, then target name), until no move helps or `max_moves` is reached. Every move is
-    improving on its own, so the total never rises along the plan."""
+    improving on its own, so the total never rises along the plan, and each is one the scheduler
+    would make (the target's placement cost is below the source's current cost)."""
     if max_moves < 0:
         raise ValueError("max moves cannot be negative")
     work = _Work(config, model)
@@ -318,6 +325,7 @@ def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT
         best: tuple[tuple[int, float], str, str] | None = None
         chosen: tuple[VmSpec, int, int] | None = None
         targets: dict[Request, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        placements: dict[Request, np.ndarray[Any, np.dtype[np.float64]]] = {}
         for i in sources:
             for vm in work.vms[i]:
                 if vm.unmovable is not None:
@@ -328,12 +336,14 @@ def rebalance_plan(config: VmConfig, model: FleetModel, max_moves: int = DEFAULT
                     # may not take it (or are overloaded already) are never targets.
                     # engine.costs is the placement cost; an empty host's current cost is 0 here,
                     # so filling it pays its whole cost, offset included.
-                    after = work.engine.costs(request)
+                    after = placements[request] = work.engine.costs(request)
                     with np.errstate(invalid="ignore"):  # inf - inf on overloaded hosts, masked
                         delta = np.where(np.isfinite(work.current) & ~work.blocked, after - work.current, INF)
                     targets[request] = delta
                 delta = targets[request].copy()
                 delta[i] = INF
+                # The scheduler's own rule: only where placing it costs less than staying costs.
+                delta[placements[request] >= work.current[i]] = INF
                 j = int(delta.argmin())
                 if delta[j] == INF:
                     continue

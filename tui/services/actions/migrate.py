@@ -15,9 +15,10 @@ from dataclasses import dataclass
 import libvirt
 
 from tui.core.fleet import HostState
-from tui.core.live import DomainFacts, DomainState, ManagedVm
+from tui.core.live import DomainFacts, ManagedVm
 from tui.core.scheduling import CostEngine, FleetState, Request, explain_request
 from tui.core.scheduling.explain import verdict
+from tui.core.whatif.fleetmodel import VmSpec
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.outcome import Failed, Outcome, Refused
 
@@ -36,15 +37,8 @@ def shape_of(facts: DomainFacts) -> Request:
 
 
 def movable(facts: DomainFacts) -> str | None:
-    """Why this VM cannot be live-migrated, or None."""
-    if facts.hostdevs:
-        return (
-            f"has PCI host devices ({', '.join(facts.hostdevs)}): passed-through devices cannot be "
-            "live-migrated; stop it and start it elsewhere"
-        )
-    if facts.state not in (DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED):
-        return f"is {facts.state.value}: live migration moves running VMs only"
-    return None
+    """Why this VM cannot be live-migrated, or None (the core's rule, which the lab's plans use too)."""
+    return VmSpec.of_domain(facts).unmovable
 
 
 def check_target(deck: Deck, source: str, facts: DomainFacts, target: str | None) -> Target:
