@@ -1,25 +1,42 @@
-"""The simulation pane: type a request shape, see where it would go and every host's cost breakdown.
+"""The simulation pane and the what-if lab: type a request shape, see where it would go and every
+host's cost breakdown; then the lab's views over the same request — load response, curve lab,
+replays, A/B, drain/rebalance/consolidation plans — and scenarios saved to the store.
 
-The decision and the per-host verdicts come from the scheduler engine (`explain_request`), run in a
-thread worker over a frozen copy of the live fleet, so the console and `vmdeck place` always agree.
-The what-if lab (curve editing, replays, A/B) will mount below the request line in this pane.
+Every computation is tui.core.whatif's (the same functions as `vmdeck lab`), run in a thread worker
+over frozen copies of the live fleet (or a reopened scenario's fleet); the job posts its result back
+as a message and the pane hands it to the view. Nothing here changes the live config: curve edits
+live in memory until the admin saves their HOCON to a file; plans change the fleet only through the
+migrate action, after a confirmation, and never in read-only mode.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.widgets import DataTable, Input, Static
+from textual.suggester import SuggestFromList
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.scheduling import CostEngine, FleetState, Placement, Request, RequestError, explain_request
 from tui.core.units import UnitError, format_size, parse_size
+from tui.ui.lab.controller import LAB_BINDINGS, LabController
+from tui.ui.lab.messages import (
+    HoconChecked,
+    LabComputed,
+    LabFailed,
+    LabFileWritten,
+    ScenarioOpened,
+    ScenariosListed,
+)
+from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
 from tui.ui.panes.base import Pane
 from tui.ui.text import fmt_cost
 
@@ -71,12 +88,23 @@ def place(config: VmConfig, fleet: Fleet, request: Request) -> Placement:
     return explain_request(state, CostEngine(state), request)
 
 
+def lab_styles() -> str:
+    """styles/lab.tcss, beside the app's stylesheet (the package's _data link or the checkout)."""
+    package = Path(__file__).resolve().parents[2]
+    for candidate in (package / "_data" / "styles", package.parent / "styles"):
+        if (candidate / "lab.tcss").is_file():
+            return str(candidate / "lab.tcss")
+    raise FileNotFoundError(f"lab.tcss not found next to {package}")
+
+
 class SimPane(Pane):
     PANE = "sim"
     TITLE_TEXT = "Simulation"
+    CSS_PATH = lab_styles()
     BINDINGS: ClassVar[list[Binding]] = [
         Binding("r", "edit_request", "Request", id="sim.request"),
         Binding("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
+        *LAB_BINDINGS,
     ]
     PANE_BINDINGS = BINDINGS
 
@@ -84,35 +112,64 @@ class SimPane(Pane):
         super().__init__(*args, **kwargs)
         self.request: Request | None = None
         self.placement: Placement | None = None
+        self.lab = LabController(self)
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sim-request"):
-            yield Input(placeholder=f"r, then a request: {EXAMPLE}, enter", id="sim-input")
+            yield Input(placeholder=f"r, then a request: {EXAMPLE}, enter", id="sim-input", compact=True)
             yield Static(
                 "Press r, type a request shape (vCPUs, memory, devices) and press enter.",
                 id="sim-result",
                 markup=False,
             )
-        yield DataTable(id="sim-table", cursor_type="row", zebra_stripes=True)
+            yield Static("", id="lab-tabs", markup=False)
+            yield Input(id="lab-params", compact=True, suggester=SuggestFromList([], case_sensitive=False))
+        with ContentSwitcher(initial="lab-place", id="lab-views"):
+            with Vertical(id="lab-place", classes="lab-view"):
+                yield DataTable(id="sim-table", cursor_type="row", zebra_stripes=True)
+            yield ResponseView()
+            yield CurveLabView()
+            yield ReplayView()
+            yield AbView()
+            yield PlanView()
+            yield ScenarioView()
 
     def build(self) -> None:
         # The table has focus until `r`: a focused input would swallow `:`, `/` and the pane digits.
         self.query_one("#sim-table", DataTable).focus()
+        self.lab.mounted()
 
     def action_edit_request(self) -> None:
         self.query_one("#sim-input", Input).focus()
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()
+        if event.input.id == "lab-params":
+            self.lab.params_submitted(event.value)
+            return
         try:
             self.request = parse_request(event.value)
             self.query_one("#sim-table", DataTable).focus()
         except RequestError as exc:
             self.query_one("#sim-result", Static).update(f"Cannot read the request: {exc}")
             return
+        self.lab.request_changed()
         self.action_recompute()
 
+    def on_input_changed(self, event: Input.Changed) -> None:
+        if event.input.id == "lab-params":
+            event.stop()
+            self.lab.params_changed(event.value)
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.data_table.id == "curve-params":
+            event.stop()
+            self.lab.edit_selected_param()
+
     def action_recompute(self) -> None:
+        if self.lab.view != "place":
+            self.lab.recompute()
+            return
         if self.request is None:
             return
         fleet, config, request = self.view.fleet(), self.view.config, self.request
@@ -128,10 +185,15 @@ class SimPane(Pane):
         elif event.state is WorkerState.ERROR:
             self.query_one("#sim-result", Static).update(f"Placement failed: {event.worker.error}")
 
+    def run_job(self, job: Callable[[], None], group: str) -> None:
+        """A lab job in a thread worker; it posts its own messages (a newer job supersedes it)."""
+        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
+
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
         super().fleet_changed(names)
-        if self.is_mounted and self.is_current and self.request is not None:
+        self.lab.fleet_changed()
+        if self.is_mounted and self.is_current and self.request is not None and self.lab.view == "place":
             self.action_recompute()
 
     def update_rows(self, names: list[str]) -> None:
@@ -161,8 +223,38 @@ class SimPane(Pane):
             if self.filter.matches(cells):
                 table.add_row(*cells, key=verdict.host)
 
+    def selected_host(self) -> str | None:
+        """The host selected in the placement table (what `d` drains by default)."""
+        table = self.query_one("#sim-table", DataTable)
+        if not table.row_count:
+            return None
+        return str(table.get_row_at(table.cursor_row)[0])
+
     def header_text(self) -> str:
-        return "where a request would go, and why (scheduler engine)"
+        return self.lab.header()
+
+    # --- the lab's messages: each handed to the controller ------------------------------------------
+    def on_lab_computed(self, message: LabComputed) -> None:
+        self.lab.computed(message)
+
+    def on_lab_failed(self, message: LabFailed) -> None:
+        self.lab.failed(message)
+
+    def on_hocon_checked(self, message: HoconChecked) -> None:
+        self.lab.hocon_checked(message)
+
+    def on_scenarios_listed(self, message: ScenariosListed) -> None:
+        self.lab.scenarios_listed(message.scenarios)
+
+    def on_scenario_opened(self, message: ScenarioOpened) -> None:
+        self.lab.scenario_opened(message.scenario)
+
+    def on_lab_file_written(self, message: LabFileWritten) -> None:
+        self.lab.file_written(message)
+
+    # --- keys: each names a lab action ------------------------------------------------------------------
+    def action_lab(self, name: str) -> None:
+        self.lab.act(name)
 
 
 def _term_order(name: str) -> tuple[int, str]:

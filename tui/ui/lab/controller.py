@@ -1,0 +1,673 @@
+"""The what-if lab's state and actions for the Simulation pane.
+
+The pane owns one `LabController`: it keeps what the admin set up (the committed curve edits, each
+view's parameter line, the fleet in use: live or a reopened scenario's), starts the thread jobs
+(tui/ui/lab/compute.py) through the pane's workers, and hands the results the jobs post back to the
+views. Every key of the lab is `lab(NAME)` → `act(NAME)`, so the keys, the help screen and the
+command palette run the same code.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from textual.binding import Binding
+from textual.suggester import SuggestFromList
+from textual.widgets import ContentSwitcher, DataTable, Input, Static
+
+from tui.core.fleet import FleetError
+from tui.core.scheduling.request import Request
+from tui.core.whatif import (
+    CurveLab,
+    Edit,
+    EditError,
+    FleetModel,
+    Plan,
+    PolicyRun,
+    Scenario,
+    config_hash,
+    parse_edits,
+)
+from tui.core.whatif.edits import RESOURCE_TERMS
+from tui.services.actions.deck import READ_ONLY_MESSAGE
+from tui.ui.dialogs import ActionScreen, reason_ask
+from tui.ui.lab import compute
+from tui.ui.lab.compute import CurveOutcome, LabInputs
+from tui.ui.lab.dialogs import ScenarioPickScreen
+from tui.ui.lab.messages import (
+    HoconChecked,
+    LabComputed,
+    LabFailed,
+    LabFileWritten,
+    ScenarioOpened,
+    ScenariosListed,
+)
+from tui.ui.lab.params import ParamError, PlanParams, ResponseParams, WorkloadParams
+from tui.ui.lab.views import (
+    AbView,
+    CurveLabView,
+    PlanView,
+    ReplayView,
+    ResponseView,
+    ScenarioView,
+    capacity_of,
+    curve_lines,
+    term_curve,
+)
+from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
+from tui.ui.widgets.prompt import PromptScreen
+
+if TYPE_CHECKING:
+    from tui.ui.panes.sim import SimPane
+
+# Keys of the lab (ids for help and palette). Letters the app uses (q, digits, :, /, ?) are avoided.
+LAB_BINDINGS: list[Binding] = [
+    Binding("p", "lab('place')", "Place", id="lab.place", show=False),
+    Binding("l", "lab('response')", "Load resp.", id="lab.response"),
+    Binding("e", "lab('curve')", "Curve lab", id="lab.curve"),
+    Binding("w", "lab('replay')", "Replay", id="lab.replay"),
+    Binding("a", "lab('ab')", "A/B", id="lab.ab"),
+    Binding("d", "lab('drain')", "Drain preview", id="lab.drain", show=False),
+    Binding("b", "lab('rebalance')", "Rebalance plan", id="lab.rebalance", show=False),
+    Binding("c", "lab('consolidate')", "Consolidation plan", id="lab.consolidate", show=False),
+    Binding("i", "lab('params')", "Edit parameters", id="lab.params", show=False),
+    Binding("z", "lab('undo')", "Drop last curve edit", id="lab.undo", show=False),
+    Binding("t", "lab('hocon')", "Show/hide HOCON", id="lab.hocon", show=False),
+    Binding("h", "lab('save_hocon')", "Save HOCON to a file", id="lab.save_hocon", show=False),
+    Binding("m", "lab('apply')", "Apply the plan (confirm)", id="lab.apply", show=False),
+    Binding("s", "lab('save')", "Save scenario", id="lab.save"),
+    Binding("o", "lab('open')", "Open scenario", id="lab.open", show=False),
+    Binding("x", "lab('export')", "Export JSON/CSV", id="lab.export", show=False),
+    Binding("g", "lab('live')", "Back to the live fleet", id="lab.live", show=False),
+]
+
+TABS = [
+    ("place", "p place"),
+    ("response", "l load"),
+    ("curve", "e curve lab"),
+    ("replay", "w replay"),
+    ("ab", "a A/B"),
+    ("drain", "d drain"),
+    ("rebalance", "b rebalance"),
+    ("consolidate", "c consolidate"),
+    ("scenario", "o scenario"),
+]
+PLACEHOLDERS = {
+    "response": "steps=16 next=10 (enter: recompute)",
+    "curve": "COST_FUNCTION.TERM.PARAM=VALUE, e.g. pool1.vcpus.soft=10 (as you type; enter: keep)",
+    "replay": "vms=1000 rate=1 lifetime=20 gpu=0 seed=0 | file=W.jsonl  add=pool1:2 remove=pool2:1",
+    "ab": "vms=1000 rate=1 lifetime=20 gpu=0 seed=0 | file=W.jsonl  (B = the curve lab's edits)",
+    "drain": "host to drain (enter: preview)",
+    "rebalance": "moves=20 (enter: plan)",
+    "consolidate": "moves=50 hosts=N (enter: plan)",
+}
+PLAN_KINDS = ("drain", "rebalance", "consolidate")
+DEFAULT_REQUEST = Request.of(2, 4 * 1024**3)  # what the lab uses until a request is typed
+VIEW_OF = {**{k: "plan" for k in PLAN_KINDS}, "place": "place"}
+
+
+class LabController:
+    def __init__(self, pane: SimPane) -> None:
+        self.pane = pane
+        self.view = "place"  # the lab view on screen: place, response, curve, replay, ab, drain, …
+        self.edits: list[Edit] = []  # committed curve edits (enter)
+        self.pending: Edit | None = None  # the edit being typed
+        self.params: dict[str, str] = {"replay": "vms=1000 rate=1 lifetime=20 gpu=0 seed=0", "ab": ""}
+        self.generation: dict[str, int] = {}
+        self.results: dict[str, Any] = {}  # kind -> JSON, what a scenario saves
+        self.lab: CurveLab | None = None  # base costs of the curve lab, reused while nothing changes
+        self.scenario: Scenario | None = None  # reopened: its fleet replaces the live one
+        self.model: FleetModel | None = None
+        self.plan: Plan | None = None
+        self.curve: CurveOutcome | None = None
+        self.elapsed: dict[str, float] = {}  # kind -> seconds from job start to shown (bench, status)
+        self._started: dict[str, float] = {}
+        self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
+
+    # --- set-up -------------------------------------------------------------------------------------------
+    def mounted(self) -> None:
+        self._show_tabs()
+        self._param_input().display = False
+        paths = [f"{key}=" for key, _now, _new in self._param_rows()]
+        self._param_input().suggester = SuggestFromList(paths, case_sensitive=False)
+
+    def _param_rows(self) -> list[tuple[str, str, str]]:
+        from tui.ui.lab.views import parameter_rows
+
+        config = self.pane.view.config
+        return parameter_rows(config, config)
+
+    def header(self) -> str:
+        fleet = f"scenario {self.scenario.name}'s fleet" if self.scenario else "live fleet"
+        edits = f", {len(self.edits)} curve edit(s) in memory" if self.edits else ""
+        return f"what-if lab on the {fleet}{edits} (the live config is never changed)"
+
+    def inputs(self) -> LabInputs:
+        """Frozen inputs for a job, taken now on the UI loop."""
+        pane = self.pane
+        config = pane.view.config
+        if self.model is not None and self.scenario is not None:
+            model = self.model
+            source: Callable[[], FleetModel] = lambda: model  # noqa: E731
+            label = f"scenario {self.scenario.name}'s fleet"
+        else:
+            source = compute.live_source(config, list(pane.view.records.values()), pane.view.snapshots)
+            label = "live fleet"
+        request = pane.request or DEFAULT_REQUEST
+        return LabInputs(config, request, tuple(self.edits), source, label)
+
+    # --- keys ----------------------------------------------------------------------------------------------
+    def act(self, name: str) -> None:
+        handler = getattr(self, f"do_{name}", None)
+        if handler is not None:
+            handler()
+        else:
+            self.show(name)
+
+    def show(self, view: str) -> None:
+        """Switch to a view and compute it with its parameters (drain waits for a host)."""
+        self.view = view
+        box_id = f"lab-{VIEW_OF.get(view, view)}"
+        self.pane.query_one("#lab-views", ContentSwitcher).current = box_id
+        # Focus the view's table: with nothing focused, Textual would focus the request line on the
+        # next screen resume, and the lab's letter keys would be typed into it.
+        tables = self.pane.query_one(f"#{box_id}").query(DataTable)
+        target = tables.first() if tables else self.pane.query_one("#scenario-body")
+        target.focus()
+        self._show_tabs()
+        box = self._param_input()
+        box.display = view in PLACEHOLDERS
+        if view in PLACEHOLDERS:
+            box.placeholder = PLACEHOLDERS[view]
+            with box.prevent(Input.Changed):
+                box.value = self._current_params(view)
+        if view == "drain" and not self.params.get("drain"):
+            self.params["drain"] = self.pane.selected_host() or ""
+            with box.prevent(Input.Changed):
+                box.value = self.params["drain"]
+        if (
+            view == "curve"
+            or view not in ("place", "scenario", "ab", "replay")
+            or view in ("replay", "ab")
+            and view not in self.results
+        ):
+            self.recompute()
+        self.pane.update_header()
+
+    def _current_params(self, view: str) -> str:
+        if view == "curve":
+            return self.pending.to_text() if self.pending is not None else ""
+        if view == "ab":
+            return self.params.get("ab") or self.params["replay"]
+        return self.params.get(view, "")
+
+    def do_params(self) -> None:
+        if self.view in PLACEHOLDERS:
+            self._param_input().focus()
+
+    def do_place(self) -> None:
+        self.show("place")
+
+    def _param_input(self) -> Input:
+        return self.pane.query_one("#lab-params", Input)
+
+    def _show_tabs(self) -> None:
+        tabs = " ".join(f"[{label}]" if key == self.view else f" {label} " for key, label in TABS)
+        self.pane.query_one("#lab-tabs", Static).update(tabs)
+
+    # --- parameters typed ------------------------------------------------------------------------------------
+    def params_changed(self, text: str) -> None:
+        """As you type: only the curve lab recomputes (a replay waits for enter)."""
+        if self.view != "curve":
+            return
+        text = text.strip()
+        try:
+            self.pending = Edit.parse(text) if text else None
+        except EditError as exc:
+            self.pane.query_one(CurveLabView).show_diagnostics([f"edit: {exc.message}"], [])
+            return
+        self.recompute()
+
+    def params_submitted(self, text: str) -> None:
+        if self.view == "curve":
+            self.commit_edit(text)
+            return
+        self.params[self.view] = text.strip()
+        self.recompute()
+
+    def commit_edit(self, text: str) -> None:
+        try:
+            edit = Edit.parse(text.strip()) if text.strip() else None
+        except EditError as exc:
+            self.pane.notify(f"edit: {exc.message}", severity="error")
+            return
+        if edit is not None:
+            self.edits = [e for e in self.edits if e.key != edit.key] + [edit]
+        self.pending = None
+        box = self._param_input()
+        with box.prevent(Input.Changed):
+            box.value = ""
+        self.recompute()
+        self.pane.update_header()
+
+    def edit_selected_param(self) -> None:
+        """enter on a parameter: its `key=value` in the edit line, ready to change in place."""
+        chosen = self.pane.query_one(CurveLabView).selected_param()
+        if chosen is None:
+            return
+        key, value = chosen
+        box = self._param_input()
+        box.value = f"{key}={value}"
+        box.focus()
+        box.cursor_position = len(box.value)
+
+    def do_undo(self) -> None:
+        if self.edits:
+            dropped = self.edits.pop()
+            self.pane.notify(f"dropped {dropped.to_text()}")
+            self.recompute()
+            self.pane.update_header()
+
+    # --- computing ---------------------------------------------------------------------------------------
+    def _next(self, kind: str) -> int:
+        self.generation[kind] = self.generation.get(kind, 0) + 1
+        self._started[kind] = time.perf_counter()
+        return self.generation[kind]
+
+    def _job(self, kind: str, work: Callable[[], Any], result_kind: str | None = None) -> None:
+        """Run `work` in a thread; post its result (and its JSON, made there too) or why it failed."""
+        generation = self._next(kind)
+        pane = self.pane
+
+        def job() -> None:
+            try:
+                result = work()
+                pane.post_message(LabComputed(result_kind or kind, generation, result))
+            except (ValueError, FleetError, OSError) as exc:  # includes ParamError, ScenarioFileError
+                pane.post_message(LabFailed(kind, generation, str(exc)))
+
+        pane.run_job(job, f"lab-{kind}")
+
+    def recompute(self) -> None:
+        view = self.view
+        try:
+            if view == "response":
+                self._response()
+            elif view == "curve":
+                self._curve()
+            elif view in ("replay", "ab"):
+                self._replay(view)
+            elif view in PLAN_KINDS:
+                self._plan(view)
+        except ParamError as exc:
+            self._view_of(view).say(f"Cannot read the parameters: {exc}")
+
+    def _view_of(self, view: str) -> Any:
+        classes = {
+            "response": ResponseView,
+            "curve": CurveLabView,
+            "replay": ReplayView,
+            "ab": AbView,
+            "scenario": ScenarioView,
+        }
+        return self.pane.query_one(classes.get(view, PlanView))
+
+    def _response(self) -> None:
+        params = ResponseParams.parse(self.params.get("response", ""))
+        inputs = self.inputs()
+        self._view_of("response").say("Computing the load response …")
+        self._job("response", lambda: compute.response(inputs, params))
+
+    def _curve(self) -> None:
+        inputs, lab = self.inputs(), self.lab
+        edits = [e for e in self.edits if self.pending is None or e.key != self.pending.key]
+        if self.pending is not None:
+            edits.append(self.pending)
+        self._job("curve", lambda: compute.curve(inputs, lab, edits))
+
+    def _replay(self, view: str) -> None:
+        params = WorkloadParams.parse(self._current_params(view))
+        inputs = self.inputs()
+        if view == "ab":
+            if not self.edits:
+                self._view_of("ab").say(
+                    "A/B compares the current config with the curve lab's edits: make some first (e)."
+                )
+                return
+            self._view_of("ab").say("Replaying under A and B …")
+            self._job("ab", lambda: (compute.ab(inputs, params), params))
+            return
+        generation = self._next("replay")
+        pane = self.pane
+        self._view_of("replay").start([p for p in ("cost", "first-fit", "best-fit", "spread")])
+        self._view_of("replay").say(f"Replaying on the {inputs.source} …")
+
+        def job() -> None:
+            try:
+                runs = []
+                for run in compute.replay_runs(inputs, params):
+                    runs.append(run)
+                    pane.post_message(LabComputed("replay-run", generation, run))
+                pane.post_message(LabComputed("replay", generation, (runs, params)))
+            except (ValueError, FleetError, OSError) as exc:
+                pane.post_message(LabFailed("replay", generation, str(exc)))
+
+        pane.run_job(job, "lab-replay")
+
+    def _plan(self, kind: str) -> None:
+        params = PlanParams.parse(
+            "" if kind == "drain" else self.params.get(kind, ""), 20 if kind == "rebalance" else 50
+        )
+        host = self.params.get("drain", "").strip() or None
+        if kind == "drain" and host is None:
+            self._view_of(kind).say(
+                "Drain preview: type the host to drain (i), or select it on the place view (p) first."
+            )
+            return
+        inputs = self.inputs()
+        self._view_of(kind).say(f"Planning ({kind}) …")
+        self._job(kind, lambda: compute.plan(inputs, kind, params, host))
+
+    # --- results arrive -------------------------------------------------------------------------------------
+    def computed(self, message: LabComputed) -> None:
+        kind = message.kind
+        base = "replay" if kind == "replay-run" else kind
+        if message.generation != self.generation.get(base):
+            return  # overtaken by a newer job
+        getattr(self, f"_show_{kind.replace('-', '_')}")(message.result)
+        if kind != "replay-run":
+            self.elapsed[base] = time.perf_counter() - self._started.get(base, time.perf_counter())
+
+    def failed(self, message: LabFailed) -> None:
+        if message.generation == self.generation.get(message.kind):
+            self._view_of(message.kind).say(f"Cannot compute: {message.error}")
+
+    def _show_response(self, response: Any) -> None:
+        self._view_of("response").show(response, len(self.edits))
+        self.results["response"] = response.to_json()
+
+    def _show_curve(self, outcome: CurveOutcome) -> None:
+        self.curve, self.lab = outcome, outcome.lab
+        view: CurveLabView = self._view_of("curve")
+        config = self.pane.view.config
+        view.show_params(config, outcome.result.config)
+        view.show_rerank(outcome.rerank)
+        view.show_hocon(outcome.hocon)
+        view.show_curve(self._curve_lines(outcome))
+        refusals = [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
+        if outcome.export_error:
+            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
+        view.show_diagnostics(refusals, None if outcome.hocon else [])
+        data = outcome.result.to_json()
+        data["rerank"], data["hocon"] = outcome.rerank.to_json(), outcome.hocon
+        self.results["curve"] = data
+        if outcome.hocon:
+            self._check_hocon(outcome.hocon)
+
+    def _curve_lines(self, outcome: CurveOutcome) -> list[str]:
+        """The curve of the term being edited (the last edit), before and after."""
+        edit = outcome.edits[-1] if outcome.edits else None
+        config, edited = self.pane.view.config, outcome.result.config
+        cid = edit.cost_function if edit else next(iter(config.cost_functions), "")
+        term = edit.term if edit and edit.term else "vcpus"
+        if term not in RESOURCE_TERMS and not term.startswith("devices."):
+            term = "vcpus"
+        before = term_curve(config.cost_functions.get(cid), term)
+        after = term_curve(edited.cost_functions.get(cid), term)
+        width = max(16, min(120, self.pane.size.width - 40))
+        head = f"{cid}.{term}" + (
+            f"  (edit: {edit.to_text()})" if edit else "  (no edit yet: enter on a parameter)"
+        )
+        return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]
+
+    def _check_hocon(self, text: str) -> None:
+        generation = self._next("hocon")
+        pane = self.pane
+        pane.run_job(
+            lambda: pane.post_message(HoconChecked(generation, compute.check_hocon(text))), "lab-hocon"
+        )
+
+    def hocon_checked(self, message: HoconChecked) -> None:
+        if message.generation != self.generation.get("hocon") or self.curve is None:
+            return
+        refusals = [
+            f"{d.severity.value.upper()} {d.path}: {d.message}" for d in self.curve.result.diagnostics()
+        ]
+        self._view_of("curve").show_diagnostics(refusals, message.diagnostics)
+
+    def _show_replay_run(self, run: PolicyRun) -> None:
+        self._view_of("replay").add_run(run)
+
+    def _show_replay(self, result: tuple[list[PolicyRun], WorkloadParams]) -> None:
+        runs, params = result
+        view: ReplayView = self._view_of("replay")
+        view.finish()
+        events = runs[0].result.events if runs else 0
+        view.say(
+            f"{events} events on the {self.inputs().source} ({params.to_text()}); vCPU/mem = share used at the end"
+        )
+        self.results["replay"] = {"events": events, "policies": [r.to_json() for r in runs]}
+        self.workload = params
+
+    def _show_ab(self, result: tuple[Any, WorkloadParams]) -> None:
+        ab, params = result
+        self._view_of("ab").show(ab, self.edits)
+        self.results["ab"] = ab.to_json()
+        self.workload = params
+
+    def _show_plan(self, plan: Plan) -> None:
+        self.plan = plan
+        self._view_of(plan.kind).show(plan, self.inputs().source, self.apply_refusal(plan))
+        self.results[plan.kind] = plan.to_json()
+
+    _show_drain = _show_rebalance = _show_consolidate = _show_plan
+
+    # --- plans: apply through the migrate action ---------------------------------------------------------
+    def apply_refusal(self, plan: Plan | None) -> str | None:
+        app = self.pane.app
+        if plan is None or not plan.moves:
+            return "no moves"
+        if self.pane.session.read_only:
+            return READ_ONLY_MESSAGE
+        if self.scenario is not None:
+            return "the plan is over a scenario's fleet, not the live one (g: live fleet)"
+        if getattr(app, "deck", None) is None:
+            return "this console has no store: it cannot act"
+        return None
+
+    def do_apply(self) -> None:
+        plan = self.plan if self.view in PLAN_KINDS else None
+        why = self.apply_refusal(plan)
+        if plan is None or why is not None:
+            self.pane.app.post_message(ActionRefused("apply the plan", why or "show a plan first (d, b, c)"))
+            return
+        if plan.kind == "drain":
+            from tui.ui.vmactions import ask_drain
+
+            ask_drain(self.pane.app, self.pane.view, self.pane.session, plan.moves[0].source)
+            return
+        moves = plan.moves
+        lines = [f"  {m.vm}: {m.source} → {m.target} (cost change {m.delta:.6g})" for m in moves[:10]]
+        if len(moves) > 10:
+            lines.append(f"  … and {len(moves) - 10} more")
+
+        def done(values: dict[str, str] | None) -> None:
+            if values:
+                from tui.ui.lab.apply import apply_moves
+
+                reason = values["reason"]
+                run = lambda deck, report: apply_moves(deck, plan.kind, moves, reason, report)  # noqa: E731
+                self.pane.app.post_message(
+                    ActionRequested(ActionJob(f"{plan.kind} plan", run, reason=reason))
+                )
+
+        self.pane.app.push_screen(
+            ActionScreen(
+                f"Apply the {plan.kind} plan: {len(moves)} live migration(s)",
+                [
+                    ("plan", "\n".join(lines)),
+                    (
+                        "what",
+                        "Each move is the migrate action (checked again, audited); the first failure stops the rest.",
+                    ),
+                ],
+                [reason_ask()],
+                lambda v: f"live-migrate {len(moves)} VM(s) because “{v['reason']}”",
+                prefix="labapply",
+            ),
+            done,
+        )
+
+    # --- HOCON ---------------------------------------------------------------------------------------------
+    def do_hocon(self) -> None:
+        box = self.pane.query_one("#curve-hocon-box")
+        box.display = not box.display
+
+    def do_save_hocon(self) -> None:
+        hocon = self.curve.hocon if self.curve is not None else ""
+        if not hocon:
+            self.pane.notify("no edited cost function to save yet (e: curve lab)", severity="warning")
+            return
+        self.pane.app.push_screen(
+            PromptScreen("save HOCON to ", hint="a path, e.g. /tmp/cost-functions.conf"),
+            lambda path: (
+                self._write("HOCON", path, lambda p: [compute.write_text(p, hocon)]) if path else None
+            ),
+        )
+
+    def _write(self, what: str, path: str, work: Callable[[str], list[str]]) -> None:
+        pane = self.pane
+
+        def job() -> None:
+            try:
+                pane.post_message(LabFileWritten(what, work(path)))
+            except (OSError, ValueError) as exc:
+                pane.post_message(LabFileWritten(what, [path], str(exc)))
+
+        pane.run_job(job, f"lab-write-{what}")
+
+    def file_written(self, message: LabFileWritten) -> None:
+        if message.error:
+            self.pane.notify(f"{message.what}: {message.error}", title="Not saved", severity="error")
+        else:
+            self.pane.notify(f"{message.what}: wrote {', '.join(message.paths)}", title="Saved")
+
+    # --- scenarios ------------------------------------------------------------------------------------------
+    def _scenario_maker(self, name: str) -> Callable[[], Scenario]:
+        """A function (for the thread) building the scenario from copies taken now."""
+        inputs, results = self.inputs(), dict(self.results)
+        workload = self.workload.to_json() if self.workload else None
+        source = inputs.source if self.scenario is None else (self.scenario.fleet_source or inputs.source)
+        db = self.pane.session.db
+
+        def make() -> Scenario:
+            from tui.services.scenarios import jsonable
+
+            return Scenario(
+                name=name,
+                config_hash=config_hash(inputs.config),
+                config_source=self.pane.session.source,
+                edits=tuple(e.to_text() for e in inputs.edits),
+                fleet=inputs.model().to_json(),
+                fleet_source=source if self.scenario else f"live:{db}",
+                workload=workload,
+                results=jsonable(results),
+            )
+
+        return make
+
+    def _store(self) -> Any:
+        from tui.services.scenarios import ScenarioStore
+
+        if not self.pane.session.db:
+            raise ValueError("this console has no store directory to keep scenarios in")
+        return ScenarioStore(self.pane.session.db)
+
+    def do_save(self) -> None:
+        suggestion = self.scenario.name if self.scenario else ""
+        self.pane.app.push_screen(
+            PromptScreen("save scenario as ", suggestion, hint="a name (the same name replaces it)"),
+            lambda name: self._save(name.strip()) if name and name.strip() else None,
+        )
+
+    def _save(self, name: str) -> None:
+        make = self._scenario_maker(name)
+        self._write("scenario", name, lambda _n: [self._store().save(make(), replace=True).name])
+
+    def do_open(self) -> None:
+        pane = self.pane
+
+        def job() -> None:
+            try:
+                pane.post_message(ScenariosListed(self._store().list()))
+            except (OSError, ValueError) as exc:
+                pane.post_message(LabFileWritten("scenarios", [], str(exc)))
+
+        pane.run_job(job, "lab-scenarios")
+
+    def scenarios_listed(self, scenarios: list[Scenario]) -> None:
+        if not scenarios:
+            self.pane.notify("no scenarios saved yet (s saves the current what-if)", severity="warning")
+            return
+        self.pane.app.push_screen(ScenarioPickScreen(scenarios), self._open)
+
+    def _open(self, name: str | None) -> None:
+        if not name:
+            return
+        pane = self.pane
+
+        def job() -> None:
+            try:
+                pane.post_message(ScenarioOpened(self._store().get(name)))
+            except (OSError, ValueError) as exc:
+                pane.post_message(LabFileWritten(f"scenario {name}", [], str(exc)))
+
+        pane.run_job(job, "lab-scenarios")
+
+    def scenario_opened(self, scenario: Scenario) -> None:
+        """Restore its edits, workload and fleet; the saved results are shown as they were."""
+        config = self.pane.view.config
+        try:
+            edits = parse_edits(scenario.edits)
+            model = FleetModel.from_json(scenario.fleet, config) if scenario.fleet else None
+        except (EditError, FleetError) as exc:
+            self.pane.notify(f"scenario {scenario.name}: {exc}", severity="error")
+            return
+        self.scenario, self.model, self.edits, self.pending, self.lab = scenario, model, edits, None, None
+        self.results = dict(scenario.results)
+        self.workload = WorkloadParams.from_json(dict(scenario.workload) if scenario.workload else None)
+        self.params["replay"] = self.params["ab"] = self.workload.to_text()
+        self._view_of("scenario").show(scenario, scenario.config_hash == config_hash(config))
+        self.show("scenario")
+        self.pane.notify(f"opened scenario {scenario.name}: {len(edits)} edit(s)", title="Scenario")
+
+    def do_live(self) -> None:
+        if self.scenario is not None:
+            self.scenario, self.model, self.lab = None, None, None
+            self.pane.notify("the lab uses the live fleet again")
+            self.pane.update_header()
+
+    def do_export(self) -> None:
+        self.pane.app.push_screen(
+            PromptScreen("export to ", hint="FILE.json for JSON, else a directory of CSV tables"),
+            lambda path: self._export(path.strip()) if path and path.strip() else None,
+        )
+
+    def _export(self, path: str) -> None:
+        from tui.services.scenarios import export_csv, export_json
+
+        make = self._scenario_maker(self.scenario.name if self.scenario else "what-if")
+        if path.endswith(".json"):
+            self._write("export", path, lambda p: [str(export_json(make(), p))])
+        else:
+            self._write("export", path, lambda p: [str(x) for x in export_csv(make(), p)])
+
+    # --- the fleet moved ----------------------------------------------------------------------------------
+    def fleet_changed(self) -> None:
+        if self.scenario is None:
+            self.lab = None  # new loads: the curve lab's base costs are recomputed on the next change
+
+    def request_changed(self) -> None:
+        self.lab = None
