@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual.binding import Binding
 from textual.suggester import SuggestFromList
+from textual.timer import Timer
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.core.fleet import FleetError
@@ -104,6 +105,7 @@ PLACEHOLDERS = {
     "consolidate": "moves=50 hosts=N (enter: plan)",
 }
 PLAN_KINDS = ("drain", "rebalance", "consolidate")
+HOCON_PAUSE_S = 0.15  # the loader checks the HOCON once typing pauses this long
 DEFAULT_REQUEST = Request.of(2, 4 * 1024**3)  # what the lab uses until a request is typed
 VIEW_OF = {**{k: "plan" for k in PLAN_KINDS}, "place": "place"}
 
@@ -125,6 +127,7 @@ class LabController:
         self.elapsed: dict[str, float] = {}  # kind -> seconds from job start to shown (bench, status)
         self._started: dict[str, float] = {}
         self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
+        self._hocon_timer: Timer | None = None
 
     # --- set-up -------------------------------------------------------------------------------------------
     def mounted(self) -> None:
@@ -403,8 +406,13 @@ class LabController:
         data = outcome.result.to_json()
         data["rerank"], data["hocon"] = outcome.rerank.to_json(), outcome.hocon
         self.results["curve"] = data
+        if self._hocon_timer is not None:
+            self._hocon_timer.stop()
         if outcome.hocon:
-            self._check_hocon(outcome.hocon)
+            # The loader (pyhocon, tens of ms of CPU) runs once typing pauses, not on every keystroke:
+            # on a shared 2-core machine it would otherwise slow the recompute the admin is waiting for.
+            hocon = outcome.hocon
+            self._hocon_timer = self.pane.set_timer(HOCON_PAUSE_S, lambda: self._check_hocon(hocon))
 
     def _curve_lines(self, outcome: CurveOutcome) -> list[str]:
         """The curve of the term being edited (the last edit), before and after."""
