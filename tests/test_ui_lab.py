@@ -270,3 +270,17 @@ async def test_lab_params_refuse_bad_words(tmp_path: Path) -> None:
         await pilot.press("w", "i", "ctrl+u", *"vms=ten", "enter")
         await wait_for(pilot, lambda: "vms: expected a int" in text(app, "replay-summary"), "the refusal")
         assert app.screen.query_one("#lab-params", Input).value == "vms=ten"
+
+
+async def test_palette_offers_every_lab_action(tmp_path: Path) -> None:
+    async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
+        app = pilot.app
+        assert isinstance(app, VmdeckApp)
+        actions = {title: run for title, _help, run in app.palette_actions()}
+        from tui.ui.lab.controller import LAB_BINDINGS
+
+        assert all(f"Lab: {b.description}" in actions for b in LAB_BINDINGS)
+        actions["Lab: Rebalance plan"]()  # from the hosts pane: shows the lab, then plans
+        lab = app.panes["sim"].lab  # type: ignore[attr-defined]
+        await wait_for(pilot, lambda: app.current_mode == "sim" and lab.view == "rebalance", "the lab view")
+        await wait_for(pilot, lambda: "rebalance" in lab.results, "the plan")

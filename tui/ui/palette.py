@@ -15,6 +15,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from tui.core.fleet import HostState
 from tui.ui.keymap import PANES, VMS_BINDINGS
+from tui.ui.lab.controller import LAB_BINDINGS
 from tui.ui.panes.hosts import ask_state_change
 from tui.ui.vmactions import ask_drain, ask_start
 
@@ -35,6 +36,10 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
         (f"Show {title} pane", f":{name}", lambda n=name: app.action_pane(n)) for name, title in PANES.items()
     ]
     actions.append(("Filter the current pane", "/ text or regex", app.action_filter))
+    for binding in LAB_BINDINGS:  # the what-if lab: shown on the Simulation pane, then run
+        name = binding.action[5:-2]  # "lab('curve')" -> curve
+        go = lambda n=name: (app.action_pane("sim"), app.call_after_refresh(app.panes["sim"].action_lab, n))  # type: ignore[attr-defined]  # noqa: E731
+        actions.append((f"Lab: {binding.description}", f"{binding.key} on the Simulation pane", go))
     actions.append(("Help: list every key", "?", app.action_help))
     actions.append(("Quit vmdeck", "q", app.exit))
     actions.append(
