@@ -57,6 +57,18 @@ async def capture(out: Path) -> list[Path]:
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
             save("sim")
+            await pilot.press("e", "i", *"pool2.offset=0", "enter", "escape")  # the what-if lab's views
+            for key, name in [
+                ("e", "curve"),
+                ("l", "response"),
+                ("w", "replay"),
+                ("a", "ab"),
+                ("b", "rebalance"),
+            ]:
+                await pilot.press(key)
+                await app.workers.wait_for_complete()
+                await pilot.pause(0.5)
+                save(f"lab-{name}")
             await pilot.press("question_mark")
             await pilot.pause()
             save("help")
