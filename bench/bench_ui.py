@@ -28,19 +28,29 @@ PAINT_SCRIPT = textwrap.dedent(
     import asyncio, json, sys
     sys.path.insert(0, {repo!r})
     from tui.ui.launch import build_console
-    from tui.ui.app import VmdeckApp
 
     async def main():
         app = build_console({config!r}, {db!r}, demo_dir={demo!r})
-        async with app.run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            painted = time.perf_counter() - T0
+        marks = {{}}
+        shown = app._display
+
+        def display(screen, renderable):
+            # The first frame showing every host row; then the first frame after every host's data.
+            if renderable is not None:
+                pane = app.panes["hosts"]
+                rows = pane.table.row_count if pane.is_mounted else 0
+                if "paint" not in marks and rows == len(app.view.records):
+                    marks["paint"] = time.perf_counter() - T0
+                if "paint" in marks and len(app.view.snapshots) == len(app.view.records):
+                    marks.setdefault("with_data", time.perf_counter() - T0)
+            shown(screen, renderable)
+
+        app._display = display
+        async with app.run_test(size=(120, 40)):
+            while "with_data" not in marks:
+                await asyncio.sleep(0.005)
             rows = app.panes["hosts"].table.row_count
-            while len(app.view.snapshots) < len(app.view.records):
-                await pilot.pause(0.01)
-            await pilot.pause()
-            with_data = time.perf_counter() - T0
-        print(json.dumps({{"paint": painted, "with_data": with_data, "rows": rows}}))
+        print(json.dumps({{**marks, "rows": rows}}))
 
     asyncio.run(main())
     """
@@ -59,9 +69,19 @@ BASELINE_SCRIPT = textwrap.dedent(
             yield DataTable()
 
     async def main():
-        async with Bare().run_test(size=(120, 40)) as pilot:
-            await pilot.pause()
-            print(json.dumps({"paint": time.perf_counter() - T0}))
+        app, marks = Bare(), {}
+        shown = app._display
+
+        def display(screen, renderable):
+            if renderable is not None:
+                marks.setdefault("paint", time.perf_counter() - T0)
+            shown(screen, renderable)
+
+        app._display = display
+        async with app.run_test(size=(120, 40)):
+            while "paint" not in marks:
+                await asyncio.sleep(0.005)
+        print(json.dumps(marks))
 
     asyncio.run(main())
     """
@@ -69,37 +89,79 @@ BASELINE_SCRIPT = textwrap.dedent(
 
 LIVE_SCRIPT = textwrap.dedent(
     """
-    import asyncio, json, statistics, sys, time
+    import asyncio, inspect, json, statistics, sys, time, unicodedata
     sys.path.insert(0, {repo!r})
+    from textual import events
+    from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key
     from tui.ui.launch import build_console
 
+    QUIET = 0.15  # a key's answer is complete when no frame followed its last one for this long
+
+    def key_event(key):
+        # Built the way Pilot builds it, but sent without Pilot's wait_for_idle, which waits for the
+        # whole *process* to idle: with poller threads busy it would time the pollers, not the key.
+        if len(key) == 1 and not key.isalnum():
+            key = _character_to_key(key)
+        try:
+            char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
+        except KeyError:
+            char = key if len(key) == 1 else None
+        return events.Key(key, char)
+
     async def main():
-        app = build_console({config!r}, {db!r})
-        feed_interval = {interval!r}
+        period = {period!r}
+        if "poll_period" in inspect.signature(build_console).parameters:
+            app = build_console({config!r}, {db!r}, poll_period=period)
+        else:  # the console before the poller (fleetfeed): same figures from the same script
+            app = build_console({config!r}, {db!r})
+        frames = []
+        shown = app._display
+
+        def display(screen, renderable):
+            if renderable is not None:
+                frames.append(time.perf_counter())
+            shown(screen, renderable)
+
+        app._display = display
+
+        async def answer(key):
+            seen = len(frames)
+            began = time.perf_counter()
+            event = key_event(key)
+            event.set_sender(app)
+            app._driver.send_message(event)
+            while time.perf_counter() - began < 20:
+                await asyncio.sleep(0.002)
+                if len(frames) > seen and time.perf_counter() - frames[-1] > QUIET:
+                    break
+            return frames[-1] - began if len(frames) > seen else float("nan")
+
         async with app.run_test(size=(120, 40)) as pilot:
+            if not hasattr(app, "poller"):
+                app.feed.interval = period or 10.0
             while len(app.view.snapshots) < len(app.view.records):
                 await pilot.pause(0.05)
-            app.feed.interval = feed_interval  # polls keep running during the key presses
+            await asyncio.sleep(1.0)
             latencies = {{}}
-            for key in ["down", "down", "pagedown", "up", "2", "1", "3", "1", "4", "1", "question_mark", "escape"]:
-                t = time.perf_counter()
-                await pilot.press(key)
-                await pilot.pause()
-                latencies.setdefault(key, []).append(time.perf_counter() - t)
-            t = time.perf_counter()
-            await pilot.press("slash", *"pool2", "enter")
-            await pilot.pause()
-            latencies["/pool2 filter"] = [time.perf_counter() - t]
-            await pilot.press("escape")
-            await pilot.pause()
-            app.feed.interval = {idle_interval!r}
-            await pilot.pause(1.0)
+            for key in ["down", "down", "pagedown", "up", "2", "1", "3", "1", "4", "1", "question_mark", "escape",
+                        "4", "down", "pagedown", "1"]:
+                latencies.setdefault(key, []).append(await answer(key))
+            for pane, text in [("1", "pool2"), ("4", "h00"), ("4", "")]:
+                await answer(pane)
+                await answer("slash")
+                for char in text:
+                    await pilot.press(char)
+                latencies[f"{{pane}} /{{text}} filter"] = [await answer("enter")]
+            await answer("1")
+            await asyncio.sleep(1.0)
             cpu0, wall0 = time.process_time(), time.perf_counter()
             await asyncio.sleep({idle!r})
             cpu = (time.process_time() - cpu0) / (time.perf_counter() - wall0)
+            poller = getattr(app, "poller", None)
+            polls = poller.stats.polls if poller is not None else -1
         flat = [v for vs in latencies.values() for v in vs]
         print(json.dumps({{"latency": {{k: max(v) for k, v in latencies.items()}}, "max": max(flat),
-                          "median": statistics.median(flat), "idle_cpu": cpu}}))
+                          "median": statistics.median(flat), "idle_cpu": cpu, "polls": polls}}))
 
     asyncio.run(main())
     """
@@ -148,8 +210,13 @@ def main() -> None:
     parser.add_argument("--hosts", type=int, default=1000)
     parser.add_argument("--vms-per-host", type=int, default=10)
     parser.add_argument("--idle", type=float, default=10.0, help="seconds of idle CPU measurement")
+    parser.add_argument("--live-only", action="store_true", help="only the key latency and CPU runs")
     args = parser.parse_args()
     config = str(REPO / "config" / "ticrypt-vm.conf")
+    if args.live_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            live_runs(config, make_fleet(Path(tmp) / "big", args.hosts, args.vms_per_host), args.idle)
+        return
 
     base = run(BASELINE_SCRIPT)["paint"]
     print(f"baseline: bare Textual app + empty DataTable, first paint {base:.2f} s")
@@ -166,18 +233,22 @@ def main() -> None:
             f"{args.hosts} hosts / {total} VMs: first paint {big['paint']:.2f} s (goal <= 3 s, "
             f"{big['paint'] / base:.1f}x baseline), with polled data {big['with_data']:.2f} s, rows {big['rows']}"
         )
-        live = run(
-            LIVE_SCRIPT.format(
-                repo=str(REPO), config=config, db=str(db), interval=0.5, idle_interval=10.0, idle=args.idle
-            )
-        )
+        live_runs(config, db, args.idle)
+
+
+def live_runs(config: str, db: Path, idle: float) -> None:
+    for period, label in [(0.5, "every 0.5 s"), (None, "at the realm's poll-frequency (10 s)")]:
+        live = run(LIVE_SCRIPT.format(repo=str(REPO), config=config, db=str(db), period=period, idle=idle))
         print(
-            f"key presses while polling every 0.5 s: max {live['latency_max'] if 'latency_max' in live else live['max']:.3f} s, "
-            f"median {live['median']:.3f} s (goal <= 0.100 s)"
+            f"key presses while polling {label}: max {live['max']:.3f} s, median {live['median']:.3f} s "
+            f"(goal <= 0.100 s)"
         )
         for key, value in live["latency"].items():  # type: ignore[union-attr]
             print(f"  {key:<16} {value * 1000:7.1f} ms")
-        print(f"idle CPU over {args.idle:g} s, polling every 10 s: {live['idle_cpu'] * 100:.1f}% (goal < 5%)")
+        print(
+            f"  CPU over {idle:g} s on the hosts pane, polling {label}: {live['idle_cpu'] * 100:.1f}%"
+            f" ({live['polls']} polls in all; goal < 5% when nothing changes at the real period)"
+        )
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ class Activity:
             )
         if self.last:
             parts.append(self.last)
-        return " · ".join(parts) or "no action yet · s start · ? help"
+        return " · ".join(parts) or "no action yet"
 
 
 def outcome_line(outcome: Outcome) -> str:

@@ -6,6 +6,7 @@ colour, so the console reads the same over ssh in a 16-colour terminal or in a s
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable, Sequence
@@ -54,6 +55,23 @@ def spark(values: Sequence[float | None], width: int | None = None) -> str:
 _REGEX_CHARS = set("^$.*+?[]()|{}\\")
 
 
+def haystack(fields: Iterable[str]) -> str:
+    """A row's fields as one lower-cased text, one field per line: a substring never spans two fields,
+    and with MULTILINE a regex's ^ and $ still anchor to a field."""
+    return "\n".join(fields).lower()
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(text: str) -> re.Pattern[str] | None:
+    if not text or not (_REGEX_CHARS & set(text)):
+        return None
+    try:
+        # Matched against the lower-cased haystack; IGNORECASE keeps upper-case classes like [A-Z] working.
+        return re.compile(text, re.IGNORECASE | re.MULTILINE)
+    except re.error:
+        return None
+
+
 @dataclass(frozen=True)
 class TextFilter:
     """A `/` filter: plain text matches as a substring; text with regex syntax that compiles, as a regex.
@@ -66,25 +84,23 @@ class TextFilter:
 
     @property
     def pattern(self) -> re.Pattern[str] | None:
-        if not self.text or not (_REGEX_CHARS & set(self.text)):
-            return None
-        try:
-            return re.compile(self.text, re.IGNORECASE)
-        except re.error:
-            return None
+        return _compiled(self.text)
 
     @property
     def kind(self) -> str:
         return "regex" if self.pattern is not None else "text"
 
     def matches(self, fields: Iterable[str]) -> bool:
+        return self.matches_text(haystack(fields))
+
+    def matches_text(self, hay: str) -> bool:
+        """Match a row's `haystack` (one lower-cased line per field, computed once per row)."""
         if not self.text:
             return True
         pattern = self.pattern
         if pattern is not None:
-            return any(pattern.search(f) for f in fields)
-        needle = self.text.lower()
-        return any(needle in f.lower() for f in fields)
+            return pattern.search(hay) is not None
+        return self.text.lower() in hay
 
     def describe(self) -> str:
         return f"filter /{self.text}/ ({self.kind})" if self.text else ""

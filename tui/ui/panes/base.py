@@ -1,7 +1,9 @@
-"""What every pane shares: a header line, the `/` filter, and redrawing only while visible.
+"""What every pane shares: a header line, the `/` filter, a status line, and redrawing only while visible.
 
-Attributes down: the app calls `fleet_changed(names)` after each feed batch. A pane that is not on
-screen only marks itself dirty and redraws when it is shown again (`on_screen_resume`).
+Attributes down: the app calls `fleet_changed(names)` after each batch of changed snapshots. A pane
+that is not on screen only notes which hosts changed and, when shown again (`on_screen_resume`),
+updates just their rows. A table pane keeps its rows (and a lower-cased search text per row) as its
+model, so a new `/` filter re-filters what it has instead of recomputing every row.
 """
 
 from __future__ import annotations
@@ -13,12 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.coordinate import Coordinate
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import Static
 
 from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.session import Session
-from tui.ui.text import TextFilter
+from tui.ui.text import TextFilter, haystack
+from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
 
 # Above this share of changed rows, rebuilding the table is cheaper than cell-by-cell updates.
@@ -37,13 +40,14 @@ class Pane(Screen[None]):
         self.session = session
         self.activity = activity or Activity()
         self.filter = TextFilter()
-        self.dirty = False
+        self.stale: set[str] = set()  # hosts that changed while the pane was not on screen
+        self._shown: dict[str, str] = {}  # selector -> text last set
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pane-header", markup=False)
         yield from self.compose_body()
         yield Static("", id="pane-status", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -52,7 +56,7 @@ class Pane(Screen[None]):
         # Textual calls on_mount of every class in the MRO: subclasses extend `build`, not on_mount.
         self.build()
         self.refresh_all()
-        self.dirty = False  # changes that arrived before the mount are in this first draw
+        self.stale.clear()  # changes that arrived before the mount are in this first draw
         self.update_header()
         self.update_status()
 
@@ -60,16 +64,16 @@ class Pane(Screen[None]):
         """Create what the body needs before the first draw (columns, plots)."""
 
     def on_screen_resume(self) -> None:
-        if self.dirty:
-            self.dirty = False
-            self.refresh_all()
+        if self.stale:
+            names, self.stale = sorted(self.stale), set()
+            self.update_rows(names)
         self.update_header()
         self.update_status()
 
     # --- attributes down -------------------------------------------------------------------------
     def fleet_changed(self, names: list[str]) -> None:
         if not self.is_mounted or not self.is_current:
-            self.dirty = True
+            self.stale.update(names)  # skip drawing a hidden pane; catch up when it is shown
             return
         self.update_rows(names)
         self.update_header()
@@ -102,13 +106,18 @@ class Pane(Screen[None]):
             parts.append(self.filter.describe())
         if self.session.read_only:
             parts.append("READ-ONLY: changes blocked")
-        if self.is_mounted:
-            self.query_one("#pane-header", Static).update(" · ".join(p for p in parts if p))
+        self._show("#pane-header", " · ".join(p for p in parts if p))
 
     def update_status(self) -> None:
         """The status bar: actions running and the last result (the app's Activity)."""
-        if self.is_mounted:
-            self.query_one("#pane-status", Static).update(self.activity.line())
+        self._show("#pane-status", self.activity.line())
+
+    def _show(self, selector: str, text: str) -> None:
+        # Static.update re-lays-out the whole screen: on a pane switch in front of a large table
+        # that was a second full repaint, so unchanged text is not set again.
+        if self.is_mounted and self._shown.get(selector) != text:
+            self._shown[selector] = text
+            self.query_one(selector, Static).update(text)
 
 
 class TablePane(Pane):
@@ -116,12 +125,17 @@ class TablePane(Pane):
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
 
+    def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
+        super().__init__(view, session, activity)
+        self._rows: dict[str, tuple[str, ...]] = {}  # every row, filtered or not: the pane's model
+        self._hay: dict[str, str] = {}  # key -> the row's search text (TextFilter.matches_text)
+
     def compose_body(self) -> ComposeResult:
         yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
 
     @property
-    def table(self) -> DataTable[str]:
-        return self.query_one(DataTable)
+    def table(self) -> FixedTable:
+        return self.query_one(FixedTable)
 
     def build(self) -> None:
         # Every column gets a width (None: sized from the data by `refresh_all`), so the table never
@@ -137,14 +151,25 @@ class TablePane(Pane):
         raise NotImplementedError
 
     def refresh_all(self) -> None:
+        """Recompute every row from the view, then show those the filter keeps."""
+        rows = self.all_rows()
+        self._rows = dict(rows)
+        self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
+        self._size_columns(self._rows.values())
+        self._load()
+
+    def set_filter(self, text: str) -> None:
+        self.filter = TextFilter(text)
+        if self.is_mounted:
+            self._load()  # the rows are the same: only which of them show changed
+        self.update_header()
+
+    def _load(self) -> None:
         table = self.table
         selected = self.selected_key()
-        table.clear()
-        all_rows = self.all_rows()
-        self._size_columns(all_rows.values())
-        rows = [(key, cells) for key, cells in all_rows.items() if self.filter.matches(cells)]
-        for key, cells in rows:
-            table.add_row(*cells, key=key)
+        keep = self.filter.matches_text
+        hay = self._hay
+        table.load_rows((key, cells) for key, cells in self._rows.items() if keep(hay[key]))
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
 
@@ -162,17 +187,22 @@ class TablePane(Pane):
             columns[i].width = min(widest[i], MAX_WIDTH)
 
     def update_rows(self, names: list[str]) -> None:
-        table = self.table
+        """Apply changed hosts: only rows that appeared, went or changed are touched, cell by cell."""
         if len(names) > REBUILD_SHARE * max(1, len(self.view.records)):
             self.refresh_all()
             return
+        table = self.table
         rows, before = self.rows_of_hosts(names)
         labels = [label for label, _ in self.COLUMNS]
         for key in before - set(rows):
+            self._rows.pop(key, None)
+            self._hay.pop(key, None)
             if key in table.rows:
                 table.remove_row(key)
         for key, cells in rows.items():
-            visible = self.filter.matches(cells)
+            self._rows[key] = cells
+            self._hay[key] = hay = haystack(cells)
+            visible = self.filter.matches_text(hay)
             if key not in table.rows:
                 if visible:
                     table.add_row(*cells, key=key)
