@@ -9,11 +9,13 @@ short: the work is in the panes, the dialogs, the jobs, the poller and the actio
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.timer import Timer
 from textual.widgets import Input
 
 from tui.core.hosts import HostError, HostRecord
@@ -60,6 +62,9 @@ PANE_CLASSES: dict[str, type[Pane]] = {
 COMMAND_ALIASES = {"h": "hosts", "p": "profiles", "c": "curves", "v": "vms", "vm": "vms", "s": "sim"}
 # More transitions to unreachable than this in one batch get one summary notification, not a flood.
 NOTIFY_LIMIT = 3
+# Changed snapshots are applied at most this often: every table update repaints the visible rows, so
+# the first poll of 1,000 hosts (hundreds of small batches) would otherwise keep the UI busy painting.
+BATCH_WINDOW_S = 0.25
 
 
 def styles_path() -> Path:
@@ -92,6 +97,8 @@ class VmdeckApp(App[None]):
         self.deck = deck
         self.batcher = SnapshotBatcher(lambda: self.post_message(FleetPolled()))  # called on a poller thread
         self._unsubscribe: Callable[[], None] | None = None
+        self._apply_timer: Timer | None = None
+        self._last_apply = 0.0
         self.pane_history: list[str] = []
 
     # --- life cycle --------------------------------------------------------------------------------
@@ -111,9 +118,19 @@ class VmdeckApp(App[None]):
 
     # --- messages up -------------------------------------------------------------------------------
     def on_fleet_polled(self, _message: FleetPolled) -> None:
+        if self._apply_timer is not None:
+            return  # a batch is already scheduled: it will take these snapshots too
+        wait = self._last_apply + BATCH_WINDOW_S - time.monotonic()
+        if wait > 0:
+            self._apply_timer = self.set_timer(wait, self._apply_batch)
+        else:
+            self._apply_batch()
+
+    def _apply_batch(self) -> None:
+        self._apply_timer, self._last_apply = None, time.monotonic()
         batch = self.batcher.drain()
         if not batch:
-            return  # an earlier message already took these
+            return  # an earlier batch already took these
         before = {s.host: self.view.status(s.host) for s in batch if s.host in self.view.records}
         changed = self.view.apply(batch)
         self._notify_unreachable([n for n in changed if self._went_down(before.get(n), n)])

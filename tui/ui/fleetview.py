@@ -159,7 +159,11 @@ class FleetView:
         counts = {s: 0 for s in HostStatus}
         for name in self.records:
             counts[self.status(name)] += 1
-        vms = sum(len(self.vms_holding_resources(n)) for n in self.records)
+        # The cached allocations already count each host's running VMs: no walk over every domain.
+        vms = sum(
+            alloc.vms if (alloc := self.allocation(n)) is not None else len(self.vms_holding_resources(n))
+            for n in self.records
+        )
         parts = [f"{len(self.records)} hosts", f"{vms} VMs running"]
         if counts[HostStatus.UNREACHABLE]:
             parts.append(f"{counts[HostStatus.UNREACHABLE]} UNREACHABLE")
