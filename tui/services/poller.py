@@ -110,6 +110,8 @@ class Poller:
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._live_workers = 0
         self._ids = itertools.count(1)
+        self._inflight: dict[int, _Slot] = {}  # id(slot) -> slot with a poll or open in flight
+        self._next_due = 0.0  # earliest due time among idle hosts at the dispatcher's last scan
         self.set_hosts(hosts)
 
     # --- public API ----------------------------------------------------------------------------------
@@ -243,6 +245,7 @@ class Poller:
             for name in targets:
                 slot = self._slots[name]
                 slot.due = min(slot.due, began)
+            self._wake.notify_all()
             was_running = self._running
         self.start()
         deadline = began + bound
@@ -281,9 +284,15 @@ class Poller:
 
     def _dispatch_loop(self, generation: int) -> None:
         with self._lock:
+            scan = True
             while self._running and self._generation == generation:
                 now = time.monotonic()
                 published = self._watchdog_locked(now)
+                if not (scan or published or now + DISPATCH_SLACK_S >= self._next_due):
+                    # A watchdog tick with nothing due: no need to look at every host again.
+                    tick = WATCHDOG_TICK_S if self._inflight else 1.0
+                    scan = self._wake.wait(timeout=max(0.0, min(self._next_due - now, tick)))
+                    continue
                 next_due = now + 1.0
                 for name, slot in self._slots.items():
                     if slot.queued or slot.started is not None or slot.disabled is not None:
@@ -295,19 +304,23 @@ class Poller:
                         self._ready.put(name)
                     else:
                         next_due = min(next_due, slot.due)
+                self._next_due = next_due
                 if published:
                     self._lock.release()
                     try:
                         self._deliver(published)
                     finally:
                         self._lock.acquire()
+                    scan = True
                     continue
-                # Wake for the next due host, or soon enough to enforce the bounds of running polls.
-                self._wake.wait(timeout=max(0.0, min(next_due - now, WATCHDOG_TICK_S)))
+                # Wake for the next due host, or soon enough to enforce the bounds of running polls;
+                # a notify (a host became due sooner) makes the next pass scan every host.
+                tick = WATCHDOG_TICK_S if self._inflight else 1.0
+                scan = self._wake.wait(timeout=max(0.0, min(next_due - now, tick)))
 
     def _watchdog_locked(self, now: float) -> list[HostSnapshot]:
         published = []
-        for slot in self._slots.values():
+        for slot in list(self._inflight.values()):
             if slot.started is None:
                 continue
             bound = self.settings.open_timeout if slot.phase == "open" else self.settings.call_timeout
@@ -317,6 +330,7 @@ class Poller:
             slot.token += 1
             slot.abandoned += 1
             slot.started = None
+            self._inflight.pop(id(slot), None)
             slot.conn = None  # the stuck thread holds it and closes it if it ever returns
             slot.attempts += 1
             slot.failures += 1
@@ -354,6 +368,7 @@ class Poller:
                     continue
                 slot.queued = False
                 slot.started = time.monotonic()
+                self._inflight[id(slot)] = slot
                 slot.phase = "poll" if slot.conn is not None and not slot.conn.dead.is_set() else "open"
                 token = slot.token
             keep_going = self._poll(name, slot, token)
@@ -398,9 +413,12 @@ class Poller:
         except NodeFileMissing as exc:
             error = str(exc)
         with self._lock:
+            if slot.token == token:
+                self._inflight.pop(id(slot), None)
             if slot.token != token or slot.retired:
                 # Abandoned by the watchdog (or the host was removed) while we were blocked.
                 slot.abandoned = max(0, slot.abandoned - 1) if slot.token != token else slot.abandoned
+                self._next_due = min(self._next_due, slot.due)  # it may be dispatchable again
                 late = conn if conn is not None else opened
                 abandoned = slot.token != token
             else:
@@ -424,6 +442,7 @@ class Poller:
                     slot.due = time.monotonic() + self._backoff(slot)
                     snap = self._publish_locked(slot, HostStatus.UNREACHABLE, error)
                 published.append(snap)
+                self._next_due = min(self._next_due, slot.due)
                 self._done.notify_all()
         if late is not None:
             late.close()
