@@ -19,6 +19,7 @@ from tui.ui.session import Session
 # The demo's hosts are in-process test:/// files: poll them often so the demo looks alive. A real
 # fleet is polled at each realm's poll-frequency.
 DEMO_PERIOD_S = 2.0
+IN_PROCESS_WORKERS = 2
 
 
 def build_console(
@@ -60,8 +61,15 @@ def build_console(
     except (StoreError, OSError, ValueError) as exc:
         raise SystemExit(f"vmdeck: cannot read the store in {db}: {exc}") from None
     session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=str(db))
-    settings = PollerSettings(read_only=read_only, period=poll_period)
+    settings = PollerSettings(read_only=read_only, period=poll_period, workers=_workers(records))
     return make_app(result.config, records, session=session, store=store, poller_settings=settings)
+
+
+def _workers(records: list[HostRecord]) -> int:
+    """Poller threads: test:/// hosts run inside this process, so their polls are CPU work that
+    competes with the UI for the GIL; two threads already overlap what the driver does without it."""
+    default = PollerSettings().workers
+    return IN_PROCESS_WORKERS if records and all(r.uri.startswith("test://") for r in records) else default
 
 
 def run_console(config_path: str | None, db: str | None, read_only: bool) -> int:
