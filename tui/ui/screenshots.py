@@ -31,7 +31,8 @@ async def _wait_polled(pilot: Pilot[None], app: VmdeckApp) -> None:
 
 
 async def capture(out: Path) -> list[Path]:
-    """Drive the demo through each pane (and the detail and state dialogs) and save an SVG of each."""
+    """Drive the demo through each pane (and the detail, state, VM action and drain dialogs) and save an
+    SVG of each."""
     written: list[Path] = []
     with tempfile.TemporaryDirectory() as tmp:
         app = build_console(None, None, demo_dir=Path(tmp) / "demo")
@@ -53,6 +54,14 @@ async def capture(out: Path) -> list[Path]:
                 await pilot.press(key)
                 await pilot.pause(0.2)
                 save(name)
+            await pilot.press("x", *"kernel update")  # a VM action: stop, with its reason
+            await pilot.pause()
+            save("vm-stop")
+            await pilot.press("escape", "1", "r")  # drain: the scheduler's plan before confirming
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            save("host-drain")
+            await pilot.press("escape")
             await pilot.press("5", "r", *"2 8GiB", "enter")
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
