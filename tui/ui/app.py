@@ -15,16 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from textual.app import App
+from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Input
 
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import HostStatus
 from tui.core.model import VmConfig
-from tui.services.actions import ActionSettings, Deck, plan_drain
+from tui.services.actions import ActionSettings, Deck, Result, plan_drain
 from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import Store, StoreError
-from tui.ui.activity import Activity, outcome_line
+from tui.ui.activity import Activity
 from tui.ui.dialogs import HelpScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import detached, perform
@@ -65,6 +66,12 @@ NOTIFY_LIMIT = 3
 # Changed snapshots are applied at most this often: every table update repaints the visible rows, so
 # the first poll of 1,000 hosts (hundreds of small batches) would otherwise keep the UI busy painting.
 BATCH_WINDOW_S = 0.25
+SEVERITY: dict[Result, SeverityLevel] = {
+    Result.OK: "information",
+    Result.TIMED_OUT: "warning",  # the admin decides what next (force is offered)
+    Result.REFUSED: "error",
+    Result.FAILED: "error",
+}
 
 
 def styles_path() -> Path:
@@ -201,7 +208,11 @@ class VmdeckApp(App[None]):
     def _perform(self, job: ActionJob, token: int) -> None:
         """Worker thread: only post_message crosses back."""
         assert self.deck is not None
-        outcome, record = perform(self.deck, job, lambda text: self.post_message(ActionProgressed(text)))
+
+        def report(text: str, ok: bool = True) -> None:
+            self.post_message(ActionProgressed(text, ok))
+
+        outcome, record = perform(self.deck, job, report)
         self.post_message(ActionFinished(job, outcome, token, record))
 
     def on_action_progressed(self, message: ActionProgressed) -> None:
@@ -213,14 +224,8 @@ class VmdeckApp(App[None]):
         outcome = message.outcome
         self.activity.finished(message.token, outcome)
         self._show_status()
-        severity = (
-            "information" if outcome.ok else ("warning" if outcome.result.value == "timed-out" else "error")
-        )
-        self.notify(
-            outcome.message,
-            title=outcome_line(outcome).split(":", 1)[0] + f" {outcome.action}",
-            severity=severity,
-        )
+        word = "ok" if outcome.ok else outcome.result.value.upper()
+        self.notify(outcome.message, title=f"{word} {outcome.action}", severity=SEVERITY[outcome.result])
         if message.record is not None and message.record != self.view.records.get(message.record.name):
             self._set_record(message.record)
         offer_force(self, message.job, outcome)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from textual.message import Message
 
@@ -11,7 +12,11 @@ from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
 from tui.services.actions import Deck, DrainPlan, Outcome
 
-Report = Callable[[str], None]  # progress from an action's threads: only posts a message
+
+class Report(Protocol):
+    """Progress from an action's threads (one migration of a drain): only posts a message."""
+
+    def __call__(self, text: str, ok: bool = True) -> None: ...
 
 
 @dataclass

@@ -288,6 +288,6 @@ def _drain(deck: Deck, host: str, reason: str, report: Report) -> Outcome:
 
     def landed(result: MoveResult) -> None:
         word = "ok" if result.ok else "FAILED"
-        report(f"drain {host}: {word} {result.move.vm} → {result.move.to}: {result.message}")
+        report(f"drain {host}: {word} {result.move.vm} → {result.move.to}: {result.message}", result.ok)
 
     return drain_host(deck, host, reason, on_result=landed)
