@@ -28,7 +28,7 @@ from tui.services.store import Store, StoreError
 from tui.ui.activity import Activity
 from tui.ui.dialogs import HelpScreen
 from tui.ui.fleetview import FleetView
-from tui.ui.jobs import detached, perform
+from tui.ui.jobs import Abandoned, detached, perform
 from tui.ui.keymap import APP_BINDINGS, PANES, describe
 from tui.ui.messages import (
     ActionFinished,
@@ -212,7 +212,10 @@ class VmdeckApp(App[None]):
         def report(text: str, ok: bool = True) -> None:
             self.post_message(ActionProgressed(text, ok))
 
-        outcome, record = perform(self.deck, job, report)
+        try:
+            outcome, record = perform(self.deck, job, report)
+        except Abandoned:
+            return  # the app is exiting: nobody is left to tell
         self.post_message(ActionFinished(job, outcome, token, record))
 
     def on_action_progressed(self, message: ActionProgressed) -> None:
