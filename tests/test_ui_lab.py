@@ -14,6 +14,7 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from tui.core.costs import format_cost
 from tui.core.scheduling.workload import WorkloadSpec, generate
 from tui.core.whatif import (
     ab_replay,
@@ -31,7 +32,7 @@ from tui.ui.lab.controller import DEFAULT_REQUEST, LabController
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.views import rank_text
 from tui.ui.launch import build_console
-from tui.ui.text import fmt_cost, spark
+from tui.ui.text import spark
 
 SIZE = (120, 40)
 
@@ -87,7 +88,7 @@ async def test_curve_lab_edit_shows_the_engines_new_costs_and_ranking(tmp_path: 
         for h in expected.hosts:
             cells = shown[h.host]
             assert cells[1] == rank_text(h.old_rank, h.new_rank)
-            assert (cells[2], cells[3]) == (fmt_cost(h.old_cost), fmt_cost(h.new_cost))
+            assert (cells[2], cells[3]) == (format_cost(h.old_cost), format_cost(h.new_cost))
         pool2 = [h for h in expected.hosts if h.profile == "pool2" and h.old_rank]
         assert pool2
         assert all(h.old_cost - h.new_cost == 1000 for h in pool2)  # the offset is gone
@@ -128,9 +129,9 @@ async def test_ab_shows_exactly_the_engines_differences(tmp_path: Path) -> None:
         for d in diffs:
             assert shown[d.id][1:] == [
                 d.a.host or "rejected",
-                fmt_cost(d.a.cost),
+                format_cost(d.a.cost),
                 d.b.host or "rejected",
-                fmt_cost(d.b.cost),
+                format_cost(d.b.cost),
             ]
         assert f"{len(diffs)} of {len(expected.comparison.a.placements)} decisions differ" in text(
             app, "ab-summary"

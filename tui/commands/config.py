@@ -6,7 +6,8 @@ import argparse
 import os
 from typing import Any
 
-from tui.commands.output import emit, fail, fmt_cost, table
+from tui.commands.output import emit, fail, table
+from tui.core.costs import format_cost
 from tui.core.diagnostics import Diagnostic
 from tui.core.units import UnitError, parse_real_or_size
 
@@ -113,7 +114,7 @@ def run_curve(args: argparse.Namespace) -> int:
 
     def human(d: Any) -> str:
         out = [format_diagnostic(w) for w in result.diagnostics]
-        out.append(table(["x", "cost"], [[f"{p['x']:g}", fmt_cost(p["cost"])] for p in d["points"]]))
+        out.append(table(["x", "cost"], [[f"{p['x']:g}", format_cost(p["cost"])] for p in d["points"]]))
         return "\n".join(out)
 
     emit(data, args.json, human)

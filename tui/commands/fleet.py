@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.hosts import CommandError, add_common_options, load_vm_config, open_store, run
-from tui.commands.output import emit, fmt_cost, jsonable, table
+from tui.commands.output import emit, jsonable, table
+from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.hosts import HostError, HostRecord, check_against_config
 from tui.core.live import (
@@ -121,7 +122,7 @@ def _host_line(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) ->
         f"{alloc.vms}/{len(snap.domains) if snap else 0}",
         f"{alloc.vcpus}/{alloc.cores}",
         f"{format_size(alloc.memory)}/{format_size(alloc.memory_capacity)}",
-        fmt_cost(alloc.cost.total if alloc.cost else None),
+        format_cost(alloc.cost.total if alloc.cost else None),
         (snap.error if snap and snap.error else "; ".join(alloc.over())),
     ]
 

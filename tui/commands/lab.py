@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.hosts import CommandError, load_vm_config, run
-from tui.commands.output import emit, fmt_cost, table
+from tui.commands.output import emit, table
+from tui.core.costs import format_cost
 from tui.core.fleet import FleetError
 from tui.core.model import VmConfig
 from tui.core.units import UnitError, format_size, parse_size
@@ -322,7 +323,7 @@ def _response_text(data: dict[str, Any]) -> str:
     more = "+" if fleet["capped"] else ""
     lines = [f"the fleet takes {fleet['fits']}{more} more of this shape; next placements:"]
     lines += [
-        f"  {p['step']:>3}. {p['host']} at {fmt_cost(p['cost'])}"
+        f"  {p['step']:>3}. {p['host']} at {format_cost(p['cost'])}"
         if p["host"]
         else f"  {p['step']:>3}. rejected: {p['reason']}"
         for p in data["next"]
@@ -385,8 +386,8 @@ def _edit_text(data: dict[str, Any]) -> str:
                 h["host"],
                 h["old_rank"] or "-",
                 h["new_rank"] or "-",
-                fmt_cost(h["old_cost"]),
-                fmt_cost(h["new_cost"]),
+                format_cost(h["old_cost"]),
+                format_cost(h["new_cost"]),
             ]
             for h in r["hosts"]
         ]
@@ -484,9 +485,9 @@ def _ab_text(data: dict[str, Any], show: int) -> str:
         [
             d["id"],
             d["a"]["host"] or "rejected",
-            fmt_cost(d["a"]["cost"]),
+            format_cost(d["a"]["cost"]),
             d["b"]["host"] or "rejected",
-            fmt_cost(d["b"]["cost"]),
+            format_cost(d["b"]["cost"]),
         ]
         for d in data["differences"][:show]
     ]
@@ -533,8 +534,8 @@ def cmd_consolidate(args: argparse.Namespace) -> int:
 def _plan_text(data: dict[str, Any]) -> str:
     before, after = data["before"], data["after"]
     lines = [
-        f"{data['kind']}: {len(data['moves'])} move(s); fleet cost {fmt_cost(before['total'])} -> "
-        f"{fmt_cost(after['total'])}, hosts in use {before['hosts_in_use']} -> {after['hosts_in_use']}"
+        f"{data['kind']}: {len(data['moves'])} move(s); fleet cost {format_cost(before['total'])} -> "
+        f"{format_cost(after['total'])}, hosts in use {before['hosts_in_use']} -> {after['hosts_in_use']}"
         + (
             f", overloaded {before['infinite_hosts']} -> {after['infinite_hosts']}"
             if before["infinite_hosts"]
@@ -544,7 +545,7 @@ def _plan_text(data: dict[str, Any]) -> str:
     if data["emptied"]:
         lines.append("emptied: " + ", ".join(data["emptied"]))
     rows = [
-        [m["vm"], m["from"], m["to"], m["vcpus"], format_size(m["memory"]), fmt_cost(m["delta"])]
+        [m["vm"], m["from"], m["to"], m["vcpus"], format_size(m["memory"]), format_cost(m["delta"])]
         for m in data["moves"]
     ]
     lines += ["", table(["vm", "from", "to", "vcpus", "memory", "cost change"], rows)]

@@ -41,17 +41,6 @@ def fail(message: str, as_json: bool, code: int = 1, **extra: Any) -> int:
     return code
 
 
-def fmt_cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    if abs(value) >= 1e12:
-        return f"{value:.6g}"
-    # Fixed decimals, trimmed: 100004.5 must not print as 100004 (offsets make costs large).
-    return f"{value:.4f}".rstrip("0").rstrip(".")
-
-
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
     """A plain aligned text table (no colour: output is often piped or read over ssh)."""
     cells = [[str(h) for h in headers]] + [[str(c) for c in row] for row in rows]

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.output import emit, fail, fmt_cost, table
+from tui.commands.output import emit, fail, table
+from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.units import UnitError, format_size, parse_size
@@ -134,7 +135,7 @@ def _request(args: argparse.Namespace) -> Any:
 
 
 def _cost(value: float | None) -> str:
-    return fmt_cost(value)
+    return format_cost(value)
 
 
 # --- place ----------------------------------------------------------------------------------------

@@ -11,7 +11,8 @@ import argparse
 import sys
 from typing import Any
 
-from tui.commands.output import emit, fail, fmt_cost, table
+from tui.commands.output import emit, fail, table
+from tui.core.costs import format_cost
 from tui.core.units import UnitError, format_size, parse_size
 
 
@@ -380,7 +381,7 @@ def run_drain(args: argparse.Namespace) -> int:
     def show_plan(plan: Any) -> None:
         if args.json:
             return  # the plan is part of the JSON result
-        rows = [[m.vm, m.to, fmt_cost(m.cost)] for m in plan.moves]
+        rows = [[m.vm, m.to, format_cost(m.cost)] for m in plan.moves]
         text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(["vm", "to", "cost there"], rows)
         if plan.unmovable:
             text += "\n\ncannot move:\n" + "\n".join(f"  {u.vm}: {u.reason}" for u in plan.unmovable)

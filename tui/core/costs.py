@@ -124,3 +124,18 @@ def combine(values: Iterable[float], scale: float = 1.0, offset: float = 0.0) ->
             return INF
         total = total + value
     return scale * total + offset
+
+
+def format_cost(value: float | None) -> str:
+    """A cost for people, the same in the console and the command line: "∞" for infinity, "-" for none.
+
+    Fixed decimals, trimmed: offsets make costs large on purpose, and 100004.5 must not read as 100004
+    or 1e+05.
+    """
+    if value is None:
+        return "-"
+    if math.isinf(value):
+        return "∞" if value > 0 else "-∞"
+    if abs(value) >= 1e12:
+        return f"{value:.6g}"
+    return f"{value:.4f}".rstrip("0").rstrip(".")

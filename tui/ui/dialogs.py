@@ -14,13 +14,14 @@ from textual.screen import ModalScreen, Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
+from tui.core.costs import format_cost
 from tui.core.fleet import HostState
 from tui.core.live import DomainFacts
 from tui.core.scheduling.explain import term_reason
 from tui.core.units import format_size
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import BUILTIN_KEYS
-from tui.ui.text import fmt_cost, fmt_gib
+from tui.ui.text import fmt_gib
 
 SHOWN_VMS = 8
 
@@ -228,14 +229,14 @@ class HostDetailScreen(Screen[None]):
                 term.curve.kind if term.curve is not None else ("unavailable" if term.implicit else "none")
             )
             why = term_reason(term) if term.infinite else ""
-            table.add_row(term.name, shown, curve, fmt_cost(term.value), why)
-        table.add_row("× scale", "", "", fmt_cost(breakdown.scale), "")
-        table.add_row("+ offset", "", "", fmt_cost(breakdown.offset), "")
+            table.add_row(term.name, shown, curve, format_cost(term.value), why)
+        table.add_row("× scale", "", "", format_cost(breakdown.scale), "")
+        table.add_row("+ offset", "", "", format_cost(breakdown.offset), "")
         table.add_row(
             "= total",
             "",
             "",
-            fmt_cost(breakdown.total),
+            format_cost(breakdown.total),
             "infinite: nothing more fits" if not breakdown.feasible else "",
         )
 

@@ -12,12 +12,12 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from tui.core.costs import CostBreakdown
+from tui.core.costs import CostBreakdown, format_cost
 from tui.core.fleet import Fleet, HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, allocation, live_fleet
 from tui.core.model import VmConfig
-from tui.ui.text import fmt_cost, fmt_gib, spark
+from tui.ui.text import fmt_gib, spark
 
 HISTORY = 16
 
@@ -195,7 +195,7 @@ class FleetView:
                 f"{alloc.vcpus}/{alloc.cores}{over}",
                 f"{fmt_gib(alloc.memory)}/{fmt_gib(alloc.memory_capacity)}G",
                 devices,
-                fmt_cost(alloc.cost.total if alloc.cost else None),
+                format_cost(alloc.cost.total if alloc.cost else None),
             )
         stale = "?" if status is HostStatus.UNREACHABLE else ""  # facts are the last known, not current
         return (

@@ -17,17 +17,6 @@ INFINITY = "∞"
 UNKNOWN = "·"
 
 
-def fmt_cost(value: float | None) -> str:
-    if value is None:
-        return "-"
-    if math.isinf(value):
-        return INFINITY if value > 0 else "-" + INFINITY
-    if abs(value) >= 1e9:
-        return f"{value:.4g}"
-    # Two decimals at most: a cost of 100002.75 must not read as 1e+05 (offsets are large on purpose).
-    return f"{value:.2f}".rstrip("0").rstrip(".")
-
-
 def fmt_gib(num_bytes: float) -> str:
     """Bytes as GiB with at most one decimal: compact enough for a used/total column."""
     gib = num_bytes / 1024**3

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from textual.app import App
 
+from tui.core.costs import format_cost
 from tui.core.live import DomainFacts, not_actionable
 from tui.core.units import format_size, parse_size
 from tui.services.actions import (
@@ -33,7 +34,6 @@ from tui.ui.fleetview import FleetView
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested, Report
 from tui.ui.panes.sim import EXAMPLE, parse_request
 from tui.ui.session import Session
-from tui.ui.text import fmt_cost
 
 SHOWN_MOVES = 10
 
@@ -243,7 +243,7 @@ def ask_drain(app: App[None], view: FleetView, session: Session, host: str) -> N
 
 
 def plan_lines(plan: DrainPlan) -> tuple[str, str]:
-    moves = [f"  {m.vm} → {m.to} (cost there {fmt_cost(m.cost)})" for m in plan.moves[:SHOWN_MOVES]]
+    moves = [f"  {m.vm} → {m.to} (cost there {format_cost(m.cost)})" for m in plan.moves[:SHOWN_MOVES]]
     if len(plan.moves) > SHOWN_MOVES:
         moves.append(f"  … and {len(plan.moves) - SHOWN_MOVES} more")
     stuck = [f"  {u.vm}: {u.reason}" for u in plan.unmovable[:SHOWN_MOVES]]

@@ -16,13 +16,13 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Static
 
-from tui.core.costs import CostFunction
+from tui.core.costs import CostFunction, format_cost
 from tui.core.curves import Curve
 from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun, Rerank, Scenario
-from tui.ui.text import BLOCKS, INFINITY, fmt_cost, spark
+from tui.ui.text import BLOCKS, INFINITY, spark
 from tui.ui.widgets.curveplot import input_range
 from tui.ui.widgets.table import FixedTable
 
@@ -108,7 +108,7 @@ class ResponseView(LabView):
                     (
                         h.host,
                         h.state.label,
-                        fmt_cost(h.costs[0]),
+                        format_cost(h.costs[0]),
                         spark(h.costs),
                         str(h.infinite_at) if h.infinite_at else "-",
                         f"{h.fits}{'+' if h.capped else ''}",
@@ -137,8 +137,8 @@ def _cf_params(cf: CostFunction, new: CostFunction) -> dict[str, tuple[str, str]
     terms += [(f"devices.{k}", cf.devices.get(k), new.devices.get(k)) for k in kinds]
     for term, old, edited in terms:
         out.update(_curve_params(term, old, edited, term == "memory"))
-    out["scale"] = (fmt_cost(cf.scale), fmt_cost(new.scale))
-    out["offset"] = (fmt_cost(cf.offset), fmt_cost(new.offset))
+    out["scale"] = (format_cost(cf.scale), format_cost(new.scale))
+    out["offset"] = (format_cost(cf.offset), format_cost(new.offset))
     return out
 
 
@@ -154,7 +154,7 @@ def _curve_params(
                 out.update(flat(getattr(curve, name), f"{at}.{name}"))
             else:
                 out[f"{at}.{name}"] = _value(value, memory and name in ("soft", "hard", "cutoff"))
-        out[f"{at}.scale"] = fmt_cost(curve.scale)
+        out[f"{at}.scale"] = format_cost(curve.scale)
         out[f"{at}.max"] = "none" if curve.max is None else _value(curve.max, memory)
         return out
 
@@ -165,7 +165,7 @@ def _curve_params(
 def _value(value: float, size: bool) -> str:
     if size and float(value).is_integer() and value > 0:
         return format_size(int(value)).replace(" ", "")
-    return fmt_cost(float(value))
+    return format_cost(float(value))
 
 
 def term_curve(cf: CostFunction | None, term: str) -> Curve | None:
@@ -223,7 +223,7 @@ def curve_lines(
     return [
         f"before {bars(ys[0])} {limit(before)}",
         f"after  {bars(ys[1])} {limit(after)}",
-        f"       input 0 … {fmt(top)}, cost {fmt_cost(low)} … {fmt_cost(high)}",
+        f"       input 0 … {fmt(top)}, cost {format_cost(low)} … {format_cost(high)}",
     ]
 
 
@@ -288,7 +288,7 @@ class CurveLabView(LabView):
             change = (
                 "-"
                 if delta is None and h.old_cost == h.new_cost
-                else (fmt_cost(delta) if delta is not None else ("→∞" if math.isinf(h.new_cost) else "∞→"))
+                else (format_cost(delta) if delta is not None else ("→∞" if math.isinf(h.new_cost) else "∞→"))
             )
             choice = "→ " if h.new_rank == 1 else ""
             rows.append(
@@ -297,8 +297,8 @@ class CurveLabView(LabView):
                     (
                         choice + h.host,
                         rank_text(h.old_rank, h.new_rank),
-                        fmt_cost(h.old_cost),
-                        fmt_cost(h.new_cost),
+                        format_cost(h.old_cost),
+                        format_cost(h.new_cost),
                         change if delta != 0 else "0",
                         h.profile,
                     ),
@@ -419,9 +419,9 @@ class AbView(LabView):
                     (
                         d.id,
                         d.a.host or "rejected",
-                        fmt_cost(d.a.cost),
+                        format_cost(d.a.cost),
                         d.b.host or "rejected",
-                        fmt_cost(d.b.cost),
+                        format_cost(d.b.cost),
                     ),
                 )
                 for d in c.differences
@@ -481,8 +481,8 @@ class PlanView(LabView):
         emptied = f" · emptied: {', '.join(plan.emptied)}" if plan.emptied else ""
         apply = "m: apply (asks to confirm)" if can_apply is None else f"cannot apply: {can_apply}"
         self.say(
-            f"{head} on the {source}: {len(plan.moves)} move(s); fleet cost {fmt_cost(b.total)} → "
-            f"{fmt_cost(a.total)}, hosts in use {b.in_use} → {a.in_use}{over}{emptied} · {apply}"
+            f"{head} on the {source}: {len(plan.moves)} move(s); fleet cost {format_cost(b.total)} → "
+            f"{format_cost(a.total)}, hosts in use {b.in_use} → {a.in_use}{over}{emptied} · {apply}"
         )
         rows = [
             (
@@ -493,9 +493,9 @@ class PlanView(LabView):
                     m.target,
                     str(m.vcpus),
                     format_size(m.memory).replace(" ", ""),
-                    fmt_cost(m.delta),
-                    f"{fmt_cost(m.source_before)}→{fmt_cost(m.source_after)}",
-                    f"{fmt_cost(m.target_before)}→{fmt_cost(m.target_after)}",
+                    format_cost(m.delta),
+                    f"{format_cost(m.source_before)}→{format_cost(m.source_after)}",
+                    f"{format_cost(m.target_before)}→{format_cost(m.target_after)}",
                 ),
             )
             for m in plan.moves

@@ -14,9 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
-from tui.core.costs import CostFunction
+from tui.core.costs import CostFunction, format_cost
 from tui.ui.panes.base import Pane
-from tui.ui.text import fmt_cost
 from tui.ui.widgets.curveplot import CurvePlot, CurveSpec, input_range
 
 
@@ -37,8 +36,8 @@ class CurvesPane(Pane):
     def _title(self, cf: CostFunction) -> str:
         profiles = [p.id for p in self.view.config.profiles_using(cf.id)] or ["no profile"]
         return (
-            f"{cf.id} — {cf.name} · profiles: {', '.join(profiles)} · total = {fmt_cost(cf.scale)} × Σ terms"
-            f" + {fmt_cost(cf.offset)}"
+            f"{cf.id} — {cf.name} · profiles: {', '.join(profiles)} · total = {format_cost(cf.scale)} × Σ terms"
+            f" + {format_cost(cf.offset)}"
         )
 
     def specs(self, cf: CostFunction) -> dict[str, CurveSpec]:

@@ -23,6 +23,7 @@ from textual.suggester import SuggestFromList
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
+from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.scheduling import CostEngine, FleetState, Placement, Request, RequestError, explain_request
@@ -38,7 +39,6 @@ from tui.ui.lab.messages import (
 )
 from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
 from tui.ui.panes.base import Pane
-from tui.ui.text import fmt_cost
 
 EXAMPLE = "2 4GiB   or   vcpus=4 memory=8GiB nvidia-gpu=1"
 
@@ -209,15 +209,15 @@ class SimPane(Pane):
         terms = sorted({t.name for v in placement.candidates for t in v.breakdown.terms}, key=_term_order)
         table.add_columns("Host", "Profile", "State", "Cost", *terms, "×scale", "+offset", "Why not")
         for verdict in placement.candidates:
-            values = {t.name: fmt_cost(t.value) for t in verdict.breakdown.terms}
+            values = {t.name: format_cost(t.value) for t in verdict.breakdown.terms}
             cells = (
                 verdict.host,
                 verdict.profile,
                 verdict.state.label,
-                ("→ " if verdict.host == placement.host else "") + fmt_cost(verdict.cost),
+                ("→ " if verdict.host == placement.host else "") + format_cost(verdict.cost),
                 *(values.get(t, "-") for t in terms),
-                fmt_cost(verdict.breakdown.scale),
-                fmt_cost(verdict.breakdown.offset),
+                format_cost(verdict.breakdown.scale),
+                format_cost(verdict.breakdown.offset),
                 verdict.reason or "",
             )
             if self.filter.matches(cells):
@@ -270,6 +270,6 @@ def _verdict_line(placement: Placement) -> str:
         return f"Request {shape}: NOT PLACED — no feasible host ({len(placement.candidates)} refused)"
     taken = f", devices {', '.join(placement.devices)}" if placement.devices else ""
     return (
-        f"Request {shape} → {placement.host} at cost {fmt_cost(placement.cost)}{taken} "
+        f"Request {shape} → {placement.host} at cost {format_cost(placement.cost)}{taken} "
         f"({feasible} of {len(placement.candidates)} hosts feasible; ties go to the name that sorts first)"
     )

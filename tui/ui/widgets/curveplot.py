@@ -22,9 +22,10 @@ import numpy as np
 from rich.text import Text
 from textual.widget import Widget
 
+from tui.core.costs import format_cost
 from tui.core.curves import Curve
 from tui.core.units import format_size
-from tui.ui.text import BLOCKS, INFINITY, fmt_cost
+from tui.ui.text import BLOCKS, INFINITY
 
 LABEL = 12
 SUMMARY = 24
@@ -130,7 +131,7 @@ def _summary(curve: Curve, limit: float, spec: CurveSpec) -> str:
     if limit == -math.inf or math.isinf(curve(0.0)):
         return f"always {INFINITY}"
     top = min(limit, spec.x_max)
-    text = f"{fmt_cost(curve(0.0))}…{fmt_cost(curve(top))}"
+    text = f"{format_cost(curve(0.0))}…{format_cost(curve(top))}"
     if math.isfinite(limit):
         text += f" {INFINITY}>{spec.fmt_x(limit)}"
     return text
