@@ -287,7 +287,7 @@ async def test_curves_pane_marks_infinity_knees_and_hosts(demo: Path) -> None:
         plot = app.screen.query_one("#plot-pool1-vcpus", CurvePlot)
         lines = render_lines(plot.spec, 60)
         assert "∞" in lines[0]
-        assert "0…32 ∞>16" in lines[0]
+        assert "cost 0…32 ∞>16" in lines[0]
         assert "^" in lines[1]
         assert "×" in lines[1]
         hosts = [h for h, r in app.view.records.items() if r.profile == "pool1"]

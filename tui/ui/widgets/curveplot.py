@@ -4,7 +4,7 @@ Textual's Sparkline scales between its data's own min and max and has no notion 
 so this widget samples the curve itself (with the curve's vectorised `evaluate`, the same arithmetic
 the scheduler uses) and draws four text lines:
 
-    vcpus    ▁▁▁▂▂▂▃▃▄▅▆▇█∞∞∞∞∞∞   0 … 32, ∞ past 16
+    vcpus    ▁▁▁▂▂▂▃▃▄▅▆▇█∞∞∞∞∞∞   cost 0…32 ∞>16
              ········^·······×····   ^ knee  × turns ∞
              ▲  ▲   3▲               ▲ host input (digit: hosts at that point)
              0     8      16    20
@@ -131,7 +131,7 @@ def _summary(curve: Curve, limit: float, spec: CurveSpec) -> str:
     if limit == -math.inf or math.isinf(curve(0.0)):
         return f"always {INFINITY}"
     top = min(limit, spec.x_max)
-    text = f"{format_cost(curve(0.0))}…{format_cost(curve(top))}"
+    text = f"cost {format_cost(curve(0.0))}…{format_cost(curve(top))}"
     if math.isfinite(limit):
         text += f" {INFINITY}>{spec.fmt_x(limit)}"
     return text
