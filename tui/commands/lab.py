@@ -15,6 +15,7 @@ from typing import Any
 
 from tui.commands.hosts import CommandError, load_vm_config, run
 from tui.commands.output import emit, table
+from tui.commands.scheduling import differences_text
 from tui.core.costs import format_cost
 from tui.core.fleet import FleetError
 from tui.core.model import VmConfig
@@ -478,23 +479,8 @@ def _ab_text(data: dict[str, Any], show: int) -> str:
     lines = [
         f"A: {a['placed']} placed, {a['rejected']} rejected, memory {a['utilisation']['memory']['share']:.0%} at the end",
         f"B: {b['placed']} placed, {b['rejected']} rejected, memory {b['utilisation']['memory']['share']:.0%} at the end",
-        f"{data['differ']} of {data['decisions']} decisions differ",
-        "",
     ]
-    rows = [
-        [
-            d["id"],
-            d["a"]["host"] or "rejected",
-            format_cost(d["a"]["cost"]),
-            d["b"]["host"] or "rejected",
-            format_cost(d["b"]["cost"]),
-        ]
-        for d in data["differences"][:show]
-    ]
-    lines.append(table(["id", "host A", "cost A", "host B", "cost B"], rows))
-    if data["differ"] > show:
-        lines.append(f"... {data['differ'] - show} more (--show N, or --json)")
-    return "\n".join(lines)
+    return "\n".join([*lines, differences_text(data, show)])
 
 
 # --- plans ---------------------------------------------------------------------------------------------

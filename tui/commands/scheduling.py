@@ -134,10 +134,6 @@ def _request(args: argparse.Namespace) -> Any:
         raise _InputError(str(exc)) from None
 
 
-def _cost(value: float | None) -> str:
-    return format_cost(value)
-
-
 # --- place ----------------------------------------------------------------------------------------
 def run_place(args: argparse.Namespace) -> int:
     from tui.core.scheduling import CostEngine, FleetState, explain_request
@@ -157,21 +153,21 @@ def run_place(args: argparse.Namespace) -> int:
 def _place_text(data: dict[str, Any]) -> str:
     if data["placed"]:
         devices = f" with {', '.join(data['devices'])}" if data["devices"] else ""
-        head = f"placed on {data['host']} at cost {_cost(data['cost'])}{devices}"
+        head = f"placed on {data['host']} at cost {format_cost(data['cost'])}{devices}"
     else:
         head = "rejected: no feasible host"
     rows = []
     for c in data["candidates"]:
         terms = c["terms"]
-        devices = " ".join(f"{k}={_cost(v)}" for k, v in terms["devices"].items()) or "-"
+        devices = " ".join(f"{k}={format_cost(v)}" for k, v in terms["devices"].items()) or "-"
         rows.append(
             [
                 c["host"],
                 c["state"],
-                _cost(c["cost"]),
-                _cost(terms["vms"]),
-                _cost(terms["vcpus"]),
-                _cost(terms["memory"]),
+                format_cost(c["cost"]),
+                format_cost(terms["vms"]),
+                format_cost(terms["vcpus"]),
+                format_cost(terms["memory"]),
                 devices,
                 c["reason"] or "",
             ]
@@ -280,7 +276,7 @@ def _simulate_text(data: dict[str, Any], show: int) -> str:
     ]
     shown = data["placements"][:show]
     rows = [
-        [p["id"], p["host"] or "-", _cost(p["cost"]), ",".join(p["devices"]), p["reason"] or ""]
+        [p["id"], p["host"] or "-", format_cost(p["cost"]), ",".join(p["devices"]), p["reason"] or ""]
         for p in shown
     ]
     lines.append(table(["id", "host", "cost", "devices", "reason"], rows))
@@ -310,19 +306,23 @@ def _compare_text(data: dict[str, Any], show: int) -> str:
     lines = [
         f"A {a['config']}: {a['placed']} placed, {a['rejected']} rejected",
         f"B {b['config']}: {b['placed']} placed, {b['rejected']} rejected",
-        f"{data['differ']} of {data['decisions']} decisions differ",
-        "",
     ]
+    return "\n".join([*lines, differences_text(data, show)])
+
+
+def differences_text(data: dict[str, Any], show: int) -> str:
+    """The A/B decisions that differ, with both hosts and costs (shared with `vmdeck lab ab`)."""
     rows = [
         [
             d["id"],
             d["a"]["host"] or "rejected",
-            _cost(d["a"]["cost"]),
+            format_cost(d["a"]["cost"]),
             d["b"]["host"] or "rejected",
-            _cost(d["b"]["cost"]),
+            format_cost(d["b"]["cost"]),
         ]
         for d in data["differences"][:show]
     ]
+    lines = [f"{data['differ']} of {data['decisions']} decisions differ", ""]
     lines.append(table(["id", "host A", "cost A", "host B", "cost B"], rows))
     if data["differ"] > show:
         lines.append(f"... {data['differ'] - show} more (--show N, or --json for all)")

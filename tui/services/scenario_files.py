@@ -31,23 +31,33 @@ class ScenarioFileError(ValueError):
 
 
 # --- FLEET.json ------------------------------------------------------------------------------------
-def load_fleet(path: str | os.PathLike[str], config: VmConfig | None = None) -> Fleet:
+def read_fleet_document(path: str | os.PathLike[str]) -> tuple[str, Any]:
+    """The text and the parsed JSON of a fleet file; unreadable or invalid JSON names file and line."""
     name = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise ScenarioFileError(name, None, f"cannot read: {exc.strerror or exc}") from None
     try:
-        data = json.loads(text)
+        return text, json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioFileError(name, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+
+
+def fleet_error_at(path: str | os.PathLike[str], text: str, exc: FleetError) -> ScenarioFileError:
+    """A FleetError ("hosts[N] ...") placed on the line where host N starts."""
+    match = re.match(r"hosts\[(\d+)\]", str(exc))
+    lines = _host_lines(text)
+    line = lines[int(match.group(1))] if match and int(match.group(1)) < len(lines) else None
+    return ScenarioFileError(str(path), line, str(exc))
+
+
+def load_fleet(path: str | os.PathLike[str], config: VmConfig | None = None) -> Fleet:
+    text, data = read_fleet_document(path)
     try:
         return Fleet.from_json(data, config)
     except FleetError as exc:
-        match = re.match(r"hosts\[(\d+)\]", str(exc))
-        lines = _host_lines(text)
-        line = lines[int(match.group(1))] if match and int(match.group(1)) < len(lines) else None
-        raise ScenarioFileError(name, line, str(exc)) from None
+        raise fleet_error_at(path, text, exc) from None
 
 
 def _host_lines(text: str) -> list[int]:

@@ -26,7 +26,7 @@ from tui.core.fleet import FleetError
 from tui.core.model import VmConfig
 from tui.core.whatif.fleetmodel import FleetModel
 from tui.core.whatif.scenario import Scenario, csv_tables
-from tui.services.scenario_files import ScenarioFileError
+from tui.services.scenario_files import fleet_error_at, read_fleet_document
 from tui.services.store.files import AtomicJSONStorage, StoreError, StoreLock, atomic_write
 
 SCENARIOS_FILE = "scenarios.json"
@@ -132,20 +132,12 @@ def export_csv(scenario: Scenario, directory: str | os.PathLike[str]) -> list[Pa
 
 # --- scenario fleets -----------------------------------------------------------------------------------
 def load_fleet_model(path: str | os.PathLike[str], config: VmConfig | None = None) -> FleetModel:
-    """A FLEET.json whose hosts may carry `vm_list`; errors name the file (and host, VM)."""
-    name = str(path)
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioFileError(name, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ScenarioFileError(name, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    """A FLEET.json whose hosts may carry `vm_list`; errors name the file and the host's line."""
+    text, data = read_fleet_document(path)
     try:
         return FleetModel.from_json(data, config)
     except FleetError as exc:
-        raise ScenarioFileError(name, None, str(exc)) from None
+        raise fleet_error_at(path, text, exc) from None
 
 
 def write_fleet_model(model: FleetModel, path: str | os.PathLike[str]) -> Path:
