@@ -112,7 +112,7 @@ def lint_config(config: VmConfig) -> list[Finding]:
 
     for pid, profile in config.hardware_profiles.items():
         ppath = ROOT + ("hardware-profiles", pid)
-        cf = config.cost_functions.get(profile.cost_function)
+        profile_cf = config.cost_functions.get(profile.cost_function)
         seen: set[str] = set()
         for i, device in enumerate(profile.devices):
             if device.addr in seen:
@@ -122,20 +122,22 @@ def lint_config(config: VmConfig) -> list[Finding]:
                     )
                 )
             seen.add(device.addr)
-        if cf is None:
+        if profile_cf is None:
             continue
         for kind in sorted({d.type for d in profile.devices}):
-            if kind not in cf.devices:
+            if kind not in profile_cf.devices:
                 index = next(i for i, d in enumerate(profile.devices) if d.type == kind)
                 found.append(
                     _warn(
                         ppath + ("devices", index, "type"),
-                        f"cost function {cf.id!r} has no curve for device type {kind!r}: it counts as "
-                        f"'unavailable', so these devices can never be used (add devices.{kind} to {cf.id!r})",
+                        f"cost function {profile_cf.id!r} has no curve for device type {kind!r}: it counts as "
+                        f"'unavailable', so these devices can never be used (add devices.{kind} to {profile_cf.id!r})",
                     )
                 )
         for resource, capacity in (("vcpus", float(profile.cores)), ("memory", float(profile.memory))):
-            finding = _overcommit(cf.id, profile, resource, _resource_limit(getattr(cf, resource)), capacity)
+            finding = _overcommit(
+                profile_cf.id, profile, resource, _resource_limit(getattr(profile_cf, resource)), capacity
+            )
             if finding is not None:
                 found.append(finding)
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+from collections.abc import Collection
 from fractions import Fraction
 
 _DECIMAL_PREFIXES = ["k", "M", "G", "T", "P", "E", "Z", "Y"]
@@ -53,7 +54,7 @@ class UnitError(ValueError):
     """A value that is not a valid size or duration; the message is written for the admin."""
 
 
-def _suggest(unit: str, known: dict[str, object]) -> str:
+def _suggest(unit: str, known: Collection[str]) -> str:
     # A wrong case is the usual slip (`Gib`, `mib`); suggest the canonical spelling, e.g. GiB.
     same_letters = sorted(
         (k for k in known if k.lower() == unit.lower()), key=lambda k: (not k.endswith("B"), k)

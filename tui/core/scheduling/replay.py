@@ -96,13 +96,13 @@ def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str 
             peak_memory = max(peak_memory, memory_now)
             records.append(PlacementRecord(event.id, state.names[i], cost, allocation.devices, None))
         else:
-            allocation = running.pop(event.id, None)
-            if allocation is None:
+            stopped = running.pop(event.id, None)
+            if stopped is None:
                 ignored += 1
                 continue
-            state.remove(allocation)
-            vcpus_now -= allocation.request.vcpus
-            memory_now -= allocation.request.memory
+            state.remove(stopped)
+            vcpus_now -= stopped.request.vcpus
+            memory_now -= stopped.request.memory
     elapsed = time.perf_counter() - started
     return ReplayResult(
         policy=policy,

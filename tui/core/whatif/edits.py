@@ -194,9 +194,12 @@ def apply_edits(config: VmConfig, edits: Sequence[Edit]) -> EditResult:
 def _apply(cf: CostFunction, edit: Edit) -> CostFunction:
     if not edit.term:
         return _apply_own(cf, edit)
-    if edit.term in RESOURCE_TERMS:
-        old = getattr(cf, edit.term)
-        return replace(cf, **{edit.term: _edit_curve(old, edit.branch, edit, edit.term == "memory")})
+    if edit.term == "vms":
+        return replace(cf, vms=_edit_curve(cf.vms, edit.branch, edit, False))
+    if edit.term == "vcpus":
+        return replace(cf, vcpus=_edit_curve(cf.vcpus, edit.branch, edit, False))
+    if edit.term == "memory":
+        return replace(cf, memory=_edit_curve(cf.memory, edit.branch, edit, True))
     if edit.term.startswith("devices."):
         kind = edit.term.removeprefix("devices.")
         devices = dict(cf.devices)
@@ -213,10 +216,14 @@ def _apply(cf: CostFunction, edit: Edit) -> CostFunction:
 
 
 def _apply_own(cf: CostFunction, edit: Edit) -> CostFunction:
-    if edit.param in ("name", "description"):
-        return replace(cf, **{edit.param: str(edit.value or "")})
-    if edit.param in ("scale", "offset"):
-        return replace(cf, **{edit.param: _number(edit, edit.value)})
+    if edit.param == "name":
+        return replace(cf, name=str(edit.value or ""))
+    if edit.param == "description":
+        return replace(cf, description=str(edit.value or ""))
+    if edit.param == "scale":
+        return replace(cf, scale=_number(edit, edit.value))
+    if edit.param == "offset":
+        return replace(cf, offset=_number(edit, edit.value))
     raise EditError(
         edit.path,
         f"a cost function has no parameter {edit.param!r} (scale, offset, name, description, or a term)",
@@ -238,12 +245,12 @@ def _edit_curve(curve: Curve | None, branch: tuple[str, ...], edit: Edit, memory
             raise EditError(edit.path, f"{head!r} addresses a piecewise branch, but this is {kind}")
         if head not in ("low", "high"):
             raise EditError(edit.path, f"a piecewise curve has branches 'low' and 'high', not {head!r}")
-        inner = _edit_curve(getattr(curve, head), rest, edit, memory)
+        inner = _edit_curve(curve.low if head == "low" else curve.high, rest, edit, memory)
         if inner is None:
             raise EditError(
                 edit.path, f"the {head!r} branch cannot be removed (set its curve to invalid instead)"
             )
-        return replace(curve, **{head: inner})
+        return replace(curve, low=inner) if head == "low" else replace(curve, high=inner)
     if edit.param == "curve":
         if edit.value is None:
             return None
@@ -263,7 +270,29 @@ def _edit_curve(curve: Curve | None, branch: tuple[str, ...], edit: Edit, memory
     if edit.param not in fields:
         have = ", ".join([*fields, "scale", "max", "curve"])
         raise EditError(edit.path, f"a {curve.kind} curve has no parameter {edit.param!r} (it has: {have})")
-    return replace(curve, **{fields[edit.param]: _number(edit, edit.value)})
+    return _with_field(curve, fields[edit.param], _number(edit, edit.value))
+
+
+def _with_field(curve: Curve, name: str, value: float) -> Curve:
+    """`curve` with its type's number field `name` (a value of _FIELDS) set to `value`."""
+    match curve:
+        case Constant() if name == "value":
+            return replace(curve, value=value)
+        case Linear() if name == "slope":
+            return replace(curve, slope=value)
+        case Linear() if name == "base":
+            return replace(curve, base=value)
+        case HardSoft() if name == "soft":
+            return replace(curve, soft=value)
+        case HardSoft() if name == "hard":
+            return replace(curve, hard=value)
+        case HardSoft() if name == "soft_amt":
+            return replace(curve, soft_amt=value)
+        case HardSoft() if name == "hard_amt":
+            return replace(curve, hard_amt=value)
+        case Piecewise() if name == "cutoff":
+            return replace(curve, cutoff=value)
+    raise AssertionError(f"_FIELDS names {name!r}, which a {type(curve).__name__} does not have")
 
 
 def convert(curve: Curve | None, kind: str, edit: Edit, memory: bool = False) -> Curve:
