@@ -104,7 +104,9 @@ def poll_fleet(args: argparse.Namespace) -> tuple[VmConfig, list[HostRecord], di
 
 
 def _host_json(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) -> dict[str, Any]:
-    data = snap.to_json() if snap else {"host": host.name, "uri": host.uri, "status": "not polled"}
+    data: dict[str, Any] = (
+        snap.to_json() if snap else {"host": host.name, "uri": host.uri, "status": "not polled"}
+    )
     data.update(state=host.state.value, profile=host.profile, realm=host.realm)
     data["allocation"] = allocation(host, snap, config).to_json()
     return data

@@ -156,14 +156,14 @@ class Poller:
         published: list[HostSnapshot] = []
         with self._lock:
             for name in list(self._slots):
-                slot = self._slots[name]
+                existing = self._slots[name]
                 new = wanted.get(name)
-                if new is None or new.uri != slot.record.uri:
-                    slot.retired = True
+                if new is None or new.uri != existing.record.uri:
+                    existing.retired = True
                     del self._slots[name]
-                    if slot.conn is not None and slot.started is None:
-                        to_close.append(slot.conn)
-                    slot.conn = None
+                    if existing.conn is not None and existing.started is None:
+                        to_close.append(existing.conn)
+                    existing.conn = None
             for name, record in wanted.items():
                 slot = self._slots.get(name)
                 disabled = self._disabled_reason(record)
@@ -345,7 +345,7 @@ class Poller:
         return published
 
     def _backoff(self, slot: _Slot) -> float:
-        return min(self.settings.backoff_max, self.settings.backoff_base * 2 ** max(0, slot.failures - 1))
+        return min(self.settings.backoff_max, self.settings.backoff_base * 2.0 ** max(0, slot.failures - 1))
 
     def _spawn_worker_locked(self) -> None:
         self._live_workers += 1
@@ -549,8 +549,8 @@ class SnapshotBatcher:
     wake-up and takes them all with `drain()`.
     """
 
-    def __init__(self, ready: Callable[[], None]) -> None:
-        self._ready = ready
+    def __init__(self, ready: Callable[[], object]) -> None:
+        self._ready = ready  # its return value, if any, is ignored
         self._lock = threading.Lock()
         self._pending: dict[str, HostSnapshot] = {}
 

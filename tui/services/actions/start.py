@@ -167,7 +167,9 @@ def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choi
     engine = CostEngine(state)
     if host is None:
         placement = explain_request(state, engine, shape)
-        candidates = [{"host": v.host, "cost": v.cost, "reason": v.reason} for v in placement.candidates[:10]]
+        candidates: list[dict[str, object]] = [
+            {"host": v.host, "cost": v.cost, "reason": v.reason} for v in placement.candidates[:10]
+        ]
         if not placement.placed or placement.host is None or placement.cost is None:
             raise Refused(rejection_reason(state, engine, shape), candidates=candidates)
         return _Choice(placement.host, placement.cost, placement.devices, candidates)

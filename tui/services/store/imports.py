@@ -125,10 +125,11 @@ def _check_capacity(
             f"{where}: nodeinfo says {cores} cores, profile {profile.id!r} has {profile.cores}"
         )
     mem = cap.find("memory")
-    if mem is not None and (mem.text or "").strip().isdigit():
+    mem_text = (mem.text or "").strip() if mem is not None else ""
+    if mem is not None and mem_text.isdigit():
         unit = {"KiB": 1024, "MiB": 1 << 20, "GiB": 1 << 30, "B": 1, "bytes": 1}.get(mem.get("unit", "KiB"))
         if unit is not None:
-            size = int(mem.text.strip()) * unit
+            size = int(mem_text) * unit
             if size != profile.memory:
                 result.warnings.append(
                     f"{where}: nodeinfo says {format_size(size)} of memory, profile {profile.id!r} has "
