@@ -1,16 +1,22 @@
-"""Benchmark: start VMs through the scheduler on a real host, then drain that host with N in flight.
+"""Benchmark: start VMs through the scheduler on a real host, then drain it to two others, N in flight.
 
     .venv/bin/python bench/bench_actions.py [--starts 50] [--drain 20] [--parallel 4]
 
 Uses the real test bed (bash scripts/libvirt-testbed.sh start). Phase 1 starts `--starts` halt-ROM
 VMs through `start_vm` with only host B in the store (the scheduler still decides and explains every
-placement), each with a sparse qcow2 drive. Phase 2 destroys all but `--drain` of them, adds host A
-and drains B to A with `--parallel` live migrations in flight. Only two real hosts run here, so the
-drain goes to one destination instead of two (the plan, the bound on in-flight migrations and the
-per-VM work are the same). Where the time goes comes from each action's own step timings:
-vmdeck (scheduling, store/audit writes), libvirt (volume create, define), QEMU (process start,
-migration). Prints figures; asserts nothing about time. Everything made is named vmdeck-test-bench-*
-and removed at the end.
+placement), each with a sparse qcow2 drive. Phase 2 destroys all but `--drain` of them, adds hosts A
+and C and drains B to both with `--parallel` live migrations in flight (the scheduler splits the
+VMs between them); then the same VMs go back to B one at a time through `migrate_vm`, the serial
+baseline. (On an older test bed without host C the drain goes to A alone, and says so.)
+
+Where the time goes comes from each action's own step timings: vmdeck (scheduling, store/audit
+writes), libvirt (volume create, define), QEMU (process start, migration). For a migration, the
+audit entry holds the seconds of libvirt's migrate call (the rest of the move is vmdeck's), and the
+destination keeps libvirt's completed-job statistics: the migration job's time until QEMU reported
+the memory copied (libvirt's Begin/Prepare, which starts the destination QEMU, plus QEMU's transfer
+and downtime) and so, by difference, libvirt's Finish/Confirm (resume on the destination, persist,
+stop the source QEMU, undefine it there). Prints figures; asserts nothing about time. Everything
+made is named vmdeck-test-bench-* and removed at the end.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests import testbed  # noqa: E402
 from tui.core.costs import CostFunction  # noqa: E402
 from tui.core.curves import HardSoft, Linear  # noqa: E402
+from tui.core.fleet import HostState  # noqa: E402
 from tui.core.hosts import HostRecord  # noqa: E402
 from tui.core.model import DriveCache, DrivesPolicy, HardwareProfile, Realm, VmConfig  # noqa: E402
 from tui.services.actions import (  # noqa: E402
@@ -40,6 +47,7 @@ from tui.services.actions import (  # noqa: E402
     StartRequest,
     create_pools,
     drain_host,
+    migrate_vm,
     start_vm,
 )
 from tui.services.store import Store  # noqa: E402
@@ -90,6 +98,64 @@ def cleanup(uri: str) -> None:
         conn.close()
 
 
+def migrate_call_seconds(store: Store) -> dict[str, float]:
+    """VM name -> seconds of libvirt's migrate call, from the vm.migrate audit entries."""
+    out: dict[str, float] = {}
+    for e in store.audit():
+        after = e.after if isinstance(e.after, dict) else {}
+        if e.what == "vm.migrate" and after.get("result") == "ok" and "seconds" in after:
+            out[str(after["target"])] = float(after["seconds"])
+    return out
+
+
+def completed_jobs(deck: Deck, results: list[dict]) -> dict[str, dict]:
+    """VM name -> libvirt's completed migration job statistics, kept on the destination (read once)."""
+    out: dict[str, dict] = {}
+    for r in results:
+        if not r["ok"]:
+            continue
+        _, conn = deck.connect(r["to"])
+        with contextlib.suppress(libvirt.libvirtError):
+            stats = conn.lookupByName(r["vm"]).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+            if "time_elapsed" in stats:
+                out[r["vm"]] = stats
+    return out
+
+
+def report_moves(results: list[dict], calls: dict[str, float], jobs: dict[str, dict], busy: float) -> None:
+    """Per-migration split: vmdeck around the call, libvirt+QEMU until the memory is copied, libvirt after."""
+    per = [r["seconds"] for r in results if r["ok"]]
+    if not per:
+        return
+    print(
+        f"  per migration: mean {statistics.mean(per):.2f} s, max {max(per):.2f} s; "
+        f"sum {sum(per):.2f} s -> {sum(per) / max(1e-9, busy):.1f}x overlap"
+    )
+    ok = [r for r in results if r["ok"] and r["vm"] in calls]
+    if not ok:
+        return
+    total = sum(r["seconds"] for r in ok)
+    call = sum(calls[r["vm"]] for r in ok)
+    rows = [("vmdeck: checks, audit, store, refresh request", total - call)]
+    timed = [r for r in ok if r["vm"] in jobs]
+    if len(timed) == len(ok):
+        job = sum(jobs[r["vm"]]["time_elapsed"] for r in ok) / 1000
+        down = statistics.mean(jobs[r["vm"]].get("downtime", 0) for r in ok)
+        rows += [
+            ("libvirt+QEMU: until QEMU copied the memory", job),
+            ("  (Begin/Prepare with dest QEMU start + QEMU transfer)", None),
+            (f"  (QEMU downtime mean {down:.0f} ms)", None),
+            ("libvirt: Finish/Confirm (resume, persist, stop source)", call - job),
+        ]
+    else:
+        rows.append(("libvirt+QEMU: the migrate call", call))
+    for label, v in rows:
+        if v is None:
+            print(f"    {label}")
+        else:
+            print(f"    {label:<54} {v:7.2f} s  {100 * v / total:5.1f}%")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--starts", type=int, default=50)
@@ -101,6 +167,11 @@ def main() -> int:
         print("no test bed: run `bash scripts/libvirt-testbed.sh start` as root")
         return 1
     uri_a, uri_b = uris
+    uri_c = testbed.testbed_uri_c()
+    if uri_c is None:
+        print("note: test bed has no host C (restart it: bash scripts/libvirt-testbed.sh stop; ... start);")
+        print("      draining B to A alone")
+    all_uris = [*uris, *([uri_c] if uri_c else [])]
     cfg = config()
     settings = ActionSettings(
         domain_type="kvm" if testbed.testbed_kvm() else "qemu",
@@ -149,16 +220,19 @@ def main() -> int:
         audit_s = wall - total
         print(f"  {'vmdeck: audit append + outcome (outside step timings)':<56} {audit_s:7.2f} s")
 
-        # --- phase 2: drain ---------------------------------------------------------------------------
+        # --- phase 2: drain B to A and C ----------------------------------------------------------
         _, conn_b = deck.connect("b")
         for name in names[args.drain :]:
             dom = conn_b.lookupByName(name)
             dom.destroy()
             dom.undefine()
         deck.close()
-        store.add_host(HostRecord("a", uri_a, "bench", "bench"))
+        dests = {"a": uri_a, **({"c": uri_c} if uri_c else {})}
+        for host, uri in dests.items():
+            store.add_host(HostRecord(host, uri, "bench", "bench"))
         deck = Deck.open(cfg, store, settings)
-        assert create_pools(deck, "a", str(POOL_DIR)).ok
+        for host in dests:
+            assert create_pools(deck, host, str(POOL_DIR)).ok
         plan_time: list[float] = []
         began = time.perf_counter()
         out = drain_host(
@@ -171,38 +245,38 @@ def main() -> int:
         wall = time.perf_counter() - began
         results = out.details.get("results", [])
         moved = sum(r["ok"] for r in results)
-        per = [r["seconds"] for r in results]
+        to = {h: sum(r["ok"] and r["to"] == h for r in results) for h in dests}
+        split = " + ".join(f"{n} -> {h.upper()}" for h, n in to.items())
         print(
-            f"drain: {moved}/{len(results)} VMs B -> A with {args.parallel} in flight in {wall:.2f} s "
+            f"drain: {moved}/{len(results)} VMs off B ({split}) with {args.parallel} in flight in {wall:.2f} s "
             f"= {moved / wall:.1f} migrations/s ({out.result.value}: {out.message})"
         )
-        if per:
-            print(f"  vmdeck: No Scheduling + plan                        {plan_time[0]:7.2f} s")
+        if results:
+            calls = migrate_call_seconds(store)
+            jobs = completed_jobs(deck, results)
+            report_moves(results, calls, jobs, wall - plan_time[0])
+            print(f"  {'vmdeck: No Scheduling + plan (once)':<56} {plan_time[0]:7.2f} s")
             print(
-                f"  libvirt+QEMU: per migration mean {statistics.mean(per):.2f} s, max {max(per):.2f} s; "
-                f"sum {sum(per):.2f} s -> {sum(per) / max(1e-9, wall - plan_time[0]):.1f}x overlap"
-            )
-            print(
-                f"  vmdeck: re-poll + leftovers check                  {wall - plan_time[0] - out.details['seconds']:7.2f} s"
+                f"  {'vmdeck: re-poll + leftovers check (once)':<56} {wall - plan_time[0] - out.details['seconds']:7.2f} s"
             )
         # Serial baseline on the way back: the same VMs one at a time, through migrate_vm.
-        from tui.services.actions import migrate_vm
-
-        store.edit_host(
-            "b", {"state": __import__("tui.core.fleet", fromlist=["HostState"]).HostState.ENABLED}, "bench"
-        )
+        store.edit_host("b", {"state": HostState.ENABLED}, "bench")
         deck.close()
         deck = Deck.open(cfg, store, settings)
         began = time.perf_counter()
         back = [migrate_vm(deck, n, to="b") for n in names[: args.drain]]
         wall1 = time.perf_counter() - began
+        secs = [o.details["seconds"] for o in back if o.ok]
         print(
-            f"baseline: the same {sum(o.ok for o in back)} VMs back one at a time in {wall1:.2f} s "
+            f"baseline: the same {sum(o.ok for o in back)} VMs back to B one at a time in {wall1:.2f} s "
             f"= {len(back) / wall1:.1f} migrations/s"
+            + (f" (libvirt migrate call mean {statistics.mean(secs):.2f} s)" if secs else "")
         )
+        if moved:
+            print(f"  parallel drain vs serial: {wall1 / wall:.1f}x the rate")
         deck.close()
     finally:
-        for uri in uris:
+        for uri in all_uris:
             cleanup(uri)
         shutil.rmtree(POOL_DIR, ignore_errors=True)
         shutil.rmtree(db, ignore_errors=True)

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Real libvirt daemons for the test suite, on one Debian 12 machine, as root, without systemd.
 #
-#   bash scripts/libvirt-testbed.sh start    configure and start host A (qemu:///system) and host B
-#                                            (a second libvirtd in private mount+UTS namespaces);
-#                                            idempotent, returns at once when both already answer
-#   bash scripts/libvirt-testbed.sh stop     destroy leftover vmdeck-test-* domains, stop both hosts
-#   bash scripts/libvirt-testbed.sh status   show what runs; exit 0 only if both hosts answer
-#   bash scripts/libvirt-testbed.sh smoke    start a tiny VM on A, live-migrate it to B and back
+#   bash scripts/libvirt-testbed.sh start    configure and start host A (qemu:///system) and hosts B
+#                                            and C (more libvirtds, each in its own private mount+UTS
+#                                            namespaces); idempotent, returns at once when all answer
+#   bash scripts/libvirt-testbed.sh stop     destroy leftover vmdeck-test-* domains, stop all hosts
+#   bash scripts/libvirt-testbed.sh status   show what runs; exit 0 only if every host answers
+#   bash scripts/libvirt-testbed.sh smoke    start a tiny VM on A, live-migrate it A -> B -> C -> A
+#                                            (the last hop peer-to-peer, through URI_A_FROM_C)
 #
 # Tests read the URIs from /var/lib/vmdeck-testbed/env (see tests/testbed.py). Facts behind every
 # step are in ../shared/notes/libvirt-testbed.md.
@@ -14,6 +15,7 @@ set -euo pipefail
 
 STATE=/var/lib/vmdeck-testbed
 HOSTB=$STATE/hostb
+HOSTC=$STATE/hostc
 ENV_FILE=$STATE/env
 ROM=$STATE/halt.rom
 SUBREAPER=$STATE/subreaper.py
@@ -21,11 +23,15 @@ LOCK=$STATE/.lock
 
 URI_A=qemu:///system
 URI_B="qemu+unix:///system?socket=$HOSTB/run/libvirt/libvirt-sock"
+URI_C="qemu+unix:///system?socket=$HOSTC/run/libvirt/libvirt-sock"
 # Host A as host B's daemon sees it (for peer-to-peer migration B -> A, where B's daemon opens the
 # URI): inside B's namespace the directory is a bind mount of the real /run/libvirt; outside it,
-# it holds a symlink to the same socket. Inside B, qemu:///system would be B itself.
+# it holds a symlink to the same socket. Inside B, qemu:///system would be B itself. Likewise for C.
+# (B's and C's own URIs work from every namespace: nothing is mounted over /var/lib/vmdeck-testbed.)
 URI_A_FROM_B="qemu+unix:///system?socket=$HOSTB/hosta-run/libvirt-sock"
+URI_A_FROM_C="qemu+unix:///system?socket=$HOSTC/hosta-run/libvirt-sock"
 HOSTNAME_B=vmdeck-testbed-b
+HOSTNAME_C=vmdeck-testbed-c
 MIGRATE_PORT=49152
 WAIT_SECS=30
 # The distribution's python3 (ctypes is in its standard library); any python3 otherwise.
@@ -36,13 +42,25 @@ A_LIBVIRTD_PID=/run/libvirtd.pid
 A_VIRTLOGD_PID=/run/virtlogd.pid
 A_REAPER_PID=$STATE/hosta-subreaper.pid
 A_REAPER_LOG=$STATE/hosta-subreaper.log
-B_LIBVIRTD_PID=$HOSTB/libvirtd.pid
-B_VIRTLOGD_PID=$HOSTB/virtlogd.pid
-B_REAPER_PID=$HOSTB/subreaper.pid
-B_REAPER_LOG=$HOSTB/subreaper.log
-B_MNTNS=$HOSTB/mntns
-# Host B's private copies, bind-mounted over the same paths inside its mount namespace.
-B_DIRS=(etc/libvirt run/libvirt var/lib/libvirt var/log/libvirt var/cache/libvirt)
+# Hosts B and C run in their own namespaces; everything of theirs is named by the host's letter.
+NS_HOSTS=(B C)
+declare -A NS_DIR=([B]=$HOSTB [C]=$HOSTC)
+declare -A NS_URI=([B]=$URI_B [C]=$URI_C)
+declare -A NS_HOSTNAME=([B]=$HOSTNAME_B [C]=$HOSTNAME_C)
+# Incoming migrations listen on a port from the destination daemon's own range; daemons on one
+# network cannot see each other's choices, so two destinations receiving at once must not share a
+# range. A and B keep libvirt's default (49152-49215, as before); C gets its own.
+declare -A NS_MIGRATION_PORTS=([B]="" [C]="49216 49279")
+# Per-host files (H is B or C): libvirtd and virtlogd pidfiles, the subreaper's pidfile and log,
+# the mount namespace recorded at start, the daemon's log.
+ns_libvirtd_pid() { echo "${NS_DIR[$1]}/libvirtd.pid"; }
+ns_virtlogd_pid() { echo "${NS_DIR[$1]}/virtlogd.pid"; }
+ns_reaper_pid() { echo "${NS_DIR[$1]}/subreaper.pid"; }
+ns_reaper_log() { echo "${NS_DIR[$1]}/subreaper.log"; }
+ns_mntns() { echo "${NS_DIR[$1]}/mntns"; }
+ns_libvirtd_log() { echo "${NS_DIR[$1]}/var/log/libvirt/libvirtd.log"; }
+# Private copies, bind-mounted over the same paths inside each host's mount namespace.
+NS_DIRS=(etc/libvirt run/libvirt var/lib/libvirt var/log/libvirt var/cache/libvirt)
 
 log() { printf '[testbed] %s\n' "$*" >&2; }
 warn() { printf '[testbed] WARNING: %s\n' "$*" >&2; }
@@ -111,10 +129,13 @@ ensure_accounts() {
 
 ensure_dirs() {
     mkdir -p /etc/libvirt /var/log/libvirt/qemu /run/libvirt /var/lib/libvirt /var/cache/libvirt
-    local d
-    for d in "${B_DIRS[@]}"; do mkdir -p "$HOSTB/$d"; done
-    mkdir -p "$HOSTB/var/log/libvirt/qemu" "$HOSTB/hosta-run"
-    [ -L "$HOSTB/hosta-run/libvirt-sock" ] || ln -sfn /run/libvirt/libvirt-sock "$HOSTB/hosta-run/libvirt-sock"
+    local d h dir
+    for h in "${NS_HOSTS[@]}"; do
+        dir=${NS_DIR[$h]}
+        for d in "${NS_DIRS[@]}"; do mkdir -p "$dir/$d"; done
+        mkdir -p "$dir/var/log/libvirt/qemu" "$dir/hosta-run"
+        [ -L "$dir/hosta-run/libvirt-sock" ] || ln -sfn /run/libvirt/libvirt-sock "$dir/hosta-run/libvirt-sock"
+    done
 }
 
 # conf_set FILE KEY VALUE [KEY VALUE...]: set libvirt-style `key = value` lines in place, keeping
@@ -173,17 +194,22 @@ configure_a() {
         user '"root"' group '"root"' security_driver '"none"' namespaces '[ ]'
 }
 
-configure_b() {
-    local etc=$HOSTB/etc/libvirt f
+# configure_ns H: host H's (B's or C's) private /etc/libvirt.
+configure_ns() {
+    local etc=${NS_DIR[$1]}/etc/libvirt f ports
+    local -a extra=()
     # Start from host A's top-level settings (not its domain definitions in qemu/).
     for f in /etc/libvirt/*.conf; do
         [ -f "$f" ] && [ ! -e "$etc/${f##*/}" ] && cp -p "$f" "$etc/"
     done
-    # cgroups: both daemons would claim the same machine cgroup paths. (migration_host cannot
-    # help with B's unresolvable hostname: libvirt refuses loopback there, so migrations to B
-    # pass a migrate URI such as tcp://127.0.0.1:49152.)
+    # cgroups: the daemons would claim the same machine cgroup paths. (migration_host cannot
+    # help with B's or C's unresolvable hostname: libvirt refuses loopback there, so migrations to
+    # them pass a migrate URI such as tcp://127.0.0.1:49152.)
+    ports=${NS_MIGRATION_PORTS[$1]}
+    [ -z "$ports" ] || extra=(migration_port_min "${ports% *}" migration_port_max "${ports#* }")
     conf_set "$etc/qemu.conf" \
-        user '"root"' group '"root"' security_driver '"none"' namespaces '[ ]' cgroup_controllers '[ ]'
+        user '"root"' group '"root"' security_driver '"none"' namespaces '[ ]' cgroup_controllers '[ ]' \
+        "${extra[@]}"
     # Migration refuses a destination with the source's host UUID; keep one random UUID for good
     # (libvirt rejects patterned ones such as 2222...).
     if ! grep -qE '^\s*host_uuid\s*=' "$etc/libvirtd.conf" 2>/dev/null; then
@@ -328,6 +354,9 @@ VMDECK_TESTBED_URI_A=$URI_A
 VMDECK_TESTBED_URI_B=$URI_B
 VMDECK_TESTBED_URI_A_FROM_B=$URI_A_FROM_B
 VMDECK_TESTBED_HOSTNAME_B=$HOSTNAME_B
+VMDECK_TESTBED_URI_C=$URI_C
+VMDECK_TESTBED_URI_A_FROM_C=$URI_A_FROM_C
+VMDECK_TESTBED_HOSTNAME_C=$HOSTNAME_C
 VMDECK_TESTBED_KVM=$kvm
 EOF
     chmod 644 "$tmp"
@@ -390,10 +419,13 @@ start_a() {
     wait_answer "host A" "$URI_A" "$A_LIBVIRTD_PID" /var/log/libvirt/libvirtd.log "$A_REAPER_LOG" || exit 1
 }
 
-# PIDs of processes in host B's mount namespace (recorded at its start); never the root one.
-b_namespace_pids() {
-    [ -s "$B_MNTNS" ] || return 0
-    "$PY" - "$(cat "$B_MNTNS")" <<'PY'
+# namespace_pids H: PIDs of processes in host H's mount namespace (recorded at its start); never
+# the root one.
+namespace_pids() {
+    local mntns
+    mntns=$(ns_mntns "$1")
+    [ -s "$mntns" ] || return 0
+    "$PY" - "$(cat "$mntns")" <<'PY'
 import os
 import sys
 
@@ -408,46 +440,65 @@ if ns and ns != os.readlink("/proc/self/ns/mnt"):
 PY
 }
 
-kill_b_namespace() {
-    local pids
-    pids=$(b_namespace_pids | tr '\n' ' ')
+# kill_namespace H: end whatever still runs in host H's mount namespace (TERM, then KILL).
+kill_namespace() {
+    local h=$1 pids
+    pids=$(namespace_pids "$h" | tr '\n' ' ')
     [ -n "${pids// /}" ] || return 0
-    log "host B: terminating leftover processes in its namespace: $pids"
+    log "host $h: terminating leftover processes in its namespace: $pids"
     # shellcheck disable=SC2086
     kill -TERM $pids 2>/dev/null || true
     local deadline=$((SECONDS + 10))
-    while [ -n "$(b_namespace_pids)" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
-    pids=$(b_namespace_pids | tr '\n' ' ')
+    while [ -n "$(namespace_pids "$h")" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    pids=$(namespace_pids "$h" | tr '\n' ' ')
     # shellcheck disable=SC2086
     [ -z "${pids// /}" ] || kill -KILL $pids 2>/dev/null || true
 }
 
-start_b() {
-    if live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null; then
-        wait_answer "host B" "$URI_B" "$B_LIBVIRTD_PID" "$HOSTB/var/log/libvirt/libvirtd.log" || exit 1
+# ns_running H: host H's libvirtd is alive (by its pidfile).
+ns_running() { live_pid "$(ns_libvirtd_pid "$1")" libvirtd >/dev/null; }
+
+# start_ns H: start host H (B or C): virtlogd + libvirtd under a child subreaper, in fresh private
+# mount+UTS namespaces with H's hostname and private libvirt directories. Exits on failure.
+start_ns() {
+    local h=$1
+    local dir=${NS_DIR[$h]} uri=${NS_URI[$h]} name=${NS_HOSTNAME[$h]}
+    local lpid vpid rpid rlog mntns dlog
+    lpid=$(ns_libvirtd_pid "$h") vpid=$(ns_virtlogd_pid "$h") rpid=$(ns_reaper_pid "$h")
+    rlog=$(ns_reaper_log "$h") mntns=$(ns_mntns "$h") dlog=$(ns_libvirtd_log "$h")
+    if live_pid "$lpid" libvirtd >/dev/null; then
+        wait_answer "host $h" "$uri" "$lpid" "$dlog" || exit 1
         return 0
     fi
-    log "host B: starting virtlogd + libvirtd in private mount+UTS namespaces ($HOSTNAME_B)"
+    log "host $h: starting virtlogd + libvirtd in private mount+UTS namespaces ($name)"
     # A cold start gets a fresh namespace; its runtime directory is what a reboot would clear.
-    kill_b_namespace
-    rm -rf "${HOSTB:?}/run/libvirt" && mkdir -p "$HOSTB/run/libvirt"
-    configure_b
-    # The namespace is recorded first thing, so even a half-started host B can be cleaned up.
-    local d script="set -e; readlink /proc/\$\$/ns/mnt > $B_MNTNS"
-    script+="; echo $HOSTNAME_B > /proc/sys/kernel/hostname; mount --bind /run/libvirt $HOSTB/hosta-run"
-    for d in "${B_DIRS[@]}"; do script+="; mount --bind $HOSTB/$d /$d"; done
-    script+="; virtlogd -d -p $B_VIRTLOGD_PID; libvirtd -d -p $B_LIBVIRTD_PID"
-    if ! "$PY" "$SUBREAPER" "$B_REAPER_PID" "$B_REAPER_LOG" -- \
+    kill_namespace "$h"
+    rm -rf "${dir:?}/run/libvirt" && mkdir -p "$dir/run/libvirt"
+    configure_ns "$h"
+    # The namespace is recorded first thing, so even a half-started host can be cleaned up.
+    local d q script
+    printf -v q '%q' "$mntns"
+    script="set -e; readlink /proc/\$\$/ns/mnt > $q"
+    printf -v q '%q' "$name"
+    script+="; echo $q > /proc/sys/kernel/hostname"
+    printf -v q '%q' "$dir/hosta-run"
+    script+="; mount --bind /run/libvirt $q"
+    for d in "${NS_DIRS[@]}"; do
+        printf -v q '%q' "$dir/$d"
+        script+="; mount --bind $q /$d"
+    done
+    printf -v q 'virtlogd -d -p %q; libvirtd -d -p %q' "$vpid" "$lpid"
+    script+="; $q"
+    if ! "$PY" "$SUBREAPER" "$rpid" "$rlog" -- \
         unshare --mount --uts --propagation private -- /bin/bash -c "$script" ||
-        ! live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null; then
-        tail -n 20 "$B_REAPER_LOG" "$HOSTB/var/log/libvirt/libvirtd.log" >&2 2>/dev/null || true
-        kill_b_namespace
-        die "host B: daemons failed to start (logs above)"
+        ! live_pid "$lpid" libvirtd >/dev/null; then
+        tail -n 20 "$rlog" "$dlog" >&2 2>/dev/null || true
+        kill_namespace "$h"
+        die "host $h: daemons failed to start (logs above)"
     fi
-    if ! wait_answer "host B" "$URI_B" "$B_LIBVIRTD_PID" "$HOSTB/var/log/libvirt/libvirtd.log" \
-        "$B_REAPER_LOG"; then
-        kill_b_namespace
-        exit 1
+    if ! wait_answer "host $h" "$uri" "$lpid" "$dlog" "$rlog"; then
+        kill_namespace "$h"
+        die "host $h: libvirtd did not answer on $uri (see above)"
     fi
 }
 
@@ -490,16 +541,19 @@ warn_no_kvm() {
 }
 
 cmd_start() {
-    local t0
+    local t0 h all=1
     t0=$(now_us)
     need_root
     take_lock
-    if live_pid "$A_LIBVIRTD_PID" libvirtd >/dev/null && live_pid "$B_LIBVIRTD_PID" libvirtd >/dev/null &&
-        answers "$URI_A" && answers "$URI_B" && [ -s "$ROM" ]; then
+    live_pid "$A_LIBVIRTD_PID" libvirtd >/dev/null && answers "$URI_A" && [ -s "$ROM" ] || all=0
+    for h in "${NS_HOSTS[@]}"; do
+        [ $all = 1 ] && ns_running "$h" && answers "${NS_URI[$h]}" || all=0
+    done
+    if [ $all = 1 ]; then
         write_env
         warn_no_kvm
         warn_no_reaper
-        log "already running (A: $URI_A, B: $URI_B) — checked in $(secs_since "$t0") s"
+        log "already running (A: $URI_A, B: $URI_B, C: $URI_C) — checked in $(secs_since "$t0") s"
         return 0
     fi
     need_tools
@@ -508,50 +562,56 @@ cmd_start() {
     write_rom
     write_subreaper
     start_a
-    start_b
+    for h in "${NS_HOSTS[@]}"; do start_ns "$h"; done
     write_env
     warn_no_kvm
     warn_no_reaper
     log "host A: $URI_A"
-    log "host B: $URI_B (hostname $HOSTNAME_B)"
+    for h in "${NS_HOSTS[@]}"; do log "host $h: ${NS_URI[$h]} (hostname ${NS_HOSTNAME[$h]})"; done
     log "ready in $(secs_since "$t0") s; URIs in $ENV_FILE"
 }
 
 cmd_stop() {
     need_root
     take_lock
+    local h
     destroy_domains "$URI_A" 'vmdeck-test-*'
-    # Host B belongs to the test bed: whatever runs there was put there by tests.
-    destroy_domains "$URI_B" '*'
-    stop_pid "$B_LIBVIRTD_PID" libvirtd "host B libvirtd"
-    stop_pid "$B_VIRTLOGD_PID" virtlogd "host B virtlogd"
-    kill_b_namespace
-    rm -f "$B_MNTNS"
+    # Hosts B and C belong to the test bed: whatever runs there was put there by tests.
+    for h in "${NS_HOSTS[@]}"; do destroy_domains "${NS_URI[$h]}" '*'; done
+    for h in "${NS_HOSTS[@]}"; do
+        stop_pid "$(ns_libvirtd_pid "$h")" libvirtd "host $h libvirtd"
+        stop_pid "$(ns_virtlogd_pid "$h")" virtlogd "host $h virtlogd"
+        kill_namespace "$h"
+        rm -f "$(ns_mntns "$h")"
+    done
     stop_pid "$A_LIBVIRTD_PID" libvirtd "host A libvirtd"
     stop_pid "$A_VIRTLOGD_PID" virtlogd "host A virtlogd"
     # The subreapers exit by themselves once nothing is left to reap; A's stays while guests that
     # are not test domains keep running (a restarted libvirtd reconnects to them).
     local pf pid deadline=$((SECONDS + 5))
-    for pf in "$B_REAPER_PID" "$A_REAPER_PID"; do
+    for pf in "$(ns_reaper_pid B)" "$(ns_reaper_pid C)" "$A_REAPER_PID"; do
         while pid=$(live_reaper "$pf") && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     done
     if pid=$(live_reaper "$A_REAPER_PID"); then
         log "host A's subreaper ($pid) stays to reap guests still running: $(pgrep -d ' ' -P "$pid" || true)"
     fi
-    if pid=$(live_reaper "$B_REAPER_PID"); then
-        kill -TERM "$pid" 2>/dev/null || true
-    fi
+    for h in "${NS_HOSTS[@]}"; do
+        if pid=$(live_reaper "$(ns_reaper_pid "$h")"); then
+            kill -TERM "$pid" 2>/dev/null || true
+        fi
+    done
     rm -f "$ENV_FILE"
     log "stopped"
 }
 
 cmd_status() {
     local ok=0 name uri lpid vpid rpid pid
-    for name in A B; do
-        if [ $name = A ]; then
+    for name in A "${NS_HOSTS[@]}"; do
+        if [ "$name" = A ]; then
             uri=$URI_A lpid=$A_LIBVIRTD_PID vpid=$A_VIRTLOGD_PID rpid=$A_REAPER_PID
         else
-            uri=$URI_B lpid=$B_LIBVIRTD_PID vpid=$B_VIRTLOGD_PID rpid=$B_REAPER_PID
+            uri=${NS_URI[$name]}
+            lpid=$(ns_libvirtd_pid "$name") vpid=$(ns_virtlogd_pid "$name") rpid=$(ns_reaper_pid "$name")
         fi
         printf 'host %s  %s\n' "$name" "$uri"
         printf '  libvirtd   %s\n' "$(live_pid "$lpid" libvirtd || echo 'not running')"
@@ -565,7 +625,7 @@ cmd_status() {
             printf '  answers    no\n'
             ok=3
         fi
-        if [ $name = A ] && pid=$(live_pid "$lpid" libvirtd) && ! under_subreaper "$pid"; then
+        if [ "$name" = A ] && pid=$(live_pid "$lpid" libvirtd) && ! under_subreaper "$pid"; then
             printf '  note       libvirtd is not under the subreaper: destroy takes ~2 s\n'
         fi
     done
@@ -609,7 +669,7 @@ SMOKE_DOM=""
 smoke_cleanup() {
     [ -n "$SMOKE_DOM" ] || return 0
     local uri
-    for uri in "$URI_B" "$URI_A"; do
+    for uri in "$URI_C" "$URI_B" "$URI_A"; do
         timeout 20 virsh -q -c "$uri" destroy "$SMOKE_DOM" >/dev/null 2>&1 || true
         timeout 20 virsh -q -c "$uri" undefine "$SMOKE_DOM" >/dev/null 2>&1 || true
     done
@@ -619,6 +679,12 @@ expect_state() { # URI DOMAIN STATE
     local got
     got=$(timeout 20 virsh -q -c "$1" domstate "$2" 2>&1) || got="(${got//$'\n'/ })"
     [ "$got" = "$3" ] || die "smoke: $2 on $1 is '$got', expected '$3'"
+}
+
+gone_from() { # URI NAME: the smoke domain must no longer exist there (it was transient)
+    timeout 20 virsh -q -c "$1" domstate "$SMOKE_DOM" >/dev/null 2>&1 &&
+        die "smoke: $SMOKE_DOM still exists on $2 after migrating away"
+    return 0
 }
 
 cmd_smoke() {
@@ -651,12 +717,19 @@ cmd_smoke() {
     t=$(secs_since "$t0"); log "  live-migrate A -> B  ${t} s"
 
     t0=$(now_us)
-    timeout 60 virsh -q -c "$URI_B" migrate --live "$SMOKE_DOM" "$URI_A" \
-        --migrateuri "tcp://127.0.0.1:$MIGRATE_PORT" || die "smoke: live migration B -> A failed"
+    timeout 60 virsh -q -c "$URI_B" migrate --live "$SMOKE_DOM" "$URI_C" \
+        --migrateuri "tcp://127.0.0.1:$MIGRATE_PORT" || die "smoke: live migration B -> C failed"
+    expect_state "$URI_C" "$SMOKE_DOM" running
+    gone_from "$URI_B" B
+    t=$(secs_since "$t0"); log "  live-migrate B -> C  ${t} s"
+
+    # Peer-to-peer: C's daemon itself opens the destination, so it needs A's URI as seen from C.
+    t0=$(now_us)
+    timeout 60 virsh -q -c "$URI_C" migrate --live --p2p "$SMOKE_DOM" "$URI_A_FROM_C" \
+        --migrateuri "tcp://127.0.0.1:$MIGRATE_PORT" || die "smoke: peer-to-peer live migration C -> A failed"
     expect_state "$URI_A" "$SMOKE_DOM" running
-    timeout 20 virsh -q -c "$URI_B" domstate "$SMOKE_DOM" >/dev/null 2>&1 &&
-        die "smoke: $SMOKE_DOM still exists on B after migrating back"
-    t=$(secs_since "$t0"); log "  live-migrate B -> A  ${t} s"
+    gone_from "$URI_C" C
+    t=$(secs_since "$t0"); log "  live-migrate C -> A  ${t} s (peer-to-peer)"
 
     t0=$(now_us)
     virsh -q -c "$URI_A" destroy "$SMOKE_DOM" >/dev/null || die "smoke: destroy failed"

@@ -106,7 +106,8 @@ def test_cli_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
                 dom.destroy()
             dom.undefine()
         for pool in conn.listAllStoragePools(0):
-            if pool.name().startswith(TAG):
+            # The realm's snapshots pool keeps its default name: find it by its directory.
+            if pool.name().startswith(TAG) or f"<path>{pool_dir}/" in pool.XMLDesc(0):
                 with contextlib.suppress(libvirt.libvirtError):
                     pool.refresh(0)
                     for vol in pool.listAllVolumes(0):

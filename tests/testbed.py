@@ -1,11 +1,12 @@
 """Find the real libvirt test bed and build the cheapest guest that runs on it.
 
-`scripts/libvirt-testbed.sh start` (run by `scripts/setup.sh test` as root) starts two real
-libvirtd hosts on this machine and writes their URIs to /var/lib/vmdeck-testbed/env. Tests that
-need real daemons ask `testbed_uris()` and skip with a reason when it returns None. Guests boot
-`HALT_ROM`, a 64 KiB firmware that only halts the CPU: no disk, ~14 MiB of host RAM, starts in
-~0.3 s. Migrations to host B need a migrate URI on loopback (`tcp://127.0.0.1:PORT`): B's
-hostname resolves nowhere. Facts: ../shared/notes/libvirt-testbed.md.
+`scripts/libvirt-testbed.sh start` (run by `scripts/setup.sh test` as root) starts three real
+libvirtd hosts on this machine (A, B and C) and writes their URIs to /var/lib/vmdeck-testbed/env.
+Tests that need real daemons ask `testbed_uris()` (A and B) and skip with a reason when it returns
+None; tests that need a third host also ask `testbed_uri_c()`. Guests boot `HALT_ROM`, a 64 KiB
+firmware that only halts the CPU: no disk, ~14 MiB of host RAM, starts in ~0.3 s. Migrations to
+hosts B and C need a migrate URI on loopback (`tcp://127.0.0.1[:PORT]`): their hostnames resolve
+nowhere. Facts: ../shared/notes/libvirt-testbed.md.
 """
 
 from __future__ import annotations
@@ -86,10 +87,26 @@ def testbed_uris() -> tuple[str, str] | None:
     return None
 
 
+@functools.cache
+def testbed_uri_c() -> str | None:
+    """URI of host C (a third daemon, in its own namespaces like B) when A, B and C all answer
+    within 3 s, else None (an older test bed started only A and B). Cached for the process."""
+    uri_c = read_env().get("VMDECK_TESTBED_URI_C")
+    if not uri_c or testbed_uris() is None:
+        return None
+    return uri_c if _answers(uri_c, time.monotonic() + OPEN_TIMEOUT_S) else None
+
+
 def testbed_uri_a_from_b() -> str | None:
     """Host A's URI as host B's daemon resolves it: the destination of a peer-to-peer migration
     B -> A (inside B's namespace qemu:///system is B itself). It works from here too."""
     return read_env().get("VMDECK_TESTBED_URI_A_FROM_B") or None
+
+
+def testbed_uri_a_from_c() -> str | None:
+    """Host A's URI as host C's daemon resolves it (peer-to-peer C -> A); works from here too.
+    B's and C's own URIs work from every namespace as they are."""
+    return read_env().get("VMDECK_TESTBED_URI_A_FROM_C") or None
 
 
 def testbed_kvm() -> bool:
