@@ -12,9 +12,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import App
+from textual.binding import BindingType
 from textual.notifications import SeverityLevel
 from textual.timer import Timer
 from textual.widgets import Input
@@ -86,7 +87,7 @@ def styles_path() -> Path:
 class VmdeckApp(App[None]):
     TITLE = "vmdeck"
     CSS_PATH = str(styles_path())
-    BINDINGS = APP_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
     COMMANDS = App.COMMANDS | {VmdeckCommands}
 
     def __init__(
@@ -266,7 +267,7 @@ class VmdeckApp(App[None]):
         self.pane_history.append(self.current_mode)
         self.switch_mode(name)
 
-    def action_back(self) -> None:
+    async def action_back(self) -> None:  # async like App.action_back, which it overrides
         screen = self.screen
         if isinstance(screen, Pane) and isinstance(self.focused, Input):
             screen.set_focus(None)  # leave a pane's text field; the next esc goes back

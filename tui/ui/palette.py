@@ -9,7 +9,8 @@ actions are listed per host.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -17,6 +18,8 @@ from tui.core.fleet import HostState
 from tui.ui.keymap import PANES, VMS_BINDINGS
 from tui.ui.lab.controller import LAB_BINDINGS
 from tui.ui.panes.hosts import ask_state_change
+from tui.ui.panes.sim import SimPane
+from tui.ui.panes.vms import VmsPane
 from tui.ui.vmactions import ask_drain, ask_start
 
 if TYPE_CHECKING:
@@ -33,13 +36,14 @@ STATE_VERBS = {
 def palette_actions(app: VmdeckApp) -> list[Action]:
     view, session = app.view, app.session
     actions: list[Action] = [
-        (f"Show {title} pane", f":{name}", lambda n=name: app.action_pane(n)) for name, title in PANES.items()
+        (f"Show {title} pane", f":{name}", partial(app.action_pane, name)) for name, title in PANES.items()
     ]
     actions.append(("Filter the current pane", "/ text or regex", app.action_filter))
     for binding in LAB_BINDINGS:  # the what-if lab: shown on the Simulation pane, then run
         name = binding.action[5:-2]  # "lab('curve')" -> curve
-        go = lambda n=name: (app.action_pane("sim"), app.call_after_refresh(app.panes["sim"].action_lab, n))  # type: ignore[attr-defined]  # noqa: E731
-        actions.append((f"Lab: {binding.description}", f"{binding.key} on the Simulation pane", go))
+        actions.append(
+            (f"Lab: {binding.description}", f"{binding.key} on the Simulation pane", partial(_lab, app, name))
+        )
     actions.append(("Help: list every key", "?", app.action_help))
     actions.append(("Quit vmdeck", "q", app.exit))
     actions.append(
@@ -50,6 +54,7 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
         )
     )
     vms = app.panes["vms"]
+    assert isinstance(vms, VmsPane), "the vms pane is a VmsPane (PANE_CLASSES)"
     for binding in VMS_BINDINGS:
         if binding.action.startswith("vm("):
             kind = binding.action[4:-2]
@@ -58,7 +63,7 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
                 (
                     title,
                     f"{binding.key_display or binding.key} on the VMs pane",
-                    lambda k=kind: vms.action_vm(k),
+                    partial(vms.action_vm, kind),
                 )
             )
     for host in view.records:
@@ -67,27 +72,39 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
                 (
                     f"{verb} host {host}",
                     f"set {host} to {state.label} (asks for a reason)",
-                    lambda h=host, s=state: ask_state_change(app, view, session, h, s),
+                    partial(ask_state_change, app, view, session, host, state),
                 )
             )
         actions.append(
             (
                 f"Drain host {host}",
                 "plan, reason, confirm, then migrate its VMs",
-                lambda h=host: ask_drain(app, view, session, h),
+                partial(ask_drain, app, view, session, host),
             )
         )
     return actions
 
 
+def _lab(app: VmdeckApp, name: str) -> None:
+    """Show the Simulation pane, then (once it is on screen) run the lab action `name` on it."""
+    app.action_pane("sim")
+    sim = app.panes["sim"]
+    assert isinstance(sim, SimPane), "the sim pane is a SimPane (PANE_CLASSES)"
+    app.call_after_refresh(sim.action_lab, name)
+
+
 class VmdeckCommands(Provider):
+    def _actions(self) -> list[Action]:
+        # The provider is registered only by VmdeckApp (its COMMANDS); Textual types `self.app` as App.
+        return cast("VmdeckApp", self.app).palette_actions()
+
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for title, help_text, callback in self.app.palette_actions():  # type: ignore[attr-defined]
+        for title, help_text, callback in self._actions():
             score = matcher.match(title)
             if score > 0:
                 yield Hit(score, matcher.highlight(title), callback, text=title, help=help_text)
 
     async def discover(self) -> Hits:
-        for title, help_text, callback in self.app.palette_actions():  # type: ignore[attr-defined]
+        for title, help_text, callback in self._actions():
             yield DiscoveryHit(title, callback, text=title, help=help_text)

@@ -201,7 +201,9 @@ def curve_lines(
     ys = [c.evaluate(xs) if c is not None else np.zeros(width) for c in (before, after)]
     finite = np.concatenate([y[np.isfinite(y)] for y in ys])
     low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    fmt = (lambda x: format_size(x).replace(" ", "")) if memory else (lambda x: f"{x:g}")
+
+    def fmt(x: float) -> str:
+        return format_size(x).replace(" ", "") if memory else f"{x:g}"
 
     def bars(y: np.ndarray[Any, np.dtype[np.float64]]) -> str:
         out = []

@@ -15,6 +15,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from tui.core.costs import CostFunction, format_cost
+from tui.core.curves import Curve
 from tui.ui.panes.base import Pane
 from tui.ui.widgets.curveplot import CurvePlot, CurveSpec, input_range
 
@@ -53,7 +54,7 @@ class CurvesPane(Pane):
             breakdown = self.view.breakdown(name)
             for term in breakdown.terms if breakdown is not None else ():
                 inputs.setdefault(term.name, []).append((name, term.input))
-        terms: dict[str, tuple[object, float]] = {
+        terms: dict[str, tuple[Curve | None, float]] = {
             "vms": (cf.vms, float(cores)),
             "vcpus": (cf.vcpus, float(cores)),
             "memory": (cf.memory, float(memory)),
@@ -62,13 +63,13 @@ class CurvesPane(Pane):
             count = max((p.device_counts().get(kind, 0) for p in profiles), default=0)
             terms[f"devices.{kind}"] = (curve, float(count))
         specs = {}
-        for term, (curve, capacity) in terms.items():
-            specs[term] = CurveSpec(
-                term,
-                curve,  # type: ignore[arg-type]
-                input_range(curve, capacity),  # type: ignore[arg-type]
+        for key, (term_curve, capacity) in terms.items():
+            specs[key] = CurveSpec(
+                key,
+                term_curve,
+                input_range(term_curve, capacity),
                 capacity,
-                tuple(inputs.get(term, ())),
+                tuple(inputs.get(key, ())),
             )
         return specs
 

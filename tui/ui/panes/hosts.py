@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import BindingType
 from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
@@ -52,7 +52,7 @@ def ask_state_change(app: App[None], view: FleetView, session: Session, host: st
 class HostsPane(TablePane):
     PANE = "hosts"
     TITLE_TEXT = "Hosts"
-    BINDINGS: ClassVar[list[Binding]] = HOSTS_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS]
     PANE_BINDINGS = HOSTS_BINDINGS
     # Most telling first: at 80 columns the profile and realm are the ones scrolled off.
     COLUMNS = (

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.suggester import SuggestFromList
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
@@ -101,12 +101,12 @@ class SimPane(Pane):
     PANE = "sim"
     TITLE_TEXT = "Simulation"
     CSS_PATH = lab_styles()
-    BINDINGS: ClassVar[list[Binding]] = [
+    PANE_BINDINGS: ClassVar[list[Binding]] = [
         Binding("r", "edit_request", "Request", id="sim.request"),
         Binding("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
         *LAB_BINDINGS,
     ]
-    PANE_BINDINGS = BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*PANE_BINDINGS]
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -185,7 +185,7 @@ class SimPane(Pane):
         elif event.state is WorkerState.ERROR:
             self.query_one("#sim-result", Static).update(f"Placement failed: {event.worker.error}")
 
-    def run_job(self, job: Callable[[], None], group: str) -> None:
+    def run_job(self, job: Callable[[], object], group: str) -> None:
         """A lab job in a thread worker; it posts its own messages (a newer job supersedes it)."""
         self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, ClassVar
 
 from textual.app import App
-from textual.binding import Binding
+from textual.binding import BindingType
 
 from tui.core.live import DomainFacts
 from tui.ui.fleetview import FleetView
@@ -34,7 +34,7 @@ ASKS: dict[str, VmAsk] = {
 class VmsPane(TablePane):
     PANE = "vms"
     TITLE_TEXT = "VMs"
-    BINDINGS: ClassVar[list[Binding]] = VMS_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*VMS_BINDINGS]
     PANE_BINDINGS = VMS_BINDINGS
     COLUMNS = (
         ("VM", None),
