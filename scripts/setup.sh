@@ -70,6 +70,8 @@ case "$mode" in
         log "ruff check + ruff format --check"
         "$venv/bin/ruff" check .
         "$venv/bin/ruff" format --check .
+        log "mypy --strict"
+        "$venv/bin/mypy"  # strict, on tui/: its configuration is [tool.mypy] in pyproject.toml
         log "pytest"
         "$venv/bin/python" -m pytest "$@"
         ;;
