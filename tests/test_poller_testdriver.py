@@ -217,3 +217,21 @@ def test_ssh_uris_never_prompt():
     assert effective_uri("qemu+ssh://h/system?keyfile=/k") == "qemu+ssh://h/system?keyfile=%2Fk&no_tty=1"
     assert effective_uri("qemu+ssh://h/system?no_tty=0") == "qemu+ssh://h/system?no_tty=0"
     assert effective_uri("qemu:///system") == "qemu:///system"
+
+
+def test_backoff_doubles_then_caps_and_never_overflows() -> None:
+    from tui.services.poller import backoff_delay
+
+    assert [backoff_delay(n, 1.0, 60.0) for n in range(0, 9)] == [
+        1.0,
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        16.0,
+        32.0,
+        60.0,
+        60.0,
+    ]
+    # A host unreachable for days keeps a finite, capped delay (2.0 ** 1025 would raise OverflowError).
+    assert backoff_delay(10_000, 1.0, 60.0) == 60.0

@@ -58,6 +58,16 @@ class PollerSettings:
     period: float | None = None  # seconds between polls of a host; None: its realm's poll-frequency
 
 
+def backoff_delay(failures: int, base: float, cap: float) -> float:
+    """Exponential backoff after `failures` failures in a row, capped.
+
+    The exponent is bounded too: 2.0 ** 1025 overflows, which would kill the poller thread of a host
+    that has been unreachable for ~17 hours at a 60 s cap.
+    """
+    exponent = min(max(0, failures - 1), 62)
+    return min(cap, base * 2.0**exponent)
+
+
 @dataclass
 class _Slot:
     """Mutable per-host state; touched only with the poller's lock held."""
@@ -345,7 +355,7 @@ class Poller:
         return published
 
     def _backoff(self, slot: _Slot) -> float:
-        return min(self.settings.backoff_max, self.settings.backoff_base * 2.0 ** max(0, slot.failures - 1))
+        return backoff_delay(slot.failures, self.settings.backoff_base, self.settings.backoff_max)
 
     def _spawn_worker_locked(self) -> None:
         self._live_workers += 1
