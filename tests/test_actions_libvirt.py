@@ -190,6 +190,27 @@ def test_pools_are_dir_pools_with_autostart(deck: Deck) -> None:
 
 
 @needs_testbed
+def test_create_repairs_a_stopped_pool_whose_directory_was_removed(deck: Deck) -> None:
+    assert URIS is not None
+    conn = libvirt.open(URIS[1])
+    try:
+        pool = conn.storagePoolLookupByName(deck.config.realms["r"].snapshots_pool)
+        path = Path(pool.XMLDesc(0).split("<path>")[1].split("</path>")[0])
+        pool.destroy()
+        shutil.rmtree(path)
+        broken = check_pools(deck, "b")
+        assert not broken.ok
+        assert "not active" in broken.message
+        repaired = create_pools(deck, "b", str(POOL_DIR))
+        assert repaired.ok, repaired.message
+        assert f"started {pool.name()}" in repaired.message
+        assert pool.isActive() == 1
+        assert path.is_dir()
+    finally:
+        conn.close()
+
+
+@needs_testbed
 def test_start_through_scheduler_stop_force_undefine(deck: Deck) -> None:
     name = _name("life")
     out = start_vm(deck, _small(name, reason="test"))

@@ -113,6 +113,10 @@ def create_pools(deck: Deck, host: str, base: str = DEFAULT_POOL_BASE, reason: s
             else:
                 pool = deck.call(conn.storagePoolLookupByName, name, what=f"find pool {name}")
             if not deck.call(pool.isActive, what=f"pool {name} state"):
+                if status.exists:
+                    # An inactive pool whose directory was removed cannot start: building it first
+                    # recreates the directory (and leaves an existing one as it is).
+                    deck.call(pool.build, 0, what=f"build pool {name}")
                 deck.call(pool.create, 0, what=f"start pool {name}")
                 steps.append(f"started {name}")
             if not deck.call(pool.autostart, what=f"pool {name} autostart"):
