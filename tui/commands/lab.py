@@ -19,7 +19,7 @@ from tui.commands.scheduling import differences_text
 from tui.core.costs import format_cost
 from tui.core.fleet import FleetError
 from tui.core.model import VmConfig
-from tui.core.units import UnitError, format_size, parse_size
+from tui.core.units import format_size
 
 
 def register(subparsers: Any) -> None:
@@ -261,21 +261,10 @@ def _model(args: argparse.Namespace, config: VmConfig) -> Any:
 
 
 def _parse_request(args: argparse.Namespace) -> Any:
-    from tui.core.scheduling import Request, RequestError
+    from tui.core.scheduling.request import RequestError, parse_request
 
     try:
-        memory = parse_size(args.memory)
-    except UnitError as exc:
-        raise CommandError(f"--memory: {exc}") from None
-    devices: dict[str, int] = {}
-    for item in args.device:
-        kind, sep, count = item.partition("=")
-        try:
-            devices[kind.strip()] = devices.get(kind.strip(), 0) + (int(count) if sep else 1)
-        except ValueError:
-            raise CommandError(f"--device {item!r}: expected TYPE=COUNT, e.g. nvidia-gpu=1") from None
-    try:
-        return Request.of(args.vcpus, memory, devices)
+        return parse_request(args.vcpus, args.memory, args.device)
     except RequestError as exc:
         raise CommandError(str(exc)) from None
 

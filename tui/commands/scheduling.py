@@ -13,7 +13,7 @@ from tui.commands.output import emit, fail, table
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
-from tui.core.units import UnitError, format_size, parse_size
+from tui.core.units import UnitError, format_size
 
 
 def register(subparsers: Any) -> None:
@@ -115,21 +115,10 @@ def _load_fleet(path: str, config: VmConfig) -> Fleet:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from tui.core.scheduling import Request, RequestError
+    from tui.core.scheduling.request import RequestError, parse_request
 
     try:
-        memory = parse_size(args.memory)
-    except UnitError as exc:
-        raise _InputError(f"--memory: {exc}") from None
-    devices: dict[str, int] = {}
-    for item in args.device:
-        kind, sep, count = item.partition("=")
-        try:
-            devices[kind.strip()] = devices.get(kind.strip(), 0) + (int(count) if sep else 1)
-        except ValueError:
-            raise _InputError(f"--device {item!r}: expected TYPE=COUNT, e.g. nvidia-gpu=1") from None
-    try:
-        return Request.of(args.vcpus, memory, devices)
+        return parse_request(args.vcpus, args.memory, args.device)
     except RequestError as exc:
         raise _InputError(str(exc)) from None
 

@@ -286,16 +286,14 @@ def _list_text(data: dict[str, Any]) -> str:
 
 
 def run_start(args: argparse.Namespace) -> int:
+    from tui.core.scheduling.request import RequestError, parse_device_counts
     from tui.services.actions import StartRequest, start_vm
 
     try:
-        devices: dict[str, int] = {}
-        for item in args.device:
-            kind, sep, count = item.partition("=")
-            try:
-                devices[kind.strip()] = devices.get(kind.strip(), 0) + (int(count) if sep else 1)
-            except ValueError:
-                raise _InputError(f"--device {item!r}: expected TYPE=N, e.g. nvidia-gpu=1") from None
+        try:
+            devices = parse_device_counts(args.device)
+        except RequestError as exc:
+            raise _InputError(str(exc)) from None
         pins = []
         for item in args.pin:
             vcpu, sep, cpuset = item.partition("=")

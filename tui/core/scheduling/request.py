@@ -6,9 +6,11 @@ caches one exact cost vector per distinct shape.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from tui.core.units import UnitError, parse_size
 
 
 class RequestError(ValueError):
@@ -47,3 +49,23 @@ class Request:
 
     def to_json(self) -> dict[str, Any]:
         return {"vcpus": self.vcpus, "memory": self.memory, "devices": self.device_map}
+
+
+def parse_device_counts(items: Iterable[str]) -> dict[str, int]:
+    """Command-line device words, `TYPE=COUNT` (a bare TYPE counts one), summed per type."""
+    devices: dict[str, int] = {}
+    for item in items:
+        kind, sep, count = (part.strip() for part in item.partition("="))
+        if not kind or (sep and not count.isdigit()):
+            raise RequestError(f"--device {item!r}: expected TYPE=COUNT, e.g. nvidia-gpu=1")
+        devices[kind] = devices.get(kind, 0) + (int(count) if sep else 1)
+    return devices
+
+
+def parse_request(vcpus: int, memory: str | int, devices: Iterable[str] = ()) -> Request:
+    """A request from command-line values: memory as bytes or a size such as 4GiB, devices as words."""
+    try:
+        size = parse_size(memory)
+    except UnitError as exc:
+        raise RequestError(f"--memory: {exc}") from None
+    return Request.of(vcpus, size, parse_device_counts(devices))
