@@ -110,24 +110,36 @@ def _host_from_json(raw: Mapping[str, Any], where: str) -> FleetHost:
         state = HostState.parse(str(raw.get("state", "enabled")))
     except ValueError as exc:
         raise FleetError(f"{where}: {exc}") from None
-    counts = {}
-    for key in ("vms", "vcpus"):
-        value = raw.get(key, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise FleetError(f"{where}: {key!r} must be a whole number >= 0, got {value!r}")
-        counts[key] = value
+    vms, vcpus = read_count(raw, "vms", where), read_count(raw, "vcpus", where)
+    memory = read_memory(raw, "memory", where)
+    addrs = read_addresses(raw, "devices_in_use", where)
+    return FleetHost(name, profile, state, vms, vcpus, memory, addrs)
+
+
+# Field readers shared by the fleet documents (FLEET.json hosts, the what-if lab's vm_list entries).
+def read_count(raw: Mapping[str, Any], key: str, where: str) -> int:
+    value = raw.get(key, 0)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise FleetError(f"{where}: {key!r} must be a whole number >= 0, got {value!r}")
+    return value
+
+
+def read_memory(raw: Mapping[str, Any], key: str, where: str) -> int:
     try:
-        memory = parse_size(raw.get("memory", 0))
+        return parse_size(raw.get(key, 0))
     except UnitError as exc:
-        raise FleetError(f"{where}: 'memory': {exc}") from None
-    devices = raw.get("devices_in_use", [])
+        raise FleetError(f"{where}: {key!r}: {exc}") from None
+
+
+def read_addresses(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of PCI addresses, normalised, sorted, without repeats."""
+    devices = raw.get(key, [])
     if not isinstance(devices, list):
-        raise FleetError(f"{where}: 'devices_in_use' must be a list of PCI addresses")
+        raise FleetError(f"{where}: {key!r} must be a list of PCI addresses")
     try:
-        addrs = tuple(sorted({normalize_pci(str(a)) for a in devices}))
+        return tuple(sorted({normalize_pci(str(a)) for a in devices}))
     except ValueError as exc:
-        raise FleetError(f"{where}: 'devices_in_use': {exc}") from None
-    return FleetHost(name, profile, state, counts["vms"], counts["vcpus"], memory, addrs)
+        raise FleetError(f"{where}: {key!r}: {exc}") from None
 
 
 def _check_against_config(host: FleetHost, config: VmConfig, where: str) -> None:

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tui.core.fleet import Fleet, FleetError, FleetHost, HostState
+from tui.core.fleet import Fleet, FleetError, FleetHost, HostState, read_addresses, read_count, read_memory
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, live_fleet
 from tui.core.model import VmConfig
@@ -127,20 +127,10 @@ def _vm_list(raw: Any, where: str) -> tuple[VmSpec, ...]:
         vm_id = item.get("id")
         if isinstance(vm_id, bool) or not isinstance(vm_id, str | int) or vm_id == "":
             raise FleetError(f"{at}: 'id' must be a non-empty string or number")
-        vcpus = item.get("vcpus", 0)
-        if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 0:
-            raise FleetError(f"{at} ({vm_id}): 'vcpus' must be a whole number >= 0, got {vcpus!r}")
-        try:
-            memory = parse_size(item.get("memory", 0))
-        except UnitError as exc:
-            raise FleetError(f"{at} ({vm_id}): 'memory': {exc}") from None
-        devices = item.get("devices", [])
-        if not isinstance(devices, list):
-            raise FleetError(f"{at} ({vm_id}): 'devices' must be a list of PCI addresses")
-        try:
-            addrs = tuple(sorted({normalize_pci(str(a)) for a in devices}))
-        except ValueError as exc:
-            raise FleetError(f"{at} ({vm_id}): 'devices': {exc}") from None
+        where_vm = f"{at} ({vm_id})"
+        vcpus = read_count(item, "vcpus", where_vm)
+        memory = read_memory(item, "memory", where_vm)
+        addrs = read_addresses(item, "devices", where_vm)
         out.append(VmSpec(str(vm_id), vcpus, memory, addrs))
     ids = [vm.id for vm in out]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
