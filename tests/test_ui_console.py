@@ -235,7 +235,18 @@ async def test_read_only_blocks_every_change(demo: Path) -> None:
             await pilot.pause()
             assert not isinstance(app.screen, StateChangeScreen)
         assert any("read-only" in str(n.message) for n in app._notifications)
-        assert Store(demo / "db").host("pool1-01").state is HostState.ENABLED  # type: ignore[union-attr]
+        store = Store(demo / "db")
+        assert store.host("pool1-01").state is HostState.ENABLED  # type: ignore[union-attr]
+        # Each refused attempt is audited: who tried what on which host, and why it was refused.
+        await app.workers.wait_for_complete()
+        refused = [e for e in store.audit("pool1-01") if e.what == "console.refused"]
+        assert len(refused) == 3
+        assert {e.after["action"] for e in refused} == {
+            "set pool1-01 Enabled",
+            "set pool1-01 No Scheduling",
+            "set pool1-01 Disabled",
+        }
+        assert all(e.reason == "read-only mode: changes are blocked" for e in refused)
 
 
 async def test_palette_offers_host_actions(demo: Path) -> None:

@@ -9,6 +9,7 @@ short: the work is in the panes, the dialogs, the jobs, the poller and the actio
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -158,7 +159,9 @@ class VmdeckApp(App[None]):
 
     def on_host_state_change_requested(self, message: HostStateChangeRequested) -> None:
         if self.session.read_only or self.store is None:
-            self.post_message(ActionRefused(f"set {message.host}", "read-only mode: changes are blocked"))
+            self.post_message(
+                ActionRefused(f"set {message.host}", "read-only mode: changes are blocked", message.host)
+            )
             return
         self.run_worker(
             lambda: self._write_state(message), thread=True, group="host-state", name=f"state {message.host}"
@@ -171,7 +174,9 @@ class VmdeckApp(App[None]):
         try:
             record = self.store.set_state(message.host, message.state, message.reason)
         except (HostError, StoreError, OSError) as exc:
-            self.post_message(ActionRefused(f"set {message.host} {message.state.label}", str(exc)))
+            self.post_message(
+                ActionRefused(f"set {message.host} {message.state.label}", str(exc), message.host)
+            )
             return
         self.post_message(HostStateChanged(record, previous, message.reason))
 
@@ -195,6 +200,16 @@ class VmdeckApp(App[None]):
         self.activity.progressed(f"REFUSED: {message.action}: {message.reason}")
         self._show_status()
         self.notify(f"{message.action}: {message.reason}", title="Refused", severity="error")
+        if self.store is not None:
+            self.run_worker(lambda: self._audit_refusal(message), thread=True, group="audit", name="audit")
+
+    def _audit_refusal(self, message: ActionRefused) -> None:
+        """Worker thread: a refused action is audited too — who tried what, and why it was refused."""
+        assert self.store is not None
+        after = {"result": "refused", "action": message.action, "message": message.reason}
+        # An unwritable store (read-only media, permissions) must not turn a refusal into a crash.
+        with contextlib.suppress(StoreError, OSError):
+            self.store.record_action("console.refused", message.host, after, message.reason)
 
     # --- VM and host actions: confirmed in a dialog, run by a worker on the Deck ---------------------
     def on_action_requested(self, message: ActionRequested) -> None:
@@ -236,7 +251,9 @@ class VmdeckApp(App[None]):
 
     def on_drain_plan_requested(self, message: DrainPlanRequested) -> None:
         if self.deck is None:
-            self.post_message(ActionRefused(f"drain {message.host}", "no store: this console cannot act"))
+            self.post_message(
+                ActionRefused(f"drain {message.host}", "no store: this console cannot act", message.host)
+            )
             return
         deck, host = self.deck, message.host
         self.run_worker(
@@ -252,7 +269,9 @@ class VmdeckApp(App[None]):
 
     def on_drain_planned(self, message: DrainPlanned) -> None:
         if message.plan is None:
-            self.post_message(ActionRefused(f"drain {message.host}", message.error or "no plan"))
+            self.post_message(
+                ActionRefused(f"drain {message.host}", message.error or "no plan", message.host)
+            )
         else:
             confirm_drain(self, message.plan)
 

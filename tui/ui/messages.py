@@ -48,6 +48,7 @@ class ActionRefused(Message):
 
     action: str
     reason: str
+    host: str | None = None
 
 
 @dataclass(frozen=True)

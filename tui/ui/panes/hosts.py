@@ -31,11 +31,13 @@ def ask_state_change(app: App[None], view: FleetView, session: Session, host: st
     Shared by the pane's keys and the command palette, so both follow the same rules.
     """
     if session.read_only:
-        app.post_message(ActionRefused(f"set {host} {state.label}", "read-only mode: changes are blocked"))
+        app.post_message(
+            ActionRefused(f"set {host} {state.label}", "read-only mode: changes are blocked", host)
+        )
         return
     record = view.records.get(host)
     if record is None:
-        app.post_message(ActionRefused(f"set {host} {state.label}", f"no host named {host!r}"))
+        app.post_message(ActionRefused(f"set {host} {state.label}", f"no host named {host!r}", host))
         return
     if record.state is state:
         app.notify(f"{host} is already {state.label}", title="No change")
