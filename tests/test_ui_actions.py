@@ -336,7 +336,13 @@ async def test_read_only_refuses_every_action_key(demo: Path) -> None:
         assert len(refusals) == 7
         assert all("read-only mode" in str(n.message) for n in refusals)
         assert "READ-ONLY" in header(app)
-        assert {e.what for e in Store(demo / "db").audit()} == {"host.add"}  # the demo's set-up only
+        # Nothing changed: besides the demo's set-up, the audit holds only the seven refusals.
+        await app.workers.wait_for_complete()
+        entries = Store(demo / "db").audit()
+        assert {e.what for e in entries} == {"host.add", "console.refused"}
+        refused = [e for e in entries if e.what == "console.refused"]
+        assert len(refused) == 7
+        assert all(e.after["result"] == "refused" for e in refused)
         assert facts(app, "pool2-01", vm.uuid).state is DomainState.RUNNING
 
 
