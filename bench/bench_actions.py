@@ -77,27 +77,6 @@ def config() -> VmConfig:
     return VmConfig({"bench": cf}, {"bench": profile}, {"bench": realm})
 
 
-def cleanup(uri: str) -> None:
-    conn = libvirt.open(uri)
-    try:
-        for dom in conn.listAllDomains(0):
-            if dom.name().startswith(PREFIX):
-                for step in (dom.destroy, dom.undefine):
-                    with contextlib.suppress(libvirt.libvirtError):
-                        step()
-        for pool in conn.listAllStoragePools(0):
-            if pool.name().startswith(PREFIX):
-                with contextlib.suppress(libvirt.libvirtError):
-                    pool.refresh(0)
-                    for vol in pool.listAllVolumes(0):
-                        vol.delete(0)
-                for step in (pool.destroy, pool.undefine):
-                    with contextlib.suppress(libvirt.libvirtError):
-                        step()
-    finally:
-        conn.close()
-
-
 def migrate_call_seconds(store: Store) -> dict[str, float]:
     """VM name -> seconds of libvirt's migrate call, from the vm.migrate audit entries."""
     out: dict[str, float] = {}
@@ -277,7 +256,7 @@ def main() -> int:
         deck.close()
     finally:
         for uri in all_uris:
-            cleanup(uri)
+            testbed.remove_test_objects(uri, PREFIX)
         shutil.rmtree(POOL_DIR, ignore_errors=True)
         shutil.rmtree(db, ignore_errors=True)
     return 0

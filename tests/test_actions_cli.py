@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import shutil
 import uuid as uuidlib
 from pathlib import Path
 
-import libvirt
 import pytest
 
 from tui.cli import main
@@ -99,21 +97,5 @@ def test_cli_lifecycle(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
         assert whats.count("vm.start") == 1  # the read-only refusal wrote nothing
         assert "vm.undefine" in whats
     finally:
-        conn = libvirt.open(URIS[1])
-        with contextlib.suppress(libvirt.libvirtError):
-            dom = conn.lookupByName(name)
-            with contextlib.suppress(libvirt.libvirtError):
-                dom.destroy()
-            dom.undefine()
-        for pool in conn.listAllStoragePools(0):
-            # The realm's snapshots pool keeps its default name: find it by its directory.
-            if pool.name().startswith(TAG) or f"<path>{pool_dir}/" in pool.XMLDesc(0):
-                with contextlib.suppress(libvirt.libvirtError):
-                    pool.refresh(0)
-                    for vol in pool.listAllVolumes(0):
-                        vol.delete(0)
-                for step in (pool.destroy, pool.undefine):
-                    with contextlib.suppress(libvirt.libvirtError):
-                        step()
-        conn.close()
+        testbed.remove_test_objects(URIS[1], TAG, pool_dir)
         shutil.rmtree(pool_dir, ignore_errors=True)

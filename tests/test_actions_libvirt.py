@@ -9,7 +9,6 @@ seed's shared storage would), which libvirt cannot recognise as shared: assume_s
 
 from __future__ import annotations
 
-import contextlib
 import shutil
 import uuid as uuidlib
 from collections.abc import Iterator
@@ -97,27 +96,6 @@ def settings(**over: object) -> ActionSettings:
     return ActionSettings(**{**base, **over})  # type: ignore[arg-type]
 
 
-def _cleanup(uri: str) -> None:
-    conn = libvirt.open(uri)
-    try:
-        for dom in conn.listAllDomains(0):
-            if dom.name().startswith(PREFIX):
-                for step in (dom.destroy, dom.undefine):
-                    with contextlib.suppress(libvirt.libvirtError):
-                        step()
-        for pool in conn.listAllStoragePools(0):
-            if pool.name().startswith(PREFIX):
-                with contextlib.suppress(libvirt.libvirtError):
-                    pool.refresh(0)
-                    for vol in pool.listAllVolumes(0):
-                        vol.delete(0)
-                for step in (pool.destroy, pool.undefine):
-                    with contextlib.suppress(libvirt.libvirtError):
-                        step()
-    finally:
-        conn.close()
-
-
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VmConfig, Path]]:
     """Hosts a and b in a store, the realm's pools created on both (through create_pools)."""
@@ -142,7 +120,7 @@ def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[VmConfig, Pa
         yield config, db
     finally:
         for uri in URIS:
-            _cleanup(uri)
+            testbed.remove_test_objects(uri, PREFIX)
         shutil.rmtree(POOL_DIR, ignore_errors=True)
 
 

@@ -155,3 +155,35 @@ def tiny_domain_xml(
   </devices>
 </domain>
 """
+
+
+def remove_test_objects(uri: str, prefix: str, pool_dir: Path | None = None) -> None:
+    """Destroy and undefine a test's domains (names starting with `prefix`) and delete its pools
+    (named with `prefix`, or — for a realm pool that keeps its default name — under `pool_dir`)
+    with their volumes. Best effort: what is already gone is skipped."""
+    import contextlib
+
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        for dom in conn.listAllDomains(0):
+            if dom.name().startswith(prefix):
+                for step in (dom.destroy, dom.undefine):
+                    with contextlib.suppress(libvirt.libvirtError):
+                        step()
+        for pool in conn.listAllStoragePools(0):
+            ours = pool.name().startswith(prefix) or (
+                pool_dir is not None and f"<path>{pool_dir}/" in pool.XMLDesc(0)
+            )
+            if not ours:
+                continue
+            with contextlib.suppress(libvirt.libvirtError):
+                pool.refresh(0)
+                for vol in pool.listAllVolumes(0):
+                    vol.delete(0)
+            for step in (pool.destroy, pool.undefine):
+                with contextlib.suppress(libvirt.libvirtError):
+                    step()
+    finally:
+        conn.close()
