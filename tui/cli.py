@@ -112,7 +112,9 @@ def _audit_refusal(args: argparse.Namespace, host: str | None, after: dict[str, 
     from tui.services.store import Store, StoreError, default_data_dir
 
     try:
-        Store(args.db or default_data_dir()).record_action("cli.refused", host, after, args.reason)
+        # `lab --save` keeps scenarios in --store when given: the refusal is audited in that store.
+        where = getattr(args, "store", None) or args.db or default_data_dir()
+        Store(where).record_action("cli.refused", host, after, args.reason)
     except (StoreError, OSError) as exc:
         # A read-only medium or a broken store must not turn the refusal into a crash; say so.
         warn(f"the refusal could not be audited: {exc}")

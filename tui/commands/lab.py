@@ -111,6 +111,7 @@ def register(subparsers: Any) -> None:
 def _store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="DIR", help="where scenarios are kept (default: --db or the data dir)")
     p.add_argument("--db", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_config(p)  # not read: accepted so that every subcommand takes the shared options
     add_json(p)
 
 
