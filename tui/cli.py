@@ -86,6 +86,10 @@ def setup_logging(debug: bool, log_file: str | None, console: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("vmdeck")
+    for old in [h for h in root.handlers if getattr(h, "vmdeck_cli", False)]:
+        root.removeHandler(old)  # main() called again in one process (tests): one handler, the last
+        old.close()
+    handler.vmdeck_cli = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
 
