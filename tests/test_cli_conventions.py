@@ -31,7 +31,7 @@ def _no_env_config(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.delenv("VMDECK_CONFIG", raising=False)
     yield
     for handler in list(logging.getLogger("vmdeck").handlers):
-        if getattr(handler, "vmdeck_cli", False):
+        if handler.get_name() == "vmdeck-cli":
             logging.getLogger("vmdeck").removeHandler(handler)
             handler.close()
 
@@ -131,7 +131,8 @@ def test_poll_once_exits_3_naming_the_unreachable_hosts(
     assert code == 3
     status = {h["host"]: h["status"] for h in json.loads(captured.out)["hosts"]}
     assert status == {healthy[0].name: "connected", healthy[1].name: "connected", "hung": "unreachable"}
-    assert "partly done" in captured.err and "hung" in captured.err
+    assert "partly done" in captured.err
+    assert "hung" in captured.err
     assert healthy[0].name not in captured.err
     # Only the healthy hosts: done.
     assert main(["poll", "--once", "--host", healthy[0].name, *common]) == 0
@@ -150,7 +151,8 @@ def test_console_refuses_db_without_config(
     db = str(tmp_path / "db")
     assert main(["--db", db]) == 1
     err = capsys.readouterr().err
-    assert "--config" in err and "--sample-config" in err
+    assert "--config" in err
+    assert "--sample-config" in err
     assert opened == []
     assert main(["--db", db, "--sample-config"]) == 0
     assert main(["--db", db, "--config", str(SAMPLE_CONFIG), "--read-only"]) == 0
@@ -168,8 +170,10 @@ def test_debug_log_file_holds_vmdeck_and_libvirt_events(
     argv = ["--debug", "--log", str(log), "poll", "--once", "--config", str(SAMPLE_CONFIG), "--db", str(db)]
     assert main([*argv, "--timeout", "2"]) == 3
     text = log.read_text()
-    assert "vmdeck.cli" in text and "poll --once" in text
-    assert "vmdeck.libvirt" in text and "127.0.0.1" in text
+    assert "vmdeck.cli" in text
+    assert "poll --once" in text
+    assert "vmdeck.libvirt" in text
+    assert "127.0.0.1" in text
 
 
 def test_console_debug_needs_a_log_file(capsys: pytest.CaptureFixture[str]) -> None:
@@ -191,7 +195,8 @@ def test_hosts_drain_is_registered_by_the_hosts_command() -> None:
         tui.cli.COMMAND_MODULES = original
     assert (args.name, args.reason, args.dry_run) == ("n1", "r", True)
     source = (REPO / "tui" / "commands" / "vms.py").read_text()
-    assert "._actions" not in source and "_SubParsersAction" not in source
+    assert "._actions" not in source
+    assert "_SubParsersAction" not in source
 
 
 @pytest.mark.parametrize("shell", ["bash", "zsh"])

@@ -22,7 +22,9 @@ BIDI = "\u202e"
 
 def test_table_escapes_controls_and_bidi_in_every_cell() -> None:
     text = table(["NAME", "REASON"], [["web\x1b]52;c;aGk=\x07", f"ok{BIDI}txt.exe"]])
-    assert "\x1b" not in text and "\x07" not in text and BIDI not in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    assert BIDI not in text
     assert "\\x1b]52;c;aGk=\\x07" in text
     assert "\\u202e" in text
 
@@ -48,7 +50,8 @@ def test_audit_text_escapes_a_hostile_reason(db: Path, capsys: pytest.CaptureFix
     capsys.readouterr()
     assert main(["audit", *common]) == 0
     out = capsys.readouterr().out
-    assert "\x1b" not in out and BIDI not in out
+    assert "\x1b" not in out
+    assert BIDI not in out
     assert "\\x1b[2Jall good\\u202e" in out
     assert main(["audit", "--json", *common]) == 0
     assert json.loads(capsys.readouterr().out)["entries"][-1]["reason"] == reason
@@ -74,7 +77,8 @@ def test_json_error_is_on_stdout_and_stderr(db: Path, capsys: pytest.CaptureFixt
     captured = capsys.readouterr()
     assert code == 1
     assert json.loads(captured.out)["ok"] is False
-    assert captured.err.startswith("vmdeck: ") and "nobody" in captured.err
+    assert captured.err.startswith("vmdeck: ")
+    assert "nobody" in captured.err
     assert len(captured.err.splitlines()) == 1
 
 

@@ -17,6 +17,7 @@ from tui import __version__
 from tui.commands.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, fail, warn
 
 log = logging.getLogger("vmdeck.cli")
+LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck" logger
 
 # Each module registers its own subcommands; add a module here in the commit that creates it.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -86,10 +87,10 @@ def setup_logging(debug: bool, log_file: str | None, console: bool) -> None:
         handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     root = logging.getLogger("vmdeck")
-    for old in [h for h in root.handlers if getattr(h, "vmdeck_cli", False)]:
+    for old in [h for h in root.handlers if h.get_name() == LOG_HANDLER]:
         root.removeHandler(old)  # main() called again in one process (tests): one handler, the last
         old.close()
-    handler.vmdeck_cli = True  # type: ignore[attr-defined]
+    handler.set_name(LOG_HANDLER)
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if debug else logging.INFO)
 
