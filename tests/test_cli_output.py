@@ -99,3 +99,49 @@ def test_bad_size_unit_is_the_same_exit_code_in_curve_and_place(capsys: pytest.C
     )
     assert curve == place == 1
     assert capsys.readouterr().err.count("unknown size unit") == 2
+
+
+def test_json_refusals_say_so_on_stderr_in_every_command(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With --json a person watching a script still sees why it stopped (it was stdout only)."""
+    bad = tmp_path / "bad.conf"
+    bad.write_text("ticrypt { vm { hardware-profiles { p { memory: 32 Gib } } } }\n")
+    assert main(["validate", str(bad), "--json"]) == 1
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["ok"] is False
+    assert "invalid config" in captured.err
+    fleet = SAMPLE_CONFIG.parent / "fleet.json"
+    with pytest.raises(SystemExit) as usage:  # --memory missing: a usage error, exit 2
+        main(["place", "--config", str(SAMPLE_CONFIG), "--fleet", str(fleet), "--vcpus", "100000"])
+    assert usage.value.code == 2
+    capsys.readouterr()
+    code = main(
+        [
+            "place",
+            "--config",
+            str(SAMPLE_CONFIG),
+            "--fleet",
+            str(fleet),
+            "--vcpus",
+            "100000",
+            "--memory",
+            "1GiB",
+        ]
+        + ["--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 1
+    assert json.loads(captured.out)["placed"] is False
+    assert "no feasible host" in captured.err
+
+
+def test_an_unusable_store_is_one_line_not_a_traceback(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_text("x")
+    assert main(["hosts", "list", "--db", str(not_a_dir)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("vmdeck: ")
+    assert "Traceback" not in err

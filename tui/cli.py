@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from tui import __version__
 from tui.commands.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, fail, warn
+from tui.services.store import StoreError
 
 log = logging.getLogger("vmdeck.cli")
 LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck" logger
@@ -114,7 +115,7 @@ def refuse_read_only(args: argparse.Namespace) -> int | None:
 
 
 def _audit_refusal(args: argparse.Namespace, host: str | None, after: dict[str, str]) -> None:
-    from tui.services.store import Store, StoreError, default_data_dir
+    from tui.services.store import Store, default_data_dir
 
     try:
         # `lab --save` keeps scenarios in --store when given: the refusal is audited in that store.
@@ -143,6 +144,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
         code = EXIT_OK
+    except (StoreError, OSError) as exc:
+        # The environment said no (an unwritable store, a full disk, a permission): one line, no
+        # traceback; the details are in the log with --debug.
+        log.debug("command failed", exc_info=True)
+        code = fail(str(exc), getattr(args, "json", False))
     log.debug("exit %d", code)
     return code
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.options import add_json, config_path
-from tui.commands.output import emit, fail, say, table
+from tui.commands.output import emit, fail, say, table, warn
 from tui.core.costs import format_cost
 from tui.core.diagnostics import Diagnostic
 from tui.core.units import UnitError, format_size, parse_real_or_size
@@ -76,6 +76,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
     if args.json:
         emit(result.to_json(), True, str)
+        if not result.ok:
+            warn(f"{path}: invalid config: {len(result.errors)} error(s) (the JSON lists them)")
     else:
         emit(result, False, human)
     return 0 if result.ok else 1
@@ -103,6 +105,7 @@ def run_curve(args: argparse.Namespace) -> int:
                 True,
                 str,
             )
+            warn(f"invalid curve: {len(errors)} error(s) (the JSON lists them)")
         else:
             say("\n".join(format_diagnostic(d) for d in result.diagnostics))
         return 1

@@ -10,7 +10,7 @@ import argparse
 from typing import Any
 
 from tui.commands.options import add_config, add_json, config_path
-from tui.commands.output import emit, fail, table
+from tui.commands.output import emit, fail, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
@@ -137,7 +137,11 @@ def run_place(args: argparse.Namespace) -> int:
     state = FleetState(config, fleet)
     placement = explain_request(state, CostEngine(state), request)
     emit(placement.to_json(), args.json, _place_text)
-    return 0 if placement.placed else 1
+    if placement.placed:
+        return 0
+    if args.json:
+        warn("rejected: no feasible host (the JSON gives each host's reason)")
+    return 1
 
 
 def _place_text(data: dict[str, Any]) -> str:
