@@ -230,3 +230,21 @@ def test_manpage_is_generated_from_the_parser(capsys: pytest.CaptureFixture[str]
 def test_version_and_help_in_a_fresh_process() -> None:
     proc = subprocess.run([sys.executable, "-m", "tui.cli", "--version"], capture_output=True, text=True)
     assert (proc.returncode, proc.stdout.strip()) == (0, f"vmdeck {__version__}")
+
+
+def test_lab_drain_preview_on_the_live_fleet_keeps_its_host(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`lab drain-preview HOST --db DIR` polled the store with HOST overwritten by None."""
+    db = tmp_path / "db"
+    store = Store(db)
+    hosts = fake_fleet(tmp_path / "nodes", 3, 2)
+    for h in hosts:
+        store.add_host(h)
+    code = main(
+        ["lab", "drain-preview", hosts[0].name, "--db", str(db), "--config", str(SAMPLE_CONFIG), "--json"]
+    )
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    plan = json.loads(captured.out)
+    assert {m["from"] for m in plan["moves"]} | {s["host"] for s in plan["unmovable"]} == {hosts[0].name}

@@ -75,7 +75,9 @@ def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
 # --- registration ------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
-    hosts = subparsers.add_parser("hosts", help="the host inventory: list, add, edit, remove, import, state")
+    hosts = subparsers.add_parser(
+        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain"
+    )
     sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", parser_class=type(hosts))
     hosts.set_defaults(handler=lambda _args: (hosts.print_help(), 2)[1])
 

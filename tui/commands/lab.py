@@ -264,8 +264,9 @@ def _model(args: argparse.Namespace, config: VmConfig) -> Any:
     from tui.commands.fleet import poll_fleet
     from tui.core.whatif.fleetmodel import live_model
 
-    args.host = None
-    _config, hosts, snaps, _seconds = poll_fleet(args)
+    # Poll every host of the store: a copy without `host`, which is drain-preview's positional HOST.
+    every_host = argparse.Namespace(**{**vars(args), "host": None})
+    _config, hosts, snaps, _seconds = poll_fleet(every_host)
     return live_model(hosts, snaps, config)
 
 
