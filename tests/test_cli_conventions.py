@@ -214,7 +214,7 @@ def test_manpage_is_generated_from_the_parser(capsys: pytest.CaptureFixture[str]
     assert main(["manpage"]) == 0
     page = capsys.readouterr().out
     assert page.startswith(".TH VMDECK")
-    for word in ("hosts", "drain", "reconcile", "read\\-only", "Exit status"):
+    for word in ("hosts", "drain", "reconcile", "read\\-only", "EXIT STATUS", "VMDECK_CONFIG"):
         assert word in page, word
     if shutil.which("man"):
         shown = subprocess.run(

@@ -39,7 +39,13 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vmdeck", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = _Parser(
+        prog="vmdeck",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="Exit status (every command): 0 success; 1 refused, invalid input or failed; 2 usage error; "
+        "3 partly done (some hosts unreachable); 130 interrupted. Shared options may come before or after "
+        "the subcommand.",
+    )
     parser.add_argument("--version", action="version", version=f"vmdeck {__version__}")
     parser.add_argument(
         "--config",

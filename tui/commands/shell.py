@@ -41,17 +41,43 @@ def run_completion(args: argparse.Namespace) -> int:
 
 
 def manpage(parser: argparse.ArgumentParser) -> str:
-    """The roff text of vmdeck(1)."""
+    """The roff text of vmdeck(1): argparse-manpage's rendering of the parser, plus the sections a
+    parser cannot know (exit status, files, environment)."""
     page = Manpage(parser)
     page.source = f"vmdeck {__version__}"
     page.manual = "vmdeck manual"
-    page.description = (
-        "vmdeck is a keyboard-driven terminal console for libvirt/KVM fleets and their tiCrypt "
-        "cost-function scheduler. With no COMMAND it opens the console; every COMMAND runs headless, "
-        "with --json for scripts. Exit status: 0 success; 1 refused, invalid input or failed; "
-        "2 usage error; 3 partly done (some hosts unreachable); 130 interrupted."
-    )
-    return str(page)
+    page.description = "console and command line for libvirt/KVM fleets and their cost-function scheduler"
+    return str(page).rstrip("\n") + "\n" + _EXTRA_SECTIONS
+
+
+_EXTRA_SECTIONS = r""".SH "EXIT STATUS"
+.TP
+.B 0
+success
+.TP
+.B 1
+refused (read\-only mode, a missing reason, no feasible host), invalid input, or the action failed
+.TP
+.B 2
+usage error (unknown option, missing argument)
+.TP
+.B 3
+partly done: some hosts were unreachable; the rest was done and reported, and stderr names them
+.TP
+.B 130
+interrupted
+.SH ENVIRONMENT
+.TP
+.B VMDECK_CONFIG
+the ticrypt\-vm.conf used when \-\-config is not given
+.TP
+.B XDG_DATA_HOME
+the store directory is $XDG_DATA_HOME/vmdeck unless \-\-db is given
+.SH FILES
+.TP
+.I /etc/ticrypt/ticrypt\-vm.conf
+the tiCrypt VM service's configuration, used when neither \-\-config nor $VMDECK_CONFIG is given
+"""
 
 
 def run_manpage(args: argparse.Namespace) -> int:
