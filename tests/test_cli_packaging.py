@@ -32,7 +32,9 @@ def _source_files(directory: Path) -> set[str]:
     return {
         str(p.relative_to(REPO))
         for p in directory.rglob("*")
-        if p.is_file() and "__pycache__" not in p.parts and not p.name.endswith(".pyc")
+        if p.is_file()
+        and "__pycache__" not in p.parts
+        and not p.name.endswith(".pyc")
         # bench/out holds a developer's benchmark results (git-ignored, pruned from the sdist).
         and not p.relative_to(REPO).as_posix().startswith("bench/out/")
     }
