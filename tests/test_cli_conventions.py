@@ -108,12 +108,24 @@ def test_one_reason_and_timeout_vocabulary() -> None:
         args = parser.parse_args([*argv, "--reason", "why not"])
         assert args.reason == "why not", argv
         assert parser.parse_args([*argv, "--why", "old"]).reason == "old", argv
-    assert "--why" not in parser.parse_args(["vms", "stop", "w"]).root_parser.format_help()
+    stop_help = next(sub for path, sub in _subparsers(parser) if path == ("vms", "stop")).format_help()
+    assert "--reason TEXT" in stop_help
+    assert "--why" not in stop_help  # the old spelling works, hidden
     for argv in (["vms", "list"], ["vms", "stop", "w"], ["poll"], ["fleet", "export"], ["reconcile"]):
         args = parser.parse_args([*argv, "--open-timeout", "3"])
         assert args.open_timeout == 3.0, argv
     assert parser.parse_args(["vms", "stop", "w", "--timeout", "5"]).timeout == 5.0
     assert parser.parse_args(["poll", "--timeout", "5"]).timeout == 5.0
+
+
+def _subparsers(parser, path=()):  # type: ignore[no-untyped-def]
+    import argparse
+
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                yield (*path, name), sub
+                yield from _subparsers(sub, (*path, name))
 
 
 def test_poll_once_exits_3_naming_the_unreachable_hosts(
@@ -172,6 +184,7 @@ def test_debug_log_file_holds_vmdeck_and_libvirt_events(
     text = log.read_text()
     assert "vmdeck.cli" in text
     assert "poll --once" in text
+    assert "vmdeck.poll" in text  # vmdeck's own events: each host's poll result
     assert "vmdeck.libvirt" in text
     assert "127.0.0.1" in text
 

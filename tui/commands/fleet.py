@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -30,6 +31,8 @@ from tui.core.live import (
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.services.poller import Poller, PollerSettings
+
+log = logging.getLogger("vmdeck.poll")
 
 
 def register(subparsers: Any) -> None:
@@ -100,6 +103,8 @@ def poll_fleet(args: argparse.Namespace) -> tuple[VmConfig, list[HostRecord], di
         snaps = poller.poll_once()
     finally:
         poller.close()
+    for name, snap in sorted(snaps.items()):
+        log.debug("polled %s: %s%s", name, snap.status.value, f" ({snap.error})" if snap.error else "")
     return config, hosts, snaps, poller.stats.last_cycle_s or 0.0
 
 
