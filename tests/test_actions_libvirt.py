@@ -222,7 +222,7 @@ def test_start_through_scheduler_stop_force_undefine(deck: Deck) -> None:
     assert forced.details["graceful"] is False
     assert dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
     deck.wait_refreshed((host,))
-    gone = undefine_vm(deck, name, delete_drives=True)
+    gone = undefine_vm(deck, name, remove_storage=True)
     assert gone.ok, gone.message
     assert gone.details["deleted_drives"] == [drive["path"]]
     assert _dom(uri, name) is None
@@ -345,7 +345,7 @@ def test_image_backed_drive(deck: Deck) -> None:
         assert vol.info()[1] == 256 * MIB
         assert destroy_vm(deck, name).ok
         deck.wait_refreshed(("b",))
-        assert undefine_vm(deck, name, delete_drives=True).ok
+        assert undefine_vm(deck, name, remove_storage=True).ok
         assert bricks.storageVolLookupByName(image.name()) is not None  # images are never deleted
     finally:
         image.delete(0)
@@ -401,7 +401,7 @@ def test_migrate_scale_and_their_refusals(deck: Deck) -> None:
     finally:
         deck.store.set_state("a", HostState.ENABLED, "test done")
     assert destroy_vm(deck, name).ok
-    assert undefine_vm(deck, name, delete_drives=True).ok
+    assert undefine_vm(deck, name, remove_storage=True).ok
 
 
 @needs_testbed
