@@ -22,6 +22,7 @@ from tui.services.actions.deck import Deck, Note
 from tui.services.actions.domain_xml import disk_paths
 from tui.services.actions.migrate import check_target
 from tui.services.actions.outcome import Failed, Outcome, Refused
+from tui.services.actions.power import find_vm
 
 _UNDEFINE = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
 
@@ -45,7 +46,7 @@ def cold_migrate_vm(
     deck: Deck, name: str, *, to: str | None = None, host: str | None = None, reason: str | None = None
 ) -> Outcome:
     def body(note: Note) -> str:
-        source, facts = deck.locate(name, host)
+        source, facts = find_vm(deck, name, host)
         note.host = source
         note.details["from"] = source
         why = cold_refusal(facts)

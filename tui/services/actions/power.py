@@ -46,9 +46,17 @@ def power_refusal(action: str, name: str, state: DomainState) -> str | None:
     return f"{name} " + needs[1].format(state=state.value)
 
 
+def find_vm(deck: Deck, name: str, host: str | None = None) -> tuple[str, DomainFacts]:
+    """`deck.locate`, but a named host that cannot be acted on says so (Disabled, unreachable) rather
+    than "no VM named …" (its VMs are not known while vmdeck is not connected to it)."""
+    if host is not None:
+        deck.connect(host)
+    return deck.locate(name, host)
+
+
 def check_power(deck: Deck, action: str, name: str, host: str | None = None) -> tuple[str, DomainFacts]:
     """(host, facts) of the VM when `action` may run on it; Refused (unknown VM, wrong state) otherwise."""
-    where, facts = deck.locate(name, host)
+    where, facts = find_vm(deck, name, host)
     why = power_refusal(action, name, facts.state)
     if why is not None:
         raise Refused(why)
@@ -173,7 +181,7 @@ def set_autostart(
     word = "on" if on else "off"
 
     def body(note: Note) -> str:
-        where, facts = deck.locate(name, host)
+        where, facts = find_vm(deck, name, host)
         note.host = where
         _, conn = deck.connect(where)
         dom = deck.domain(conn, facts)
@@ -188,6 +196,9 @@ def set_autostart(
 
 
 # --- undefine ------------------------------------------------------------------------------------------
+_MAX_CHAIN = 32  # backing files followed per disk
+
+
 @dataclass(frozen=True)
 class DoomedVolume:
     pool: str
@@ -198,7 +209,7 @@ def storage_of(deck: Deck, name: str, host: str | None = None) -> tuple[str, lis
     """(host, the volumes `undefine --remove-storage` deletes): the VM's disks and its snapshots'
     overlays and memory files, but only those in the realm's drives and snapshots pools — never an
     image of the bricks pool (shared by other VMs) nor a file outside the realm's pools."""
-    where, facts = deck.locate(name, host)
+    where, facts = find_vm(deck, name, host)
     record, conn = deck.connect(where)
     realm = deck.realm_of(record)
     pools = (realm.drives_pool, realm.snapshots_pool)
@@ -212,10 +223,20 @@ def storage_of(deck: Deck, name: str, host: str | None = None) -> tuple[str, lis
             pool = deck.call(conn.storagePoolLookupByName, pool_name, what=f"find pool {pool_name}")
             deck.call(pool.refresh, 0, what=f"refresh pool {pool_name}")
     out: list[DoomedVolume] = []
-    for path in dict.fromkeys(paths):  # in order, once each
-        pool = _pool_of(deck, conn, path)
-        if pool in pools:
+    seen: set[str] = set()
+    for start in paths:
+        # Follow each disk's backing chain: after a disk-only snapshot the disk is an overlay in the
+        # snapshots pool and its base volume in the drives pool is only named as the backing file.
+        path: str | None = start
+        for _ in range(_MAX_CHAIN):
+            if path is None or path in seen:
+                break
+            seen.add(path)
+            pool, backing = _pool_and_backing(deck, conn, path)
+            if pool not in pools:
+                break  # an image of the bricks pool, or a file outside the realm's pools: kept
             out.append(DoomedVolume(pool, path))
+            path = backing
     return where, out
 
 
@@ -237,13 +258,18 @@ def snapshot_files(snapshot_xml: str) -> list[str]:
     return files
 
 
-def _pool_of(deck: Deck, conn: libvirt.virConnect, path: str) -> str | None:
+def _pool_and_backing(deck: Deck, conn: libvirt.virConnect, path: str) -> tuple[str | None, str | None]:
+    """(the pool holding this file, the file it is backed by) — (None, None) when no pool has it."""
+    import xml.etree.ElementTree as ET
+
     try:
         vol = deck.call(conn.storageVolLookupByPath, path, what=f"find volume {path}")
         pool = deck.call(vol.storagePoolLookupByVolume, what=f"pool of {path}")
+        xml = deck.call(vol.XMLDesc, 0, what=f"read volume {path}")
     except (libvirt.libvirtError, Failed):
-        return None
-    return str(pool.name())
+        return None, None
+    backing = ET.fromstring(xml).findtext("backingStore/path")
+    return str(pool.name()), backing or None
 
 
 def undefine_vm(

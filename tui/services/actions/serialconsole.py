@@ -33,6 +33,7 @@ from tui.core.hosts import HostRecord
 from tui.core.live import DomainState
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.outcome import Failed, Outcome, Refused
+from tui.services.actions.power import find_vm
 from tui.services.libvirt.runtime import ensure_runtime
 
 DETACH = b"\x1d"  # ctrl+]
@@ -104,7 +105,7 @@ def attach_console(
 
     def body(note: Note) -> str:
         ensure_runtime()  # stream callbacks need libvirt's event loop
-        where, facts = deck.locate(name, host)
+        where, facts = find_vm(deck, name, host)
         note.host = where
         why = console_refusal(name, facts.state)
         if why:

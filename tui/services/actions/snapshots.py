@@ -28,6 +28,7 @@ import libvirt
 from tui.core.live import DomainState
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.outcome import Failed, Outcome, Refused
+from tui.services.actions.power import find_vm
 
 EXTERNAL_OPS_VERSION = 9_009_000  # libvirt reverts (9.9) and deletes (9.7) external snapshots
 _SNAP_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -160,7 +161,7 @@ def _info(deck: Deck, snap: libvirt.virDomainSnapshot) -> SnapshotInfo:
 
 
 def list_snapshots(deck: Deck, name: str, host: str | None = None) -> tuple[str, list[SnapshotInfo]]:
-    where, facts = deck.locate(name, host)
+    where, facts = find_vm(deck, name, host)
     _, conn = deck.connect(where)
     dom = deck.domain(conn, facts)
     snaps = deck.call(dom.listAllSnapshots, 0, what=f"snapshots of {name}")
@@ -223,7 +224,7 @@ def create_snapshot(
     def body(note: Note) -> str:
         if not _SNAP_NAME.fullmatch(snap_name):
             raise Refused(f"invalid snapshot name {snap_name!r}: 1-64 letters, digits, '.', '_' or '-'")
-        where, facts = deck.locate(name, host)
+        where, facts = find_vm(deck, name, host)
         note.host = where
         record, conn = deck.connect(where)
         realm = deck.realm_of(record)
@@ -255,7 +256,7 @@ def revert_snapshot(
     deck: Deck, name: str, snap: str, *, host: str | None = None, reason: str | None = None
 ) -> Outcome:
     def body(note: Note) -> str:
-        where, facts = deck.locate(name, host)
+        where, facts = find_vm(deck, name, host)
         note.host = where
         _, conn = deck.connect(where)
         dom = deck.domain(conn, facts)
@@ -289,7 +290,7 @@ def delete_snapshot(
     would have read."""
 
     def body(note: Note) -> str:
-        where, facts = deck.locate(name, host)
+        where, facts = find_vm(deck, name, host)
         note.host = where
         _, conn = deck.connect(where)
         dom = deck.domain(conn, facts)

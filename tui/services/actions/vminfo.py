@@ -19,6 +19,7 @@ from tui.core.hosts import HostRecord
 from tui.core.live import DomainState
 from tui.services.actions.deck import Deck
 from tui.services.actions.outcome import Failed
+from tui.services.actions.power import find_vm
 from tui.services.actions.snapshots import SnapshotInfo, list_snapshots
 
 
@@ -84,7 +85,7 @@ class VmInfo:
 
 def domain_xml(deck: Deck, name: str, host: str | None = None, inactive: bool = False) -> tuple[str, str]:
     """(host, the domain's XML as libvirt has it: live, or the persistent definition)."""
-    where, facts = deck.locate(name, host)
+    where, facts = find_vm(deck, name, host)
     _, conn = deck.connect(where)
     dom = deck.domain(conn, facts)
     flags = libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
@@ -92,7 +93,7 @@ def domain_xml(deck: Deck, name: str, host: str | None = None, inactive: bool = 
 
 
 def vm_info(deck: Deck, name: str, host: str | None = None) -> VmInfo:
-    where, facts = deck.locate(name, host)
+    where, facts = find_vm(deck, name, host)
     record, conn = deck.connect(where)
     dom = deck.domain(conn, facts)
     xml = str(deck.call(dom.XMLDesc, 0, what=f"read {name}"))
