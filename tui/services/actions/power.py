@@ -64,8 +64,9 @@ def check_power(deck: Deck, action: str, name: str, host: str | None = None) -> 
 
 
 def _live(deck: Deck, note: Note, action: str, name: str, host: str | None) -> tuple[str, libvirt.virDomain]:
-    """Locate, connect, look up, and check the state libvirt reports now (the poll may be old)."""
-    where, facts = check_power(deck, action, name, host)
+    """Locate, connect, look up, and check the state libvirt reports now (the poll may be old: the
+    pre-check before asking is `power_refusal` on the polled state)."""
+    where, facts = find_vm(deck, name, host)
     note.host = where
     _, conn = deck.connect(where)
     dom = deck.domain(conn, facts)
@@ -115,13 +116,11 @@ def power_on_vm(deck: Deck, name: str, *, host: str | None = None, reason: str |
     """Start a defined, shut-off VM on its own host, after re-checking that host's cost."""
 
     def body(note: Note) -> str:
-        where, facts = check_power(deck, "start", name, host)
-        note.host = where
-        _, conn = deck.connect(where)
+        where, dom = _live(deck, note, "start", name, host)
+        facts = deck.locate(name, where)
         with deck.placement_lock:
-            cost = power_on_cost(deck, where, facts)
+            cost = power_on_cost(deck, where, facts[1])
             note.details.update(cost=cost.cost, terms=cost.terms)
-            dom = deck.domain(conn, facts)
             deck.call(dom.create, what=f"power on {name}")
         deck.refresh(where)
         return f"{name} powered on on {where} (cost there {cost.cost:.6g})"
@@ -284,14 +283,9 @@ def undefine_vm(
     volumes `storage_of` lists (the confirmation shows that same list)."""
 
     def body(note: Note) -> str:
-        where, facts = check_power(deck, "undefine", name, host)
-        note.host = where
+        where, dom = _live(deck, note, "undefine", name, host)
         _, conn = deck.connect(where)
-        dom = deck.domain(conn, facts)
-        state = DomainState.from_code(int(deck.call(dom.state, what=f"state of {name}")[0]))
-        why = power_refusal("undefine", name, state)
-        if why is not None:
-            raise Refused(why)
+        facts = deck.locate(name, where)[1]
         doomed = storage_of(deck, name, where)[1] if remove_storage else []
         flags = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         deck.call(dom.undefineFlags, flags, what=f"undefine {name}")
