@@ -459,7 +459,9 @@ def test_drain_moves_a_shut_off_vm_cold(deck: Deck) -> None:
     finally:
         conn.close()
     if foreign:
-        pytest.skip(f"host {source} has domains this test did not make ({', '.join(foreign)}): a drain moves them")
+        pytest.skip(
+            f"host {source} has domains this test did not make ({', '.join(foreign)}): a drain moves them"
+        )
     live, off = _name("dr-live"), _name("dr-off")
     _start(deck, live, source)
     _start(deck, off, source)

@@ -76,6 +76,7 @@ def register(actions: Any) -> None:
     xml.set_defaults(handler=run_xml)
 
     snap = actions.add_parser("snapshot", help="snapshots: create [SNAP] | list | revert SNAP | delete SNAP")
+    snap.add_argument("name", help="VM name or UUID")
     snap_actions = snap.add_subparsers(dest="snapshot_command", metavar="ACTION", required=True)
     create = snap_actions.add_parser("create", help="take a snapshot (the kind is chosen and explained)")
     _snap_common(create)
@@ -101,7 +102,6 @@ def register(actions: Any) -> None:
 
 
 def _snap_common(parser: argparse.ArgumentParser, mutates: bool = True) -> None:
-    parser.add_argument("name", help="VM name or UUID")
     _life_common(parser, mutates=mutates)
     parser.add_argument("--host", help="the VM's host, when the name is on several")
 
