@@ -390,8 +390,10 @@ def run_drain(args: argparse.Namespace) -> int:
     def show_plan(plan: Any) -> None:
         if args.json:
             return  # the plan is part of the JSON result
-        rows = [[m.vm, m.to, format_cost(m.cost)] for m in plan.moves]
-        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(["vm", "to", "cost there"], rows)
+        rows = [[m.vm, m.to, format_cost(m.cost), "cold" if m.cold else "live"] for m in plan.moves]
+        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(
+            ["vm", "to", "cost there", "how"], rows
+        )
         if plan.unmovable:
             text += "\n\ncannot move:\n" + "\n".join(f"  {u.vm}: {u.reason}" for u in plan.unmovable)
         sys.stdout.write(text + "\n\n")
