@@ -129,3 +129,32 @@ async def test_console_key_says_why_when_the_terminal_cannot_be_handed_over(tmp_
         await pilot.press("o")
         await pilot.pause()
         assert f"vmdeck vms console {vm.name}" in notes(app)
+
+
+async def test_undefine_lists_the_volumes_first_and_refuses_a_running_vm(tmp_path: Path) -> None:
+    demo = tmp_path / "demo"
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        vm = running_vm(app, "pool2-01")
+        await on_vms_pane(pilot, "pool2-01", vm)
+        await pilot.press("D")
+        await pilot.pause()
+        assert not isinstance(app.screen, ActionScreen)
+        assert "stop or destroy it before undefining it" in notes(app)
+        host, off = next(
+            (h, d)
+            for h in sorted(app.view.records)
+            for d in app.view.domains(h)
+            if d.state is DomainState.SHUTOFF
+        )
+        await on_vms_pane(pilot, host, off)
+        await pilot.press("D")
+        await wait_for(pilot, lambda: isinstance(app.screen, ActionScreen), "the confirmation")
+        what = str(app.screen.query_one("#action-what", Static).render())
+        assert f"Removes {off.name}'s definition" in what
+        assert "none in the realm's pools" in what  # the demo's VMs have no drive in a realm pool
+        await confirm(pilot, "decommissioned")
+        await finished(pilot, app)
+        await wait_for(pilot, lambda: facts(app, host, off.uuid) is None, "the VM gone from the view")
+        [entry] = audit(demo, "vm.undefine")
+        assert (entry.reason, entry.after["result"]) == ("decommissioned", "ok")
