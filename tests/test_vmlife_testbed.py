@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import threading
 import uuid as uuidlib
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import libvirt
 import pytest
@@ -483,3 +485,91 @@ def test_drain_moves_a_shut_off_vm_cold(deck: Deck) -> None:
         assert ("vm.cold-migrate", "ok") in _audit(deck, off)
     finally:
         deck.store.set_state(source, HostState.ENABLED, "test done")
+
+
+class FreezableProxy:
+    """TCP on 127.0.0.1 forwarding to a test-bed daemon's unix socket; `freeze()` makes the host stop
+    answering mid-action (connections stay open, nothing comes back), as a host that dies does."""
+
+    def __init__(self, unix_path: str) -> None:
+        self.unix_path = unix_path
+        self.alive = threading.Event()
+        self.alive.set()
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(8)
+        self.port = self.server.getsockname()[1]
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def freeze(self) -> None:
+        self.alive.clear()
+
+    def thaw(self) -> None:
+        self.alive.set()
+
+    def close(self) -> None:
+        self.thaw()
+        self.server.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.server.accept()
+            except OSError:
+                return
+            upstream = socket.socket(socket.AF_UNIX)
+            upstream.connect(self.unix_path)
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    def _pipe(self, a: socket.socket, b: socket.socket) -> None:
+        while True:
+            try:
+                data = a.recv(65536)
+            except OSError:
+                return
+            if not data:
+                return
+            self.alive.wait()
+            try:
+                b.sendall(data)
+            except OSError:
+                return
+
+
+@needs_testbed
+def test_a_target_that_dies_mid_cold_migration(bed: tuple[VmConfig, Path], deck: Deck) -> None:
+    """The target stops answering after the action began: a clear failure, the VM stays where it was,
+    and the audit holds the real outcome."""
+    config, db = bed
+    socket_path = parse_qs(urlsplit(_uris()["b"]).query).get("socket", [""])[0]
+    if not socket_path:
+        pytest.skip("host B of this test bed is not reached through a unix socket")
+    name = _name("dies")
+    _start(deck, name, "a")
+    assert destroy_vm(deck, name).ok
+    proxy = FreezableProxy(socket_path)
+    store = Store(db)
+    store.add_host(HostRecord("bp", f"qemu+tcp://127.0.0.1:{proxy.port}/system", "p", "r"))
+    try:
+        d = Deck.open(config, store, settings(call_timeout=3.0))
+        try:
+            assert d.snapshots()["bp"].live
+            proxy.freeze()
+            out = cold_migrate_vm(d, name, to="bp", reason="move it")
+            assert out.result is Result.FAILED
+            assert "no answer within 3 s" in out.message
+            entry = d.store.audit()[-1]
+            assert (entry.what, entry.after["result"], entry.reason) == (
+                "vm.cold-migrate",
+                "failed",
+                "move it",
+            )
+            assert "no answer" in entry.after["message"]
+        finally:
+            proxy.thaw()
+            d.close()
+    finally:
+        store.remove_host("bp")
+        proxy.close()
+    assert _state("a", name) == libvirt.VIR_DOMAIN_SHUTOFF  # still defined where it was
