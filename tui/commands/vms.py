@@ -25,11 +25,13 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--host", help="only this host")
     ls.set_defaults(handler=run_list)
 
-    start = actions.add_parser("start", help="start a VM where the scheduler says (or on --host)")
+    start = actions.add_parser(
+        "start", help="power on a defined VM; with --vcpus/--memory, create one where the scheduler says"
+    )
     _common(start)
     start.add_argument("name")
-    start.add_argument("--vcpus", type=int, required=True)
-    start.add_argument("--memory", required=True, help="e.g. 4GiB")
+    start.add_argument("--vcpus", type=int, help="with --memory: create a new VM of this shape")
+    start.add_argument("--memory", help="e.g. 4GiB (with --vcpus)")
     start.add_argument("--device", action="append", default=[], metavar="TYPE=N", help="PCI devices (repeat)")
     start.add_argument(
         "--disk", help="drive size (default: the image's size, else 10 GiB within the realm's bounds)"
@@ -67,8 +69,13 @@ def register(subparsers: Any) -> None:
     _common(undefine)
     _vm_args(undefine)
     undefine.add_argument(
-        "--delete-drives", action="store_true", help="also delete its drives (drives pool only)"
+        "--remove-storage",
+        "--delete-drives",
+        dest="remove_storage",
+        action="store_true",
+        help="also delete its volumes in the realm's drives and snapshots pools (listed first)",
     )
+    undefine.add_argument("--yes", action="store_true", help="do not ask before deleting volumes")
     undefine.set_defaults(handler=run_undefine)
 
     migrate = actions.add_parser(
@@ -102,6 +109,11 @@ def register(subparsers: Any) -> None:
         "--path", default=None, help="base directory on the host (default /var/lib/libvirt/ticrypt)"
     )
     create.set_defaults(handler=run_pools_create)
+
+    # Imported here: tui.commands.vmlife builds on this module's helpers (a module-level import loops).
+    from tui.commands import vmlife  # a VM's life after its start: power, console, snapshots, info
+
+    vmlife.register(actions)
 
 
 def register_drain(hosts_actions: Any) -> None:
@@ -288,7 +300,13 @@ def run_start(args: argparse.Namespace) -> int:
     from tui.core.scheduling.request import RequestError, parse_device_counts
     from tui.services.actions import StartRequest, start_vm
 
+    if args.vcpus is None and args.memory is None:
+        from tui.commands.vmlife import run_power_on
+
+        return run_power_on(args)  # no shape: power on the defined VM of that name
     try:
+        if args.vcpus is None or args.memory is None:
+            raise _InputError("--vcpus and --memory go together (neither: power on the existing VM)")
         try:
             devices = parse_device_counts(args.device)
         except RequestError as exc:
@@ -338,14 +356,9 @@ def run_destroy(args: argparse.Namespace) -> int:
 
 
 def run_undefine(args: argparse.Namespace) -> int:
-    from tui.services.actions import undefine_vm
+    from tui.commands.vmlife import run_undefine as undefine
 
-    return _run(
-        args,
-        lambda deck: undefine_vm(
-            deck, args.name, host=args.host, delete_drives=args.delete_drives, reason=args.reason
-        ),
-    )
+    return undefine(args)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -378,8 +391,10 @@ def run_drain(args: argparse.Namespace) -> int:
     def show_plan(plan: Any) -> None:
         if args.json:
             return  # the plan is part of the JSON result
-        rows = [[m.vm, m.to, format_cost(m.cost)] for m in plan.moves]
-        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(["vm", "to", "cost there"], rows)
+        rows = [[m.vm, m.to, format_cost(m.cost), "cold" if m.cold else "live"] for m in plan.moves]
+        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(
+            ["vm", "to", "cost there", "how"], rows
+        )
         if plan.unmovable:
             text += "\n\ncannot move:\n" + "\n".join(f"  {u.vm}: {u.reason}" for u in plan.unmovable)
         say(text + "\n")
