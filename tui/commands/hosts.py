@@ -24,6 +24,8 @@ from tui.core.hosts import (
     default_realm,
 )
 from tui.core.model import VmConfig
+from tui.services.actions.hoststate import set_host_state
+from tui.services.actions.path import ActionPath
 from tui.services.store import Store, StoreError, default_data_dir
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
@@ -245,9 +247,14 @@ def cmd_state(args: argparse.Namespace) -> int:
     if not args.reason or not args.reason.strip():
         raise CommandError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
     store = open_store(args)
-    if store.host(args.name) is None:
-        raise CommandError(f"no host named {args.name!r}")
-    after = store.set_state(args.name, state, args.reason)
+    # The one action path (read-only check, the host's lease, audit); no host is connected for it.
+    outcome = set_host_state(
+        ActionPath(store, read_only=getattr(args, "read_only", False)), args.name, state, args.reason
+    )
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    after = store.host(args.name)
+    assert after is not None
     emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"host {args.name} is now {state.label}")
     return 0
 

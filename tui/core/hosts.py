@@ -222,7 +222,9 @@ def _check_params(query: str, shown: str, where: str, allowed: Sequence[str] | N
         raise HostError(f"{where}: libvirt URI {shown!r} has a malformed query string") from None
     for key, value in params:
         if key in _REFUSED_PARAMS:
-            raise HostError(f"{where}: libvirt URI {shown!r}: parameter {key!r} {_REFUSED_PARAMS[key]}: refused")
+            raise HostError(
+                f"{where}: libvirt URI {shown!r}: parameter {key!r} {_REFUSED_PARAMS[key]}: refused"
+            )
         if key not in _SAFE_PARAMS:
             known = ", ".join(sorted(_SAFE_PARAMS))
             raise HostError(f"{where}: libvirt URI {shown!r}: unknown parameter {key!r} (accepted: {known})")

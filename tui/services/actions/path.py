@@ -177,12 +177,14 @@ class ActionPath:
         reason: str | None = None,
         mutates: bool = True,
         key: str | None = None,
+        audit_intent: bool = True,
     ) -> Outcome:
         """Run one action on the one path (see the module docstring).
 
         `body` returns the success message and records what it learns in the Note; it raises Refused
         or Failed (or lets a libvirtError through) to say no. `mutates=False` (a dry run, a check)
-        takes no lease and writes nothing.
+        takes no lease and writes nothing. `audit_intent=False` is for a body whose only effect is one
+        store change, which the store audits first itself: then only a refusal or failure is added.
         """
         if mutates and self.read_only:
             return Outcome(action, target, None, Result.REFUSED, READ_ONLY_MESSAGE)
@@ -191,7 +193,13 @@ class ActionPath:
             return self._outcome(action, target, note, *self._body(body, note))
         try:
             with self.holding(key or lease_key(action, target), action) as lease:
-                return self._run_leased(action, target, body, reason, lease)
+                if audit_intent:
+                    return self._run_leased(action, target, body, reason, lease)
+                note = Note()
+                outcome = self._outcome(action, target, note, *self._body(body, note))
+                if not outcome.ok:
+                    self.audit(outcome, reason)
+                return outcome
         except Busy as exc:
             outcome = Outcome(action, target, None, Result.REFUSED, str(exc), {"busy": exc.key})
             self.audit(outcome, reason)

@@ -361,4 +361,3 @@ def fold(entries: Iterable[AuditEntry], current: Mapping[str, Any] | None = None
         else:
             out.append(e)
     return out
-

@@ -27,12 +27,12 @@ LEASE_RENEW_S = 10.0  # holders renew this often, so a live holder never loses i
 
 
 def verb_of(action: str) -> str:
-    """"vm.stop" -> "stop" (what the refusal message calls the running action)."""
+    """ "vm.stop" -> "stop" (what the refusal message calls the running action)."""
     return action.rsplit(".", 1)[-1]
 
 
 def object_of(key: str) -> str:
-    """"vm:web1" -> "web1"."""
+    """ "vm:web1" -> "web1"."""
     return key.split(":", 1)[-1]
 
 
@@ -41,7 +41,9 @@ class Busy(StoreError):
 
     def __init__(self, key: str, action: str, holder: str, since: str) -> None:
         self.key, self.action, self.holder, self.since = key, action, holder, since
-        super().__init__(f"{verb_of(action)} {object_of(key)} already running, started by {holder} at {since}")
+        super().__init__(
+            f"{verb_of(action)} {object_of(key)} already running, started by {holder} at {since}"
+        )
 
 
 class DevicesTaken(StoreError):

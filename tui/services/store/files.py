@@ -130,7 +130,7 @@ class AtomicJSONStorage(Storage):
         for table, docs in data.items():
             if not isinstance(docs, dict) or not all(isinstance(d, dict) for d in docs.values()):
                 raise StoreError(
-                    f"{self._path}: table {table!r} must be an object of documents ({{\"1\": {{...}}}})"
+                    f'{self._path}: table {table!r} must be an object of documents ({{"1": {{...}}}})'
                 )
             bad = [k for k in docs if not k.isdigit()]
             if bad:

@@ -135,7 +135,9 @@ class Store:
             AtomicJSONStorage(self.directory / filename).write(data)
         except StoreError as exc:
             failed = [
-                self._entry(e.what, e.host, None, None, str(exc), kind="outcome", intent=e.id, result="failed")
+                self._entry(
+                    e.what, e.host, None, None, str(exc), kind="outcome", intent=e.id, result="failed"
+                )
                 for e in entries
             ]
             with contextlib.suppress(StoreError):  # the disk may be full: the chain still shows it
@@ -200,7 +202,9 @@ class Store:
             next_id = max((int(k) for k in docs), default=0) + 1
             for offset, h in enumerate(hosts):
                 docs[str(next_id + offset)] = h.to_json()
-            self._commit(HOSTS_FILE, data, [self._entry(what, h.name, None, h.to_json(), reason) for h in hosts])
+            self._commit(
+                HOSTS_FILE, data, [self._entry(what, h.name, None, h.to_json(), reason) for h in hosts]
+            )
 
     def add_host(self, host: HostRecord, reason: str | None = None) -> None:
         self.add_hosts([host], reason)
@@ -219,7 +223,9 @@ class Store:
                 raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
             docs[doc_id] = after.to_json()
             what = "host.state" if set(changes) == {"state"} else "host.edit"
-            self._commit(HOSTS_FILE, data, [self._entry(what, name, before.to_json(), after.to_json(), reason)])
+            self._commit(
+                HOSTS_FILE, data, [self._entry(what, name, before.to_json(), after.to_json(), reason)]
+            )
             return after
 
     def set_state(self, name: str, state: HostState, reason: str) -> HostRecord:
@@ -299,7 +305,11 @@ class Store:
         target = after.get("target") if isinstance(after.get("target"), str) else None
         with self._lock.held():
             self.audit_log.append(
-                [self._entry(what, host, None, dict(after), reason, kind="event", result=result, target=target)]
+                [
+                    self._entry(
+                        what, host, None, dict(after), reason, kind="event", result=result, target=target
+                    )
+                ]
             )
 
     def begin(
@@ -344,7 +354,15 @@ class Store:
             host = doc.get("host") if isinstance(doc.get("host"), str) else info.get("host")
             why = None if result == "ok" else message
             entry = self._entry(
-                what, host, None, doc, why, kind="outcome", intent=intent_id, result=result, target=info.get("target")
+                what,
+                host,
+                None,
+                doc,
+                why,
+                kind="outcome",
+                intent=intent_id,
+                result=result,
+                target=info.get("target"),
             )
             self.audit_log.append([entry])
             if intent_id in state["intents"]:
@@ -380,7 +398,9 @@ class Store:
                 done.append(f"{info.get('what')} {info.get('target')}: {text}")
             if done:
                 self._update_leases(
-                    lambda s: [s["intents"].pop(i, None) for i in list(s["intents"]) if not self._open(i, s, now)]
+                    lambda s: [
+                        s["intents"].pop(i, None) for i in list(s["intents"]) if not self._open(i, s, now)
+                    ]
                 )
         return done
 
@@ -406,9 +426,21 @@ class Store:
         data = read_json_file(path)
         if data is None:
             return {"leases": {}, "intents": {}}
-        if not isinstance(data, dict) or not all(isinstance(data.get(k, {}), dict) for k in ("leases", "intents")):
+        if not isinstance(data, dict) or not all(
+            isinstance(data.get(k, {}), dict) for k in ("leases", "intents")
+        ):
             raise StoreError(f'{path}: expected {{"leases": {{...}}, "intents": {{...}}}}')
-        return {"leases": dict(data.get("leases", {})), "intents": dict(data.get("intents", {}))}
+        leases, intents = dict(data.get("leases", {})), dict(data.get("intents", {}))
+        for key, record in leases.items():
+            ok = isinstance(record, dict) and isinstance(record.get("token"), str)
+            expires = record.get("expires") if isinstance(record, dict) else None
+            if not ok or isinstance(expires, bool) or not isinstance(expires, int | float):
+                raise StoreError(f"{path}: lease {key!r} needs a text token and a numeric expires")
+            if not isinstance(record.get("devices") or {}, dict):
+                raise StoreError(f"{path}: lease {key!r}: devices must be {{host: [address, ...]}}")
+        if not all(isinstance(info, dict) for info in intents.values()):
+            raise StoreError(f"{path}: every open intent must be an object")
+        return {"leases": leases, "intents": intents}
 
     def _update_leases(self, change: Callable[[dict[str, dict[str, Any]]], object]) -> None:
         """Caller holds the lock."""
@@ -440,7 +472,7 @@ class Store:
             state = self._read_leases()
             now = time.time()
             current = state["leases"].get(key)
-            if self._live(current, now):
+            if current is not None and self._live(current, now):
                 held = self._lease(key, current)
                 raise Busy(key, held.action, held.holder, held.since)
             lease = Lease(
@@ -475,10 +507,16 @@ class Store:
             state = self._read_leases()
             now = time.time()
             current = state["leases"].get(lease.key)
-            if isinstance(current, Mapping) and current.get("token") != lease.token and self._live(current, now):
+            if (
+                isinstance(current, Mapping)
+                and current.get("token") != lease.token
+                and self._live(current, now)
+            ):
                 other = self._lease(lease.key, current)
                 raise Busy(lease.key, other.action, other.holder, other.since)
-            record = dict(current) if isinstance(current, Mapping) and current.get("token") == lease.token else {}
+            record = (
+                dict(current) if isinstance(current, Mapping) and current.get("token") == lease.token else {}
+            )
             record.update(
                 action=lease.action,
                 holder=lease.holder,
@@ -530,15 +568,21 @@ class Store:
     def release_devices(self, lease: Lease) -> None:
         with self._lock.held():
             current = self._read_leases()["leases"].get(lease.key)
-            if isinstance(current, Mapping) and current.get("token") == lease.token and current.get("devices"):
+            if (
+                isinstance(current, Mapping)
+                and current.get("token") == lease.token
+                and current.get("devices")
+            ):
                 self._update_leases(lambda s: s["leases"].__setitem__(lease.key, {**current, "devices": {}}))
 
     def reserved_devices(self, *, excluding: Lease | None = None) -> dict[str, set[str]]:
         """host -> PCI addresses held by live leases (other than `excluding`)."""
         out: dict[str, set[str]] = {}
         now = time.time()
-        for key, record in self._read_leases()["leases"].items():
-            if not self._live(record, now) or (excluding is not None and record.get("token") == excluding.token):
+        for record in self._read_leases()["leases"].values():
+            if not self._live(record, now) or (
+                excluding is not None and record.get("token") == excluding.token
+            ):
                 continue
             for host, addrs in (record.get("devices") or {}).items():
                 out.setdefault(str(host), set()).update(str(a) for a in addrs)
