@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostError
-from tui.services.actions.outcome import Outcome, Refused
-from tui.services.actions.path import ActionPath, Note
+from tui.services.actions.outcome import Outcome, Refused, Result
+from tui.services.actions.path import READ_ONLY_MESSAGE, ActionPath, Note
 
 ACTION = "host.state"
 
@@ -19,14 +19,23 @@ ACTION = "host.state"
 def set_host_state(path: ActionPath, name: str, state: HostState, reason: str) -> Outcome:
     """Set `name`'s state; the Outcome's details hold "record" (the new HostRecord) and "previous"."""
 
+    # Checks that need neither a lease nor an answer come first, and refuse without writing.
+    refusal = None
+    if path.read_only:
+        refusal = READ_ONLY_MESSAGE
+    elif not reason or not reason.strip():
+        refusal = f"changing the state of {name!r} needs a reason (--reason TEXT)"
+    elif path.store.host(name) is None:
+        known = ", ".join(h.name for h in path.store.hosts()) or "none"
+        refusal = f"no host named {name!r} (hosts: {known})"
+    if refusal is not None:
+        return Outcome(ACTION, name, name, Result.REFUSED, refusal)
+
     def body(note: Note) -> str:
         note.host = name
-        if not reason or not reason.strip():
-            raise Refused(f"changing the state of {name!r} needs a reason (--reason TEXT)")
         before = path.store.host(name)
         if before is None:
-            known = ", ".join(h.name for h in path.store.hosts()) or "none"
-            raise Refused(f"no host named {name!r} (hosts: {known})")
+            raise Refused(f"no host named {name!r} (removed meanwhile)")
         note.details["previous"] = before.state.value
         if before.state is state:
             note.details["state"] = state.value
