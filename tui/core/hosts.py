@@ -105,7 +105,8 @@ class HostRecord:
         unknown = sorted(set(raw) - {"name", "uri", "profile", "realm", "state", "nat"})
         if unknown:
             raise HostError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
-        name = check_name(_text(raw, "name", where))
+        # The name as written: "a\n" is not "a" (two such records would both list as "a").
+        name = check_name(raw["name"]) if isinstance(raw.get("name"), str) else _text(raw, "name", where)
         where = f"{where} ({name})"
         nat_raw = raw.get("nat")
         nat = None
