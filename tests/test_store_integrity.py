@@ -91,7 +91,9 @@ def test_sigkill_never_leaves_a_change_in_force_without_its_entry_nor_temp_files
 def small_disk(where: Path, size: str = "256k") -> Iterator[Path]:
     """A tmpfs of `size` mounted at `where` for the test (root only), unmounted afterwards."""
     where.mkdir()
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(where)], capture_output=True
+    )
     if done.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs to fill (needs root): {done.stderr.decode().strip()}")
     try:
@@ -318,7 +320,9 @@ def test_names_are_matched_in_full() -> None:
         st.binary(max_size=300),
         st.recursive(
             st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
-            lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4),
+            lambda inner: (
+                st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner, max_size=4)
+            ),
             max_leaves=12,
         ).map(lambda v: json.dumps(v).encode()),
         st.sampled_from([json.dumps({"hosts": {"1": GOOD}}), json.dumps({"vms": {"1": {"uuid": "u"}}})]).map(
@@ -326,7 +330,9 @@ def test_names_are_matched_in_full() -> None:
         ),
     ),
 )
-def test_no_store_input_gives_a_traceback(tmp_path_factory: pytest.TempPathFactory, name: str, data: bytes) -> None:
+def test_no_store_input_gives_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, name: str, data: bytes
+) -> None:
     directory = tmp_path_factory.mktemp("fuzz")
     (directory / name).write_bytes(data)
     store = Store(directory, actor=Actor("fuzz"))

@@ -313,11 +313,15 @@ class ManagedVm:
     # "active"; "starting": recorded before its domain is defined (a start that dies mid-way is still
     # known as vmdeck's); "leftover": a failed start whose clean-up did not remove everything.
     status: str = "active"
+    # PCI addresses it was given: counted as in use by every scheduler until its host's poll shows it.
+    devices: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"uuid": self.uuid, "name": self.name, "host": self.host}
         if self.status != "active":
             doc["status"] = self.status
+        if self.devices:
+            doc["devices"] = list(self.devices)
         return doc
 
 

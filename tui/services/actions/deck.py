@@ -211,11 +211,7 @@ class Deck(ActionPath):
         snaps = self.snapshots()
         fleet = live_fleet(hosts, snaps, self.config)
         pending = self._pending_by_host(snaps)
-        try:
-            # PCI devices other starts (any process) have chosen and not yet recorded.
-            reserved = self.store.reserved_devices()
-        except StoreError:
-            reserved = {}
+        reserved = self._devices_not_polled_yet(snaps)
         out: list[FleetHost] = []
         for fh in fleet.hosts:
             if reserved.get(fh.name):
@@ -232,6 +228,21 @@ class Deck(ActionPath):
                 fh = replace(fh, state=HostState.NO_SCHEDULING)
             out.append(fh)
         return Fleet(tuple(out))
+
+    def _devices_not_polled_yet(self, snaps: Mapping[str, HostSnapshot]) -> dict[str, set[str]]:
+        """PCI devices that other starts (any process) hold but this poller may not see yet: those
+        reserved by live leases, and those of recorded VMs their host's snapshot does not show."""
+        try:
+            reserved = self.store.reserved_devices()
+            for vm in self.store.managed_vms():
+                snap = snaps.get(vm.host)
+                if vm.devices and not (
+                    snap is not None and any(d.uuid.lower() == vm.uuid.lower() for d in snap.domains)
+                ):
+                    reserved.setdefault(vm.host, set()).update(vm.devices)
+        except StoreError:
+            return {}
+        return reserved
 
     def _pending_by_host(self, snaps: Mapping[str, HostSnapshot]) -> dict[str, list[_Pending]]:
         now = time.monotonic()

@@ -191,8 +191,9 @@ class ActionPath:
         if not mutates:
             note = Note()
             return self._outcome(action, target, note, *self._body(body, note))
+        key = key or lease_key(action, target)
         try:
-            with self.holding(key or lease_key(action, target), action) as lease:
+            with self.holding(key, action) as lease:
                 if audit_intent:
                     return self._run_leased(action, target, body, reason, lease)
                 note = Note()
@@ -201,7 +202,8 @@ class ActionPath:
                     self.audit(outcome, reason)
                 return outcome
         except Busy as exc:
-            outcome = Outcome(action, target, None, Result.REFUSED, str(exc), {"busy": exc.key})
+            on_host = target if key.startswith("host:") else None
+            outcome = Outcome(action, target, on_host, Result.REFUSED, str(exc), {"busy": exc.key})
             self.audit(outcome, reason)
             return outcome
         except StoreError as exc:

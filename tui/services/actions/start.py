@@ -110,7 +110,9 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
         profile = deck.config.hardware_profiles[record.profile]
         max_vcpus = req.max_vcpus or max(req.vcpus, profile.cores)
         # Known before it exists: a start that dies from here on leaves a record reconcile can use.
-        deck.store.record_vm(ManagedVm(uid, req.name, choice.host, "starting"), reason=req.reason)
+        deck.store.record_vm(
+            ManagedVm(uid, req.name, choice.host, "starting", choice.devices), reason=req.reason
+        )
         try:
             created = _create_drive(deck, conn, realm, req, note, timings)
         except BaseException:
@@ -139,7 +141,7 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
         _release_devices(deck, lease)
         raise
     t = time.perf_counter()
-    deck.store.record_vm(ManagedVm(uid, req.name, choice.host), reason=req.reason)
+    deck.store.record_vm(ManagedVm(uid, req.name, choice.host, devices=choice.devices), reason=req.reason)
     _release_devices(deck, lease)  # recorded: the host's own poll now shows the devices in use
     deck.refresh(choice.host)
     timings["record"] = time.perf_counter() - t
@@ -353,7 +355,9 @@ def _define_and_start(
         if left:
             with contextlib.suppress(StoreError):
                 host = _host_of(deck, uid)
-                deck.store.record_vm(ManagedVm(uid, spec.name, host, "leftover"), reason=removed)
+                deck.store.record_vm(
+                    ManagedVm(uid, spec.name, host, "leftover", spec.hostdevs), reason=removed
+                )
         else:
             _forget(deck, uid, f"start failed: {removed}")
         if isinstance(exc, libvirt.libvirtError):

@@ -254,6 +254,9 @@ class Store:
             status = doc.get("status", "active")
             if status not in VM_STATUSES:
                 raise StoreError(f"{path}: document {doc_id}: unknown status {status!r}")
+            devices = doc.get("devices", [])
+            if not isinstance(devices, list) or not all(isinstance(d, str) for d in devices):
+                raise StoreError(f"{path}: document {doc_id}: devices must be a list of PCI addresses")
             uuid = str(doc["uuid"]).lower()
             if uuid in out:
                 raise StoreError(f"{path}: UUID {uuid} appears twice (documents {out[uuid][0]} and {doc_id})")
@@ -264,7 +267,9 @@ class Store:
         _, docs = self._docs(VMS_FILE, "vms")
         return sorted(
             (
-                ManagedVm(d["uuid"], d["name"], d["host"], d.get("status", "active"))
+                ManagedVm(
+                    d["uuid"], d["name"], d["host"], d.get("status", "active"), tuple(d.get("devices", ()))
+                )
                 for _, d in self._vm_docs(docs).values()
             ),
             key=lambda v: (v.host, v.name),
@@ -294,7 +299,13 @@ class Store:
             doc_id, doc = found
             del docs[doc_id]
             self._commit(VMS_FILE, data, [self._entry("vm.forget", doc["host"], dict(doc), None, reason)])
-            return ManagedVm(doc["uuid"], doc["name"], doc["host"], doc.get("status", "active"))
+            return ManagedVm(
+                doc["uuid"],
+                doc["name"],
+                doc["host"],
+                doc.get("status", "active"),
+                tuple(doc.get("devices", ())),
+            )
 
     # --- actions: intent before, outcome after --------------------------------------------------------
     def record_action(
