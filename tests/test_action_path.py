@@ -62,7 +62,8 @@ def test_a_second_action_on_the_same_vm_is_refused_at_once_and_audited(store: St
     worker.start()
     assert inside.wait(30)
     held = path.busy("vm", "web1")
-    assert held is not None and held.action == "vm.stop"
+    assert held is not None
+    assert held.action == "vm.stop"
     second = path.run("vm.stop", "web1", lambda note: "must not run", reason="b")
     assert second.result is Result.REFUSED
     assert second.message.startswith("stop web1 already running, started by alice (pid ")
@@ -96,7 +97,8 @@ def hold_in_other_process(directory: Path, ttl: float) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-c", HOLDER, str(directory), str(ttl)], stdout=subprocess.PIPE, text=True, env=ENV
     )
-    assert proc.stdout is not None and proc.stdout.readline().strip() == "inside"
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "inside"
     return proc
 
 
@@ -150,7 +152,8 @@ def test_renewal_keeps_a_long_action_s_lease(store: Store) -> None:
         return "done"
 
     assert path.run("host.drain", "n1", long, reason="r").ok
-    assert all(seen) and len(seen) == 15
+    assert all(seen)
+    assert len(seen) == 15
 
 
 # --- intent before, outcome after --------------------------------------------------------------------
@@ -264,7 +267,8 @@ def test_two_gpu_starts_in_two_processes_never_get_the_same_device(tmp_path: Pat
         for i in range(2)
     ]
     for p in procs:
-        assert p.stdout is not None and p.stdout.readline().strip() == "ready"
+        assert p.stdout is not None
+        assert p.stdout.readline().strip() == "ready"
     go.touch()
     outcomes = [json.loads(p.communicate(timeout=120)[0].splitlines()[-1]) for p in procs]
     assert [o["result"] for o in outcomes] == ["ok", "ok"], [o["message"] for o in outcomes]
