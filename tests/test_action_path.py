@@ -286,3 +286,22 @@ def test_a_start_recorded_as_starting_is_vmdeck_s_for_reconcile(store: Store) ->
     [finding] = reconcile(store.managed_vms(), {"n1": snap})
     assert finding.kind.value == "leftover"
     assert "vmdeck vms undefine web1 --delete-drives" in finding.action
+
+
+def test_cli_audit_shows_an_intent_without_outcome_and_names_damaged_lines(
+    store: Store, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    code = "import sys; from tui.services.store import Store; Store(sys.argv[1]).begin('vm.stop', None, 'web1', None, 'r')"
+    subprocess.run(
+        [sys.executable, "-c", code, str(store.directory)], env=ENV, check=True
+    )  # exits: no outcome
+    with store.audit_log.path.open("ab") as handle:
+        handle.write(b"{not json\n")
+    capsys.readouterr()
+    assert main(["audit", "--db", str(store.directory)]) == 0
+    out = capsys.readouterr()
+    assert "warning: audit.jsonl:3: not valid JSON" in out.err
+    [row] = [line for line in out.out.splitlines() if "vm.stop" in line]
+    assert "outcome unknown" in row

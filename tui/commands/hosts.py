@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -302,10 +303,15 @@ def _change(before: Any, after: Any) -> str:
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise CommandError("--limit must be >= 0")
-    entries = open_store(args).audit(args.host)
+    store = open_store(args)
+    entries = store.audit(args.host)
+    # Damaged lines are never skipped in silence: named with their line numbers.
+    problems = store.audit_problems()
     if args.limit is not None:
         entries = entries[len(entries) - args.limit :] if args.limit else []
-    data = {"entries": [e.to_json() for e in entries]}
+    data = {"entries": [e.to_json() for e in entries], "problems": problems}
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
     def human(_: Any) -> str:
         if not entries:
@@ -317,7 +323,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 e.what,
                 e.host or "-",
                 e.reason or "-",
-                _change(e.before, e.after),
+                # An action's result (ok, failed, outcome unknown...) before what it changed.
+                f"{e.result}: {_change(e.before, e.after)}" if e.result else _change(e.before, e.after),
             ]
             for e in entries
         ]
