@@ -305,3 +305,23 @@ def test_cli_audit_shows_an_intent_without_outcome_and_names_damaged_lines(
     assert "warning: audit.jsonl:3: not valid JSON" in out.err
     [row] = [line for line in out.out.splitlines() if "vm.stop" in line]
     assert "outcome unknown" in row
+
+
+def test_cli_state_change_takes_the_action_path_and_opens_no_connection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tui.cli import main
+
+    db = tmp_path / "db"
+    # A host that would never answer (TEST-NET-1): a state change must not try to reach it.
+    Store(db).add_host(HostRecord("far", "qemu+tcp://192.0.2.1/system", "pool1", "libvirt1"))
+    argv = ["hosts", "state", "far", "disabled", "--reason", "rack move", "--db", str(db), "--json"]
+    assert main(["--read-only", *argv]) == 1
+    assert "read-only" in json.loads(capsys.readouterr().out)["error"]
+    assert Store(db).host("far").state is HostState.ENABLED  # type: ignore[union-attr]
+    lease = Store(db).acquire_lease("host:far", "host.drain", 30.0)
+    assert main(argv) == 1
+    assert json.loads(capsys.readouterr().out)["error"].startswith("drain far already running, started by ")
+    Store(db).release_lease(lease)
+    assert main(argv) == 0
+    assert json.loads(capsys.readouterr().out)["host"]["state"] == "disabled"

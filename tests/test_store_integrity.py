@@ -25,6 +25,8 @@ from hypothesis import strategies as st
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
+from tui.services.actions import Result
+from tui.services.actions.path import ActionPath
 from tui.services.store import Actor, Store, StoreError, current_actor
 from tui.services.store.audit import NOT_APPLIED
 
@@ -132,6 +134,12 @@ def test_full_disk_is_one_clear_line_and_nothing_half_written(tmp_path: Path) ->
         assert store.audit_log.path.read_bytes() == audit_before  # no unterminated line left
         assert store.host("h001").state is HostState.ENABLED  # type: ignore[union-attr]
         assert list((disk / "db").glob(".*.tmp")) == []
+        # An action cannot start without its lease and intent written: it does not start.
+        ran: list[bool] = []
+        out = ActionPath(store).run("vm.stop", "web1", lambda note: str(ran.append(True)), reason="r")
+        assert (out.result, ran) == (Result.FAILED, [])
+        assert out.message.startswith("nothing was done: ")
+        assert "disk is full" in out.message
 
 
 def test_full_disk_after_the_entry_leaves_no_change_in_force_and_says_so(tmp_path: Path) -> None:
@@ -343,3 +351,21 @@ def test_no_store_input_gives_a_traceback(
         store.add_host(host("fuzzed"))
     with contextlib.suppress(StoreError):
         store.acquire_lease("vm:x", "vm.stop", 5.0)
+
+
+def test_an_audit_log_written_before_kinds_existed_reads_as_it_was(store: Store) -> None:
+    """Old entries have no id or kind: record changes chain, old action entries (host.drain) do not."""
+    store.add_host(host("a"))
+    [add] = store.audit(raw=True)
+    old = {"when": add.when, "who": {"user": "bob", "from": None}, "host": "a", "reason": "r"}
+    lines = [
+        {**old, "what": "host.add", "before": None, "after": add.after},
+        {**old, "what": "host.drain", "before": None, "after": {"result": "ok", "target": "a"}},
+    ]
+    store.audit_log.path.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    entries = store.audit()
+    assert [(e.what, e.kind, e.result) for e in entries] == [
+        ("host.add", "change", None),
+        ("host.drain", "event", None),
+    ]
+    assert [e.id for e in entries] == ["line-1", "line-2"]

@@ -40,7 +40,9 @@ from tui.services.store.files import StoreError, fsync_dir, os_error
 OUTCOME_UNKNOWN = "outcome unknown"
 NOT_APPLIED = "not-applied"
 KINDS = ("change", "intent", "outcome", "event")
-_MAX_LINE = 1 << 20  # an entry longer than this is damage, not data: reported, never parsed
+_MAX_LINE = 1 << 20
+# Entries written before "kind" existed: these were record changes, everything else an action.
+LEGACY_CHANGES = ("host.add", "host.import", "host.edit", "host.state", "host.remove", "vm.record", "vm.forget")  # an entry longer than this is damage, not data: reported, never parsed
 
 
 @dataclass(frozen=True)
@@ -141,7 +143,7 @@ class AuditEntry:
                 raise ValueError(f"{key!r} must be text or null, got {type(value).__name__}")
         if text["when"] is None or text["what"] is None:
             raise ValueError('"when" and "what" are required')
-        kind = raw.get("kind", "change")
+        kind = raw.get("kind") or ("change" if text["what"] in LEGACY_CHANGES else "event")
         if kind not in KINDS:
             raise ValueError(f'"kind" must be one of {", ".join(KINDS)}, got {kind!r}')
         entry_id = raw.get("id")
