@@ -295,6 +295,7 @@ def test_immutable_store_directory_is_a_clear_error(tmp_path: Path) -> None:
             store.add_host(host("b"))
         assert str(directory) in str(caught.value)
         assert [h.name for h in store.hosts()] == ["a"]  # reading still works
+        assert [e.host for e in store.audit()] == ["a"]
     finally:
         subprocess.run(["chattr", "-i", str(directory)], check=False)
 

@@ -161,7 +161,9 @@ class ActionPath:
         for flight in flights:
             after = {"result": "abandoned", "target": flight.target, "message": note}
             with contextlib.suppress(StoreError, OSError):
-                self.store.finish(flight.intent, "abandoned", after, note)
+                self.store.finish(
+                    flight.intent, "abandoned", after, note, what=flight.action, target=flight.target
+                )
             if flight.lease is not None:
                 with contextlib.suppress(StoreError, OSError):
                     self.store.release_lease(flight.lease)
@@ -226,7 +228,9 @@ class ActionPath:
         if abandoned:
             after["after_abandon"] = True  # the console quit first; this is what really happened
         try:
-            self.store.finish(intent, outcome.result.value, after, outcome.message)
+            self.store.finish(
+                intent, outcome.result.value, after, outcome.message, what=action, target=target
+            )
         except StoreError as exc:
             return Outcome(
                 action,

@@ -42,7 +42,15 @@ NOT_APPLIED = "not-applied"
 KINDS = ("change", "intent", "outcome", "event")
 _MAX_LINE = 1 << 20
 # Entries written before "kind" existed: these were record changes, everything else an action.
-LEGACY_CHANGES = ("host.add", "host.import", "host.edit", "host.state", "host.remove", "vm.record", "vm.forget")  # an entry longer than this is damage, not data: reported, never parsed
+LEGACY_CHANGES = (
+    "host.add",
+    "host.import",
+    "host.edit",
+    "host.state",
+    "host.remove",
+    "vm.record",
+    "vm.forget",
+)  # an entry longer than this is damage, not data: reported, never parsed
 
 
 @dataclass(frozen=True)

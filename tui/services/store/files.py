@@ -159,6 +159,15 @@ class StoreLock:
         self._timeout = timeout
 
     @contextlib.contextmanager
+    def held_for_reading(self) -> Iterator[None]:
+        """The lock when it can be had; without it on a store this process cannot lock (read-only
+        media, an immutable directory): readers still read, files are only ever replaced whole."""
+        with contextlib.ExitStack() as stack:
+            with contextlib.suppress(StoreError):
+                stack.enter_context(self.held())
+            yield
+
+    @contextlib.contextmanager
     def held(self, timeout: float | None = None) -> Iterator[None]:
         wait = self._timeout if timeout is None else timeout
         if not self._threads.acquire(timeout=wait):

@@ -353,12 +353,22 @@ class Store:
             )
         return entry.id
 
-    def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None:
-        """Durably write the outcome of the intent `intent_id`."""
+    def finish(
+        self,
+        intent_id: str,
+        result: str,
+        after: Any,
+        message: str | None,
+        *,
+        what: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Durably write the outcome of the intent `intent_id` (`what`/`target`: when its open record
+        is gone, e.g. already abandoned, so the outcome line still says what it is about)."""
         with self._lock.held():
             state = self._read_leases()
-            info = state["intents"].get(intent_id) or {}
-            what = str(info.get("what") or "action")
+            info = state["intents"].get(intent_id) or {"what": what, "target": target}
+            what = str(info.get("what") or what or "action")
             doc = dict(after) if isinstance(after, Mapping) else {"value": after}
             if message is not None:
                 doc.setdefault("message", message)
@@ -620,7 +630,7 @@ class Store:
         raw: bool = False,
     ) -> list[AuditEntry]:
         """Entries oldest first: one per change or action (raw=True: every line as stored)."""
-        with self._lock.held():
+        with self._lock.held_for_reading():
             entries = self.audit_log.read().entries
             current = None if raw else self._current_records()
             state = None if raw else self._leases_or_none()
