@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from . import testbed
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config" / "ticrypt-vm.conf"
-# The test bed's hosts B and C are reached through sockets under /var/lib/vmdeck-testbed: allowed
-# the documented way (the socket allow-list), for this process and every vmdeck it starts.
-TESTBED_SOCKETS = "/var/lib/vmdeck-testbed"
-if TESTBED_SOCKETS not in os.environ.get("VMDECK_SOCKET_DIRS", "").split(":"):
-    os.environ["VMDECK_SOCKET_DIRS"] = ":".join(
-        d for d in (os.environ.get("VMDECK_SOCKET_DIRS", ""), TESTBED_SOCKETS) if d
-    )
+# The test bed's hosts B and C are reached through sockets the store accepts only when allowed the
+# documented way (the socket allow-list): for this process and every vmdeck it starts.
+testbed.allow_testbed_sockets()
 
 
 @pytest.fixture

@@ -66,8 +66,10 @@ def fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
-    """Replace `path` with `data` whole, or leave it as it was (raises StoreError naming the file)."""
+def atomic_write(path: Path, data: bytes, mode: int = 0o640, *, durable: bool = True) -> None:
+    """Replace `path` with `data` whole, or leave it as it was (raises StoreError naming the file).
+
+    durable=False skips the fsyncs: for state that a machine crash makes moot anyway (leases)."""
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     except OSError as exc:
@@ -77,7 +79,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
         with contextlib.suppress(OSError):
@@ -85,6 +88,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o640) -> None:
         if isinstance(exc, OSError):
             raise StoreError(os_error(path, "cannot write", exc)) from None
         raise
+    if not durable:
+        return
     try:
         fsync_dir(path.parent)
     except OSError as exc:

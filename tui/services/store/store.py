@@ -467,7 +467,9 @@ class Store:
         """Caller holds the lock."""
         state = self._read_leases()
         change(state)
-        atomic_write(self.directory / LEASES_FILE, _json_bytes(state))
+        # Not fsynced: leases only matter while their holders live, and a machine crash ends them
+        # all; a reader of a torn file after a power loss sees no leases (an empty file is {}).
+        atomic_write(self.directory / LEASES_FILE, _json_bytes(state), durable=False)
 
     def _live(self, record: Any, now: float) -> bool:
         if not isinstance(record, Mapping) or float(record.get("expires", 0)) < now:
