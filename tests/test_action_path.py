@@ -325,3 +325,48 @@ def test_cli_state_change_takes_the_action_path_and_opens_no_connection(
     Store(db).release_lease(lease)
     assert main(argv) == 0
     assert json.loads(capsys.readouterr().out)["host"]["state"] == "disabled"
+
+
+def test_a_drain_holds_its_host_and_each_moved_vm(tmp_path: Path) -> None:
+    """On test:/// hosts (which cannot migrate): the drain sets No Scheduling through the host lease it
+    holds, a VM whose lease someone else holds is refused, the others fail with the driver's message."""
+    from tui.services.actions import ActionSettings, Deck, drain_host
+    from tui.services.config import load_config
+    from tui.services.demo import DemoVm
+
+    config = load_config(SAMPLE_CONFIG).config
+    assert config is not None
+    db = tmp_path / "db"
+    records = []
+    for name, vms in (("h1", (DemoVm("h1-a", 1, 1, True), DemoVm("h1-b", 1, 1, True))), ("h2", ())):
+        record = HostRecord(name, f"test://{tmp_path / name}.xml", "pool1", "libvirt1")
+        (tmp_path / f"{name}.xml").write_text(node_xml(DemoHost(record, 8, 32, vms)))
+        records.append(record)
+    Store(db).add_hosts(records)
+    deck = Deck.open(config, Store(db), ActionSettings(domain_type="test"))
+    other = Store(db, actor=Actor("bob")).acquire_lease("vm:h1-a", "vm.stop", 30.0)
+    seen_host_lease: list[bool] = []
+    try:
+        out = drain_host(
+            deck,
+            "h1",
+            "disk swap",
+            on_plan=lambda plan: seen_host_lease.append(deck.busy("host", "h1") is not None),
+        )
+    finally:
+        deck.close()
+    assert seen_host_lease == [True]
+    assert out.result is Result.FAILED
+    results = {r["vm"]: r["message"] for r in out.details["results"]}
+    assert results["h1-a"].startswith("stop h1-a already running, started by bob")
+    assert "not supported by the connection driver" in results["h1-b"]
+    store = Store(db)
+    assert store.host("h1").state is HostState.NO_SCHEDULING  # type: ignore[union-attr]
+    whats = [
+        (e.what, e.result) for e in store.audit() if e.what in ("host.state", "vm.migrate", "host.drain")
+    ]
+    assert ("host.state", None) in whats  # the change itself, audited first by the store
+    assert ("vm.migrate", "refused") in whats
+    assert ("vm.migrate", "failed") in whats
+    assert whats[0] == ("host.drain", "failed")  # its intent came first; its outcome is folded in
+    assert store.leases() == [other]
