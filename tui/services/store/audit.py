@@ -347,9 +347,10 @@ def fold(entries: Iterable[AuditEntry], current: Mapping[str, Any] | None = None
             if current.get(key) != e.after:
                 not_applied.add(e.id)
     out: list[AuditEntry] = []
+    ids = {e.id for e in entries}
     for e in entries:
-        if e.kind == "outcome" and e.intent:
-            continue
+        if e.kind == "outcome" and e.intent in ids:
+            continue  # shown with its intent (an outcome whose intent line is damaged stays visible)
         done = outcomes.get(e.id)
         if done is not None and e.kind == "change":
             out.append(replace(e, result=done.result or NOT_APPLIED, intent=done.id))
