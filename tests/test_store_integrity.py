@@ -370,3 +370,49 @@ def test_an_audit_log_written_before_kinds_existed_reads_as_it_was(store: Store)
         ("host.drain", "event", None),
     ]
     assert [e.id for e in entries] == ["line-1", "line-2"]
+
+
+def _valid_store_files() -> dict[str, bytes]:
+    import tempfile as tf
+
+    with tf.TemporaryDirectory() as tmp:
+        store = Store(Path(tmp) / "db", actor=Actor("seed"))
+        store.add_hosts([host("a", nat=None), host("b")], reason="seed")
+        store.set_state("a", HostState.DISABLED, "seed")
+        from tui.core.live import ManagedVm
+
+        store.record_vm(ManagedVm("u-1", "vm1", "a", devices=("0000:01:02.0",)))
+        store.release_lease(store.acquire_lease("vm:x", "vm.stop", 30.0))
+        return {p.name: p.read_bytes() for p in (Path(tmp) / "db").iterdir() if not p.name.startswith(".")}
+
+
+VALID = _valid_store_files()
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(sorted(VALID)),
+    cut=st.integers(min_value=0, max_value=4000),
+    flips=st.lists(st.tuples(st.integers(min_value=0, max_value=4000), st.integers(0, 255)), max_size=4),
+)
+def test_mutated_store_files_give_a_clear_error_never_a_traceback(
+    tmp_path_factory: pytest.TempPathFactory, name: str, cut: int, flips: list[tuple[int, int]]
+) -> None:
+    directory = tmp_path_factory.mktemp("mutated")
+    for other, data in VALID.items():
+        (directory / other).write_bytes(data)
+    data = bytearray(VALID[name][: max(1, cut)] if cut < len(VALID[name]) else VALID[name])
+    for pos, byte in flips:
+        if data:
+            data[pos % len(data)] = byte
+    (directory / name).write_bytes(bytes(data))
+    store = Store(directory, actor=Actor("fuzz"))
+    errors: list[str] = []
+    for read in (store.hosts, store.managed_vms, store.audit, store.audit_problems, store.leases):
+        try:
+            read()  # type: ignore[operator]
+        except StoreError as exc:
+            errors.append(str(exc))
+    assert all(name in e and "\n" not in e for e in errors), errors  # names the damaged file, one line
+    with contextlib.suppress(StoreError, HostError):
+        store.set_state("b", HostState.NO_SCHEDULING, "fuzz")
