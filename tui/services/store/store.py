@@ -26,6 +26,7 @@ from typing import Any
 from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
+from tui.core.printable import printable
 from tui.services.store.audit import (
     OUTCOME_UNKNOWN,
     Actor,
@@ -480,11 +481,12 @@ class Store:
 
     @staticmethod
     def _lease(key: str, record: Mapping[str, Any]) -> Lease:
+        # Text from the file ends up in refusal messages: escaped, in case it was edited by hand.
         return Lease(
-            key,
-            str(record.get("action")),
-            str(record.get("holder")),
-            str(record.get("since")),
+            printable(key),
+            printable(record.get("action")),
+            printable(record.get("holder")),
+            printable(record.get("since")),
             float(record.get("expires", 0)),
             str(record.get("token")),
         )
