@@ -8,8 +8,13 @@ from pathlib import Path
 
 import pytest
 
+from . import testbed
+
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config" / "ticrypt-vm.conf"
+# The test bed's hosts B and C are reached through sockets the store accepts only when allowed the
+# documented way (the socket allow-list): for this process and every vmdeck it starts.
+testbed.allow_testbed_sockets()
 
 
 @pytest.fixture

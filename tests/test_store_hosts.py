@@ -136,7 +136,8 @@ def test_default_data_dir():
         "qemu:///system",
         "qemu+ssh://root@kvm1:2222/system",
         "test:///default",
-        "qemu+unix:///system?socket=/x",
+        "qemu+unix:///system?socket=/run/libvirt/libvirt-sock",
+        "qemu+ssh://admin@kvm1/system?keyfile=/home/admin/.ssh/id_ed25519&no_verify=0",
     ],
 )
 def test_uri_accepted(uri):

@@ -12,6 +12,7 @@ nowhere. Facts: ../shared/notes/libvirt-testbed.md.
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import time
 from pathlib import Path
@@ -21,6 +22,17 @@ TESTBED_DIR = Path("/var/lib/vmdeck-testbed")
 ENV_FILE = TESTBED_DIR / "env"
 HALT_ROM = TESTBED_DIR / "halt.rom"
 OPEN_TIMEOUT_S = 3.0
+
+
+def allow_testbed_sockets() -> None:
+    """Hosts B and C are reached through sockets under TESTBED_DIR: put it on vmdeck's socket
+    allow-list ($VMDECK_SOCKET_DIRS, README "Accepted host URIs") for this process and its children."""
+    dirs = [d for d in os.environ.get("VMDECK_SOCKET_DIRS", "").split(":") if d]
+    if str(TESTBED_DIR) not in dirs:
+        os.environ["VMDECK_SOCKET_DIRS"] = ":".join([*dirs, str(TESTBED_DIR)])
+
+
+allow_testbed_sockets()  # tests and benchmarks that use the test bed import this module
 
 
 def read_env(path: Path | None = None) -> dict[str, str]:

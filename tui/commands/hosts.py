@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,8 @@ from tui.core.hosts import (
     default_realm,
 )
 from tui.core.model import VmConfig
+from tui.services.actions.hoststate import set_host_state
+from tui.services.actions.path import ActionPath
 from tui.services.store import Store, StoreError, default_data_dir
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
@@ -247,9 +250,14 @@ def cmd_state(args: argparse.Namespace) -> int:
     if not args.reason or not args.reason.strip():
         raise CommandError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
     store = open_store(args)
-    if store.host(args.name) is None:
-        raise CommandError(f"no host named {args.name!r}")
-    after = store.set_state(args.name, state, args.reason)
+    # The one action path (read-only check, the host's lease, audit); no host is connected for it.
+    outcome = set_host_state(
+        ActionPath(store, read_only=getattr(args, "read_only", False)), args.name, state, args.reason
+    )
+    if not outcome.ok:
+        raise CommandError(outcome.message)
+    after = store.host(args.name)
+    assert after is not None
     emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"host {args.name} is now {state.label}")
     return 0
 
@@ -303,10 +311,15 @@ def _change(before: Any, after: Any) -> str:
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise CommandError("--limit must be >= 0")
-    entries = open_store(args).audit(args.host)
+    store = open_store(args)
+    entries = store.audit(args.host)
+    # Damaged lines are never skipped in silence: named with their line numbers.
+    problems = store.audit_problems()
     if args.limit is not None:
         entries = entries[len(entries) - args.limit :] if args.limit else []
-    data = {"entries": [e.to_json() for e in entries]}
+    data = {"entries": [e.to_json() for e in entries], "problems": problems}
+    for problem in problems:
+        print(f"warning: {problem}", file=sys.stderr)
 
     def human(_: Any) -> str:
         if not entries:
@@ -318,7 +331,8 @@ def cmd_audit(args: argparse.Namespace) -> int:
                 e.what,
                 e.host or "-",
                 e.reason or "-",
-                _change(e.before, e.after),
+                # An action's result (ok, failed, outcome unknown...) before what it changed.
+                f"{e.result}: {_change(e.before, e.after)}" if e.result else _change(e.before, e.after),
             ]
             for e in entries
         ]

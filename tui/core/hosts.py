@@ -8,21 +8,47 @@ keeps them and the poller connects to them. Every refusal says which field and w
 from __future__ import annotations
 
 import ipaddress
+import os
+import posixpath
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from tui.core.fleet import HostState
 from tui.core.model import VmConfig
 
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-# libvirt URI schemes are DRIVER[+TRANSPORT]; these are the transports libvirt's remote driver knows.
-_TRANSPORTS = {"tls", "tcp", "unix", "ssh", "libssh", "libssh2", "ext"}
-_SCHEME = re.compile(r"^([a-z][a-z0-9]*)(?:\+([a-z0-9]+))?$")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # always fullmatch: "$" would accept "x\n"
+# Only transports that reach a hypervisor. `ext` (and ssh's `command=`/`netcat=`) would run a program
+# of the URI's choosing on the admin's machine: a host record must never be able to run code.
+ALLOWED_SCHEMES = ("qemu", "qemu+ssh", "qemu+tls", "qemu+tcp", "qemu+unix", "test")
+_SCHEME = re.compile(r"([a-z][a-z0-9]*)(?:\+([a-z0-9]+))?")
 # Transports that reach another machine need a host name in the URI.
-_NETWORK_TRANSPORTS = {"tls", "tcp", "ssh", "libssh", "libssh2"}
+_NETWORK_TRANSPORTS = {"tls", "tcp", "ssh"}
+# URI parameters libvirt's remote driver knows that name no program: accepted (values checked below).
+_SAFE_PARAMS = {
+    "keyfile",  # ssh private key (a file the admin's ssh reads; no code)
+    "no_verify",
+    "no_tty",
+    "known_hosts",
+    "known_hosts_verify",
+    "sshauth",
+    "pkipath",
+    "tls_priority",
+    "mode",
+    "name",
+    "socket",  # checked against the socket allow-list
+    "proxy",  # only the keywords below
+}
+_REFUSED_PARAMS = {
+    "command": "names a program to run",
+    "netcat": "names a program to run on the far side",
+}
+_PROXY_VALUES = {"auto", "native", "netcat"}
+# Where libvirt's daemons put their sockets; more directories: $VMDECK_SOCKET_DIRS (":"-separated).
+DEFAULT_SOCKET_DIRS = ("/run/libvirt", "/var/run/libvirt")
+SOCKET_DIRS_ENV = "VMDECK_SOCKET_DIRS"
 MAX_OCTET = 255  # static address translation: port = base port + last octet of the VM's IP
 
 
@@ -79,7 +105,8 @@ class HostRecord:
         unknown = sorted(set(raw) - {"name", "uri", "profile", "realm", "state", "nat"})
         if unknown:
             raise HostError(f"{where}: unknown field(s) {', '.join(map(repr, unknown))}")
-        name = check_name(_text(raw, "name", where))
+        # The name as written: "a\n" is not "a" (two such records would both list as "a").
+        name = check_name(raw["name"]) if isinstance(raw.get("name"), str) else _text(raw, "name", where)
         where = f"{where} ({name})"
         nat_raw = raw.get("nat")
         nat = None
@@ -111,7 +138,7 @@ def _text(raw: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise HostError(
             f"invalid host name {name!r}: use 1-64 letters, digits, '.', '_' or '-', starting with a "
             "letter or digit"
@@ -119,29 +146,105 @@ def check_name(name: str) -> str:
     return name
 
 
-def check_uri(uri: str, where: str = "host") -> str:
-    """A libvirt connection URI such as qemu:///system or qemu+ssh://user@host:22/system."""
-    parts = urlsplit(uri)
-    # urlsplit lower-cases the scheme; libvirt does not, so check the text as written.
-    match = _SCHEME.match(uri.split("://", 1)[0])
-    hint = "expected e.g. qemu:///system or qemu+ssh://[user@]host[:port]/system"
-    if "://" not in uri or not match:
-        raise HostError(f"{where}: malformed libvirt URI {uri!r} ({hint})")
-    transport = match.group(2)
-    if transport is not None and transport not in _TRANSPORTS:
-        known = ", ".join(sorted(_TRANSPORTS))
-        raise HostError(f"{where}: unknown libvirt transport {transport!r} in {uri!r} (known: {known})")
-    if not parts.path or parts.path == "/":
-        raise HostError(f"{where}: libvirt URI {uri!r} has no path such as /system ({hint})")
+def socket_dirs(environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """Directories a `socket=` parameter may point into: libvirt's own plus $VMDECK_SOCKET_DIRS.
+
+    Reading one environment variable is the only outside input this core module takes: the rule
+    must be the same at add, edit, import and load time, whoever calls it.
+    """
+    env = os.environ if environ is None else environ
+    extra = [d for d in env.get(SOCKET_DIRS_ENV, "").split(":") if d.startswith("/")]
+    return (*DEFAULT_SOCKET_DIRS, *(posixpath.normpath(d) for d in extra))
+
+
+def redact_uri(uri: str) -> str:
+    """The URI with any password replaced by "***" (for messages: never echo a secret)."""
     try:
-        port = parts.port
+        parts = urlsplit(uri)
+        if parts.password is None:
+            return uri
+        netloc = parts.netloc.rsplit("@", 1)
+        user = netloc[0].split(":", 1)[0]
+        return urlunsplit((parts.scheme, f"{user}:***@{netloc[1]}", parts.path, parts.query, parts.fragment))
     except ValueError:
-        raise HostError(f"{where}: libvirt URI {uri!r} has an invalid port") from None
+        return "<unparsable URI>"
+
+
+def check_uri(uri: str, where: str = "host", *, allowed_socket_dirs: Sequence[str] | None = None) -> str:
+    """A libvirt connection URI such as qemu:///system or qemu+ssh://user@host:22/system.
+
+    Refused: transports other than ALLOWED_SCHEMES, parameters that name a program (`command=`,
+    `netcat=`) or a socket outside the allow-list (`socket_dirs()`), unknown parameters, passwords.
+    """
+    hint = "expected e.g. qemu:///system or qemu+ssh://[user@]host[:port]/system"
+    if not isinstance(uri, str) or any(ord(c) < 0x21 or ord(c) == 0x7F for c in uri):
+        raise HostError(f"{where}: malformed libvirt URI {uri!r} (spaces or control characters)")
+    shown = redact_uri(uri)
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+        password = parts.password
+    except ValueError:
+        raise HostError(f"{where}: libvirt URI {shown!r} has an invalid port or host") from None
+    # urlsplit lower-cases the scheme; libvirt does not, so check the text as written.
+    scheme = uri.split("://", 1)[0]
+    match = _SCHEME.fullmatch(scheme)
+    if "://" not in uri or not match:
+        raise HostError(f"{where}: malformed libvirt URI {shown!r} ({hint})")
+    if scheme not in ALLOWED_SCHEMES:
+        transport = match.group(2)
+        what = f"transport {transport!r}" if transport else f"driver {match.group(1)!r}"
+        extra = " (ext runs a program: refused)" if transport == "ext" else ""
+        raise HostError(
+            f"{where}: unknown libvirt {what} in {shown!r}{extra} (accepted: {', '.join(ALLOWED_SCHEMES)})"
+        )
+    if password is not None:
+        raise HostError(
+            f"{where}: libvirt URI {shown!r} contains a password: vmdeck stores no secrets "
+            "(use an ssh key: ?keyfile=PATH, or ssh-agent)"
+        )
+    if not parts.path or parts.path == "/":
+        raise HostError(f"{where}: libvirt URI {shown!r} has no path such as /system ({hint})")
+    transport = match.group(2)
     if transport in _NETWORK_TRANSPORTS and not parts.hostname:
-        raise HostError(f"{where}: libvirt URI {uri!r} uses {transport} but names no host ({hint})")
+        raise HostError(f"{where}: libvirt URI {shown!r} uses {transport} but names no host ({hint})")
     if port is not None and not 0 < port < 65536:
-        raise HostError(f"{where}: libvirt URI {uri!r} has an invalid port")
+        raise HostError(f"{where}: libvirt URI {shown!r} has an invalid port")
+    if parts.fragment:
+        raise HostError(f"{where}: libvirt URI {shown!r} has a '#' fragment, which libvirt does not use")
+    _check_params(parts.query, shown, where, allowed_socket_dirs)
     return uri
+
+
+def _check_params(query: str, shown: str, where: str, allowed: Sequence[str] | None) -> None:
+    try:
+        params = parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query))
+    except ValueError:
+        raise HostError(f"{where}: libvirt URI {shown!r} has a malformed query string") from None
+    for key, value in params:
+        if key in _REFUSED_PARAMS:
+            raise HostError(
+                f"{where}: libvirt URI {shown!r}: parameter {key!r} {_REFUSED_PARAMS[key]}: refused"
+            )
+        if key not in _SAFE_PARAMS:
+            known = ", ".join(sorted(_SAFE_PARAMS))
+            raise HostError(f"{where}: libvirt URI {shown!r}: unknown parameter {key!r} (accepted: {known})")
+        if key == "proxy" and value not in _PROXY_VALUES:
+            raise HostError(
+                f"{where}: libvirt URI {shown!r}: proxy={value!r} is not one of {', '.join(sorted(_PROXY_VALUES))}"
+            )
+        if key == "socket":
+            _check_socket(value, shown, where, socket_dirs() if allowed is None else tuple(allowed))
+
+
+def _check_socket(path: str, shown: str, where: str, allowed: Sequence[str]) -> None:
+    normal = posixpath.normpath(path) if path.startswith("/") else ""
+    if normal and any(normal.startswith(d.rstrip("/") + "/") for d in allowed):
+        return
+    raise HostError(
+        f"{where}: libvirt URI {shown!r}: socket {path!r} is outside the allowed socket directories "
+        f"({', '.join(allowed)}; add one to ${SOCKET_DIRS_ENV})"
+    )
 
 
 def check_nat(ip: object, base_port: object, where: str = "host") -> Nat:

@@ -310,9 +310,19 @@ class ManagedVm:
     uuid: str
     name: str
     host: str
+    # "active"; "starting": recorded before its domain is defined (a start that dies mid-way is still
+    # known as vmdeck's); "leftover": a failed start whose clean-up did not remove everything.
+    status: str = "active"
+    # PCI addresses it was given: counted as in use by every scheduler until its host's poll shows it.
+    devices: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {"uuid": self.uuid, "name": self.name, "host": self.host}
+        doc: dict[str, Any] = {"uuid": self.uuid, "name": self.name, "host": self.host}
+        if self.status != "active":
+            doc["status"] = self.status
+        if self.devices:
+            doc["devices"] = list(self.devices)
+        return doc
 
 
 class FindingKind(StrEnum):
@@ -320,6 +330,7 @@ class FindingKind(StrEnum):
     MISSING = "missing"  # vmdeck started it, no reachable host reports it
     MOVED = "moved"  # vmdeck started it on one host, another host reports it
     UNKNOWN = "unknown"  # its host is not reachable: cannot tell
+    LEFTOVER = "leftover"  # what a failed or interrupted start left on its host (vmdeck's, not in use)
 
 
 @dataclass(frozen=True)
@@ -359,7 +370,19 @@ def reconcile(managed: Iterable[ManagedVm], snapshots: Mapping[str, HostSnapshot
         found = seen.get(uuid)
         if found is not None:
             where, dom = found
-            if where != vm.host:
+            if vm.status != "active":
+                findings.append(
+                    Finding(
+                        FindingKind.LEFTOVER,
+                        uuid,
+                        dom.name,
+                        where,
+                        f"left behind by a start that did not finish ({vm.status}, {dom.state.value}): "
+                        f"remove it (vmdeck vms undefine {dom.name} --delete-drives) or adopt it",
+                        vm.host,
+                    )
+                )
+            elif where != vm.host:
                 findings.append(
                     Finding(
                         FindingKind.MOVED,

@@ -25,6 +25,8 @@ from tui.core.hosts import HostError, HostRecord
 from tui.core.live import HostStatus
 from tui.core.model import VmConfig
 from tui.services.actions import ActionSettings, Deck, Result, plan_drain
+from tui.services.actions.hoststate import set_host_state
+from tui.services.actions.path import ActionPath
 from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import Store, StoreError
 from tui.ui.activity import Activity
@@ -171,12 +173,16 @@ class VmdeckApp(App[None]):
         """Worker thread: the store checks, writes the host and its audit entry under its lock."""
         assert self.store is not None
         previous = self.view.records[message.host].state
+        # The one action path for a state change (read-only check, the host's lease, audit).
+        path = self.deck or ActionPath(self.store, read_only=self.session.read_only)
         try:
-            record = self.store.set_state(message.host, message.state, message.reason)
+            outcome = set_host_state(path, message.host, message.state, message.reason)
+            record = self.store.host(message.host) if outcome.ok else None
+            why = outcome.message
         except (HostError, StoreError, OSError) as exc:
-            self.post_message(
-                ActionRefused(f"set {message.host} {message.state.label}", str(exc), message.host)
-            )
+            record, why = None, str(exc)
+        if record is None:
+            self.post_message(ActionRefused(f"set {message.host} {message.state.label}", why, message.host))
             return
         self.post_message(HostStateChanged(record, previous, message.reason))
 

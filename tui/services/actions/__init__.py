@@ -2,15 +2,18 @@
 
 Each action is a plain blocking function taking a `Deck` (config + store + live poller + settings) and
 returning an `Outcome`; the console runs them in a thread worker, the CLI calls them directly. Every
-action is refused in read-only mode and for Disabled or unreachable hosts, and audited.
+action takes the one path (path.py: read-only check, the object's lease, intent, outcome); host
+state changes too (hoststate.py), from the console, the CLI and a drain alike.
 """
 
 from tui.services.actions.deck import ActionSettings, Deck
 from tui.services.actions.domain_xml import CpuSpec, DiskSpec, DomainSpec, NetworkSpec, VolumeSpec
 from tui.services.actions.drain import DrainPlan, MoveResult, drain_host, plan_drain
+from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.listing import VmRow, list_vms
 from tui.services.actions.migrate import migrate_vm
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
+from tui.services.actions.path import ActionPath, InFlight
 from tui.services.actions.pools import check_pools, create_pools
 from tui.services.actions.power import (
     check_power,
@@ -28,6 +31,7 @@ from tui.services.actions.start import StartRequest, start_vm
 from tui.services.actions.stop import destroy_vm, stop_vm
 
 __all__ = [
+    "ActionPath",
     "ActionSettings",
     "CpuSpec",
     "Deck",
@@ -35,6 +39,7 @@ __all__ = [
     "DomainSpec",
     "DrainPlan",
     "Failed",
+    "InFlight",
     "MoveResult",
     "NetworkSpec",
     "Outcome",
@@ -59,6 +64,7 @@ __all__ = [
     "storage_of",
     "suspend_vm",
     "scale_vm",
+    "set_host_state",
     "start_vm",
     "stop_vm",
     "undefine_vm",

@@ -1,9 +1,10 @@
 """The context every action runs in: config, store, live fleet, read-only flag, and the shared rules.
 
-A `Deck` wraps what the console (or a CLI run) already has — the loaded `VmConfig`, the `Store` and
+A `Deck` wraps what the console (or a CLI run) already has — the loaded `VmConfig`, the store and
 the `Poller` whose connections and snapshots are the live fleet — and implements the checks every
-action repeats: refuse in read-only mode, refuse Disabled and unreachable hosts with a message, find
-a VM by name, bound each libvirt call, audit the attempt (who, when, what, result, reason).
+action repeats: refuse Disabled and unreachable hosts with a message, find a VM by name, bound each
+libvirt call. The one action path itself (read-only check, lease, intent, outcome) is `ActionPath`
+(path.py), which a Deck is.
 
 Actions are plain blocking functions taking a Deck: the UI calls them from a thread worker, the CLI
 calls them directly. Every libvirt call inside goes through `Deck.call`, a daemon thread with a bound,
@@ -29,13 +30,16 @@ from tui.core.live import DomainFacts, HostSnapshot, HostStatus, live_fleet, not
 from tui.core.model import Realm, VmConfig
 from tui.services.actions.bounded import bounded
 from tui.services.actions.domain_xml import CpuSpec
-from tui.services.actions.outcome import Failed, Outcome, Refused, Result
+from tui.services.actions.outcome import Refused
+from tui.services.actions.path import READ_ONLY_MESSAGE, ActionPath, Note
 from tui.services.poller import Poller, PollerSettings
-from tui.services.store import Store
+from tui.services.store import StoreError
+from tui.services.store.base import LEASE_RENEW_S, LEASE_TTL_S, FleetStore
 
 T = TypeVar("T")
 
-READ_ONLY_MESSAGE = "read-only mode: vmdeck makes no changes (restart without --read-only to act)"
+__all__ = ["READ_ONLY_MESSAGE", "ActionSettings", "Deck", "Note", "host_status_line"]
+
 PENDING_TTL_S = 120.0  # a placement the poller never confirms stops counting after this
 
 
@@ -56,17 +60,11 @@ class ActionSettings:
     machine: str | None = None
     cpu: CpuSpec = field(default_factory=CpuSpec)
     default_disk: int = 10 << 30  # when neither --disk nor an image says, bounded by min/max-size
+    lease_ttl_s: float = LEASE_TTL_S  # a dead holder's lease is free after this at most
+    lease_renew_s: float = LEASE_RENEW_S
 
     def migrate_uri(self, host: str) -> str | None:
         return self.migrate_uris.get(host) or self.migrate_uris.get("*")
-
-
-@dataclass
-class Note:
-    """What an action has learnt so far; kept for the audit entry even when it fails half-way."""
-
-    host: str | None = None
-    details: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -79,18 +77,20 @@ class _Pending:
     since: float
 
 
-class Deck:
+class Deck(ActionPath):
     def __init__(
-        self, config: VmConfig, store: Store, poller: Poller, settings: ActionSettings | None = None
+        self, config: VmConfig, store: FleetStore, poller: Poller, settings: ActionSettings | None = None
     ) -> None:
-        self.config = config
-        self.store = store
-        self.poller = poller
         self.settings = settings or ActionSettings()
-        # Audit appends must hold the store's lock (AuditLog's contract). The Store keeps its lock
-        # private, so we hold an equivalent one: the same lock file (flock excludes every other
-        # holder, in this process too) plus our own thread lock.
-        self._lock = threading.Lock()
+        super().__init__(
+            store,
+            read_only=self.settings.read_only,
+            lease_ttl_s=self.settings.lease_ttl_s,
+            lease_renew_s=self.settings.lease_renew_s,
+        )
+        self.config = config
+        self.poller = poller
+        self._lock = threading.Lock()  # guards the pending placements
         self._pending: dict[str, _Pending] = {}
         # Placement decisions are taken one at a time so two never count on the same free room.
         self.placement_lock = threading.RLock()
@@ -101,7 +101,7 @@ class Deck:
     def open(
         cls,
         config: VmConfig,
-        store: Store,
+        store: FleetStore,
         settings: ActionSettings | None = None,
         poller_settings: PollerSettings | None = None,
     ) -> Deck:
@@ -119,10 +119,6 @@ class Deck:
             self.poller.close()
 
     # --- reading -------------------------------------------------------------------------------------
-    @property
-    def read_only(self) -> bool:
-        return self.settings.read_only
-
     def hosts(self) -> dict[str, HostRecord]:
         return {h.name: h for h in self.store.hosts()}
 
@@ -215,8 +211,11 @@ class Deck:
         snaps = self.snapshots()
         fleet = live_fleet(hosts, snaps, self.config)
         pending = self._pending_by_host(snaps)
+        reserved = self._devices_not_polled_yet(snaps)
         out: list[FleetHost] = []
         for fh in fleet.hosts:
+            if reserved.get(fh.name):
+                fh = replace(fh, devices_in_use=tuple(sorted({*fh.devices_in_use, *reserved[fh.name]})))
             for p in pending.get(fh.name, ()):
                 fh = replace(
                     fh,
@@ -229,6 +228,21 @@ class Deck:
                 fh = replace(fh, state=HostState.NO_SCHEDULING)
             out.append(fh)
         return Fleet(tuple(out))
+
+    def _devices_not_polled_yet(self, snaps: Mapping[str, HostSnapshot]) -> dict[str, set[str]]:
+        """PCI devices that other starts (any process) hold but this poller may not see yet: those
+        reserved by live leases, and those of recorded VMs their host's snapshot does not show."""
+        try:
+            reserved = self.store.reserved_devices()
+            for vm in self.store.managed_vms():
+                snap = snaps.get(vm.host)
+                if vm.devices and not (
+                    snap is not None and any(d.uuid.lower() == vm.uuid.lower() for d in snap.domains)
+                ):
+                    reserved.setdefault(vm.host, set()).update(vm.devices)
+        except StoreError:
+            return {}
+        return reserved
 
     def _pending_by_host(self, snaps: Mapping[str, HostSnapshot]) -> dict[str, list[_Pending]]:
         now = time.monotonic()
@@ -271,53 +285,9 @@ class Deck:
             time.sleep(0.02)
         return self.snapshots()
 
-    # --- running an action ---------------------------------------------------------------------------
+    # --- libvirt calls -------------------------------------------------------------------------------
     def call(self, fn: Callable[..., T], *args: Any, what: str, timeout: float | None = None) -> T:
         return bounded(fn, *args, timeout=timeout or self.settings.call_timeout, what=what)
-
-    def run(
-        self,
-        action: str,
-        target: str,
-        body: Callable[[Note], str],
-        *,
-        reason: str | None = None,
-        mutates: bool = True,
-    ) -> Outcome:
-        """Run one action: the read-only check, then `body`, then the audit entry (for mutations).
-
-        `body` returns the success message and records what it learns in the Note; it raises Refused
-        or Failed (or lets a libvirtError through) to say no.
-        """
-        if mutates and self.read_only:
-            return Outcome(action, target, None, Result.REFUSED, READ_ONLY_MESSAGE)
-        note = Note()
-        try:
-            message = body(note)
-            result = Result.OK
-        except Refused as exc:
-            message, result = str(exc), Result.REFUSED
-            note.details.update(exc.details)
-        except Failed as exc:
-            message, result = str(exc), exc.result
-            note.details.update(exc.details)
-        except libvirt.libvirtError as exc:
-            message, result = f"libvirt: {exc.get_error_message() or exc}", Result.FAILED
-        outcome = Outcome(action, target, note.host, result, message, dict(note.details))
-        if mutates:
-            self.audit(outcome, reason)
-        return outcome
-
-    def audit(self, outcome: Outcome, reason: str | None) -> None:
-        after = {
-            "result": outcome.result.value,
-            "target": outcome.target,
-            "message": outcome.message,
-            **{k: v for k, v in outcome.details.items() if k != "timings"},
-        }
-        # The reason is the admin's, when given; otherwise why vmdeck refused or failed.
-        why = reason if reason and reason.strip() else (None if outcome.ok else outcome.message)
-        self.store.record_action(outcome.action, outcome.host, after, why)
 
 
 def host_status_line(snap: HostSnapshot | None) -> str:

@@ -1,14 +1,16 @@
 """Drain a host (virtdc's "host removal"): No Scheduling with a reason, a plan, then bounded migrations.
 
-1. The host is set to No Scheduling (audited by the store, with the admin's reason) so nothing new
-   lands on it while it empties; a dry run only plans.
+1. The drain holds the host's lease throughout. The host is set to No Scheduling (set_host_state:
+   the one path for state changes, with the admin's reason) so nothing new lands on it while it
+   empties; a dry run only plans.
 2. The scheduler plans a destination for every running VM — biggest first, each placement counted
    before the next (FleetState.add), so the plan never relies on the same room twice. Shut-off VMs
    move cold (coldmigrate.py: defined on the target, undefined here; marked `cold`), to the host the
    scheduler would start them on, without counting against its load (they hold nothing). VMs that
    cannot move (PCI devices, no feasible host) are listed with the reason before anything moves.
 3. At most `parallel` live migrations run at once; each result is reported as it lands (a callback
-   from a worker thread: the UI posts a message, the CLI prints a line) and audited as vm.migrate.
+   from a worker thread: the UI posts a message, the CLI prints a line); each holds its VM's lease
+   and is audited as vm.migrate (intent, then outcome).
 4. Afterwards the host is polled again: it is empty, or its leftovers are listed.
 """
 
@@ -22,16 +24,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import libvirt
-
 from tui.core.fleet import HostState
 from tui.core.live import DomainFacts, DomainState
 from tui.core.scheduling import CostEngine, FleetState
 from tui.core.scheduling.explain import rejection_reason
 from tui.services.actions.coldmigrate import cold_migrate_domain, cold_refusal
 from tui.services.actions.deck import Deck, Note
+from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.migrate import migrate_domain, movable, shape_of
-from tui.services.actions.outcome import Failed, Outcome, Refused, Result
+from tui.services.actions.outcome import Failed, Outcome, Refused
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,10 @@ def drain_host(
             raise Refused(f"--parallel must be at least 1, got {parallel}")
         record, _ = deck.connect(host)
         if not dry_run and record.state is HostState.ENABLED:
-            deck.store.set_state(host, HostState.NO_SCHEDULING, reason)
+            # The one path for a state change; this thread holds the host's lease, so it is reused.
+            changed = set_host_state(deck, host, HostState.NO_SCHEDULING, reason)
+            if not changed.ok:
+                raise Refused(f"cannot set {host} to No Scheduling: {changed.message}")
             note.details["state"] = HostState.NO_SCHEDULING.value
         with deck.placement_lock:
             plan = plan_drain(deck, host)
@@ -224,33 +228,27 @@ def _execute(
 
 
 def _one(deck: Deck, source: str, move: Move, reason: str) -> MoveResult:
+    """One move of a drain, on the action path: it holds the VM's lease, with its own intent/outcome."""
     began = time.perf_counter()
     state = DomainState.SHUTOFF if move.cold else DomainState.RUNNING
     facts = DomainFacts(move.vm, move.uuid, state, move.vcpus, move.memory, move.memory)
-    action = "vm.cold-migrate" if move.cold else "vm.migrate"
-    try:
+
+    def body(note: Note) -> str:
+        note.host = source
+        note.details.update({"from": source, "to": move.to, "cold": move.cold})
         target = deck.host(move.to)
         if target.state is not HostState.ENABLED:
             raise Refused(f"target {move.to!r} became {target.state.label} after planning")
         if move.cold:
+            began_cold = time.perf_counter()
             cold_migrate_domain(deck, source, move.to, facts)
-            took = time.perf_counter() - began
+            note.details["seconds"] = time.perf_counter() - began_cold
         else:
-            took = migrate_domain(deck, source, move.to, facts)
-        outcome = Outcome(
-            action,
-            move.vm,
-            source,
-            Result.OK,
-            f"{move.vm} {source} -> {move.to}{' (cold)' if move.cold else ''}",
-            {"from": source, "to": move.to, "seconds": took, "cold": move.cold},
-        )
-    except (Refused, Failed, libvirt.libvirtError) as exc:
+            note.details["seconds"] = migrate_domain(deck, source, move.to, facts)
+        return f"{move.vm} {source} -> {move.to}{' (cold)' if move.cold else ''}"
+
+    action = "vm.cold-migrate" if move.cold else "vm.migrate"
+    outcome = deck.run(action, move.vm, body, reason=f"drain: {reason}")
+    if not outcome.ok:
         deck.drop_pending(move.uuid)
-        result = Result.REFUSED if isinstance(exc, Refused) else Result.FAILED
-        text = exc.get_error_message() if isinstance(exc, libvirt.libvirtError) else str(exc)
-        outcome = Outcome(
-            action, move.vm, source, result, text or "libvirt error", {"from": source, "to": move.to}
-        )
-    deck.audit(outcome, f"drain: {reason}")
     return MoveResult(move, outcome.ok, outcome.message, time.perf_counter() - began)

@@ -8,10 +8,17 @@ Steps, each timed (the benchmark reports where the time goes):
 3. define + start the domain built by domain_xml (virtio, the realm's cache mode, hostdevs, pins);
 4. wait until it is running, within the realm's registration-timeout. A VM that does not get there
    is destroyed and removed with its drive, and the failure is reported.
+
+Nothing is left unknown: the PCI devices chosen are reserved in the store with the VM's lease (other
+vmdecks' schedulers count them) until the VM is recorded or the start fails, and the VM is recorded
+as "starting" before its drive and domain exist. A start that fails forgets that record once its
+clean-up removed everything, and marks it "leftover" when something stayed; a start whose process
+died keeps "starting". Either way `reconcile` knows the domain as vmdeck's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 import time
 import uuid as uuidlib
@@ -37,9 +44,10 @@ from tui.services.actions.domain_xml import (
     build_volume_xml,
 )
 from tui.services.actions.outcome import Failed, Outcome, Refused
+from tui.services.store import DevicesTaken, Lease, StoreError
 
 # libvirt accepts more, but these names are safe in file names, shells and URIs.
-_VM_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would accept "x\n"
 _STATE_POLL_S = 0.05
 
 
@@ -84,19 +92,32 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
     except RequestError as exc:
         raise Refused(str(exc)) from None
     uid = str(uuidlib.uuid4())
+    lease = deck.current_lease(f"vm:{req.name}")
     with deck.placement_lock:
-        choice = _choose(deck, realm, shape, req.host)
+        choice = _choose_and_reserve(deck, realm, shape, req.host, lease)
         note.host = choice.host
         note.details.update(
             uuid=uid, cost=choice.cost, devices=list(choice.devices), candidates=choice.candidates
         )
-        record, conn = deck.connect(choice.host)
+        try:
+            record, conn = deck.connect(choice.host)
+        except BaseException:
+            _release_devices(deck, lease)
+            raise
         deck.add_pending(uid, choice.host, req.vcpus, req.memory, choice.devices)
     timings["schedule"] = time.perf_counter() - t0
     try:
         profile = deck.config.hardware_profiles[record.profile]
         max_vcpus = req.max_vcpus or max(req.vcpus, profile.cores)
-        created = _create_drive(deck, conn, realm, req, note, timings)
+        # Known before it exists: a start that dies from here on leaves a record reconcile can use.
+        deck.store.record_vm(
+            ManagedVm(uid, req.name, choice.host, "starting", choice.devices), reason=req.reason
+        )
+        try:
+            created = _create_drive(deck, conn, realm, req, note, timings)
+        except BaseException:
+            _forget(deck, uid, "start failed before its drive existed")
+            raise
         spec = DomainSpec(
             name=req.name,
             uuid=uid,
@@ -115,12 +136,14 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
             emulator_pin=req.emulator_pin,
             graphics=realm.graphics,
         )
-        _define_and_start(deck, conn, spec, created, realm, timings)
+        _define_and_start(deck, conn, spec, created, realm, timings, uid)
     except BaseException:
         deck.drop_pending(uid)
+        _release_devices(deck, lease)
         raise
     t = time.perf_counter()
-    deck.store.record_vm(ManagedVm(uid, req.name, choice.host), reason=req.reason)
+    deck.store.record_vm(ManagedVm(uid, req.name, choice.host, devices=choice.devices), reason=req.reason)
+    _release_devices(deck, lease)  # recorded: the host's own poll now shows the devices in use
     deck.refresh(choice.host)
     timings["record"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
@@ -143,7 +166,7 @@ def _realm(deck: Deck, realm_id: str | None) -> Realm:
 
 
 def _check_request(deck: Deck, req: StartRequest) -> None:
-    if not _VM_NAME.match(req.name):
+    if not _VM_NAME.fullmatch(req.name):
         raise Refused(f"invalid VM name {req.name!r}: 1-64 letters, digits, '.', '_' or '-'")
     if req.vcpus < 1:
         raise Refused(f"a VM needs at least 1 vCPU, got {req.vcpus}")
@@ -158,6 +181,40 @@ def _check_request(deck: Deck, req: StartRequest) -> None:
     for host, snap in sorted(deck.snapshots().items()):
         if any(d.name == req.name for d in snap.domains):
             raise Refused(f"a VM named {req.name!r} already exists on host {host!r}")
+
+
+_RESERVE_TRIES = 5
+
+
+def _choose_and_reserve(
+    deck: Deck, realm: Realm, shape: Request, host: str | None, lease: Lease | None
+) -> _Choice:
+    """The scheduler's choice, with its PCI devices reserved in the store under the VM's lease.
+
+    Another vmdeck may reserve the same address between our look and our reservation: then the
+    fleet view (which counts every live reservation) is read again and the choice made anew.
+    """
+    for _ in range(_RESERVE_TRIES):
+        choice = _choose(deck, realm, shape, host)
+        if not choice.devices or lease is None:
+            return choice
+        try:
+            deck.store.reserve_devices(lease, choice.host, choice.devices)
+        except DevicesTaken:
+            continue
+        return choice
+    raise Refused(f"the devices chosen were reserved by other starts {_RESERVE_TRIES} times in a row; retry")
+
+
+def _release_devices(deck: Deck, lease: Lease | None) -> None:
+    if lease is not None:
+        with contextlib.suppress(StoreError):
+            deck.store.release_devices(lease)
+
+
+def _forget(deck: Deck, uid: str, why: str) -> None:
+    with contextlib.suppress(StoreError, HostError):
+        deck.store.forget_vm(uid, reason=why)
 
 
 def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choice:
@@ -281,6 +338,7 @@ def _define_and_start(
     drive: libvirt.virStorageVol,
     realm: Realm,
     timings: dict[str, float],
+    uid: str,
 ) -> None:
     t = time.perf_counter()
     dom: libvirt.virDomain | None = None
@@ -294,7 +352,15 @@ def _define_and_start(
         _wait_running(deck, dom, spec.name, realm)
         timings["wait_running"] = time.perf_counter() - t
     except BaseException as exc:
-        removed = _remove_failed(deck, dom, drive)
+        removed, left = _remove_failed(deck, dom, drive)
+        if left:
+            with contextlib.suppress(StoreError):
+                host = _host_of(deck, uid)
+                deck.store.record_vm(
+                    ManagedVm(uid, spec.name, host, "leftover", spec.hostdevs), reason=removed
+                )
+        else:
+            _forget(deck, uid, f"start failed: {removed}")
         if isinstance(exc, libvirt.libvirtError):
             raise Failed(f"libvirt: {exc.get_error_message() or exc} ({removed})") from None
         if isinstance(exc, Failed):
@@ -318,8 +384,14 @@ def _wait_running(deck: Deck, dom: libvirt.virDomain, name: str, realm: Realm) -
         time.sleep(_STATE_POLL_S)
 
 
-def _remove_failed(deck: Deck, dom: libvirt.virDomain | None, drive: libvirt.virStorageVol) -> str:
-    """Undo a failed start; says what was removed (or what could not be, for the admin to clean up)."""
+def _host_of(deck: Deck, uid: str) -> str:
+    return next((vm.host for vm in deck.store.managed_vms() if vm.uuid == uid), "?")
+
+
+def _remove_failed(
+    deck: Deck, dom: libvirt.virDomain | None, drive: libvirt.virStorageVol
+) -> tuple[str, list[str]]:
+    """Undo a failed start; says what was removed and what could not be (for the admin to clean up)."""
     done, left = [], []
     steps: list[tuple[str, object]] = []
     if dom is not None:
@@ -336,4 +408,4 @@ def _remove_failed(deck: Deck, dom: libvirt.virDomain | None, drive: libvirt.vir
         except Failed as exc:
             left.append(str(exc))
     text = "the VM was removed: " + ", ".join(done) if done else "nothing was removed"
-    return text + (f"; {'; '.join(left)}" if left else "")
+    return text + (f"; {'; '.join(left)}" if left else ""), left
