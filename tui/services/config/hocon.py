@@ -93,12 +93,12 @@ def _includes_from(texts: Mapping[str, str]) -> Iterator[None]:
         raise OSError(f"{url}: includes from URLs are not supported")
 
     saved = factory.__dict__["parse_file"], factory.__dict__["parse_URL"]
-    factory.parse_file = staticmethod(parse_file)  # type: ignore[method-assign,assignment]
-    factory.parse_URL = staticmethod(parse_url)  # type: ignore[method-assign,assignment]
+    factory.parse_file = staticmethod(parse_file)
+    factory.parse_URL = staticmethod(parse_url)
     try:
         yield
     finally:
-        factory.parse_file, factory.parse_URL = saved  # type: ignore[method-assign]
+        factory.parse_file, factory.parse_URL = saved
 
 
 def parse(text: str, file: str, basedir: str, texts: Mapping[str, str], resolve: bool = True) -> Any:
