@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -10,6 +12,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CONFIG = REPO / "config" / "ticrypt-vm.conf"
+
+# The config parse cache of this test run (subprocesses inherit it): never the user's ~/.cache.
+os.environ["VMDECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="vmdeck-test-cache-")
 
 
 @pytest.fixture

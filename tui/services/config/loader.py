@@ -3,7 +3,8 @@
 Order of work: read the file and scan the raw text (positions, includes read with limits, merged list
 objects, brackets, depths: `locator`), refuse the config if the scan found a problem, parse every
 included file on its own first (so a syntax error names the file it is in, which pyhocon's messages
-do not), parse the whole config (`hocon`), build the core objects, then lint them. Callers in the UI
+do not), parse the whole config (`hocon`; or take the tree from the parse cache, keyed by every
+file's content: `cache`), build the core objects, then lint them. Callers in the UI
 run this off the UI loop. Limits are in tui/core/limits.py.
 """
 
@@ -20,6 +21,7 @@ from tui.core.diagnostics import Diagnostic, Severity
 from tui.core.lint import lint_config, lint_curve
 from tui.core.model import VmConfig
 from tui.services.bounded_files import InputFileError, read_text, resolve
+from tui.services.config import cache
 from tui.services.config.build import build_config, build_curve
 from tui.services.config.hocon import HoconError, parse
 from tui.services.config.locator import SourceIndex, format_path, index_source
@@ -103,6 +105,23 @@ def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diags, key=lambda d: (d.file or "", d.line or 0, d.path))
 
 
+def _parse_all(text: str, file: Path, index: SourceIndex, diagnostics: list[Diagnostic]) -> Any | None:
+    """pyhocon's tree of the whole config, or None with the syntax errors added to `diagnostics`."""
+    # Each included file on its own first: pyhocon's messages do not name the included file.
+    for included in index.files[1:]:
+        try:
+            parse(index.texts[str(included)], str(included), str(included.parent), index.texts, resolve=False)
+        except HoconError as exc:
+            diagnostics.append(exc.diagnostic)
+    if any(d.severity is Severity.ERROR and not d.path for d in diagnostics):
+        return None
+    try:
+        return parse(text, str(file), str(file.parent), index.texts)
+    except HoconError as exc:
+        diagnostics.append(exc.diagnostic)
+        return None
+
+
 def load_config(path: str | Path) -> LoadResult:
     """Parse, validate and lint a ticrypt-vm.conf; raises ConfigFileError only if it cannot be read."""
     try:
@@ -115,20 +134,14 @@ def load_config(path: str | Path) -> LoadResult:
     if index.problems:  # unsafe or unbalanced input never reaches pyhocon
         return LoadResult(None, _sorted(diagnostics), str(file))
 
-    # Each included file on its own first: pyhocon's messages do not name the included file.
-    for included in index.files[1:]:
-        try:
-            parse(index.texts[str(included)], str(included), str(included.parent), index.texts, resolve=False)
-        except HoconError as exc:
-            diagnostics.append(exc.diagnostic)
-    if any(d.severity is Severity.ERROR and not d.path for d in diagnostics):
-        return LoadResult(None, _sorted(diagnostics), str(file))
-
-    try:
-        tree = parse(text, str(file), str(file.parent), index.texts)
-    except HoconError as exc:
-        diagnostics.append(exc.diagnostic)
-        return LoadResult(None, _sorted(diagnostics), str(file))
+    key = cache.cache_key(index.texts) if cache.cacheable(index.texts) else None
+    tree = cache.load(key) if key else None
+    if tree is None:
+        tree = _parse_all(text, file, index, diagnostics)
+        if tree is None:
+            return LoadResult(None, _sorted(diagnostics), str(file))
+        if key:
+            cache.store(key, tree)
 
     reader = Reader(index)
     config = build_config(reader, tree, str(file))
