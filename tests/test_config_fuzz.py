@@ -8,6 +8,7 @@ anything else: no traceback, no hang, whatever the bytes.
 
 from __future__ import annotations
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -68,6 +69,43 @@ PIECES = [
 ]
 
 
+# Whole lines that once hung the loader or ate gigabytes (issue 10), inserted at line starts.
+HOSTILE_LINES = [
+    b'include "/dev/zero"',
+    b'include file("/dev/urandom")',
+    b'include "ticrypt-vm.conf"',
+    b'include "../ticrypt-vm.conf"',
+    b'include "pool-common.conf"',
+    b"x = [1, 2",
+    b"x = " + b"{a: " * 80,
+    b".".join(b"k%d" % i for i in range(3000)) + b" = 1",
+    b'include url("http://127.0.0.1:9/")',
+]
+# Values that once gave tracebacks or wrong configs, put where a value was.
+VALUES = [
+    b"1e400",
+    b"-1e400",
+    b"NaN",
+    b"-1",
+    b"0",
+    b"0 seconds",
+    b"512 m",
+    b"1e29",
+    b"9" * 40,
+    b"[1, 2",
+    b"{",
+    b'"\\u0000"',
+    b"${nothing}",
+    b"true",
+    b"null",
+    b"[]",
+    b"{}",
+    b"1 yottabyte",
+    b"32 Gib",
+]
+_VALUE = re.compile(rb"(?<=[:=]) *[^\n{\[]+")
+
+
 @st.composite
 def mutated_tree(draw: st.DrawFn) -> dict[str, bytes]:
     files = dict(FILES)
@@ -75,8 +113,23 @@ def mutated_tree(draw: st.DrawFn) -> dict[str, bytes]:
         name = draw(st.sampled_from(sorted(files)))
         data = files[name]
         cut = draw(st.integers(min_value=0, max_value=len(data)))
-        action = draw(st.sampled_from(["truncate", "delete", "insert", "duplicate", "flip"]))
-        if action == "truncate":
+        # The line and value mutations keep most of the text valid HOCON, so they reach past the parser.
+        action = draw(
+            st.sampled_from(
+                ["line"] * 3 + ["value"] * 3 + ["truncate", "delete", "insert", "duplicate", "flip"]
+            )
+        )
+        if action == "line":  # a whole line of its own: most often still valid HOCON around it
+            starts = [0] + [m.end() for m in re.finditer(rb"\n", data)]
+            at = draw(st.sampled_from(starts))
+            line = draw(st.one_of(st.sampled_from(HOSTILE_LINES), st.sampled_from(PIECES)))
+            data = data[:at] + line.rstrip(b"\n") + b"\n" + data[at:]
+        elif action == "value":
+            spans = [m.span() for m in _VALUE.finditer(data)]
+            if spans:
+                begin, end = draw(st.sampled_from(spans))
+                data = data[:begin] + b" " + draw(st.sampled_from(VALUES)) + data[end:]
+        elif action == "truncate":
             data = data[:cut]
         elif action == "delete":
             data = data[:cut] + data[cut + draw(st.integers(min_value=1, max_value=80)) :]
