@@ -16,9 +16,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import SAMPLE_CONFIG
-from tests.test_config_limits import bounded
+from tests.test_config_limits import _pyhocon_or_error, _wrapped_or_error, bounded
 from tui.core.diagnostics import Severity
-from tui.services.config import ConfigFileError, LoadResult, load_config
+from tui.services.config import ConfigFileError, LoadResult, hocon, load_config
+from tui.services.config.locator import index_source
 
 SAMPLE_DIR = SAMPLE_CONFIG.parent
 FILES = {
@@ -146,22 +147,26 @@ def mutated_tree(draw: st.DrawFn) -> dict[str, bytes]:
     return files
 
 
-def load_tree(files: dict[str, bytes]) -> LoadResult | ConfigFileError:
+def load_tree(files: dict[str, bytes], times: int = 1) -> list[LoadResult | ConfigFileError]:
+    """Load the tree `times` times from one directory (the second load takes the parse cache)."""
+    outcomes: list[LoadResult | ConfigFileError] = []
     with tempfile.TemporaryDirectory(prefix="vmdeck-fuzz-") as tmp:
         root = Path(tmp)
         for rel, data in files.items():
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
             (root / rel).write_bytes(data)
-        try:
-            return bounded(lambda: load_config(root / "ticrypt-vm.conf"), deadline=30.0)
-        except ConfigFileError as exc:
-            return exc
+        for _ in range(times):
+            try:
+                outcomes.append(bounded(lambda: load_config(root / "ticrypt-vm.conf"), deadline=30.0))
+            except ConfigFileError as exc:
+                outcomes.append(exc)
+    return outcomes
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutated_tree())
 def test_mutated_sample_configs_end_with_diagnostics(files: dict[str, bytes]) -> None:
-    outcome = load_tree(files)
+    outcome, again = load_tree(files, times=2)
     if isinstance(outcome, ConfigFileError):
         assert "ticrypt-vm.conf" in str(outcome)
         return
@@ -171,9 +176,31 @@ def test_mutated_sample_configs_end_with_diagnostics(files: dict[str, bytes]) ->
         assert diag.message.strip(), diag
     if not outcome.ok:  # ... and a refused config says why
         assert any(d.severity is Severity.ERROR for d in outcome.diagnostics)
+    # The second load may come from the parse cache: it must give exactly the same result.
+    assert isinstance(again, LoadResult)
+    assert (again.diagnostics, again.config, again.counts) == (
+        outcome.diagnostics,
+        outcome.config,
+        outcome.counts,
+    )
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutated_tree(), st.sampled_from(sorted(FILES)))
+def test_the_wrapped_parse_agrees_with_pyhocon_on_mutated_files(files: dict[str, bytes], name: str) -> None:
+    """The linear root-wrap (tui.services.config.hocon) gives pyhocon's own tree, or fails where it fails."""
+    try:
+        text = files[name].decode("utf-8")
+    except UnicodeDecodeError:
+        return
+    index = index_source(text, Path("/nonexistent/vmdeck-fuzz") / name)
+    # Only texts plain pyhocon can be run on safely: no includes (it would read them), no deep nesting.
+    if index.problems or index.includes or "include" in text or not hocon._can_wrap(text):
+        return
+    assert _wrapped_or_error(text) == _pyhocon_or_error(text)
 
 
 def test_the_unmutated_sample_loads() -> None:
-    outcome = load_tree(FILES)
+    (outcome,) = load_tree(FILES)
     assert isinstance(outcome, LoadResult)
     assert outcome.ok, [str(d) for d in outcome.errors]
