@@ -25,7 +25,7 @@ def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """The files pyhocon parsed (each call of the loader's parse)."""
     seen: list[str] = []
-    original = loader_module.parse
+    original = loader_module.parse  # type: ignore[attr-defined]
 
     def counting(text: str, file: str, *args: object, **kwargs: object) -> object:
         seen.append(Path(file).name)
