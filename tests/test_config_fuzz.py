@@ -195,7 +195,7 @@ def test_the_wrapped_parse_agrees_with_pyhocon_on_mutated_files(files: dict[str,
         return
     index = index_source(text, Path("/nonexistent/vmdeck-fuzz") / name)
     # Only texts plain pyhocon can be run on safely: no includes (it would read them), no deep nesting.
-    if index.problems or index.includes or "include" in text or not hocon._can_wrap(text):
+    if index.problems or index.includes or "include" in text or not hocon.can_wrap(text):
         return
     assert _wrapped_or_error(text) == _pyhocon_or_error(text)
 

@@ -232,7 +232,7 @@ def test_root_dotted_keys_do_not_copy_the_tree_per_key(
     ],
 )
 def test_wrapped_parse_gives_the_same_tree_as_pyhocon(text: str) -> None:
-    assert hocon_module._can_wrap(text)
+    assert hocon_module.can_wrap(text)
     assert _wrapped_or_error(text) == _pyhocon_or_error(text)
 
 
@@ -254,7 +254,7 @@ def _wrapped_or_error(text: str) -> object:
 
 def test_substitutions_are_not_wrapped_and_still_resolve() -> None:
     text = "base { x: 1 }\nderived = ${base} { y: 2 }\nlist = [1]\nlist += [2]\n"
-    assert not hocon_module._can_wrap(text)
+    assert not hocon_module.can_wrap(text)
     assert hocon_module.parse(text, "t.conf", ".", {})["derived"] == {"x": 1, "y": 2}
     assert _wrapped_or_error(text) == _pyhocon_or_error(text)
 
@@ -439,3 +439,16 @@ def test_workload_generate_refuses_absurd_counts(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "at most 1,000,000 VMs" in proc.stderr
     assert not (tmp_path / "w.jsonl").exists()
+
+
+def test_root_dotted_keys_with_substitutions_are_bounded(write_tree: Writer) -> None:
+    # With ${...} the file is parsed as written, where pyhocon's root object is quadratic.
+    lines = [f"a.k{i} = ${{?HOME}}" for i in range(limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS + 1)]
+    result = load_bounded(write_tree, realm=REALM + "\n".join(lines) + "\n")
+    at(only(result, "error", "dotted keys at the top level of a file with substitutions"), "r1.conf", 1)
+
+
+def test_substitutions_are_bounded(write_tree: Writer) -> None:
+    lines = [f"x{i} = ${{?HOME}}" for i in range(limits.MAX_SUBSTITUTIONS + 1)]
+    result = load_bounded(write_tree, realm=REALM + "x {\n" + "\n".join(lines) + "\n}\n")
+    only(result, "error", f"more than {limits.MAX_SUBSTITUTIONS} substitutions")

@@ -48,7 +48,7 @@ class HoconError(Exception):
         self.diagnostic = diagnostic
 
 
-def _can_wrap(text: str) -> bool:
+def can_wrap(text: str) -> bool:
     """Whether `text` parses the same inside an object: no substitutions, and its root is an object."""
     if "${" in text or "+=" in text:
         return False
@@ -66,7 +66,7 @@ def _wrap(text: str) -> str:
 def _parse_text(text: str, basedir: str, resolve: bool, **options: Any) -> Any:
     from pyhocon import ConfigFactory  # imported here: ~0.2 s, not needed by every command
 
-    if not _can_wrap(text):
+    if not can_wrap(text):
         return ConfigFactory.parse_string(text, basedir=basedir, resolve=resolve, **options)
     tree = ConfigFactory.parse_string(_wrap(text), basedir=basedir, resolve=resolve, **options)
     return dict.__getitem__(tree, _WRAP_KEY)
@@ -103,7 +103,7 @@ def _includes_from(texts: Mapping[str, str]) -> Iterator[None]:
 
 def parse(text: str, file: str, basedir: str, texts: Mapping[str, str], resolve: bool = True) -> Any:
     """The parsed tree as plain dicts and lists; HoconError (with file and line) on a syntax error."""
-    wrapped = _can_wrap(text)
+    wrapped = can_wrap(text)
     try:
         with _PARSE_LOCK, _includes_from(texts):
             return _plain(_parse_text(text, basedir, resolve))

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from tui.core import limits
 from tui.services.bounded_files import InputFileError, read_text, resolve
+from tui.services.config.hocon import can_wrap
 
 Key = str | int
 KeyPath = tuple[Key, ...]
@@ -70,6 +71,7 @@ class SourceIndex:
     problems: list[Problem] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)  # resolved path -> text, for pyhocon's includes
     total_bytes: int = 0
+    substitutions: int = 0
 
     def locate(self, path: KeyPath) -> Location | None:
         """The definition of `path`, or of its nearest ancestor that is written somewhere."""
@@ -171,6 +173,7 @@ class _Scanner:
         self.toks: list[_Tok] = []
         self.pos = 0
         self.too_deep = False
+        self.root_dotted = 0
 
     def run(self, text: str) -> None:
         self.toks = _tokenize(text)
@@ -182,6 +185,26 @@ class _Scanner:
         if self._peek_kind() == "{":
             self.pos += 1
         self._object(self.prefix, closing="}")
+        self._check_substitutions(text)
+
+    def _check_substitutions(self, text: str) -> None:
+        where = Location(self.name, 1)
+        count = sum(1 for t in self.toks if t.kind == "subst")
+        self.index.substitutions += count
+        if count and self.index.substitutions > limits.MAX_SUBSTITUTIONS:
+            self.index.problems.append(
+                Problem(where, self.prefix, f"more than {limits.MAX_SUBSTITUTIONS} substitutions ${{...}}")
+            )
+        if not can_wrap(text) and self.root_dotted > limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS:
+            self.index.problems.append(
+                Problem(
+                    where,
+                    self.prefix,
+                    f"{self.root_dotted} dotted keys at the top level of a file with substitutions (at most "
+                    f"{limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS}): write them inside an object, "
+                    "e.g. ticrypt.vm { ... }",
+                )
+            )
 
     # -- token helpers ------------------------------------------------------------------------------
     def _peek(self) -> _Tok | None:
@@ -244,6 +267,8 @@ class _Scanner:
             return
         keys = _split_key(key_parts)
         line = key_parts[0].line
+        if path == self.prefix and len(keys) > 1:
+            self.root_dotted += 1
         full = path + tuple(keys)
         if self._deep(full, line):
             full = full[: limits.MAX_KEY_DEPTH]
