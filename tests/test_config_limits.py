@@ -452,3 +452,18 @@ def test_substitutions_are_bounded(write_tree: Writer) -> None:
     lines = [f"x{i} = ${{?HOME}}" for i in range(limits.MAX_SUBSTITUTIONS + 1)]
     result = load_bounded(write_tree, realm=REALM + "x {\n" + "\n".join(lines) + "\n}\n")
     only(result, "error", f"more than {limits.MAX_SUBSTITUTIONS} substitutions")
+
+
+@pytest.mark.parametrize(
+    ("flags", "needle"),
+    [
+        (["--vcpus", "1" + "0" * 400], "vcpus must be a whole number >= 0 (at most 2147483647)"),
+        (["--vcpus", "1", "--device", "nvidia-gpu=1" + "0" * 400], "device count for 'nvidia-gpu'"),
+    ],
+)
+def test_absurd_request_counts_are_clear_cli_errors(flags: list[str], needle: str) -> None:
+    # Before: OverflowError tracebacks (int too large to convert to float) from the cost curves.
+    fleet = str(REPO / "config" / "fleet.json")
+    proc = run_cli("place", "--config", str(SAMPLE_CONFIG), "--fleet", fleet, "--memory", "1GiB", *flags)
+    assert proc.returncode == 1
+    assert needle in proc.stderr
