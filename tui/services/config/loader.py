@@ -1,11 +1,11 @@
 """Load `ticrypt-vm.conf`: parse with pyhocon, then validate into core objects with located diagnostics.
 
 Order of work: read the file and scan the raw text (positions, includes read with limits, merged list
-objects, brackets, depths: `locator`), refuse the config if the scan found a problem, parse every
-included file on its own first (so a syntax error names the file it is in, which pyhocon's messages
-do not), parse the whole config (`hocon`; or take the tree from the parse cache, keyed by every
-file's content: `cache`), build the core objects, then lint them. Callers in the UI
-run this off the UI loop. Limits are in tui/core/limits.py.
+objects, depths: `locator`), refuse the config if the scan found a problem, take pyhocon's tree from
+the parse cache (keyed by every file's content: `cache`) or parse the whole config (`hocon`; if that
+fails, each included file is parsed alone so the syntax error names the file it is in, which
+pyhocon's messages do not), build the core objects, then lint them. Callers in the UI run this off
+the UI loop. Limits are in tui/core/limits.py.
 """
 
 from __future__ import annotations
@@ -107,19 +107,23 @@ def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
 
 def _parse_all(text: str, file: Path, index: SourceIndex, diagnostics: list[Diagnostic]) -> Any | None:
     """pyhocon's tree of the whole config, or None with the syntax errors added to `diagnostics`."""
-    # Each included file on its own first: pyhocon's messages do not name the included file.
+    try:
+        return parse(text, str(file), str(file.parent), index.texts)
+    except HoconError as exc:
+        main_error = exc.diagnostic
+    # pyhocon parses every include on its own inside the main parse, so an included file can only
+    # be at fault when the main parse failed. Its messages do not name that file: find it by
+    # parsing each included file alone, and report those errors instead.
+    found = False
     for included in index.files[1:]:
         try:
             parse(index.texts[str(included)], str(included), str(included.parent), index.texts, resolve=False)
         except HoconError as exc:
             diagnostics.append(exc.diagnostic)
-    if any(d.severity is Severity.ERROR and not d.path for d in diagnostics):
-        return None
-    try:
-        return parse(text, str(file), str(file.parent), index.texts)
-    except HoconError as exc:
-        diagnostics.append(exc.diagnostic)
-        return None
+            found = True
+    if not found:
+        diagnostics.append(main_error)
+    return None
 
 
 def load_config(path: str | Path) -> LoadResult:
