@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +17,9 @@ SAMPLE_CONFIG = REPO / "config" / "ticrypt-vm.conf"
 # The test bed's hosts B and C are reached through sockets the store accepts only when allowed the
 # documented way (the socket allow-list): for this process and every vmdeck it starts.
 testbed.allow_testbed_sockets()
+
+# The config parse cache of this test run (subprocesses inherit it): never the user's ~/.cache.
+os.environ["VMDECK_CACHE_DIR"] = tempfile.mkdtemp(prefix="vmdeck-test-cache-")
 
 
 @pytest.fixture

@@ -158,10 +158,22 @@ def test_bad_size_unit_did_you_mean(write_tree: Writer) -> None:
     at(err, "ticrypt-vm.conf", 8)
 
 
-def test_size_written_as_minutes_is_caught(write_tree: Writer) -> None:
+def test_size_in_m_is_mebibytes_as_in_hocon(write_tree: Writer) -> None:
+    # pyhocon reads `512 m` as 512 minutes; in a HOCON size (Lightbend getBytes) m is MiB.
     result = load(write_tree, main=BASE.replace("memory: 32 GiB, cost", "memory: 512 m, cost"))
+    assert result.ok, [str(d) for d in result.errors]
+    assert result.config is not None
+    assert result.config.hardware_profiles["p"].memory == 512 * 2**20
+    curve = BASE.replace("soft: 16 GiB, hard: 32 GiB", "soft: 512m, hard: 1024 m")
+    loaded = load(write_tree, main=curve).config
+    assert loaded is not None
+    assert loaded.cost_functions["cf"].memory.hard == 1024 * 2**20  # type: ignore[union-attr]
+
+
+def test_size_written_as_seconds_is_caught(write_tree: Writer) -> None:
+    result = load(write_tree, main=BASE.replace("memory: 32 GiB, cost", "memory: 10 s, cost"))
     err = only(result, "error", "reads as a duration")
-    assert "'512 m'" in err.message
+    assert "'10 s'" in err.message
     at(err, "ticrypt-vm.conf", 12)
 
 

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tui.core.limits import MAX_SIZE_BYTES
 from tui.core.units import (
     DURATION_UNITS,
     SIZE_UNITS,
@@ -39,7 +40,8 @@ from tui.core.units import (
         ("1 gibibyte", 2**30),
         ("2 megabytes", 2 * 10**6),
         ("1.5 B", 1),  # fractions of a byte truncate, as Lightbend config does
-        ("1 yottabyte", 10**24),
+        ("7 EiB", 7 * 2**60),
+        ("9223372036854775807", 2**63 - 1),
     ],
 )
 def test_sizes(text: object, expected: int) -> None:
@@ -92,8 +94,41 @@ def test_real_or_size_keeps_plain_numbers_and_negative_bases() -> None:
 @given(st.integers(min_value=0, max_value=10**6), st.sampled_from(sorted(SIZE_UNITS)))
 def test_every_size_unit_multiplies(number: int, unit: str) -> None:
     expected = number * SIZE_UNITS[unit]
+    if expected > MAX_SIZE_BYTES:  # past the service's 64-bit limit: refused, never a huge integer
+        with pytest.raises(UnitError, match="too large"):
+            parse_size(f"{number} {unit}")
+        return
     assert parse_size(f"{number} {unit}") == expected
     assert parse_size(f"{number}{unit}") == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "1e400",
+        "1e400 GiB",
+        "8 EiB",
+        "1 yottabyte",
+        "1e99999999 B",
+        10**400,
+        float("inf"),
+        float("nan"),
+        "x" * 10**5,
+    ],
+)
+def test_sizes_out_of_range_are_unit_errors(value: object) -> None:
+    # Before: 1e400 GiB parsed to a 400-digit integer (OverflowError later), 1e400 as a float raised
+    # OverflowError from Fraction, and NaN a plain ValueError.
+    with pytest.raises(UnitError):
+        parse_size(value)
+
+
+@pytest.mark.parametrize("value", ["1e400", 1e400, float("nan"), 10**400, "1e400 KiB"])
+def test_reals_and_durations_out_of_range_are_unit_errors(value: object) -> None:
+    with pytest.raises(UnitError):
+        parse_real_or_size(value)
+    with pytest.raises(UnitError):
+        parse_duration(value if not isinstance(value, str) or "KiB" not in value else "1e400 s")
 
 
 @given(st.integers(min_value=0, max_value=10**5), st.sampled_from(sorted(DURATION_UNITS)))

@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from tui.core.costs import Load
+from tui.core.limits import MAX_COUNT
 from tui.core.model import HardwareProfile, VmConfig
 from tui.core.pci import normalize_pci
 from tui.core.units import UnitError, parse_size
@@ -119,8 +120,9 @@ def _host_from_json(raw: Mapping[str, Any], where: str) -> FleetHost:
 # Field readers shared by the fleet documents (FLEET.json hosts, the what-if lab's vm_list entries).
 def read_count(raw: Mapping[str, Any], key: str, where: str) -> int:
     value = raw.get(key, 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise FleetError(f"{where}: {key!r} must be a whole number >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_COUNT:
+        shown = repr(value) if len(repr(value)) <= 40 else f"{repr(value)[:37]}..."
+        raise FleetError(f"{where}: {key!r} must be a whole number from 0 to {MAX_COUNT}, got {shown}")
     return value
 
 

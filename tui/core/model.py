@@ -59,6 +59,7 @@ class DrivesPolicy:
 # Defaults the seeds do not state are vmdeck's own choice, documented in the README.
 DEFAULT_REGISTRATION_TIMEOUT_S = 300.0
 DEFAULT_POLL_FREQUENCY_S = 10.0
+SNAPSHOTS_POOL_SUFFIX = "-snapshots"  # the snapshots pool is `<volumes-pool>-snapshots` unless configured
 
 
 class Graphics(StrEnum):
@@ -77,7 +78,7 @@ class Realm:
     volumes_pool: str = "ticrypt-vm"
     drives_pool: str = "ticrypt-vm-drives"
     bricks_pool: str = "ticrypt-bricks"
-    snapshots_pool: str = "ticrypt-vm-snapshots"
+    snapshots_pool: str = ""  # "": SNAPSHOTS_POOL_SUFFIX after volumes_pool (see __post_init__)
     log_scheduling: bool = False
     registration_timeout_s: float = DEFAULT_REGISTRATION_TIMEOUT_S
     poll_frequency_s: float = DEFAULT_POLL_FREQUENCY_S
@@ -90,6 +91,11 @@ class Realm:
     def __post_init__(self) -> None:
         if not self.name:
             object.__setattr__(self, "name", self.id)
+        if not self.snapshots_pool:
+            # The seeds name the fourth pool only for the default volumes-pool (ticrypt-vm ->
+            # ticrypt-vm-snapshots); deriving it from the realm's own volumes pool keeps two realms
+            # (or two tiCrypt instances) that rename their pools from sharing one snapshots pool.
+            object.__setattr__(self, "snapshots_pool", self.volumes_pool + SNAPSHOTS_POOL_SUFFIX)
 
     def pools(self) -> dict[str, str]:
         """Role -> libvirt pool name, the four pools the seed's set-up steps create."""

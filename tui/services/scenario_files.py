@@ -1,25 +1,30 @@
 """Reading and writing what-if scenario files: FLEET.json, workload JSONL and CSV traces.
 
 Every error names the file and the line (1-based) so an admin can jump straight to it; the parsed
-results are plain core objects (`Fleet`, start/stop events) for the scheduler.
+results are plain core objects (`Fleet`, start/stop events) for the scheduler. Files are opened through
+`bounded_files` (regular files only, size limits from tui/core/limits.py; a FIFO or /dev/zero is
+refused at once) and workloads are read a bounded line at a time with a bounded number of events.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+from tui.core import limits
 from tui.core.fleet import Fleet, FleetError
 from tui.core.model import VmConfig
 from tui.core.scheduling.request import Request, RequestError
 from tui.core.scheduling.workload import Event, Interval, StartEvent, StopEvent, events_from_intervals
 from tui.core.units import UnitError, parse_size
+from tui.services.bounded_files import InputFileError, decode_text, open_regular, read_text
 
 
 class ScenarioFileError(ValueError):
@@ -35,13 +40,23 @@ def read_fleet_document(path: str | os.PathLike[str]) -> tuple[str, Any]:
     """The text and the parsed JSON of a fleet file; unreadable or invalid JSON names file and line."""
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScenarioFileError(name, None, f"cannot read: {exc.strerror or exc}") from None
+        text = read_text(path, limits.MAX_FLEET_FILE_BYTES)
+    except InputFileError as exc:
+        raise ScenarioFileError(name, None, exc.message) from None
+    return text, _json(name, None, text)
+
+
+def _json(name: str, line: int | None, text: str) -> Any:
+    """json.loads with every failure as a ScenarioFileError (line: of the file, or of the JSON text)."""
     try:
-        return text, json.loads(text)
+        return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ScenarioFileError(name, exc.lineno, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+        at = line if line is not None else exc.lineno
+        raise ScenarioFileError(name, at, f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:
+        raise ScenarioFileError(name, line, "not valid here: JSON nested too deeply") from None
+    except ValueError:  # Python refuses integers of more than 4300 digits
+        raise ScenarioFileError(name, line, "not valid here: a number with more than 4300 digits") from None
 
 
 def fleet_error_at(path: str | os.PathLike[str], text: str, exc: FleetError) -> ScenarioFileError:
@@ -107,35 +122,55 @@ def _host_lines(text: str) -> list[int]:
 
 
 # --- workload JSONL --------------------------------------------------------------------------------
-def load_workload(path: str | os.PathLike[str]) -> list[Event]:
+def _lines(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, str]]:
+    """(number, text) of each line of a regular UTF-8 file, each at most MAX_WORKLOAD_LINE_BYTES."""
     name = str(path)
     try:
-        handle = open(path, encoding="utf-8")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise ScenarioFileError(name, None, f"cannot read: {exc.strerror or exc}") from None
+        handle = open_regular(path, limits.MAX_WORKLOAD_FILE_BYTES)
+    except InputFileError as exc:
+        raise ScenarioFileError(name, None, exc.message) from None
+    with handle:
+        number = 0
+        while True:
+            raw = handle.readline(limits.MAX_WORKLOAD_LINE_BYTES + 1)
+            if not raw:
+                return
+            number += 1
+            if len(raw) > limits.MAX_WORKLOAD_LINE_BYTES:
+                raise ScenarioFileError(
+                    name, number, f"line longer than {limits.MAX_WORKLOAD_LINE_BYTES} bytes: not {what}"
+                )
+            try:
+                yield number, decode_text(name, raw)
+            except InputFileError as exc:
+                raise ScenarioFileError(name, number, exc.message) from None
+
+
+def _count(name: str, number: int, count: int) -> None:
+    if count > limits.MAX_WORKLOAD_EVENTS:
+        raise ScenarioFileError(name, number, f"more than {limits.MAX_WORKLOAD_EVENTS:,} events in one file")
+
+
+def load_workload(path: str | os.PathLike[str]) -> list[Event]:
+    name = str(path)
     events: list[Event] = []
     running: set[str] = set()
-    with handle:
-        for number, raw in enumerate(handle, start=1):
-            if not raw.strip() or raw.lstrip().startswith("#"):
-                continue
-            try:
-                data = json.loads(raw)
-            except json.JSONDecodeError as exc:
-                raise ScenarioFileError(
-                    name, number, f"not valid JSON: {exc.msg} (column {exc.colno})"
-                ) from None
-            try:
-                event = event_from_json(data)
-            except ValueError as exc:
-                raise ScenarioFileError(name, number, str(exc)) from None
-            if isinstance(event, StartEvent):
-                if event.id in running:
-                    raise ScenarioFileError(name, number, f"start of {event.id!r} while it is still running")
-                running.add(event.id)
-            else:
-                running.discard(event.id)
-            events.append(event)
+    for number, raw in _lines(path, "a workload event"):
+        if not raw.strip() or raw.lstrip().startswith("#"):
+            continue
+        data = _json(name, number, raw)
+        try:
+            event = event_from_json(data)
+        except ValueError as exc:
+            raise ScenarioFileError(name, number, str(exc)) from None
+        if isinstance(event, StartEvent):
+            if event.id in running:
+                raise ScenarioFileError(name, number, f"start of {event.id!r} while it is still running")
+            running.add(event.id)
+        else:
+            running.discard(event.id)
+        events.append(event)
+        _count(name, number, len(events))
     return events
 
 
@@ -150,8 +185,10 @@ def event_from_json(data: Any) -> Event:
         raise ValueError(f"'id' must be a non-empty string or a number, got {raw_id!r}")
     vm_id = str(raw_id)
     time = data.get("t")
-    if time is not None and (isinstance(time, bool) or not isinstance(time, int | float)):
-        raise ValueError(f"'t' must be a number, got {time!r}")
+    if time is not None and (
+        isinstance(time, bool) or not isinstance(time, int | float) or not _finite(time)
+    ):
+        raise ValueError(f"'t' must be a finite number, got {_shown(time)}")
     when = float(time) if time is not None else None
     if op == "stop":
         return StopEvent(vm_id, when)
@@ -161,8 +198,10 @@ def event_from_json(data: Any) -> Event:
         if key not in data:
             raise ValueError(f"start of {vm_id!r}: missing {key!r}")
     vcpus = data["vcpus"]
-    if isinstance(vcpus, bool) or not isinstance(vcpus, int) or vcpus < 0:
-        raise ValueError(f"start of {vm_id!r}: 'vcpus' must be a whole number >= 0, got {vcpus!r}")
+    if isinstance(vcpus, bool) or not isinstance(vcpus, int) or not 0 <= vcpus <= limits.MAX_COUNT:
+        raise ValueError(
+            f"start of {vm_id!r}: 'vcpus' must be a whole number from 0 to {limits.MAX_COUNT}, got {_shown(vcpus)}"
+        )
     try:
         memory = parse_size(data["memory"])
     except UnitError as exc:
@@ -170,11 +209,26 @@ def event_from_json(data: Any) -> Event:
     devices = data.get("devices", {})
     if not isinstance(devices, Mapping):
         raise ValueError(f"start of {vm_id!r}: 'devices' must be an object {{type: count}}")
+    for kind, count in devices.items():
+        if isinstance(count, int) and not isinstance(count, bool) and count > limits.MAX_COUNT:
+            raise ValueError(f"start of {vm_id!r}: device count for {kind!r} is over {limits.MAX_COUNT}")
     try:
         request = Request(vcpus, memory, tuple(devices.items()))
     except RequestError as exc:
         raise ValueError(f"start of {vm_id!r}: {exc}") from None
     return StartEvent(vm_id, request, when)
+
+
+def _finite(number: float) -> bool:
+    try:
+        return math.isfinite(number)
+    except OverflowError:  # an integer beyond any float
+        return False
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 def write_workload(path: str | os.PathLike[str], events: Iterable[Event]) -> int:
@@ -205,13 +259,10 @@ def load_trace(path: str | os.PathLike[str]) -> list[Event]:
     `type=count` pairs separated by `;` (e.g. `nvidia-gpu=1`).
     """
     name = str(path)
-    try:
-        handle = open(path, encoding="utf-8", newline="")  # noqa: SIM115 - closed by the with below
-    except OSError as exc:
-        raise ScenarioFileError(name, None, f"cannot read: {exc.strerror or exc}") from None
+    lines = (text for _, text in _lines(path, "a trace row"))
     intervals: list[Interval] = []
-    with handle:
-        reader = csv.DictReader(handle)
+    reader = csv.DictReader(lines)
+    try:
         missing = [c for c in TRACE_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
             raise ScenarioFileError(
@@ -228,6 +279,9 @@ def load_trace(path: str | os.PathLike[str]) -> list[Event]:
                 raise ScenarioFileError(name, line, f"duplicate id {item.id!r}")
             seen.add(item.id)
             intervals.append(item)
+            _count(name, line, 2 * len(intervals))
+    except csv.Error as exc:
+        raise ScenarioFileError(name, reader.line_num, f"not valid CSV: {exc}") from None
     return events_from_intervals(intervals)
 
 
@@ -236,18 +290,25 @@ def _interval(row: Mapping[str, str | None]) -> Interval:
     if not vm_id:
         raise ValueError("empty id")
     start = float(row.get("start") or "nan")
-    if start != start:
+    if not math.isfinite(start):
         raise ValueError(f"{vm_id}: empty or invalid start")
     end_text = (row.get("end") or "").strip()
     end = float(end_text) if end_text else None
+    if end is not None and not math.isfinite(end):
+        raise ValueError(f"{vm_id}: invalid end {end_text!r}")
     if end is not None and end < start:
         raise ValueError(f"{vm_id}: ends ({end:g}) before it starts ({start:g})")
     vcpus = int((row.get("vcpus") or "").strip())
+    if not 0 <= vcpus <= limits.MAX_COUNT:
+        raise ValueError(f"{vm_id}: vcpus must be from 0 to {limits.MAX_COUNT}, got {vcpus}")
     memory = parse_size((row.get("memory") or "").strip())
     devices: list[tuple[str, int]] = []
     for part in filter(None, (p.strip() for p in (row.get("devices") or "").split(";"))):
         kind, _, count = part.partition("=")
-        devices.append((kind.strip(), int(count or "1")))
+        number = int(count or "1")
+        if number > limits.MAX_COUNT:
+            raise ValueError(f"{vm_id}: device count for {kind.strip()!r} is over {limits.MAX_COUNT}")
+        devices.append((kind.strip(), number))
     try:
         request = Request(vcpus, memory, tuple(devices))
     except RequestError as exc:

@@ -10,11 +10,17 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from tui.core.limits import MAX_COUNT, MAX_SIZE_BYTES
 from tui.core.units import UnitError, parse_size
 
 
 class RequestError(ValueError):
     """A request that cannot be placed as written (negative size, bad device count)."""
+
+
+def _shown(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else f"{text[:37]}..."
 
 
 @dataclass(frozen=True)
@@ -24,16 +30,31 @@ class Request:
     devices: tuple[tuple[str, int], ...] = ()
 
     def __post_init__(self) -> None:
-        if isinstance(self.vcpus, bool) or not isinstance(self.vcpus, int) or self.vcpus < 0:
-            raise RequestError(f"vcpus must be a whole number >= 0, got {self.vcpus!r}")
-        if isinstance(self.memory, bool) or not isinstance(self.memory, int) or self.memory < 0:
-            raise RequestError(f"memory must be a whole number of bytes >= 0, got {self.memory!r}")
+        # Upper bounds too (tui/core/limits.py): a 400-digit count would overflow every float below.
+        if (
+            isinstance(self.vcpus, bool)
+            or not isinstance(self.vcpus, int)
+            or not 0 <= self.vcpus <= MAX_COUNT
+        ):
+            raise RequestError(
+                f"vcpus must be a whole number >= 0 (at most {MAX_COUNT}), got {_shown(self.vcpus)}"
+            )
+        if (
+            isinstance(self.memory, bool)
+            or not isinstance(self.memory, int)
+            or not 0 <= self.memory <= MAX_SIZE_BYTES
+        ):
+            raise RequestError(
+                f"memory must be a whole number of bytes >= 0 (at most {MAX_SIZE_BYTES}), got {_shown(self.memory)}"
+            )
         merged: dict[str, int] = {}
         for kind, count in self.devices:
             if not isinstance(kind, str) or not kind:
                 raise RequestError(f"a device type must be a non-empty string, got {kind!r}")
-            if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-                raise RequestError(f"device count for {kind!r} must be a whole number >= 0, got {count!r}")
+            if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+                raise RequestError(
+                    f"device count for {kind!r} must be a whole number >= 0 (at most {MAX_COUNT}), got {_shown(count)}"
+                )
             merged[kind] = merged.get(kind, 0) + count
         # Zero counts change no cost term (listed types are evaluated anyway, unlisted ones only when
         # used), so dropping them makes equal shapes share one cache entry.

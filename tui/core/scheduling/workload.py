@@ -7,12 +7,14 @@ it reproducible. The offered load (mean VMs running) is rate × mean lifetime.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from tui.core.limits import MAX_COUNT, MAX_GENERATED_VMS
 from tui.core.scheduling.request import Request
 from tui.core.units import parse_size
 
@@ -77,6 +79,11 @@ class WorkloadSpec:
     def __post_init__(self) -> None:
         if self.starts < 0:
             raise ValueError("the number of VMs cannot be negative")
+        if self.starts > MAX_GENERATED_VMS:
+            raise ValueError(
+                f"at most {MAX_GENERATED_VMS:,} VMs can be generated (asked for {self.starts:,}); "
+                "each takes about 1 KiB of memory"
+            )
         if self.rate <= 0 or self.mean_lifetime <= 0:
             raise ValueError("rate and mean lifetime must be > 0")
         if (
@@ -85,10 +92,12 @@ class WorkloadSpec:
             or sum(s.weight for s in self.shapes) <= 0
         ):
             raise ValueError("the shape mix needs at least one shape with a positive weight")
+        if not (math.isfinite(self.rate) and math.isfinite(self.mean_lifetime)):
+            raise ValueError("rate and mean lifetime must be finite numbers")
         if not 0.0 <= self.gpu_share <= 1.0:
             raise ValueError("gpu share must be between 0 and 1")
-        if self.gpus < 1:
-            raise ValueError("GPUs per GPU VM must be >= 1")
+        if not 1 <= self.gpus <= MAX_COUNT:
+            raise ValueError(f"GPUs per GPU VM must be between 1 and {MAX_COUNT}")
 
     @property
     def offered_load(self) -> float:
@@ -151,6 +160,8 @@ def parse_shapes(text: str) -> tuple[Shape, ...]:
             weight = float(fields[2]) if len(fields) == 3 else 1.0
         except ValueError:
             raise ValueError(f"shape {part!r}: vCPUs must be a whole number and weight a number") from None
+        if not 0 <= vcpus <= MAX_COUNT or not math.isfinite(weight):
+            raise ValueError(f"shape {part!r}: vCPUs must be 0 to {MAX_COUNT} and weight a finite number")
         shapes.append(Shape(vcpus, parse_size(fields[1]), weight))
     if not shapes:
         raise ValueError("no shapes given")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from tui.core import limits
 from tui.core.costs import CostFunction
 from tui.core.curves import CURVE_TYPES, Constant, Curve, HardSoft, Invalid, Linear, Piecewise, Unavailable
 from tui.core.diagnostics import Severity
@@ -60,6 +61,7 @@ REALM_KEYS = (
     "volumes-pool",
     "drives-pool",
     "bricks-pool",
+    "snapshots-pool",
     "log-scheduling",
     "registration-timeout",
     "poll-frequency",
@@ -153,7 +155,9 @@ def _build_cost_function(reader: Reader, cid: str, obj: Any, path: KeyPath) -> C
             ok = False
         else:
             devices[kind] = curve
-    scale = reader.real(obj, path, "scale", 1.0)
+    # A negative scale turns every cost into a reward (the fullest host wins); a negative offset only
+    # shifts the cost of all hosts of this function against the others, which is a sound preference.
+    scale = reader.real(obj, path, "scale", 1.0, minimum=0.0)
     offset = reader.real(obj, path, "offset", 0.0)
     if not ok or scale is None or offset is None:
         return None
@@ -205,7 +209,7 @@ def _build_profile(
         reader.error(path, f"hardware profile {pid!r} must be a section {{ ... }}")
         return None
     reader.check_keys(obj, path, PROFILE_KEYS, f"hardware profile {pid!r}")
-    cores = reader.integer(obj, path, "cores", required=True, minimum=1)
+    cores = reader.integer(obj, path, "cores", required=True, minimum=1, maximum=limits.MAX_CORES)
     memory = reader.size(obj, path, "memory", required=True)
     if memory is not None and memory <= 0:
         reader.error(path + ("memory",), "'memory' must be more than 0 bytes")
@@ -271,12 +275,13 @@ def _build_realm(reader: Reader, rid: str, obj: Any, path: KeyPath, source: str 
         volumes_pool=reader.string(obj, path, "volumes-pool", "ticrypt-vm") or "ticrypt-vm",
         drives_pool=reader.string(obj, path, "drives-pool", "ticrypt-vm-drives") or "ticrypt-vm-drives",
         bricks_pool=reader.string(obj, path, "bricks-pool", "ticrypt-bricks") or "ticrypt-bricks",
+        snapshots_pool=reader.string(obj, path, "snapshots-pool", "") or "",  # "": named after volumes-pool
         log_scheduling=reader.boolean(obj, path, "log-scheduling", False),
         registration_timeout_s=reader.duration(
-            obj, path, "registration-timeout", DEFAULT_REGISTRATION_TIMEOUT_S
+            obj, path, "registration-timeout", DEFAULT_REGISTRATION_TIMEOUT_S, positive=True
         )
         or DEFAULT_REGISTRATION_TIMEOUT_S,
-        poll_frequency_s=reader.duration(obj, path, "poll-frequency", DEFAULT_POLL_FREQUENCY_S)
+        poll_frequency_s=reader.duration(obj, path, "poll-frequency", DEFAULT_POLL_FREQUENCY_S, positive=True)
         or DEFAULT_POLL_FREQUENCY_S,
         network_filter=reader.string(obj, path, "network-filter"),
         # vmdeck's own realm setting: the display of the VMs it creates (serial console always).
@@ -306,14 +311,11 @@ def _build_service(reader: Reader, vm: Mapping[str, Any]) -> ServiceSettings:
         node = node.get(key) if isinstance(node, Mapping) else None
     if isinstance(node, Mapping):
         tcp = node
-    port = reader.integer(tcp, tcp_path, "port", minimum=0)
-    if port is not None and port > 65535:
-        reader.error(tcp_path + ("port",), f"'port' must be at most 65535, got {port}")
-        port = None
+    port = reader.integer(tcp, tcp_path, "port", minimum=0, maximum=65535)
     return ServiceSettings(
         mongodb=dict(mongodb),
         licensing_server_driver=LicensingDriver(driver),
-        reload_freq_s=reader.duration(vm, ROOT, "reload-freq"),
+        reload_freq_s=reader.duration(vm, ROOT, "reload-freq", positive=True),
         firewalld_file_access=file_access,
         akka_hostname=reader.string(tcp, tcp_path, "hostname"),
         akka_port=port,

@@ -1,39 +1,35 @@
 """Load `ticrypt-vm.conf`: parse with pyhocon, then validate into core objects with located diagnostics.
 
-Order of work: scan the raw text (positions, includes, merged list objects), parse every included
-file on its own first (so a syntax error names the file it is in, which pyhocon's messages do not),
-parse the whole config, build the core objects, then lint them. pyhocon mutates pyparsing's global
-state while parsing, so parses are serialised by a lock; callers in the UI run this off the UI loop.
+Order of work: read the file and scan the raw text (positions, includes read with limits, merged list
+objects, depths: `locator`), refuse the config if the scan found a problem, take pyhocon's tree from
+the parse cache (keyed by every file's content: `cache`) or parse the whole config (`hocon`; if that
+fails, each included file is parsed alone so the syntax error names the file it is in, which
+pyhocon's messages do not), build the core objects, then lint them. Callers in the UI run this off
+the UI loop. Limits are in tui/core/limits.py.
 """
 
 from __future__ import annotations
 
-import logging
-import re
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tui.core import limits
 from tui.core.curves import Curve
 from tui.core.diagnostics import Diagnostic, Severity
 from tui.core.lint import lint_config, lint_curve
 from tui.core.model import VmConfig
+from tui.services.bounded_files import InputFileError, read_text, resolve
+from tui.services.config import cache
 from tui.services.config.build import build_config, build_curve
+from tui.services.config.hocon import HoconError, parse
 from tui.services.config.locator import SourceIndex, format_path, index_source
 from tui.services.config.reader import Reader
 
-# pyhocon logs a missing include as a warning; that would print over the console. We report it ourselves.
-logging.getLogger("pyhocon").addHandler(logging.NullHandler())
-logging.getLogger("pyhocon").propagate = False
-
-_PARSE_LOCK = threading.Lock()
-_LINE_COL = re.compile(r"\(line:\s*(\d+),\s*col:\s*(\d+)\)")
-
 
 class ConfigFileError(OSError):
-    """The config file itself cannot be read (missing, unreadable, not UTF-8)."""
+    """The config file itself cannot be read (missing, not a regular file, too large, not UTF-8 text)."""
 
 
 @dataclass
@@ -70,48 +66,9 @@ class LoadResult:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8-sig")  # a UTF-8 BOM would otherwise fail to parse
-    except FileNotFoundError:
-        raise ConfigFileError(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigFileError(f"{path}: is a directory, not a config file") from None
-    except PermissionError:
-        raise ConfigFileError(f"{path}: permission denied") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigFileError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except OSError as exc:
-        raise ConfigFileError(f"{path}: {exc.strerror or exc}") from None
-
-
-def _syntax_diagnostic(exc: Exception, file: str) -> Diagnostic:
-    line = getattr(exc, "lineno", None)
-    message = getattr(exc, "msg", None) or str(exc)
-    if line is None:
-        match = _LINE_COL.search(str(exc))
-        line = int(match.group(1)) if match else None
-    message = _LINE_COL.sub("", str(message)).strip().rstrip(",:")
-    if "Expected" in message or "Expected" in str(exc):
-        col = getattr(exc, "col", None)
-        message = f"HOCON syntax error{f' at column {col}' if col else ''}: {message}"
-    return Diagnostic(Severity.ERROR, "", message, file, line)
-
-
-def _parse(text: str, basedir: Path, resolve: bool) -> Any:
-    from pyhocon import ConfigFactory  # imported here: ~0.2 s, not needed by every command
-
-    with _PARSE_LOCK:
-        return _plain(ConfigFactory.parse_string(text, basedir=str(basedir), resolve=resolve))
-
-
-def _plain(value: Any) -> Any:
-    """ConfigTree -> dict: ConfigTree.get() splits keys on dots and raises on missing keys."""
-    if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in dict.items(value)}
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if type(value).__name__ == "NoneValue":
-        return None
-    return value
+        return read_text(path, limits.MAX_CONFIG_FILE_BYTES)
+    except InputFileError as exc:
+        raise ConfigFileError(str(exc)) from None
 
 
 def _include_diagnostics(index: SourceIndex) -> list[Diagnostic]:
@@ -124,6 +81,12 @@ def _include_diagnostics(index: SourceIndex) -> list[Diagnostic]:
         else:
             continue
         out.append(Diagnostic(Severity.ERROR, format_path(inc.path), message, inc.at.file, inc.at.line))
+    for problem in index.problems:
+        out.append(
+            Diagnostic(
+                Severity.ERROR, format_path(problem.path), problem.message, problem.at.file, problem.at.line
+            )
+        )
     for merged in index.merged:
         out.append(
             Diagnostic(
@@ -142,28 +105,47 @@ def _sorted(diags: list[Diagnostic]) -> list[Diagnostic]:
     return sorted(diags, key=lambda d: (d.file or "", d.line or 0, d.path))
 
 
+def _parse_all(text: str, file: Path, index: SourceIndex, diagnostics: list[Diagnostic]) -> Any | None:
+    """pyhocon's tree of the whole config, or None with the syntax errors added to `diagnostics`."""
+    try:
+        return parse(text, str(file), str(file.parent), index.texts)
+    except HoconError as exc:
+        main_error = exc.diagnostic
+    # pyhocon parses every include on its own inside the main parse, so an included file can only
+    # be at fault when the main parse failed. Its messages do not name that file: find it by
+    # parsing each included file alone, and report those errors instead.
+    found = False
+    for included in index.files[1:]:
+        try:
+            parse(index.texts[str(included)], str(included), str(included.parent), index.texts, resolve=False)
+        except HoconError as exc:
+            diagnostics.append(exc.diagnostic)
+            found = True
+    if not found:
+        diagnostics.append(main_error)
+    return None
+
+
 def load_config(path: str | Path) -> LoadResult:
     """Parse, validate and lint a ticrypt-vm.conf; raises ConfigFileError only if it cannot be read."""
-    file = Path(path).resolve()
+    try:
+        file = resolve(Path(path))
+    except InputFileError as exc:
+        raise ConfigFileError(str(exc)) from None
     text = _read(file)
     index = index_source(text, file)
     diagnostics = _include_diagnostics(index)
-
-    for included in index.files[1:]:
-        try:
-            _parse(_read(included), included.parent, resolve=False)
-        except ConfigFileError as exc:
-            diagnostics.append(Diagnostic(Severity.ERROR, "", str(exc), str(included), None))
-        except Exception as exc:  # pyparsing and pyhocon raise many types; all are syntax errors here
-            diagnostics.append(_syntax_diagnostic(exc, str(included)))
-    if any(d.severity is Severity.ERROR and not d.path for d in diagnostics):
+    if index.problems:  # unsafe or unbalanced input never reaches pyhocon
         return LoadResult(None, _sorted(diagnostics), str(file))
 
-    try:
-        tree = _parse(text, file.parent, resolve=True)
-    except Exception as exc:
-        diagnostics.append(_syntax_diagnostic(exc, str(file)))
-        return LoadResult(None, _sorted(diagnostics), str(file))
+    key = cache.cache_key(index.texts) if cache.cacheable(index.texts) else None
+    tree = cache.load(key) if key else None
+    if tree is None:
+        tree = _parse_all(text, file, index, diagnostics)
+        if tree is None:
+            return LoadResult(None, _sorted(diagnostics), str(file))
+        if key:
+            cache.store(key, tree)
 
     reader = Reader(index)
     config = build_config(reader, tree, str(file))
@@ -199,10 +181,13 @@ def parse_curve_spec(spec: str, name: str = "<curve>") -> CurveResult:
     """One HOCON curve object given as text (the `vmdeck curve` argument, the curve lab's editor)."""
     file = Path(name)
     index = index_source(spec, file)
+    if index.problems:
+        return CurveResult(None, _sorted(_include_diagnostics(index)))
+    # An include in a curve has no file to be relative to: it is not served (pyhocon sees no file).
     try:
-        tree = _parse(spec, Path.cwd(), resolve=True)
-    except Exception as exc:
-        return CurveResult(None, [_syntax_diagnostic(exc, name)])
+        tree = parse(spec, name, str(Path.cwd()), {})
+    except HoconError as exc:
+        return CurveResult(None, [exc.diagnostic])
     reader = Reader(index)
     if not isinstance(tree, Mapping) or not tree:
         reader.error((), "expected one curve object such as { curve: linear, slope: 1, base: 0 }")

@@ -6,6 +6,12 @@ includes) and records, for every key path, the file and line of its definition a
 scalar values. It also spots what pyhocon accepts silently but the admin did not mean: two objects
 on one line inside an array (HOCON merges them into one element) and missing or empty includes.
 It never raises: on text it does not understand it skips ahead; pyhocon reports the syntax error.
+
+It is also the gate in front of pyhocon, whose parser recurses per nesting level and reads included
+files itself: every file is read here once through `bounded_files` (regular files only, size-limited,
+UTF-8), nesting, key depth and include depth are limited and include cycles are
+found with the chain of include lines. Those findings are `problems`: the loader does not hand a
+config with problems to pyhocon, and pyhocon's includes are served from the texts read here.
 """
 
 from __future__ import annotations
@@ -13,6 +19,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from tui.core import limits
+from tui.services.bounded_files import InputFileError, read_text, resolve
+from tui.services.config.hocon import can_wrap
 
 Key = str | int
 KeyPath = tuple[Key, ...]
@@ -40,6 +50,15 @@ class MergedObjects:
     path: KeyPath  # the array element they became
 
 
+@dataclass(frozen=True)
+class Problem:
+    """Input vmdeck refuses to parse (an unsafe include, unbalanced brackets, nesting too deep)."""
+
+    at: Location
+    path: KeyPath
+    message: str
+
+
 @dataclass
 class SourceIndex:
     """Everything the scanner learnt about a config and the files it includes."""
@@ -49,6 +68,10 @@ class SourceIndex:
     includes: list[IncludeRef] = field(default_factory=list)
     merged: list[MergedObjects] = field(default_factory=list)
     files: list[Path] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)  # resolved path -> text, for pyhocon's includes
+    total_bytes: int = 0
+    substitutions: int = 0
 
     def locate(self, path: KeyPath) -> Location | None:
         """The definition of `path`, or of its nearest ancestor that is written somewhere."""
@@ -64,7 +87,7 @@ _TOKEN = re.compile(
     (?P<nl>\n)
   | (?P<ws>[ \t\r\f\ufeff]+)
   | (?P<comment>(?:\#|//)[^\n]*)
-  | (?P<triple>\"\"\"(?:.|\n)*?\"\"\"\"*)
+  | (?P<triple>\"\"\"[\s\S]*?\"\"\"\"*)
   | (?P<string>"(?:[^"\\\n]|\\.)*")
   | (?P<subst>\$\{[^}\n]*\})
   | (?P<plus_eq>\+=)
@@ -117,22 +140,71 @@ def _split_key(parts: list[_Tok]) -> list[str]:
     return out
 
 
+def _nesting_problem(toks: list[_Tok], name: str, prefix: KeyPath) -> Problem | None:
+    """Brackets open deeper than the limit (one linear pass): pyhocon's parser recurses once per level
+    and fails with RecursionError at about 50. Unbalanced brackets are left to pyhocon's syntax error,
+    which names the line where its parse stopped."""
+    depth = 0
+    for tok in toks:
+        if tok.kind != "punct":
+            continue
+        if tok.text in "{[":
+            depth += 1
+            if depth > limits.MAX_NESTING:
+                return Problem(
+                    Location(name, tok.line),
+                    prefix,
+                    f"nesting deeper than {limits.MAX_NESTING} levels of {{ }} and [ ]",
+                )
+        elif tok.text in "}]":
+            depth = max(0, depth - 1)
+    return None
+
+
 class _Scanner:
-    def __init__(self, index: SourceIndex, file: Path, prefix: KeyPath, depth: int) -> None:
+    def __init__(
+        self, index: SourceIndex, file: Path, prefix: KeyPath, chain: tuple[tuple[Path, Location], ...]
+    ) -> None:
         self.index = index
-        self.file = file
+        self.file = file  # as pyhocon will name it (joined, not resolved): includes resolve from here
         self.name = str(file)
         self.prefix = prefix
-        self.depth = depth
+        self.chain = chain  # (resolved file, include statement) for every file that led here
         self.toks: list[_Tok] = []
         self.pos = 0
+        self.too_deep = False
+        self.root_dotted = 0
 
     def run(self, text: str) -> None:
         self.toks = _tokenize(text)
         self.pos = 0
+        too_deep = _nesting_problem(self.toks, self.name, self.prefix)
+        if too_deep:
+            self.index.problems.append(too_deep)
+            return
         if self._peek_kind() == "{":
             self.pos += 1
         self._object(self.prefix, closing="}")
+        self._check_substitutions(text)
+
+    def _check_substitutions(self, text: str) -> None:
+        where = Location(self.name, 1)
+        count = sum(1 for t in self.toks if t.kind == "subst")
+        self.index.substitutions += count
+        if count and self.index.substitutions > limits.MAX_SUBSTITUTIONS:
+            self.index.problems.append(
+                Problem(where, self.prefix, f"more than {limits.MAX_SUBSTITUTIONS} substitutions ${{...}}")
+            )
+        if not can_wrap(text) and self.root_dotted > limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS:
+            self.index.problems.append(
+                Problem(
+                    where,
+                    self.prefix,
+                    f"{self.root_dotted} dotted keys at the top level of a file with substitutions (at most "
+                    f"{limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS}): write them inside an object, "
+                    "e.g. ticrypt.vm { ... }",
+                )
+            )
 
     # -- token helpers ------------------------------------------------------------------------------
     def _peek(self) -> _Tok | None:
@@ -147,6 +219,21 @@ class _Scanner:
     def _skip_newlines(self) -> None:
         while self._peek_kind() in ("nl", ","):
             self.pos += 1
+
+    def _deep(self, path: KeyPath, line: int) -> bool:
+        """Whether `path` is past the key depth limit (reported once per file)."""
+        if len(path) <= limits.MAX_KEY_DEPTH:
+            return False
+        if not self.too_deep:
+            self.too_deep = True
+            self.index.problems.append(
+                Problem(
+                    Location(self.name, line),
+                    path[: limits.MAX_KEY_DEPTH],
+                    f"key path deeper than {limits.MAX_KEY_DEPTH} levels (dotted keys and nested objects)",
+                )
+            )
+        return True
 
     # -- grammar ------------------------------------------------------------------------------------
     def _object(self, path: KeyPath, closing: str) -> None:
@@ -180,7 +267,11 @@ class _Scanner:
             return
         keys = _split_key(key_parts)
         line = key_parts[0].line
+        if path == self.prefix and len(keys) > 1:
+            self.root_dotted += 1
         full = path + tuple(keys)
+        if self._deep(full, line):
+            full = full[: limits.MAX_KEY_DEPTH]
         for end in range(len(path) + 1, len(full)):
             self.index.keys.setdefault(full[:end], Location(self.name, line))
         self.index.keys[full] = Location(self.name, line)
@@ -232,16 +323,19 @@ class _Scanner:
             kind = self._peek_kind()
             if kind == "eof":
                 return
-            if kind == "]":
-                self.pos += 1
+            if kind in ("]", "}"):
+                # A `}` here is a mismatched bracket (pyhocon reports it); it belongs to the enclosing
+                # object, so it is left for that object to consume.
+                if kind == "]":
+                    self.pos += 1
                 return
             if kind in ("nl", ","):
                 separated = True
                 self.pos += 1
                 continue
+            tok = self._peek()
+            assert tok is not None
             if kind == "{":
-                tok = self._peek()
-                assert tok is not None
                 if not separated and last_object_end_line == tok.line:
                     # HOCON object concatenation: this object merges into the previous element.
                     element = path + (index - 1,)
@@ -257,15 +351,16 @@ class _Scanner:
                 separated = False
                 continue
             element = path + (index,)
-            tok = self._peek()
-            assert tok is not None
             self.index.keys[element] = Location(self.name, tok.line)
             index += 1
+            start = self.pos
             if kind == "[":
                 self.pos += 1
                 self._array(element)
             else:
                 self._scalar(element)
+            if self.pos == start:
+                self.pos += 1  # never loop on a token nothing consumes
             last_object_end_line = None
             separated = False
 
@@ -273,30 +368,81 @@ class _Scanner:
         start = self._peek()
         assert start is not None
         self.pos += 1
+        at = Location(self.name, start.line)
         target: str | None = None
+        words: list[str] = []
         # Forms: include "x", include file("x"), include required(file("x")), include url(...)
         while self._peek_kind() not in ("nl", ",", "}", "eof"):
             tok = self._peek()
             assert tok is not None
             if tok.kind == "string" and target is None:
                 target = _unquote(tok)
+            elif tok.kind == "text":
+                words.extend(w for w in re.split(r"[()\s]+", tok.text) if w)
             self.pos += 1
-        if target is None or target.startswith(("http:", "https:", "classpath")):
+        if target is None:
+            return  # not an include statement pyhocon accepts: it reports the syntax error
+        refused = self._refused_form(target, words)
+        if refused:
+            self.index.problems.append(Problem(at, path, refused))
             return
-        resolved = (self.file.parent / target).resolve()
-        exists = resolved.is_file()
+        if len(self.index.includes) >= limits.MAX_INCLUDES:
+            self.index.problems.append(
+                Problem(at, path, f"more than {limits.MAX_INCLUDES} include statements in this config")
+            )
+            return
+        joined = self.file.parent / target
+        try:
+            resolved = resolve(joined)
+        except InputFileError as exc:
+            self.index.problems.append(Problem(at, path, f"include {target!r}: {exc.message}"))
+            return
+        exists = resolved.exists()
         text = ""
         if exists:
+            cycle = [i for i, (seen, _) in enumerate(self.chain) if seen == resolved]
+            if cycle:
+                links = [*self.chain[cycle[0] + 1 :], (resolved, at)]
+                steps = ", ".join(f"{loc.file}:{loc.line} includes {Path(f).name}" for f, loc in links)
+                self.index.problems.append(Problem(at, path, f"include cycle: {steps}"))
+                return
+            if len(self.chain) > limits.MAX_INCLUDE_DEPTH:
+                self.index.problems.append(
+                    Problem(at, path, f"includes nested deeper than {limits.MAX_INCLUDE_DEPTH} files")
+                )
+                return
             try:
-                text = resolved.read_text(encoding="utf-8-sig")
-            except (OSError, UnicodeDecodeError):
-                exists = False
+                text = read_text(resolved, limits.MAX_CONFIG_FILE_BYTES)
+            except InputFileError as exc:
+                self.index.problems.append(Problem(at, path, f"include {target!r}: {exc}"))
+                return
+            self.index.total_bytes += len(text)
+            if self.index.total_bytes > limits.MAX_CONFIG_TOTAL_BYTES:
+                self.index.problems.append(
+                    Problem(
+                        at,
+                        path,
+                        f"the config and its includes exceed {limits.MAX_CONFIG_TOTAL_BYTES // limits.MIB} MiB "
+                        "together",
+                    )
+                )
+                return
+            self.index.texts[str(resolved)] = text
         empty = exists and not _has_content(text)
-        at = Location(self.name, start.line)
         self.index.includes.append(IncludeRef(at, path, target, resolved, exists, empty))
-        if exists and not empty and self.depth < 16:
+        if exists and not empty:
             self.index.files.append(resolved)
-            _Scanner(self.index, resolved, path, self.depth + 1).run(text)
+            _Scanner(self.index, joined, path, (*self.chain, (resolved, at))).run(text)
+
+    @staticmethod
+    def _refused_form(target: str, words: list[str]) -> str | None:
+        if "url" in words or target.startswith(("http:", "https:", "file:")):
+            return f"include {target!r}: includes from URLs are not supported (vmdeck never fetches config)"
+        if "classpath" in words or "package" in words:
+            return f"include {target!r}: classpath and package includes are not supported; name a file"
+        if any(c in target for c in "*?["):
+            return f"include {target!r}: wildcards in include paths are not supported; name each file"
+        return None
 
 
 def _has_content(text: str) -> bool:
@@ -305,8 +451,8 @@ def _has_content(text: str) -> bool:
 
 def index_source(text: str, file: Path) -> SourceIndex:
     """Scan a config's text (already read) and, recursively, the files it includes."""
-    index = SourceIndex(files=[file])
-    _Scanner(index, file, (), 0).run(text)
+    index = SourceIndex(files=[file], texts={str(file): text}, total_bytes=len(text))
+    _Scanner(index, file, (), ((file, Location(str(file), 0)),)).run(text)
     return index
 
 

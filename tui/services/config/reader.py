@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import difflib
+import math
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -169,18 +171,24 @@ class Reader:
         key: str,
         required: bool = False,
         minimum: int | None = None,
+        maximum: int | None = None,
     ) -> int | None:
         if not self._present(obj, path, key, required, "a whole number"):
             return None
         value = obj[key]
-        if isinstance(value, str):
+        if isinstance(value, str) and len(value) <= 40:
             with contextlib.suppress(ValueError):
                 value = int(value.strip())
+        if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+            value = int(value)  # `cores: 1e2` is 100; `cores: 1e29` is caught by the maximum below
         if isinstance(value, bool) or not isinstance(value, int):
             self.error(path + (key,), f"{key!r} must be a whole number, got {_describe(value)}")
             return None
         if minimum is not None and value < minimum:
-            self.error(path + (key,), f"{key!r} must be at least {minimum}, got {value}")
+            self.error(path + (key,), f"{key!r} must be at least {minimum}, got {_describe(value)}")
+            return None
+        if maximum is not None and value > maximum:
+            self.error(path + (key,), f"{key!r} must be at most {maximum}, got {_describe(value)}")
             return None
         return value
 
@@ -191,18 +199,27 @@ class Reader:
         key: str,
         default: float | None = None,
         required: bool = False,
+        minimum: float | None = None,
     ) -> float | None:
         if not self._present(obj, path, key, required, "a number"):
             return default
         value = obj[key]
-        if isinstance(value, str):
-            with contextlib.suppress(ValueError):
-                value = float(value.strip())
+        if isinstance(value, str) and _NUMBER.match(value):
+            value = float(value.strip())  # only decimal numbers: float() would also take "nan", "inf"
         if isinstance(value, bool) or not isinstance(value, int | float):
             hint = " (only plain numbers here, no units)" if isinstance(value, str) else ""
             self.error(path + (key,), f"{key!r} must be a number, got {_describe(value)}{hint}")
             return default
-        return float(value)
+        number = float(value) if isinstance(value, float) or abs(value) < 2**1000 else math.inf
+        if not math.isfinite(number):
+            # pyhocon reads 1e400 as infinity; infinity or NaN in a cost breaks every comparison.
+            raw = self.raw(path + (key,)) or str(value)
+            self.error(path + (key,), f"{key!r}: {_shown(raw)} is too large to be a number (or not a number)")
+            return default
+        if minimum is not None and number < minimum:
+            self.error(path + (key,), f"{key!r} must be at least {minimum:g}, got {number:g}")
+            return default
+        return number
 
     def real_or_size(
         self,
@@ -216,8 +233,9 @@ class Reader:
             return default
         value = obj[key]
         if is_duration_object(value):
-            self._duration_as_size(path + (key,), key)
-            return default
+            value = self._duration_as_size(path + (key,), key)
+            if value is None:
+                return default
         try:
             return parse_real_or_size(value)
         except UnitError as exc:
@@ -229,8 +247,9 @@ class Reader:
             return None
         value = obj[key]
         if is_duration_object(value):
-            self._duration_as_size(path + (key,), key)
-            return None
+            value = self._duration_as_size(path + (key,), key)
+            if value is None:
+                return None
         try:
             return parse_size(value)
         except UnitError as exc:
@@ -238,31 +257,64 @@ class Reader:
             return None
 
     def duration(
-        self, obj: Mapping[str, Any], path: KeyPath, key: str, default: float | None = None
+        self,
+        obj: Mapping[str, Any],
+        path: KeyPath,
+        key: str,
+        default: float | None = None,
+        positive: bool = False,
     ) -> float | None:
+        """Seconds; with `positive`, 0 is refused (a period of 0 would poll or reload in a busy loop)."""
         if key not in obj or obj[key] is None:
             return default
+        seconds = self._duration(obj, path, key)
+        if seconds is None:
+            return default
+        if positive and seconds <= 0:
+            self.error(
+                path + (key,), f"{key!r} must be more than 0, got {self.raw(path + (key,)) or seconds!r}"
+            )
+            return default
+        return seconds
+
+    def _duration(self, obj: Mapping[str, Any], path: KeyPath, key: str) -> float | None:
         value = obj[key]
         seconds = _duration_seconds(value)
         if seconds is not None:
             return seconds
         if is_duration_object(value):
             self.error(path + (key,), f"{key!r}: months and years are not fixed durations; use days")
-            return default
+            return None
         try:
             return parse_duration(value)
         except UnitError as exc:
             self.error(path + (key,), f"{key!r}: {exc}")
-            return default
+            return None
 
-    def _duration_as_size(self, path: KeyPath, key: str) -> None:
-        # HOCON reads `512 m` as 512 minutes: the admin almost certainly meant mebibytes.
-        raw = self.raw(path) or "the value"
+    def _duration_as_size(self, path: KeyPath, key: str) -> str | None:
+        """The raw text of a size that pyhocon read as a duration, or None (reported) if it is not a size.
+
+        pyhocon turns `512 m` into 512 minutes at parse time; in HOCON sizes (and in Lightbend config's
+        getBytes, which the service uses) `m` is mebibytes, so the raw text is parsed as a size again.
+        """
+        raw = self.raw(path)
+        if raw is not None:
+            with contextlib.suppress(UnitError):
+                parse_size(raw)
+                return raw
         self.error(
             path,
-            f"{key!r}: {raw!r} reads as a duration (m = minutes, s = seconds...), not a size; "
+            f"{key!r}: {raw or 'the value'!r} reads as a duration (s = seconds, h = hours...), not a size; "
             "write a byte unit such as MiB or GiB",
         )
+        return None
+
+
+_NUMBER = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d{1,6})?\s*$")
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57] + "...")
 
 
 def _describe(value: Any) -> str:
@@ -274,4 +326,6 @@ def _describe(value: Any) -> str:
         return f"boolean {str(value).lower()}"
     if is_duration_object(value):
         return f"a duration ({value})"
-    return repr(value)
+    if isinstance(value, int) and abs(value) >= 10**30:
+        return f"a number of {len(str(abs(value)))} digits"
+    return _shown(value) if isinstance(value, str) else repr(value)
