@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tui.core.scheduling.request import Request, RequestError, parse_device_counts, parse_request
+from tui.core.scheduling.request import Request, RequestError, parse_device_counts, request_of
 
 
 def test_device_words_sum_per_type_and_a_bare_type_counts_one() -> None:
@@ -18,12 +18,12 @@ def test_bad_device_words_name_the_word(bad: str) -> None:
 
 
 def test_request_with_a_size_and_devices() -> None:
-    assert parse_request(2, "4GiB", ["gpu=1"]) == Request.of(2, 4 * 2**30, {"gpu": 1})
-    assert parse_request(1, 1024) == Request.of(1, 1024)
+    assert request_of(2, "4GiB", ["gpu=1"]) == Request.of(2, 4 * 2**30, {"gpu": 1})
+    assert request_of(1, 1024) == Request.of(1, 1024)
 
 
 def test_request_errors_are_for_the_admin() -> None:
     with pytest.raises(RequestError, match="--memory: unknown size unit 'Gib'"):
-        parse_request(2, "4 Gib")
+        request_of(2, "4 Gib")
     with pytest.raises(RequestError, match="vcpus must be a whole number >= 0"):
-        parse_request(-1, "1GiB")
+        request_of(-1, "1GiB")

@@ -10,14 +10,15 @@ are bounded by the Deck as well.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from textual.worker import get_current_worker
 
 from tui.core.hosts import HostRecord
 from tui.services.actions import Deck, Outcome, Result
-from tui.services.store import StoreError
+from tui.services.store import Store, StoreError
+from tui.ui.activity import Running
 from tui.ui.messages import ActionJob, Report
 
 T = TypeVar("T")
@@ -72,3 +73,26 @@ def perform(deck: Deck, job: ActionJob, report: Report) -> tuple[Outcome, HostRe
         except (OSError, ValueError, StoreError):
             record = None  # the status line still has the outcome; the next change will show it
     return outcome, record
+
+
+def record_abandoned(store: Store | None, running: Sequence[Running], note: str) -> None:
+    """Worker thread: one audit entry per action the console leaves running as it quits.
+
+    With the store's leases this becomes `deck.abandon_in_flight(note)` (the intents the Deck wrote
+    get their "abandoned" outcome); until then each is a one-shot entry. A store that cannot be
+    written must not keep the console from quitting.
+    """
+    if store is None:
+        return
+    for job in running:
+        after = {
+            "result": "abandoned",
+            "action": job.label,
+            "vm": job.vm,
+            "since": job.since,
+            "message": note,
+        }
+        try:
+            store.record_action(job.what or "console.action", job.host, after, job.reason)
+        except (StoreError, OSError):
+            continue
