@@ -120,6 +120,7 @@ class VmdeckApp(App[None]):
         self._last_apply = 0.0
         self.pane_history: list[str] = []
         self.crash_log: Path | None = None
+        self.crash_message: str | None = None
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -142,10 +143,14 @@ class VmdeckApp(App[None]):
         self.crash_log = write_crash_log(error)
         super()._handle_exception(error)
         if self.crash_log is not None:
-            self._exit_renderables[:] = [crash_line(error, self.crash_log)]
+            # Printed by run_console after the terminal is restored: one line, the path unwrapped.
+            self.crash_message = crash_line(error, self.crash_log)
+            self._exit_renderables.clear()
 
     # --- keys: a screen that owns its keys gets them in order (tui/ui/keyorder.py) ------------------
     async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded and self._exit:
+            return  # quitting: keys typed after q act on nothing (App._exit is Textual's flag)
         if isinstance(event, events.Key | events.Paste) and not event.is_forwarded and self._screen_stack:
             screen = self.screen
             if isinstance(screen, OrderedKeys) and screen.owns_keys():
@@ -380,11 +385,11 @@ class VmdeckApp(App[None]):
     def action_filter(self) -> None:
         pane = self.screen
         if isinstance(pane, Pane):
-            self.push_screen(PromptScreen("/", pane.filter.text, hint="text or regex"), self._set_filter)
-
-    def _set_filter(self, text: str | None) -> None:
-        if text is not None and isinstance(self.screen, Pane):
-            self.screen.set_filter(text)
+            # The filter goes to the pane it was typed on, whatever is on screen when it is applied.
+            self.push_screen(
+                PromptScreen("/", pane.filter.text, hint="text or regex"),
+                lambda text: pane.set_filter(text) if text is not None else None,
+            )
 
     def action_help(self) -> None:
         sections: list[tuple[str, list[tuple[str, str]]]] = []

@@ -102,6 +102,14 @@ class OrderedKeys:
         queued.discard(event)
         event.stop()
         event.prevent_default()
+        screen: Screen[Any] = self  # type: ignore[assignment]
+        if screen.app._exit or not screen.is_attached:
+            return  # the console is quitting (or the screen is gone): a key left over is dropped
+        if not screen.is_active:
+            # An earlier key of the burst opened a screen over this one (or closed this dialog):
+            # the key belongs to what is on top now, as if it had been typed after it appeared.
+            screen.app.post_message(copy_key(event))
+            return
         await self.ordered_key(event)
 
     def on_paste(self, event: events.Paste) -> None:
@@ -127,10 +135,3 @@ class Dialog(OrderedKeys, ModalScreen[ResultT]):
             return done  # a second enter in the same burst: already closed
         self.closed = True
         return super().dismiss(result)
-
-    async def ordered_key(self, event: events.Key) -> None:
-        if self.closed:
-            # Typed after the key that closed this dialog: it belongs to what is on top now.
-            self.app.post_message(copy_key(event))
-            return
-        await dispatch(self, event)

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
+from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from tui.core.fleet import HostState
@@ -118,6 +119,13 @@ class SafePalette(CommandPalette):
     has a region (`_update_lines` returns early without one) and raises `KeyError: 0`. A page key
     on a list that is not laid out has nothing to page through, so it is ignored here.
     """
+
+    def dismiss(self, result: None = None) -> AwaitComplete:
+        # esc twice (or esc and enter) in one burst: the second must not pop the pane under it.
+        if not self.is_active:
+            done: AwaitComplete = AwaitComplete.nothing()  # type: ignore[no-untyped-call]
+            return done
+        return super().dismiss(result)
 
     def _action_command_list(self, action: str) -> None:
         # Overrides a private method of Textual's CommandPalette (pinned < 9 in pyproject).

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from textual.app import App
+from textual.screen import ModalScreen
 
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
@@ -327,6 +328,9 @@ def offer_force(app: App[None], job: ActionJob, outcome: Outcome) -> None:
         return
     host, vm, reason = outcome.host or job.host, job.vm, job.reason or "graceful stop timed out"
     if host is None:
+        return
+    if isinstance(app.screen, ModalScreen):  # never over another dialog: say it instead
+        app.notify(f"{vm} did not shut down: press k on it to force it off", severity="warning")
         return
     app.push_screen(
         ActionScreen(

@@ -80,7 +80,8 @@ _MEMORY_WORDS = ("memory", "mem", "ram")
 def parse_request(text: str, device_types: Collection[str] | None = None) -> Request:
     """A request typed as text: '2 4GiB nvidia-gpu=1' or 'vcpus=2 memory=4GiB gpu:1'.
 
-    A bare whole number is the vCPUs, a size the memory (units as `validate` reads them). Refused
+    The first bare whole number is the vCPUs; a size (or a second number: bytes) is the memory,
+    with units as `validate` reads them. Refused
     with a RequestError: no vCPUs or memory, 0 vCPUs or no memory (a VM needs both), a value given
     twice, a device count that is not a whole number, and — with `device_types` — a device type the
     config does not know.
@@ -96,7 +97,7 @@ def parse_request(text: str, device_types: Collection[str] | None = None) -> Req
         word = key.lower()
         if sep and not key:
             raise RequestError(f"{token!r}: expected NAME=VALUE, e.g. {REQUEST_EXAMPLE}")
-        if (not sep and key.isdigit()) or word in _VCPU_WORDS:
+        if (not sep and key.isdigit() and vcpus is None) or word in _VCPU_WORDS:
             number = key if not sep else value
             if vcpus is not None:
                 raise RequestError(f"vCPUs given twice ({vcpus} and {number})")

@@ -627,6 +627,9 @@ class LabController:
         if not scenarios:
             self.pane.notify("no scenarios saved yet (s saves the current what-if)", severity="warning")
             return
+        if not self.pane.is_active:  # another dialog opened meanwhile: never stack
+            self.pane.notify("scenarios listed: press o again to choose one", severity="warning")
+            return
         self.pane.app.push_screen(ScenarioPickScreen(scenarios), self._open)
 
     def _open(self, name: str | None) -> None:
