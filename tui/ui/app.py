@@ -350,7 +350,7 @@ class VmdeckApp(App[None]):
     async def action_back(self) -> None:  # async like App.action_back, which it overrides
         screen = self.screen
         if isinstance(screen, Pane) and isinstance(self.focused, Input):
-            screen.set_focus(None)  # leave a pane's text field; the next esc goes back
+            screen.leave_field()  # leave a pane's text field; the next esc goes back
             return
         if isinstance(screen, Pane) and screen.clear_filter():
             return

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.binding import Binding
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.core.fleet import FleetError
@@ -130,6 +131,7 @@ class LabController:
         self._started: dict[str, float] = {}
         self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
         self._hocon_timer: Timer | None = None
+        self._edit_refused: str | None = None  # why the edit being typed does not read, if it does not
 
     # --- set-up -------------------------------------------------------------------------------------------
     def mounted(self) -> None:
@@ -183,10 +185,7 @@ class LabController:
         self.view = view
         box_id = f"lab-{VIEW_OF.get(view, view)}"
         self.pane.query_one("#lab-views", ContentSwitcher).current = box_id
-        # Focus the view's table: with nothing focused, Textual would focus the request line on the
-        # next screen resume, and the lab's letter keys would be typed into it.
-        tables = self.pane.query_one(f"#{box_id}").query(DataTable)
-        target = tables.first() if tables else self.pane.query_one("#scenario-body")
+        target = self.home()
         self._show_tabs()
         box = self._param_input()
         box.display = view in PLACEHOLDERS
@@ -208,6 +207,14 @@ class LabController:
         ):
             self.recompute()
         self.pane.update_header()
+
+    def home(self) -> Widget:
+        """The view's table: what has focus when no field does. With nothing focused, Textual would
+        focus the request line on the next screen resume, and the lab's letter keys would be typed
+        into it."""
+        box_id = f"lab-{VIEW_OF.get(self.view, self.view)}"
+        tables = self.pane.query_one(f"#{box_id}").query(DataTable)
+        return tables.first() if tables else self.pane.query_one("#scenario-body")
 
     def _current_params(self, view: str) -> str:
         if view == "curve":
@@ -235,8 +242,15 @@ class LabController:
         try:
             self.pending = Edit.parse(text) if text else None
         except EditError as exc:
-            self.pane.query_one(CurveLabView).show_diagnostics([f"edit: {exc.message}"], [])
+            # The edit as typed is refused (units and messages as `validate`'s): nothing of it is
+            # applied, and no costs are shown for it — not even those of a shorter prefix typed before.
+            self.pending = None
+            self._edit_refused = f"edit: {exc.message}"
+            view = self.pane.query_one(CurveLabView)
+            view.show_diagnostics([f"ERROR {self._edit_refused}"], [])
+            view.hide_costs(f"the edit does not read ({exc.message})")
             return
+        self._edit_refused = None
         self.recompute()
 
     def params_submitted(self, text: str) -> None:
@@ -250,8 +264,12 @@ class LabController:
         try:
             edit = Edit.parse(text.strip()) if text.strip() else None
         except EditError as exc:
-            self.pane.notify(f"edit: {exc.message}", severity="error")
+            self.pane.notify(f"edit: {exc.message}", title="Edit not kept", severity="error")
+            view = self.pane.query_one(CurveLabView)
+            view.show_diagnostics([f"ERROR edit: {exc.message}"], [])
+            view.hide_costs(f"the edit does not read ({exc.message})")
             return
+        self._edit_refused = None
         if edit is not None:
             self.edits = [e for e in self.edits if e.key != edit.key] + [edit]
         self.pending = None
@@ -402,7 +420,12 @@ class LabController:
         view: CurveLabView = self._view_of("curve")
         config = self.pane.view.config
         view.show_params(config, outcome.result.config)
-        view.show_rerank(outcome.rerank)
+        if self._edit_refused is not None:
+            return  # typed on since this job started: the refusal stands
+        if outcome.result.ok:
+            view.show_rerank(outcome.rerank)
+        else:
+            view.hide_costs("the edited config is refused (see the diagnostics below)")
         view.show_hocon(outcome.hocon)
         view.show_curve(self._curve_lines(outcome))
         refusals = [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
@@ -449,7 +472,10 @@ class LabController:
         refusals = [
             f"{d.severity.value.upper()} {d.path}: {d.message}" for d in self.curve.result.diagnostics()
         ]
-        self._view_of("curve").show_diagnostics(refusals, message.diagnostics)
+        view: CurveLabView = self._view_of("curve")
+        view.show_diagnostics(refusals, message.diagnostics)
+        if any(d.severity.value == "error" for d in message.diagnostics):
+            view.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
 
     def _show_replay_run(self, run: PolicyRun) -> None:
         self._view_of("replay").add_run(run)
@@ -559,7 +585,11 @@ class LabController:
         def job() -> None:
             try:
                 pane.post_message(LabFileWritten(what, work(path)))
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
+                # The admin's path, not the temporary file the atomic write used beside it.
+                why = exc.strerror or type(exc).__name__
+                pane.post_message(LabFileWritten(what, [path], f"cannot write {path}: {why}"))
+            except ValueError as exc:
                 pane.post_message(LabFileWritten(what, [path], str(exc)))
 
         pane.run_job(job, f"lab-write-{what}")

@@ -308,6 +308,11 @@ class CurveLabView(LabView):
             )
         fill(self.query_one("#curve-costs", DataTable), rows)
 
+    def hide_costs(self, why: str) -> None:
+        """No costs for a config that does not load: the table is emptied and the summary says why."""
+        self.say(f"No costs shown: {why}")
+        fill(self.query_one("#curve-costs", DataTable), [])
+
     def show_curve(self, lines: list[str]) -> None:
         self.query_one("#curve-plot", Static).update("\n".join(lines))
 

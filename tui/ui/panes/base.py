@@ -84,6 +84,10 @@ class Pane(Screen[None]):
         self.refresh_all()
         self.update_header()
 
+    def leave_field(self) -> None:
+        """esc in one of the pane's text fields: give the keys back to the pane."""
+        self.set_focus(None)
+
     def clear_filter(self) -> bool:
         """esc on a pane: drop the filter first. Returns False when there was none."""
         if not self.filter.text:

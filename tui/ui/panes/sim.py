@@ -111,6 +111,9 @@ class SimPane(OrderedKeys, Pane):
     def owns_keys(self) -> bool:
         return isinstance(self.focused, Input) or self.pending()
 
+    def leave_field(self) -> None:
+        self.set_focus(self.lab.home())  # a table, so the lab's letters are keys again
+
     def action_edit_request(self) -> None:
         self.set_focus(self.query_one("#sim-input", Input))  # at once: the next key is typed there
 
