@@ -382,3 +382,17 @@ def test_a_crash_names_its_log_file_and_exits_non_zero(
         f"vmdeck: the console stopped on an internal error (RuntimeError); the traceback is in {log}"
     )
     assert "Traceback" not in capsys.readouterr().err  # no traceback over the terminal
+
+
+async def test_a_reason_typed_right_after_r_goes_into_the_drain_dialog(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await select_host(pilot, "pool2-02")
+        burst(app, "r", *"maintenance")  # n (No Scheduling) and e (Enable) inside, typed while planning
+        await settle(pilot)
+        await wait_for(
+            pilot, lambda: "Plan:" in str(app.screen.query_one("#action-plan", Static).render()), "plan"
+        )
+        assert len(app.screen_stack) == 2
+        assert field(app, "#action-reason") == "maintenance"
+        assert app.view.records["pool2-02"].state.value == "enabled"

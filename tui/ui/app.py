@@ -59,7 +59,7 @@ from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
 from tui.ui.text import plural
-from tui.ui.vmactions import busy, confirm_drain, offer_force
+from tui.ui.vmactions import DrainScreen, busy, offer_force
 from tui.ui.widgets.prompt import PromptScreen
 
 PANE_CLASSES: dict[str, type[Pane]] = {
@@ -326,15 +326,18 @@ class VmdeckApp(App[None]):
             self.post_message(DrainPlanned(host, None, str(exc)))
 
     def on_drain_planned(self, message: DrainPlanned) -> None:
-        if isinstance(self.screen, ModalScreen):  # another dialog opened while planning: never stack
-            self.notify(f"drain {message.host}: planned; press r again to see the plan", severity="warning")
-            return
+        screen = self.screen
+        dialog = screen if isinstance(screen, DrainScreen) else None
+        open_dialog = dialog is not None and dialog.host == message.host and not dialog.closed
         if message.plan is None:
+            if dialog is not None and open_dialog:
+                dialog.dismiss(None)
             self.post_message(
                 ActionRefused(f"drain {message.host}", message.error or "no plan", message.host)
             )
-        else:
-            confirm_drain(self, message.plan)
+        elif dialog is not None and open_dialog:
+            dialog.planned(message.plan)
+        # else: the dialog was cancelled while the scheduler planned; nothing to show
 
     def _show_status(self) -> None:
         if isinstance(self.screen, Pane):

@@ -13,10 +13,12 @@ from typing import Any
 
 from textual.app import App
 from textual.screen import ModalScreen
+from textual.widgets import Static
 
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.live import DomainFacts, DomainState, not_actionable
+from tui.core.printable import printable
 from tui.core.scheduling import CostEngine, FleetState, explain_request
 from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
@@ -345,9 +347,19 @@ def offer_force(app: App[None], job: ActionJob, outcome: Outcome) -> None:
 
 # --- hosts ----------------------------------------------------------------------------------------------
 def ask_drain(app: App[None], view: FleetView, session: Session, host: str) -> None:
-    """Plan first (the app does it off the loop and answers with DrainPlanned → `confirm_drain`)."""
-    if _allowed(app, view, session, f"drain {host}", host):
-        app.post_message(DrainPlanRequested(host))
+    """The dialog opens at once (the reason can be typed while the scheduler plans, and keys typed
+    meanwhile never reach the pane); the app plans off the loop and hands the plan to it."""
+    if not _allowed(app, view, session, f"drain {host}", host):
+        return
+
+    def done(values: dict[str, str] | None) -> None:
+        if values:
+            reason = values["reason"]
+            run = lambda deck, report: _drain(deck, host, reason, report)  # noqa: E731
+            _submit(app, ActionJob(f"drain {host}", run, None, host, reason, "host.drain"))
+
+    app.push_screen(DrainScreen(host), done)
+    app.post_message(DrainPlanRequested(host))
 
 
 def plan_lines(plan: DrainPlan) -> tuple[str, str]:
@@ -361,35 +373,32 @@ def plan_lines(plan: DrainPlan) -> tuple[str, str]:
     return "\n".join([head, *moves]), "\n".join([f"Cannot move: {len(plan.unmovable)}", *stuck])
 
 
-def confirm_drain(app: App[None], plan: DrainPlan) -> None:
-    host = plan.host
+class DrainScreen(ActionScreen):
+    """Drain a host: the plan (filled in by `planned` when the scheduler has it), a reason, confirm."""
 
-    def done(values: dict[str, str] | None) -> None:
-        if values:
-            reason = values["reason"]
-            _submit(
-                app,
-                ActionJob(
-                    f"drain {host}",
-                    lambda deck, report: _drain(deck, host, reason, report),
-                    None,
-                    host,
-                    reason,
-                    "host.drain",
-                ),
-            )
-
-    moves, stuck = plan_lines(plan)
-    what = f"{host} is set to No Scheduling, then its VMs migrate (a few at a time), each result reported."
-    app.push_screen(
-        ActionScreen(
+    def __init__(self, host: str) -> None:
+        what = (
+            f"{host} is set to No Scheduling, then its VMs migrate (a few at a time), each result reported."
+        )
+        super().__init__(
             f"Drain {host}",
-            [("what", what), ("plan", moves), ("unmovable", stuck)],
+            [("what", what), ("plan", "Planning: the scheduler is placing each VM …"), ("unmovable", "")],
             [reason_ask()],
-            lambda v: f"drain {host} ({len(plan.moves)} to migrate) because “{v['reason']}”",
-        ),
-        done,
-    )
+            self._question,
+        )
+        self.host = host
+        self.plan: DrainPlan | None = None
+
+    def _question(self, values: dict[str, str]) -> str:
+        if self.plan is None:
+            raise ValueError("the plan is still being computed: press enter again in a moment")
+        return f"drain {self.host} ({len(self.plan.moves)} to migrate) because “{values['reason']}”"
+
+    def planned(self, plan: DrainPlan) -> None:
+        self.plan = plan
+        moves, stuck = plan_lines(plan)
+        self.query_one("#action-plan", Static).update(printable(moves, keep_newlines=True))
+        self.query_one("#action-unmovable", Static).update(printable(stuck, keep_newlines=True))
 
 
 def _drain(deck: Deck, host: str, reason: str, report: Report) -> Outcome:
