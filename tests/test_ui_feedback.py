@@ -6,9 +6,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
 from tui.core.units import UnitError, parse_size
+from tui.ui.dialogs import ActionScreen
+from tui.ui.keymap import APP_BINDINGS, HOSTS_BINDINGS, VMS_BINDINGS, describe
+from tui.ui.panes.sim import SimPane
 
 from .test_ui_console import SIZE, console, polled, wait_for
 
@@ -67,3 +71,37 @@ async def test_export_error_names_the_admins_path(demo: Path, tmp_path: Path) ->
         [note] = [n for n in app._notifications if n.title == "Not saved"]
         assert f"cannot write {target}: No such file or directory" in note.message
         assert ".tmp" not in note.message
+
+
+def readme_key_table() -> dict[str, str]:
+    """The README's console keys table: the text of each group of rows ("Hosts", "VMs", …)."""
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Console keys", 1)[1].split("\n### ", 1)[0]
+    groups: dict[str, str] = {}
+    where = ""
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if not line.startswith("|") or len(cells) < 3 or cells[0] in ("Where", "---"):
+            continue
+        where = cells[0] or where
+        groups[where] = groups.get(where, "") + " | ".join(cells[1:]) + "\n"
+    return groups
+
+
+def test_readme_console_keys_match_the_app() -> None:
+    groups = readme_key_table()
+    rows: dict[str, list[Binding]] = {
+        "Everywhere": APP_BINDINGS,
+        "Hosts": HOSTS_BINDINGS,
+        "VMs": VMS_BINDINGS,
+        "Simulation": SimPane.PANE_BINDINGS,
+        "Dialogs": [b for b in ActionScreen.BINDINGS if isinstance(b, Binding)],
+    }
+    for where, bindings in rows.items():
+        for binding in bindings:
+            key, description = describe(binding)
+            shown = "`1`-`5`" if key in ("1", "2", "3", "4", "5") else f"`{key}`"
+            assert shown in groups[where], f"README console keys, {where}: no {key}"
+            if where != "Dialogs":  # the dialogs' row explains its keys in its own words
+                assert description in groups[where], f"README console keys, {where}: no {description!r}"
+    assert "`i`" not in "".join(groups.values())  # the hidden focusing key is gone

@@ -69,7 +69,7 @@ class ActionScreen(Dialog[dict[str, str] | None]):
     # Keys are handled in order (tui/ui/keyorder.py). enter and tab are priority bindings so they win
     # over the field's own enter (submit) and the screen's tab: each moves on at once.
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="action.cancel"),
+        Binding("escape", "cancel", "Cancel", id="action.cancel", key_display="esc"),
         Binding("enter", "next_field", "Next", id="action.next", show=False, priority=True),
         Binding("tab", "move(1)", "Next field", id="action.tab", show=False, priority=True),
         Binding("shift+tab", "move(-1)", "Previous field", id="action.backtab", show=False, priority=True),
