@@ -91,7 +91,9 @@ def parse_request(text: str, device_types: Collection[str] | None = None) -> Req
     devices: dict[str, int] = {}
     # Normalise "key = value" / "key: value" to key=value and "4 GiB" to 4GiB, then split on blanks.
     text = re.sub(r"\s*[=:]\s*", "=", text.strip())
-    text = re.sub(r"(\d)\s+([KMGTPkmgtp]i?B?|B|bytes?)\b", r"\1\2", text)
+    # A word after a number is its unit (`32 Gib` is then refused as `validate` refuses it), unless it
+    # names a device (`4 gpu=1`).
+    text = re.sub(r"(\d)\s+([A-Za-z]+)\b(?![-\w.]*=)", r"\1\2", text)
     for token in text.replace(",", " ").split():
         key, sep, value = token.partition("=")
         word = key.lower()

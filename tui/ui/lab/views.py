@@ -22,7 +22,7 @@ from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun, Rerank, Scenario
-from tui.ui.text import BLOCKS, INFINITY, plural, spark
+from tui.ui.text import BLOCKS, INFINITY, plural, safe_cells, spark
 from tui.ui.widgets.curveplot import input_range
 from tui.ui.widgets.table import FixedTable
 
@@ -40,7 +40,7 @@ def fill(table: DataTable[str], rows: Iterable[tuple[str, tuple[str, ...]]]) -> 
     """Replace every row (keyed, so tests and the cursor find a host or VM by name)."""
     table.clear()
     for key, row in rows:
-        table.add_row(*row, key=key)
+        table.add_row(*safe_cells(row), key=key)  # VM and host names from outside: no markup
 
 
 def pct(share: float) -> str:
