@@ -36,6 +36,10 @@ def cell_text(text: str) -> str:
 
 
 def safe_cells(cells: Sequence[str]) -> tuple[str, ...]:
+    """A row's cells through `cell_text`; one check for the whole row in the common clean case."""
+    joined = "".join(cells)
+    if "[" not in joined and joined.isprintable():
+        return tuple(cells)
     return tuple(cell_text(c) for c in cells)
 
 
