@@ -218,7 +218,10 @@ POOL = [
 
 
 @pytest.mark.parametrize("start", ["1", "2", "3", "4", "5"])
-async def test_random_bursts_never_crash(demo: Path, start: str) -> None:
+async def test_random_bursts_never_crash(
+    demo: Path, start: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # random keys may export or save files to relative paths
     rng = random.Random(f"vmdeck-{start}")
     app = console(demo)
     quits: list[str] = []
