@@ -33,7 +33,7 @@ from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import Store, StoreError
 from tui.ui.activity import Activity, Running
 from tui.ui.crashlog import crash_line, write_crash_log
-from tui.ui.dialogs import ActionScreen, HelpScreen
+from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
 from tui.ui.keymap import APP_BINDINGS, PANES, describe
@@ -413,23 +413,8 @@ class VmdeckApp(App[None]):
         if not running:
             self.exit()
             return
-        listed = "\n".join(f"  {r.label} (since {r.since})" for r in running[:10])
         self.push_screen(
-            ActionScreen(
-                f"Quit with {plural(len(running), 'action')} running?",
-                [
-                    ("running", listed),
-                    (
-                        "what",
-                        "Their libvirt calls may already have been sent: quitting records each one as "
-                        "abandoned in the audit log; check the VMs afterwards.",
-                    ),
-                ],
-                [],
-                lambda _v: f"quit and record {plural(len(running), 'abandoned action')}",
-                prefix="quit",
-            ),
-            lambda values: self._quit_abandoning() if values is not None else None,
+            QuitScreen(running), lambda values: self._quit_abandoning() if values is not None else None
         )
 
     def _quit_abandoning(self) -> None:

@@ -20,10 +20,11 @@ from tui.core.live import DomainFacts
 from tui.core.printable import printable
 from tui.core.scheduling.explain import term_reason
 from tui.core.units import format_size
+from tui.ui.activity import Running
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import BUILTIN_KEYS
 from tui.ui.keyorder import Dialog
-from tui.ui.text import fmt_gib
+from tui.ui.text import fmt_gib, plural
 
 SHOWN_VMS = 8
 
@@ -240,6 +241,25 @@ class StateChangeScreen(ActionScreen):
             prefix="state",
         )
         self.host, self.current, self.target = host, current, target
+
+
+class QuitScreen(ActionScreen):
+    """Quit while actions run: what is running, what quitting means, y/n."""
+
+    def __init__(self, running: Sequence[Running]) -> None:
+        listed = "\n".join(f"  {r.label} (since {r.since})" for r in running[:10])
+        what = (
+            "Their libvirt calls may already have been sent: quitting records each one as abandoned in "
+            "the audit log; check the VMs afterwards."
+        )
+        count = len(running)
+        super().__init__(
+            f"Quit with {plural(count, 'action')} running?",
+            [("running", listed), ("what", what)],
+            [],
+            lambda _v: f"quit and record {plural(count, 'abandoned action')}",
+            prefix="quit",
+        )
 
 
 class HelpScreen(Dialog[None]):
