@@ -121,18 +121,22 @@ async def test_destroy_powers_off_and_audits(demo: Path) -> None:
         assert f"{vm.name} powered off (destroyed) on pool1-02" in notes(app)
 
 
-async def test_destroy_of_a_vm_already_off_is_refused_by_the_action(demo: Path) -> None:
+async def test_destroy_of_a_vm_already_off_is_refused_before_any_question(demo: Path) -> None:
     async with console(demo).run_test(size=SIZE) as pilot:
         app = await polled(pilot)
         vm = next(d for d in app.view.domains("pool2-01") if d.state is DomainState.SHUTOFF)
         await on_vms_pane(pilot, "pool2-01", vm)
-        await pilot.press("k")
-        await confirm(pilot, "cleanup")
-        await finished(pilot, app)
-        [entry] = audit(demo, "vm.destroy")
-        assert entry.after["result"] == "refused"
-        assert "not running (already shut off)" in status_line(app)
-        assert status_line(app).startswith("REFUSED: vm.destroy")
+        for key, verb in (("k", "destroy"), ("x", "stop")):
+            await pilot.press(key)
+            await pilot.pause()
+            assert not isinstance(app.screen, ActionScreen)  # no reason asked, no confirmation
+            assert (
+                status_line(app) == f"REFUSED: {verb} {vm.name}: {vm.name} is not running (already shut off)"
+            )
+        await app.workers.wait_for_complete()
+        refused = audit(demo, "console.refused")
+        assert [e.after["action"] for e in refused] == [f"destroy {vm.name}", f"stop {vm.name}"]
+        assert audit(demo, "vm.destroy") == []
 
 
 async def test_scale_changes_vcpus_live(demo: Path) -> None:

@@ -15,11 +15,11 @@ from textual.widgets import DataTable, Input, Static
 
 from tui.core.fleet import HostState
 from tui.core.scheduling import CostEngine, FleetState, explain_request
+from tui.core.scheduling.request import parse_request
 from tui.services.store import Store
 from tui.ui.app import VmdeckApp
 from tui.ui.dialogs import HelpScreen, HostDetailScreen, StateChangeScreen
 from tui.ui.launch import build_console
-from tui.ui.panes.sim import parse_request
 from tui.ui.widgets.curveplot import CurvePlot, render_lines
 
 SIZE = (120, 40)

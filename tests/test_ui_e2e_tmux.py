@@ -33,7 +33,11 @@ def session(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     name = f"vmdeck-e2e-{uuid.uuid4().hex[:8]}"
     data = tmp_path / "xdg"
     vmdeck = Path(sys.executable).with_name("vmdeck")
-    command = f"env XDG_DATA_HOME={data} TERM=xterm-256color {vmdeck}; echo VMDECK-EXITED $?; sleep 60"
+    state = tmp_path / "state"  # a crash log would land here
+    command = (
+        f"env XDG_DATA_HOME={data} XDG_STATE_HOME={state} TERM=xterm-256color {vmdeck}; "
+        "echo VMDECK-EXITED $?; sleep 60"
+    )
     tmux("new-session", "-d", "-s", name, "-x", "100", "-y", "30", "-c", str(REPO), command)
     try:
         yield name, data
@@ -99,3 +103,44 @@ def test_vmdeck_in_tmux_switch_panes_disable_host_quit(session: tuple[str, Path]
     assert entry.reason == "rack power work"
     assert entry.what == "host.state"
     assert os.path.isfile(data / "vmdeck" / "demo" / "nodes" / "gpu-01.xml")
+
+
+def test_bursts_and_pastes_in_tmux_never_crash(session: tuple[str, Path]) -> None:
+    """Issue 11's crashes, through a real terminal: `/` with a pasted line and two newlines, `:` and
+    two Enters, a bracketed paste, PageDown with ctrl+p, a reason typed at once after `n`."""
+    name, data = session
+    wait_screen(name, lambda s: "vmdeck · Hosts" in s and " up " in s, "the hosts")
+    keys(name, "/", "pool1", "Enter", "Enter")  # one send-keys: one burst, as a paste arrives
+    wait_screen(name, lambda s: "Cost breakdown" in s, "the host detail the second Enter opened")
+    keys(name, "Escape")
+    wait_screen(name, lambda s: "pool1-01" in s and "pool2-01" not in s, "the filter kept")
+    keys(name, ":", "Enter", "Enter")
+    wait_screen(name, lambda s: "Cost breakdown" in s, "the host detail again")
+    # A lone Escape is told from a key sequence by a pause: wait for what it does before typing on.
+    keys(name, "Escape")
+    wait_screen(name, lambda s: "Cost breakdown" not in s, "the hosts pane")
+    keys(name, "C-p", "PageDown", "PageDown")
+    wait_screen(name, lambda s: "Show Hosts pane" in s or "Quit vmdeck" in s, "the palette")
+    keys(name, "Escape")
+    wait_screen(name, lambda s: "vmdeck · Hosts" in s and "Quit vmdeck" not in s, "the palette closed")
+    keys(name, "Escape")  # esc on the pane drops the filter
+    wait_screen(name, lambda s: "pool2-01" in s, "every host")
+    tmux("set-buffer", "-b", f"{name}-paste", "pool2\n\n")
+    keys(name, "/")
+    wait_screen(name, lambda s: "text or regex" in s, "the filter prompt")
+    tmux("paste-buffer", "-p", "-b", f"{name}-paste", "-t", name)  # bracketed: the first line only
+    keys(name, "Enter")
+    wait_screen(name, lambda s: "pool2-01" in s and "pool1-01" not in s, "the pasted filter")
+    keys(name, "Escape")  # drop the filter
+    wait_screen(name, lambda s: "pool1-01" in s and "pool2-01" in s, "every host again")
+    keys(name, "n", "tmux paste rs")  # n, then a reason with r (drain) and s (start) in it
+    text = wait_screen(name, lambda s: "tmux paste rs" in s, "the reason in the dialog")
+    assert "Start a VM" not in text
+    assert "Drain" not in text.split("Set ")[0]
+    keys(name, "Escape")
+    wait_screen(name, lambda s: "vmdeck · Hosts" in s and "Set " not in s, "the dialog closed")
+    assert "VMDECK-EXITED" not in screen(name)
+    keys(name, "q")
+    wait_screen(name, lambda s: "VMDECK-EXITED 0" in s, "a clean exit")
+    state = Path(data).parent / "state"
+    assert not list(state.glob("vmdeck/crash-*.log"))

@@ -271,10 +271,10 @@ def _model(args: argparse.Namespace, config: VmConfig) -> Any:
 
 
 def _parse_request(args: argparse.Namespace) -> Any:
-    from tui.core.scheduling.request import RequestError, parse_request
+    from tui.core.scheduling.request import RequestError, request_of
 
     try:
-        return parse_request(args.vcpus, args.memory, args.device)
+        return request_of(args.vcpus, args.memory, args.device)
     except RequestError as exc:
         raise CommandError(str(exc)) from None
 

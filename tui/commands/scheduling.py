@@ -116,10 +116,10 @@ def _load_fleet(path: str, config: VmConfig) -> Fleet:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from tui.core.scheduling.request import RequestError, parse_request
+    from tui.core.scheduling.request import RequestError, request_of
 
     try:
-        return parse_request(args.vcpus, args.memory, args.device)
+        return request_of(args.vcpus, args.memory, args.device)
     except RequestError as exc:
         raise _InputError(str(exc)) from None
 

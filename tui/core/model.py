@@ -137,3 +137,7 @@ class VmConfig:
 
     def profiles_using(self, cost_function_id: str) -> list[HardwareProfile]:
         return [p for p in self.hardware_profiles.values() if p.cost_function == cost_function_id]
+
+    def device_types(self) -> set[str]:
+        """Every PCI device type some hardware profile has (what a request may ask for)."""
+        return {d.type for p in self.hardware_profiles.values() for d in p.devices}

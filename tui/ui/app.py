@@ -13,27 +13,33 @@ import contextlib
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
+from textual import events
 from textual.app import App
 from textual.binding import BindingType
+from textual.command import CommandPalette
 from textual.notifications import SeverityLevel
+from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input
 
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import HostStatus
 from tui.core.model import VmConfig
+from tui.core.printable import printable
 from tui.services.actions import ActionSettings, Deck, Result, plan_drain
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.path import ActionPath
 from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import Store, StoreError
-from tui.ui.activity import Activity
-from tui.ui.dialogs import HelpScreen
+from tui.ui.activity import Activity, Running
+from tui.ui.crashlog import crash_line, write_crash_log
+from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
-from tui.ui.jobs import Abandoned, detached, perform
+from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
 from tui.ui.keymap import APP_BINDINGS, PANES, describe
+from tui.ui.keyorder import OrderedKeys
 from tui.ui.messages import (
     ActionFinished,
     ActionJob,
@@ -46,7 +52,7 @@ from tui.ui.messages import (
     HostStateChanged,
     HostStateChangeRequested,
 )
-from tui.ui.palette import VmdeckCommands, palette_actions
+from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
 from tui.ui.panes.base import Pane
 from tui.ui.panes.curves import CurvesPane
 from tui.ui.panes.hosts import HostsPane
@@ -54,7 +60,8 @@ from tui.ui.panes.profiles import ProfilesPane
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
-from tui.ui.vmactions import confirm_drain, offer_force
+from tui.ui.text import plural
+from tui.ui.vmactions import DrainScreen, busy, offer_force
 from tui.ui.widgets.prompt import PromptScreen
 
 PANE_CLASSES: dict[str, type[Pane]] = {
@@ -76,6 +83,9 @@ SEVERITY: dict[Result, SeverityLevel] = {
     Result.REFUSED: "error",
     Result.FAILED: "error",
 }
+# App actions that open a screen or leave the current one: none of them runs while a dialog (or the
+# command palette) is open — a modal owns every key, and dialogs never stack.
+BLOCKED_UNDER_MODAL = {"command_line", "filter", "help", "pane", "quit", "command_palette", "back"}
 
 
 def styles_path() -> Path:
@@ -111,6 +121,8 @@ class VmdeckApp(App[None]):
         self._apply_timer: Timer | None = None
         self._last_apply = 0.0
         self.pane_history: list[str] = []
+        self.crash_log: Path | None = None
+        self.crash_message: str | None = None
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -126,6 +138,35 @@ class VmdeckApp(App[None]):
             if self._unsubscribe is not None:
                 self._unsubscribe()
             self.poller.close(wait=0)  # closing runs in daemon threads: a dead host never delays exit
+
+    def _handle_exception(self, error: Exception) -> None:
+        # Textual's handler (overridden: private in Textual 8, pinned < 9) exits with code 1 and
+        # prints a traceback with locals over the terminal; the traceback goes to a log file instead.
+        self.crash_log = write_crash_log(error)
+        super()._handle_exception(error)
+        if self.crash_log is not None:
+            # Printed by run_console after the terminal is restored: one line, the path unwrapped.
+            self.crash_message = crash_line(error, self.crash_log)
+            self._exit_renderables.clear()
+
+    # --- keys: a screen that owns its keys gets them in order (tui/ui/keyorder.py) ------------------
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded and self._exit:
+            return  # quitting: keys typed after q act on nothing (App._exit is Textual's flag)
+        if isinstance(event, events.Key | events.Paste) and not event.is_forwarded and self._screen_stack:
+            screen = self.screen
+            if isinstance(screen, OrderedKeys) and screen.owns_keys():
+                screen.accept(event)
+                return
+        await super().on_event(event)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        under_modal = bool(self._screen_stack) and isinstance(self.screen, ModalScreen)
+        return not (under_modal and action in BLOCKED_UNDER_MODAL)
+
+    def action_command_palette(self) -> None:
+        if self.use_command_palette and not CommandPalette.is_open(cast("App[object]", self)):
+            self.push_screen(SafePalette(id="--command-palette"))
 
     # --- messages up -------------------------------------------------------------------------------
     def on_fleet_polled(self, _message: FleetPolled) -> None:
@@ -165,11 +206,20 @@ class VmdeckApp(App[None]):
                 ActionRefused(f"set {message.host}", "read-only mode: changes are blocked", message.host)
             )
             return
+        label = f"set {message.host} {message.state.label}"
+        if (why := busy(self, "host", message.host)) is not None:
+            self.post_message(ActionRefused(label, why, message.host))
+            return
+        token = self.activity.started(label, host=message.host, what="host.state", reason=message.reason)
+        self._show_status()
         self.run_worker(
-            lambda: self._write_state(message), thread=True, group="host-state", name=f"state {message.host}"
+            lambda: self._write_state(message, token),
+            thread=True,
+            group="host-state",
+            name=f"state {message.host}",
         )
 
-    def _write_state(self, message: HostStateChangeRequested) -> None:
+    def _write_state(self, message: HostStateChangeRequested, token: int) -> None:
         """Worker thread: the store checks, writes the host and its audit entry under its lock."""
         assert self.store is not None
         previous = self.view.records[message.host].state
@@ -182,13 +232,19 @@ class VmdeckApp(App[None]):
         except (HostError, StoreError, OSError) as exc:
             record, why = None, str(exc)
         if record is None:
-            self.post_message(ActionRefused(f"set {message.host} {message.state.label}", why, message.host))
+            self.post_message(
+                ActionRefused(f"set {message.host} {message.state.label}", why, message.host, token)
+            )
             return
-        self.post_message(HostStateChanged(record, previous, message.reason))
+        self.post_message(HostStateChanged(record, previous, message.reason, token))
 
     def on_host_state_changed(self, message: HostStateChanged) -> None:
         record = message.record
         self._set_record(record)
+        self.activity.ended(
+            message.token, f"ok: set {record.name} {message.previous.label} → {record.state.label}"
+        )
+        self._show_status()
         self.notify(
             f"{record.name}: {message.previous.label} → {record.state.label} (“{message.reason}”), audit written",
             title="Host state changed",
@@ -203,7 +259,7 @@ class VmdeckApp(App[None]):
             pane.fleet_changed([record.name])
 
     def on_action_refused(self, message: ActionRefused) -> None:
-        self.activity.progressed(f"REFUSED: {message.action}: {message.reason}")
+        self.activity.ended(message.token, f"REFUSED: {message.action}: {message.reason}")
         self._show_status()
         self.notify(f"{message.action}: {message.reason}", title="Refused", severity="error")
         if self.store is not None:
@@ -223,7 +279,11 @@ class VmdeckApp(App[None]):
         if self.deck is None:
             self.post_message(ActionRefused(job.label, "no store: this console cannot act"))
             return
-        token = self.activity.started(job.label)
+        why = busy(self, "vm", job.vm) if job.vm else busy(self, "host", job.host) if job.host else None
+        if why is not None:  # started from another dialog since this one was opened
+            self.post_message(ActionRefused(job.label, why, job.host))
+            return
+        token = self.activity.started(job.label, vm=job.vm, host=job.host, what=job.what, reason=job.reason)
         self._show_status()
         self.run_worker(lambda: self._perform(job, token), thread=True, group="action", name=job.label)
 
@@ -274,12 +334,18 @@ class VmdeckApp(App[None]):
             self.post_message(DrainPlanned(host, None, str(exc)))
 
     def on_drain_planned(self, message: DrainPlanned) -> None:
+        screen = self.screen
+        dialog = screen if isinstance(screen, DrainScreen) else None
+        open_dialog = dialog is not None and dialog.host == message.host and not dialog.closed
         if message.plan is None:
+            if dialog is not None and open_dialog:
+                dialog.dismiss(None)
             self.post_message(
                 ActionRefused(f"drain {message.host}", message.error or "no plan", message.host)
             )
-        else:
-            confirm_drain(self, message.plan)
+        elif dialog is not None and open_dialog:
+            dialog.planned(message.plan)
+        # else: the dialog was cancelled while the scheduler planned; nothing to show
 
     def _show_status(self) -> None:
         if isinstance(self.screen, Pane):
@@ -295,7 +361,7 @@ class VmdeckApp(App[None]):
     async def action_back(self) -> None:  # async like App.action_back, which it overrides
         screen = self.screen
         if isinstance(screen, Pane) and isinstance(self.focused, Input):
-            screen.set_focus(None)  # leave a pane's text field; the next esc goes back
+            screen.leave_field()  # leave a pane's text field; the next esc goes back
             return
         if isinstance(screen, Pane) and screen.clear_filter():
             return
@@ -318,8 +384,10 @@ class VmdeckApp(App[None]):
         pane = COMMAND_ALIASES.get(word, word)
         if pane in PANES:
             self.action_pane(pane)
-        elif word in ("q", "quit", "q!"):
-            self.exit()
+        elif word in ("q", "quit"):
+            self.request_quit()
+        elif word == "q!":
+            self._quit_abandoning()
         elif word in ("help", "?"):
             self.action_help()
         else:
@@ -328,11 +396,11 @@ class VmdeckApp(App[None]):
     def action_filter(self) -> None:
         pane = self.screen
         if isinstance(pane, Pane):
-            self.push_screen(PromptScreen("/", pane.filter.text, hint="text or regex"), self._set_filter)
-
-    def _set_filter(self, text: str | None) -> None:
-        if text is not None and isinstance(self.screen, Pane):
-            self.screen.set_filter(text)
+            # The filter goes to the pane it was typed on, whatever is on screen when it is applied.
+            self.push_screen(
+                PromptScreen("/", pane.filter.text, hint="text or regex"),
+                lambda text: pane.set_filter(text) if text is not None else None,
+            )
 
     def action_help(self) -> None:
         sections: list[tuple[str, list[tuple[str, str]]]] = []
@@ -342,6 +410,54 @@ class VmdeckApp(App[None]):
             )
         sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
         self.push_screen(HelpScreen(sections))
+
+    # --- quitting: never silently with actions in flight ---------------------------------------------
+    async def action_quit(self) -> None:  # async like App.action_quit, which it overrides
+        self.request_quit()
+
+    def request_quit(self) -> None:
+        """q, :q, ctrl+q and the palette: ask first while actions run (each is then audited)."""
+        running = list(self.activity.running.values())
+        if not running:
+            self.exit()
+            return
+        self.push_screen(
+            QuitScreen(running), lambda values: self._quit_abandoning() if values is not None else None
+        )
+
+    def _quit_abandoning(self) -> None:
+        running = list(self.activity.running.values())
+        if not running or self.store is None:
+            self.exit()
+            return
+        self.notify(f"recording {plural(len(running), 'abandoned action')} …", title="Quitting")
+        self.run_worker(lambda: self._abandon(running), thread=True, group="quit", name="abandon")
+
+    def _abandon(self, running: list[Running]) -> None:
+        """Worker thread: audit what is abandoned, then exit (a store error never keeps the app open)."""
+        try:
+            record_abandoned(self.deck, "the console quit while it ran")
+        finally:
+            self.call_from_thread(self.exit)
+
+    # --- every notification: text from outside is printed safely -----------------------------------
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        # Names, reasons and libvirt messages reach notifications: no markup, no terminal controls.
+        super().notify(
+            printable(message, keep_newlines=True),
+            title=printable(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # --- the palette: every action by name ---------------------------------------------------------
     def palette_actions(self) -> list[tuple[str, str, Callable[[], Any]]]:

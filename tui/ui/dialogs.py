@@ -10,18 +10,21 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.suggester import SuggestFromList
 from textual.widgets import DataTable, Footer, Input, Static
 
 from tui.core.costs import format_cost
 from tui.core.fleet import HostState
 from tui.core.live import DomainFacts
+from tui.core.printable import printable
 from tui.core.scheduling.explain import term_reason
 from tui.core.units import format_size
+from tui.ui.activity import Running
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import BUILTIN_KEYS
-from tui.ui.text import fmt_gib
+from tui.ui.keyorder import Dialog
+from tui.ui.text import fmt_gib, plural
 
 SHOWN_VMS = 8
 
@@ -34,19 +37,28 @@ EFFECTS = {
 
 @dataclass(frozen=True)
 class Ask:
-    """One text field of an action dialog."""
+    """One text field of an action dialog; `label` names it on the field's border (a prefilled
+    value alone, like `libvirt1`, does not say what it is)."""
 
     key: str
     placeholder: str
     value: str = ""
     required: bool = True
     suggestions: tuple[str, ...] = ()
+    label: str = ""
+    # Checked when the admin leaves the field (enter/tab) and again before the question: raises
+    # ValueError with what is wrong, so a refusal comes before the reason is asked, not after.
+    check: Callable[[dict[str, str]], object] | None = None
+
+    @property
+    def title(self) -> str:
+        return self.label or self.key
 
 
 Confirmation = Callable[[dict[str, str]], str]
 
 
-class ActionScreen(ModalScreen[dict[str, str] | None]):
+class ActionScreen(Dialog[dict[str, str] | None]):
     """The one dialog every change goes through: what it does, the fields it needs, then y/n.
 
     `confirm(values)` returns the confirmation question, or raises ValueError with what is wrong
@@ -55,10 +67,15 @@ class ActionScreen(ModalScreen[dict[str, str] | None]):
     `{prefix}-status`, so tests and the stylesheet can find each part.
     """
 
+    # Keys are handled in order (tui/ui/keyorder.py). enter and tab are priority bindings so they win
+    # over the field's own enter (submit) and the screen's tab: each moves on at once.
     BINDINGS = [
-        Binding("escape", "cancel", "Cancel", id="action.cancel"),
+        Binding("escape", "cancel", "Cancel", id="action.cancel", key_display="esc"),
+        Binding("enter", "next_field", "Next", id="action.next", show=False, priority=True),
+        Binding("tab", "move(1)", "Next field", id="action.tab", show=False, priority=True),
+        Binding("shift+tab", "move(-1)", "Previous field", id="action.backtab", show=False, priority=True),
         Binding("y", "confirm", "Confirm", id="action.confirm", show=False),
-        Binding("n", "cancel", "No", id="action.no", show=False),
+        Binding("n", "no", "No", id="action.no", show=False),
     ]
 
     def __init__(
@@ -78,14 +95,24 @@ class ActionScreen(ModalScreen[dict[str, str] | None]):
     def compose(self) -> ComposeResult:
         p = self.prefix
         with Vertical(id=f"{p}-dialog", classes="action-dialog"):
-            yield Static(self.title_text, id=f"{p}-title", classes="action-title", markup=False)
+            # Titles and sections carry VM names and libvirt messages: no markup, controls escaped.
+            yield Static(printable(self.title_text), id=f"{p}-title", classes="action-title", markup=False)
             for name, text in self.sections:
-                yield Static(text, id=f"{p}-{name}", classes="action-section", markup=False)
+                yield Static(
+                    printable(text, keep_newlines=True),
+                    id=f"{p}-{name}",
+                    classes="action-section",
+                    markup=False,
+                )
             for ask in self.asks:
                 suggester = (
                     SuggestFromList(ask.suggestions, case_sensitive=False) if ask.suggestions else None
                 )
-                yield Input(ask.value, placeholder=ask.placeholder, id=f"{p}-{ask.key}", suggester=suggester)
+                field = Input(
+                    ask.value, placeholder=ask.placeholder, id=f"{p}-{ask.key}", suggester=suggester
+                )
+                field.border_title = ask.title
+                yield field
             yield Static(
                 "enter: continue · esc: cancel", id=f"{p}-status", classes="action-status", markup=False
             )
@@ -94,19 +121,58 @@ class ActionScreen(ModalScreen[dict[str, str] | None]):
         if not self.asks:
             self._validate()  # nothing to type: straight to the question
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        inputs = list(self.query(Input))
-        position = inputs.index(event.input)
-        if position + 1 < len(inputs) and not (self.asks[position].required and not event.value.strip()):
-            inputs[position + 1].focus()  # enter moves through the fields; the last one submits
+    def _fields(self) -> list[Input]:
+        return list(self.query(Input))
+
+    def action_next_field(self) -> None:
+        """enter: on to the next field (a required one must be filled first); the last one submits."""
+        if self.values is not None:
+            return  # the question is shown: y or n
+        inputs = self._fields()
+        focused = self.focused
+        position = inputs.index(focused) if isinstance(focused, Input) and focused in inputs else -1
+        if 0 <= position < len(inputs) - 1 and not (
+            self.asks[position].required and not inputs[position].value.strip()
+        ):
+            if self._check(position):
+                self.set_focus(inputs[position + 1])  # at once: the keys after enter go there
             return
         self._validate()
 
-    def _validate(self) -> None:
-        values = {
+    def _values(self) -> dict[str, str]:
+        return {
             ask.key: self.query_one(f"#{self.prefix}-{ask.key}", Input).value.strip() for ask in self.asks
         }
+
+    def _check(self, position: int) -> bool:
+        """Run the field's own check; on failure say why and keep the cursor there."""
+        ask = self.asks[position]
+        if ask.check is None:
+            return True
+        try:
+            ask.check(self._values())
+        except ValueError as exc:
+            self.query_one(f"#{self.prefix}-status", Static).update(
+                printable(f"{ask.title}: {exc}. esc: cancel")
+            )
+            self.set_focus(self.query_one(f"#{self.prefix}-{ask.key}", Input))
+            return False
+        self.query_one(f"#{self.prefix}-status", Static).update("enter: continue · esc: cancel")
+        return True
+
+    def action_move(self, step: int) -> None:
+        """tab / shift+tab: the next or previous field, wrapping around."""
+        inputs = [field for field in self._fields() if not field.disabled]
+        if not inputs:
+            return
+        focused = self.focused
+        position = inputs.index(focused) if isinstance(focused, Input) and focused in inputs else -step
+        if step > 0 and position >= 0 and not self._check(position):
+            return
+        self.set_focus(inputs[(position + step) % len(inputs)])
+
+    def _validate(self) -> None:
+        values = self._values()
         status = self.query_one(f"#{self.prefix}-status", Static)
         missing = [a for a in self.asks if a.required and not values[a.key]]
         if missing:
@@ -116,24 +182,30 @@ class ActionScreen(ModalScreen[dict[str, str] | None]):
                 else (f"{missing[0].placeholder}: required")
             )
             status.update(f"{what}. esc: cancel")
-            self.query_one(f"#{self.prefix}-{missing[0].key}", Input).focus()
+            self.set_focus(self.query_one(f"#{self.prefix}-{missing[0].key}", Input))
+            return
+        if not all(self._check(i) for i in range(len(self.asks))):
             return
         try:
             question = self.confirm(values)
         except ValueError as exc:
-            status.update(f"{exc}. esc: cancel")
+            status.update(printable(f"{exc}. esc: cancel"))
             return
         self.values = values
         for field in self.query(Input):
             field.disabled = True
         self.set_focus(None)
-        status.update(f"Confirm: {question}? y: yes · n/esc: no")
+        status.update(printable(f"Confirm: {question}? y: yes · n/esc: no"))
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        # y/n only answer the confirmation; before that they are letters typed into a field.
-        if action == "confirm":
+        # y/n only answer the confirmation; before that they are letters typed into a field (or,
+        # with no field focused, nothing: `n` must never cancel a dialog half-typed).
+        if action in ("confirm", "no"):
             return self.values is not None
         return True
+
+    def action_no(self) -> None:
+        self.dismiss(None)
 
     def action_confirm(self) -> None:
         self.dismiss(self.values)
@@ -143,7 +215,7 @@ class ActionScreen(ModalScreen[dict[str, str] | None]):
 
 
 def reason_ask() -> Ask:
-    return Ask("reason", "reason (required, written to the audit log)")
+    return Ask("reason", "reason (required, written to the audit log)", label="reason")
 
 
 def vm_lines(vms: Sequence[DomainFacts], heading: str = "VMs affected") -> str:
@@ -171,7 +243,26 @@ class StateChangeScreen(ActionScreen):
         self.host, self.current, self.target = host, current, target
 
 
-class HelpScreen(ModalScreen[None]):
+class QuitScreen(ActionScreen):
+    """Quit while actions run: what is running, what quitting means, y/n."""
+
+    def __init__(self, running: Sequence[Running]) -> None:
+        listed = "\n".join(f"  {r.label} (since {r.since})" for r in running[:10])
+        what = (
+            "Their libvirt calls may already have been sent: quitting records each one as abandoned in "
+            "the audit log; check the VMs afterwards."
+        )
+        count = len(running)
+        super().__init__(
+            f"Quit with {plural(count, 'action')} running?",
+            [("running", listed), ("what", what)],
+            [],
+            lambda _v: f"quit and record {plural(count, 'abandoned action')}",
+            prefix="quit",
+        )
+
+
+class HelpScreen(Dialog[None]):
     """Every key of the current pane and of the app, with what it does."""
 
     BINDINGS = [
@@ -210,10 +301,10 @@ class HostDetailScreen(Screen[None]):
         self.view, self.host = view, host
 
     def compose(self) -> ComposeResult:
-        yield Static(self._summary(), id="detail-summary", markup=False)
+        yield Static(printable(self._summary(), keep_newlines=True), id="detail-summary", markup=False)
         table: DataTable[str] = DataTable(id="detail-terms", cursor_type="row", zebra_stripes=True)
         yield table
-        yield Static(self._vms(), id="detail-vms", markup=False)
+        yield Static(printable(self._vms()), id="detail-vms", markup=False)
         yield Footer()
 
     def on_mount(self) -> None:

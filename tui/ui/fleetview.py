@@ -17,7 +17,7 @@ from tui.core.fleet import Fleet, HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, allocation, live_fleet
 from tui.core.model import VmConfig
-from tui.ui.text import fmt_gib, spark
+from tui.ui.text import fmt_gib, plural, spark
 
 HISTORY = 16
 
@@ -164,7 +164,7 @@ class FleetView:
             alloc.vms if (alloc := self.allocation(n)) is not None else len(self.vms_holding_resources(n))
             for n in self.records
         )
-        parts = [f"{len(self.records)} hosts", f"{vms} VMs running"]
+        parts = [plural(len(self.records), "host"), f"{plural(vms, 'VM')} running"]
         if counts[HostStatus.UNREACHABLE]:
             parts.append(f"{counts[HostStatus.UNREACHABLE]} UNREACHABLE")
         if counts[HostStatus.CONNECTING]:

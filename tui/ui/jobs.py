@@ -17,6 +17,7 @@ from textual.worker import get_current_worker
 
 from tui.core.hosts import HostRecord
 from tui.services.actions import Deck, Outcome, Result
+from tui.services.actions.path import ActionPath
 from tui.services.store import StoreError
 from tui.ui.messages import ActionJob, Report
 
@@ -72,3 +73,14 @@ def perform(deck: Deck, job: ActionJob, report: Report) -> tuple[Outcome, HostRe
         except (OSError, ValueError, StoreError):
             record = None  # the status line still has the outcome; the next change will show it
     return outcome, record
+
+
+def record_abandoned(path: ActionPath | None, note: str) -> None:
+    """Worker thread: give every action the console leaves running an "abandoned" outcome.
+
+    The intents the action path wrote get their outcome (with `note`) and their leases are released;
+    an action whose worker had not reached its intent yet had changed nothing. A store that cannot be
+    written must not keep the console from quitting (the path suppresses store errors).
+    """
+    if path is not None:
+        path.abandon_in_flight(note)

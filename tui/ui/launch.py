@@ -75,4 +75,6 @@ def _workers(records: list[HostRecord]) -> int:
 def run_console(config_path: str | None, db: str | None, read_only: bool) -> int:
     app = build_console(config_path, db, read_only=read_only)
     app.run()
-    return 0
+    if app.crash_message:
+        print(app.crash_message, file=sys.stderr)
+    return app.return_code or 0  # 1 after a crash (its one line names the log file)

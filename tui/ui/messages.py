@@ -40,6 +40,7 @@ class HostStateChanged(Message):
     record: HostRecord
     previous: HostState
     reason: str
+    token: int = 0  # the Activity entry to close
 
 
 @dataclass
@@ -49,6 +50,7 @@ class ActionRefused(Message):
     action: str
     reason: str
     host: str | None = None
+    token: int = 0  # the Activity entry to close (0: none was opened)
 
 
 @dataclass(frozen=True)
@@ -65,6 +67,7 @@ class ActionJob:
     vm: str | None = None
     host: str | None = None
     reason: str | None = None
+    what: str = ""  # the audit's name for the action ("vm.stop"): what an abandoned entry records
 
 
 @dataclass

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any, cast
 
-from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.await_complete import AwaitComplete
+from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from tui.core.fleet import HostState
 from tui.ui.keymap import PANES, VMS_BINDINGS
@@ -45,7 +46,7 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
             (f"Lab: {binding.description}", f"{binding.key} on the Simulation pane", partial(_lab, app, name))
         )
     actions.append(("Help: list every key", "?", app.action_help))
-    actions.append(("Quit vmdeck", "q", app.exit))
+    actions.append(("Quit vmdeck", "q (asks first while actions run)", app.request_quit))
     actions.append(
         (
             "Start a VM",
@@ -108,3 +109,28 @@ class VmdeckCommands(Provider):
     async def discover(self) -> Hits:
         for title, help_text, callback in self._actions():
             yield DiscoveryHit(title, callback, text=title, help=help_text)
+
+
+class SafePalette(CommandPalette):
+    """Textual's command palette, safe against paging before its list is laid out.
+
+    PageUp/PageDown arriving in the same burst as ctrl+p reach the option list before it has a size:
+    Textual 8.2's `OptionList._move_page` then looks up a line map that is only filled once the list
+    has a region (`_update_lines` returns early without one) and raises `KeyError: 0`. A page key
+    on a list that is not laid out has nothing to page through, so it is ignored here.
+    """
+
+    def dismiss(self, result: None = None) -> AwaitComplete:
+        # esc twice (or esc and enter) in one burst: the second must not pop the pane under it.
+        if not self.is_active:
+            done: AwaitComplete = AwaitComplete.nothing()  # type: ignore[no-untyped-call]
+            return done
+        return super().dismiss(result)
+
+    def _action_command_list(self, action: str) -> None:
+        # Overrides a private method of Textual's CommandPalette (pinned < 9 in pyproject).
+        if action in ("page_up", "page_down"):
+            commands = self.query(CommandList)
+            if not commands or not commands.first().scrollable_content_region:
+                return
+        super()._action_command_list(action)

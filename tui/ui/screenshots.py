@@ -64,8 +64,15 @@ async def capture(out: Path) -> list[Path]:
             await pilot.press("escape", "2", "enter")
             await pilot.pause()
             save("profile-detail")
-            await pilot.press("escape")
-            await pilot.press("escape", "1", "r")  # drain: the scheduler's plan before confirming
+            await pilot.press(
+                "escape", "escape", "4", "s", *"web9", "enter", *"2 4GiB", "enter"
+            )  # labelled fields
+            await pilot.pause()
+            save("vm-start")
+            await pilot.press("escape", "1", "slash", *"pool2")  # the prompt overlays the pane
+            await pilot.pause()
+            save("filter-prompt")
+            await pilot.press("escape", "r")  # drain: the scheduler's plan before confirming
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
             save("host-drain")
@@ -74,7 +81,7 @@ async def capture(out: Path) -> list[Path]:
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)
             save("sim")
-            await pilot.press("e", "i", *"pool2.offset=0", "enter", "escape")  # the what-if lab's views
+            await pilot.press("e", *"pool2.offset=0", "enter", "escape")  # the what-if lab's views
             for key, name in [
                 ("e", "curve"),
                 ("l", "response"),
@@ -86,6 +93,8 @@ async def capture(out: Path) -> list[Path]:
                 await app.workers.wait_for_complete()
                 await pilot.pause(0.5)
                 save(f"lab-{name}")
+                if name == "curve":
+                    await pilot.press("escape")  # its edit line has the cursor: letters are text there
             await pilot.press("question_mark")
             await pilot.pause()
             save("help")

@@ -12,6 +12,10 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from rich.markup import escape
+
+from tui.core.printable import printable
+
 BLOCKS = "▁▂▃▄▅▆▇█"
 INFINITY = "∞"
 UNKNOWN = "·"
@@ -21,6 +25,27 @@ def fmt_gib(num_bytes: float) -> str:
     """Bytes as GiB with at most one decimal: compact enough for a used/total column."""
     gib = num_bytes / 1024**3
     return f"{gib:.0f}" if gib == int(gib) or gib >= 100 else f"{gib:.1f}"
+
+
+def cell_text(text: str) -> str:
+    """Text from outside for a table cell: terminal controls escaped (`printable`), and Rich markup
+    escaped too, because DataTable reads a str cell as markup (`[bold]` in a VM name would style
+    the row, an unbalanced `[/x]` would raise)."""
+    text = printable(text)
+    return escape(text) if "[" in text else text
+
+
+def safe_cells(cells: Sequence[str]) -> tuple[str, ...]:
+    """A row's cells through `cell_text`; one check for the whole row in the common clean case."""
+    joined = "".join(cells)
+    if "[" not in joined and joined.isprintable():
+        return tuple(cells)
+    return tuple(cell_text(c) for c in cells)
+
+
+def plural(count: int, word: str) -> str:
+    """`1 host`, `2 hosts`: English plural by adding s (every word the console counts takes it)."""
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 
 def spark(values: Sequence[float | None], width: int | None = None) -> str:

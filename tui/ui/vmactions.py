@@ -9,11 +9,20 @@ the panes' keys and the command palette, so both follow the same rules.
 
 from __future__ import annotations
 
+from typing import Any
+
 from textual.app import App
+from textual.screen import ModalScreen
+from textual.widgets import Static
 
 from tui.core.costs import format_cost
-from tui.core.live import DomainFacts, not_actionable
-from tui.core.units import format_size, parse_size
+from tui.core.fleet import Fleet
+from tui.core.live import DomainFacts, DomainState, not_actionable
+from tui.core.printable import printable
+from tui.core.scheduling import CostEngine, FleetState, explain_request
+from tui.core.scheduling.explain import rejection_reason
+from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
+from tui.core.units import UnitError, format_size, parse_size
 from tui.services.actions import (
     Deck,
     DrainPlan,
@@ -29,10 +38,11 @@ from tui.services.actions import (
     stop_vm,
 )
 from tui.services.actions.deck import READ_ONLY_MESSAGE
+from tui.services.store.base import Busy
+from tui.ui.activity import Activity
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested, Report
-from tui.ui.panes.sim import EXAMPLE, parse_request
 from tui.ui.session import Session
 
 SHOWN_MOVES = 10
@@ -49,11 +59,35 @@ def refusal(view: FleetView, session: Session, host: str) -> str | None:
     return not_actionable(record, view.snapshots.get(host), realm is not None and realm.disabled)
 
 
-def _allowed(app: App[None], view: FleetView, session: Session, action: str, host: str) -> bool:
-    why = refusal(view, session, host)
+def busy(app: App[None], kind: str, name: str) -> str | None:
+    """What already runs on this VM (`kind` "vm") or host ("host"), or None: one action per object.
+
+    The store's leases (`Deck.busy`) see every console and CLI run on this fleet; the console's own
+    jobs cover an action asked for here whose worker has not taken its lease yet.
+    """
+    deck: Deck | None = getattr(app, "deck", None)
+    lease = deck.busy(kind, name) if deck is not None else None
+    if lease is not None:
+        return str(Busy(lease.key, lease.action, lease.holder, lease.since))
+    activity: Activity | None = getattr(app, "activity", None)
+    for job in activity.running.values() if activity is not None else ():
+        if (kind == "vm" and job.vm == name) or (kind == "host" and job.host == name and job.vm is None):
+            return f"{job.label} already running, started by this console at {job.since}"
+    return None
+
+
+def _allowed(
+    app: App[None], view: FleetView, session: Session, action: str, host: str, vm: str | None = None
+) -> bool:
+    """The checks that need no answer, made before any question: read-only, host, a running action."""
+    why = refusal(view, session, host) or (busy(app, "vm", vm) if vm else busy(app, "host", host))
     if why is not None:
-        app.post_message(ActionRefused(action, why))
+        app.post_message(ActionRefused(action, why, host))
     return why is None
+
+
+def _refuse(app: App[None], action: str, why: str, host: str | None = None) -> None:
+    app.post_message(ActionRefused(action, why, host))
 
 
 def _submit(app: App[None], job: ActionJob) -> None:
@@ -61,15 +95,23 @@ def _submit(app: App[None], job: ActionJob) -> None:
 
 
 # --- VMs ------------------------------------------------------------------------------------------------
+def _not_running(vm: DomainFacts) -> str | None:
+    """The actions' own wording (tui/services/actions/stop.py) for a VM with nothing to stop."""
+    return None if vm.state.holds_resources else f"{vm.name} is not running (already shut off)"
+
+
 def ask_stop(app: App[None], view: FleetView, session: Session, host: str, vm: DomainFacts) -> None:
-    if not _allowed(app, view, session, f"stop {vm.name}", host):
+    if not _allowed(app, view, session, f"stop {vm.name}", host, vm.name):
+        return
+    if (why := _not_running(vm)) is not None:
+        _refuse(app, f"stop {vm.name}", why, host)
         return
 
     def done(values: dict[str, str] | None) -> None:
         if values:
             reason = values["reason"]
             run = lambda deck, _report: stop_vm(deck, vm.name, host=host, reason=reason)  # noqa: E731
-            _submit(app, ActionJob(f"stop {vm.name}", run, vm.name, host, reason))
+            _submit(app, ActionJob(f"stop {vm.name}", run, vm.name, host, reason, "vm.stop"))
 
     what = (
         "Graceful shutdown: the guest is asked to power off (ACPI). If it has not stopped when the "
@@ -87,7 +129,10 @@ def ask_stop(app: App[None], view: FleetView, session: Session, host: str, vm: D
 
 
 def ask_destroy(app: App[None], view: FleetView, session: Session, host: str, vm: DomainFacts) -> None:
-    if not _allowed(app, view, session, f"destroy {vm.name}", host):
+    if not _allowed(app, view, session, f"destroy {vm.name}", host, vm.name):
+        return
+    if (why := _not_running(vm)) is not None:
+        _refuse(app, f"destroy {vm.name}", why, host)
         return
     what = (
         "Power off at once, like pulling the plug: unsaved guest data is lost. The definition and drive stay."
@@ -105,19 +150,22 @@ def ask_destroy(app: App[None], view: FleetView, session: Session, host: str, vm
 
 def _destroy(app: App[None], host: str, vm: str, reason: str) -> None:
     run = lambda deck, _report: destroy_vm(deck, vm, host=host, reason=reason)  # noqa: E731
-    _submit(app, ActionJob(f"destroy {vm}", run, vm, host, reason))
+    _submit(app, ActionJob(f"destroy {vm}", run, vm, host, reason, "vm.destroy"))
 
 
 def ask_migrate(app: App[None], view: FleetView, session: Session, host: str, vm: DomainFacts) -> None:
-    if not _allowed(app, view, session, f"migrate {vm.name}", host):
+    if not _allowed(app, view, session, f"migrate {vm.name}", host, vm.name):
         return
     realm = view.records[host].realm
     others = tuple(n for n, r in view.records.items() if r.realm == realm and n != host)
 
-    def confirm(values: dict[str, str]) -> str:
-        target = values["to"]
+    def confirm_target(target: str) -> None:
         if target and target not in view.records:
             raise ValueError(f"no host named {target!r}")
+
+    def confirm(values: dict[str, str]) -> str:
+        target = values["to"]
+        confirm_target(target)
         where = target or "the scheduler's best other host"
         return f"live-migrate {vm.name} from {host} to {where} because “{values['reason']}”"
 
@@ -125,27 +173,57 @@ def ask_migrate(app: App[None], view: FleetView, session: Session, host: str, vm
         if values:
             to, reason = values["to"] or None, values["reason"]
             run = lambda deck, _report: migrate_vm(deck, vm.name, to=to, host=host, reason=reason)  # noqa: E731
-            _submit(app, ActionJob(f"migrate {vm.name}", run, vm.name, host, reason))
+            _submit(app, ActionJob(f"migrate {vm.name}", run, vm.name, host, reason, "vm.migrate"))
 
     what = (
         "Live migration: the target must be Enabled, reachable and keep a finite cost with this VM; "
         "VMs with PCI devices cannot live-migrate. Leave the target empty for the scheduler's choice."
     )
     asks = [
-        Ask("to", "target host (empty: the scheduler's best)", required=False, suggestions=others),
+        Ask(
+            "to",
+            "target host (empty: the scheduler's best)",
+            required=False,
+            suggestions=others,
+            label="target host",
+            check=lambda v: confirm_target(v["to"]),
+        ),
         reason_ask(),
     ]
     app.push_screen(ActionScreen(f"Migrate {vm.name} from {host}", [("what", what)], asks, confirm), done)
 
 
+SCALABLE = (DomainState.RUNNING, DomainState.PAUSED, DomainState.BLOCKED)
+
+
 def ask_scale(app: App[None], view: FleetView, session: Session, host: str, vm: DomainFacts) -> None:
-    if not _allowed(app, view, session, f"scale {vm.name}", host):
+    if not _allowed(app, view, session, f"scale {vm.name}", host, vm.name):
+        return
+    if vm.state not in SCALABLE:  # the action's own rule and wording (services/actions/scale.py)
+        _refuse(
+            app, f"scale {vm.name}", f"{vm.name} is {vm.state.value}: live scaling needs a running VM", host
+        )
         return
 
+    def vcpus_of(text: str) -> int:
+        if not text.isdigit() or int(text) < 1:
+            raise ValueError(f"vCPUs: expected a whole number of at least 1, got {text!r}")
+        return int(text)
+
+    def memory_of(text: str) -> int:
+        try:
+            memory = parse_size(text)
+        except UnitError as exc:
+            raise ValueError(f"memory: {exc}") from None
+        if not 0 < memory <= vm.max_memory:
+            raise ValueError(
+                f"{vm.name} can have up to {format_size(vm.max_memory)} of memory (its maximum), "
+                f"not {format_size(memory)}"
+            )
+        return memory
+
     def shape(values: dict[str, str]) -> tuple[int, int]:
-        if not values["vcpus"].isdigit():
-            raise ValueError(f"vCPUs: expected a whole number, got {values['vcpus']!r}")
-        return int(values["vcpus"]), parse_size(values["memory"])  # UnitError is a ValueError
+        return vcpus_of(values["vcpus"]), memory_of(values["memory"])
 
     def confirm(values: dict[str, str]) -> str:
         vcpus, memory = shape(values)
@@ -161,15 +239,21 @@ def ask_scale(app: App[None], view: FleetView, session: Session, host: str, vm: 
             run = lambda deck, _report: scale_vm(  # noqa: E731
                 deck, vm.name, vcpus=vcpus, memory=memory, host=host, reason=reason
             )
-            _submit(app, ActionJob(f"scale {vm.name}", run, vm.name, host, reason))
+            _submit(app, ActionJob(f"scale {vm.name}", run, vm.name, host, reason, "vm.scale"))
 
     what = (
         f"Live scaling within the VM's maximum (memory up to {format_size(vm.max_memory)}); growth the "
         "host's cost function makes infinite is refused."
     )
     asks = [
-        Ask("vcpus", "vCPUs", str(vm.vcpus)),
-        Ask("memory", "memory, e.g. 4GiB", format_size(vm.memory).replace(" ", "")),
+        Ask("vcpus", "vCPUs", str(vm.vcpus), label="vCPUs", check=lambda v: vcpus_of(v["vcpus"]) and None),
+        Ask(
+            "memory",
+            "memory, e.g. 4GiB",
+            format_size(vm.memory).replace(" ", ""),
+            label=f"memory (max {format_size(vm.max_memory)})",
+            check=lambda v: memory_of(v["memory"]) and None,
+        ),
         reason_ask(),
     ]
     app.push_screen(ActionScreen(f"Scale {vm.name} on {host}", [("what", what)], asks, confirm), done)
@@ -180,11 +264,32 @@ def ask_start(app: App[None], view: FleetView, session: Session, realm: str | No
         app.post_message(ActionRefused("start a VM", READ_ONLY_MESSAGE))
         return
     realms = tuple(sorted(view.config.realms))
+    device_types = view.config.device_types()
+
+    def shape_of(values: dict[str, str]) -> Any:
+        return parse_request(values["shape"], device_types)  # RequestError is a ValueError
+
+    def placeable(values: dict[str, str]) -> None:
+        """The realm exists and the scheduler finds a host for the shape on the fleet as last polled
+        (the start checks again on the live fleet)."""
+        realm = values["realm"]
+        if realm not in view.config.realms:
+            raise ValueError(f"no realm {realm!r} (realms: {', '.join(realms)})")
+        if view.config.realms[realm].disabled:
+            raise ValueError(f"realm {realm!r} is disabled: nothing is started in it")
+        shape = shape_of(values)
+        fleet = view.fleet()
+        hosts = tuple(h for h in fleet.hosts if view.records[h.name].realm == realm)
+        if not hosts:
+            raise ValueError(f"realm {realm!r} has no hosts (vmdeck hosts add ...)")
+        state = FleetState(view.config, Fleet(hosts))
+        engine = CostEngine(state)
+        if not explain_request(state, engine, shape).placed:
+            raise ValueError(f"cannot be placed now: {rejection_reason(state, engine, shape)}")
 
     def request(values: dict[str, str]) -> StartRequest:
-        if values["realm"] not in view.config.realms:
-            raise ValueError(f"no realm {values['realm']!r} (realms: {', '.join(realms)})")
-        shape = parse_request(values["shape"])  # RequestError is a ValueError
+        placeable(values)
+        shape = shape_of(values)
         devices = dict(shape.devices)
         return StartRequest(
             values["name"], shape.vcpus, shape.memory, devices, realm=values["realm"], reason=values["reason"]
@@ -202,16 +307,23 @@ def ask_start(app: App[None], view: FleetView, session: Session, realm: str | No
         if values:
             req = request(values)
             run = lambda deck, _report: start_vm(deck, req)  # noqa: E731
-            _submit(app, ActionJob(f"start {req.name}", run, req.name, None, req.reason))
+            _submit(app, ActionJob(f"start {req.name}", run, req.name, None, req.reason, "vm.start"))
 
     what = (
         "The scheduler picks the host and PCI devices from the live fleet; vmdeck creates the drive in "
         "the realm's drives pool, defines and starts the VM and waits until it runs."
     )
     asks = [
-        Ask("name", "VM name"),
-        Ask("shape", f"shape: {EXAMPLE}"),
-        Ask("realm", "realm", realm or (realms[0] if realms else ""), suggestions=realms),
+        Ask("name", "VM name", label="VM name"),
+        Ask("shape", f"shape: {REQUEST_EXAMPLE}", label="shape", check=lambda v: shape_of(v) and None),
+        Ask(
+            "realm",
+            "realm",
+            realm or (realms[0] if realms else ""),
+            suggestions=realms,
+            label="realm",
+            check=placeable,
+        ),
         reason_ask(),
     ]
     app.push_screen(ActionScreen("Start a VM through the scheduler", [("what", what)], asks, confirm), done)
@@ -223,6 +335,9 @@ def offer_force(app: App[None], job: ActionJob, outcome: Outcome) -> None:
         return
     host, vm, reason = outcome.host or job.host, job.vm, job.reason or "graceful stop timed out"
     if host is None:
+        return
+    if isinstance(app.screen, ModalScreen):  # never over another dialog: say it instead
+        app.notify(f"{vm} did not shut down: press k on it to force it off", severity="warning")
         return
     app.push_screen(
         ActionScreen(
@@ -237,9 +352,19 @@ def offer_force(app: App[None], job: ActionJob, outcome: Outcome) -> None:
 
 # --- hosts ----------------------------------------------------------------------------------------------
 def ask_drain(app: App[None], view: FleetView, session: Session, host: str) -> None:
-    """Plan first (the app does it off the loop and answers with DrainPlanned → `confirm_drain`)."""
-    if _allowed(app, view, session, f"drain {host}", host):
-        app.post_message(DrainPlanRequested(host))
+    """The dialog opens at once (the reason can be typed while the scheduler plans, and keys typed
+    meanwhile never reach the pane); the app plans off the loop and hands the plan to it."""
+    if not _allowed(app, view, session, f"drain {host}", host):
+        return
+
+    def done(values: dict[str, str] | None) -> None:
+        if values:
+            reason = values["reason"]
+            run = lambda deck, report: _drain(deck, host, reason, report)  # noqa: E731
+            _submit(app, ActionJob(f"drain {host}", run, None, host, reason, "host.drain"))
+
+    app.push_screen(DrainScreen(host), done)
+    app.post_message(DrainPlanRequested(host))
 
 
 def plan_lines(plan: DrainPlan) -> tuple[str, str]:
@@ -256,34 +381,32 @@ def plan_lines(plan: DrainPlan) -> tuple[str, str]:
     return "\n".join([head, *moves]), "\n".join([f"Cannot move: {len(plan.unmovable)}", *stuck])
 
 
-def confirm_drain(app: App[None], plan: DrainPlan) -> None:
-    host = plan.host
+class DrainScreen(ActionScreen):
+    """Drain a host: the plan (filled in by `planned` when the scheduler has it), a reason, confirm."""
 
-    def done(values: dict[str, str] | None) -> None:
-        if values:
-            reason = values["reason"]
-            _submit(
-                app,
-                ActionJob(
-                    f"drain {host}",
-                    lambda deck, report: _drain(deck, host, reason, report),
-                    None,
-                    host,
-                    reason,
-                ),
-            )
-
-    moves, stuck = plan_lines(plan)
-    what = f"{host} is set to No Scheduling, then its VMs migrate (a few at a time), each result reported."
-    app.push_screen(
-        ActionScreen(
+    def __init__(self, host: str) -> None:
+        what = (
+            f"{host} is set to No Scheduling, then its VMs migrate (a few at a time), each result reported."
+        )
+        super().__init__(
             f"Drain {host}",
-            [("what", what), ("plan", moves), ("unmovable", stuck)],
+            [("what", what), ("plan", "Planning: the scheduler is placing each VM …"), ("unmovable", "")],
             [reason_ask()],
-            lambda v: f"drain {host} ({len(plan.moves)} to migrate) because “{v['reason']}”",
-        ),
-        done,
-    )
+            self._question,
+        )
+        self.host = host
+        self.plan: DrainPlan | None = None
+
+    def _question(self, values: dict[str, str]) -> str:
+        if self.plan is None:
+            raise ValueError("the plan is still being computed: press enter again in a moment")
+        return f"drain {self.host} ({len(self.plan.moves)} to migrate) because “{values['reason']}”"
+
+    def planned(self, plan: DrainPlan) -> None:
+        self.plan = plan
+        moves, stuck = plan_lines(plan)
+        self.query_one("#action-plan", Static).update(printable(moves, keep_newlines=True))
+        self.query_one("#action-unmovable", Static).update(printable(stuck, keep_newlines=True))
 
 
 def _drain(deck: Deck, host: str, reason: str, report: Report) -> Outcome:

@@ -6,12 +6,13 @@ caches one exact cost vector per distinct shape.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import re
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from tui.core.limits import MAX_COUNT, MAX_SIZE_BYTES
-from tui.core.units import UnitError, parse_size
+from tui.core.units import UnitError, format_size, parse_size
 
 
 class RequestError(ValueError):
@@ -83,10 +84,78 @@ def parse_device_counts(items: Iterable[str]) -> dict[str, int]:
     return devices
 
 
-def parse_request(vcpus: int, memory: str | int, devices: Iterable[str] = ()) -> Request:
+def request_of(vcpus: int, memory: str | int, devices: Iterable[str] = ()) -> Request:
     """A request from command-line values: memory as bytes or a size such as 4GiB, devices as words."""
     try:
         size = parse_size(memory)
     except UnitError as exc:
         raise RequestError(f"--memory: {exc}") from None
     return Request.of(vcpus, size, parse_device_counts(devices))
+
+
+REQUEST_EXAMPLE = "2 4GiB   or   vcpus=4 memory=8GiB nvidia-gpu=1"
+_VCPU_WORDS = ("vcpus", "vcpu", "cpus", "cpu")
+_MEMORY_WORDS = ("memory", "mem", "ram")
+
+
+def parse_request(text: str, device_types: Collection[str] | None = None) -> Request:
+    """A request typed as text: '2 4GiB nvidia-gpu=1' or 'vcpus=2 memory=4GiB gpu:1'.
+
+    The first bare whole number is the vCPUs; a size (or a second number: bytes) is the memory,
+    with units as `validate` reads them. Refused
+    with a RequestError: no vCPUs or memory, 0 vCPUs or no memory (a VM needs both), a value given
+    twice, a device count that is not a whole number, and — with `device_types` — a device type the
+    config does not know.
+    """
+    vcpus: int | None = None
+    memory: int | None = None
+    devices: dict[str, int] = {}
+    # Normalise "key = value" / "key: value" to key=value and "4 GiB" to 4GiB, then split on blanks.
+    text = re.sub(r"\s*[=:]\s*", "=", text.strip())
+    # A word after a number is its unit (`32 Gib` is then refused as `validate` refuses it), unless it
+    # names a device (`4 gpu=1`).
+    text = re.sub(r"(\d)\s+([A-Za-z]+)\b(?![-\w.]*=)", r"\1\2", text)
+    for token in text.replace(",", " ").split():
+        key, sep, value = token.partition("=")
+        word = key.lower()
+        if sep and not key:
+            raise RequestError(f"{token!r}: expected NAME=VALUE, e.g. {REQUEST_EXAMPLE}")
+        if (not sep and key.isdigit() and vcpus is None) or word in _VCPU_WORDS:
+            number = key if not sep else value
+            if vcpus is not None:
+                raise RequestError(f"vCPUs given twice ({vcpus} and {number})")
+            vcpus = _whole(number, "vcpus")
+        elif not sep or word in _MEMORY_WORDS:
+            size = _size(value if sep else key)
+            if memory is not None:
+                raise RequestError(f"memory given twice ({format_size(memory)} and {value if sep else key})")
+            memory = size
+        else:
+            if key in devices:
+                raise RequestError(f"device {key!r} given twice")
+            devices[key] = _whole(value, key)
+    if vcpus is None or memory is None:
+        raise RequestError(f"give vCPUs and memory, e.g. {REQUEST_EXAMPLE}")
+    if vcpus < 1:
+        raise RequestError(f"a VM needs at least 1 vCPU, got {vcpus}")
+    if memory <= 0:
+        raise RequestError("memory must be positive")
+    if device_types is not None:
+        unknown = sorted(k for k in devices if k not in device_types)
+        if unknown:
+            known = ", ".join(sorted(device_types)) or "none"
+            raise RequestError(f"unknown device type {unknown[0]!r} (the config's device types: {known})")
+    return Request.of(vcpus, memory, devices)
+
+
+def _whole(value: str, key: str) -> int:
+    if not value.isdigit():
+        raise RequestError(f"{key}: expected a whole number, got {value!r}")
+    return int(value)
+
+
+def _size(value: str) -> int:
+    try:
+        return parse_size(value)
+    except UnitError as exc:
+        raise RequestError(f"memory: {exc}") from None

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from tui.core.whatif import Move
 from tui.services.actions import Deck, Outcome, Result, migrate_vm
 from tui.ui.messages import Report
+from tui.ui.text import plural
 
 
 def apply_moves(deck: Deck, kind: str, moves: Sequence[Move], reason: str, report: Report) -> Outcome:
@@ -26,8 +27,10 @@ def apply_moves(deck: Deck, kind: str, moves: Sequence[Move], reason: str, repor
                 kind,
                 None,
                 outcome.result,
-                f"{kind} plan stopped after {done} of {len(moves)} move(s): {outcome.message}",
+                f"{kind} plan stopped after {done} of {plural(len(moves), 'move')}: {outcome.message}",
             )
         done += 1
         report(f"{kind}: ok {move.vm} {move.source} → {move.target} ({done}/{len(moves)})")
-    return Outcome(f"lab.{kind}", kind, None, Result.OK, f"{kind} plan applied: {done} live migration(s)")
+    return Outcome(
+        f"lab.{kind}", kind, None, Result.OK, f"{kind} plan applied: {plural(done, 'live migration')}"
+    )

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from textual.binding import Binding
 from textual.suggester import SuggestFromList
 from textual.timer import Timer
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 
 from tui.core.fleet import FleetError
@@ -34,6 +35,7 @@ from tui.core.whatif import (
 from tui.core.whatif.edits import RESOURCE_TERMS
 from tui.services.actions.deck import READ_ONLY_MESSAGE
 from tui.ui.dialogs import ActionScreen, reason_ask
+from tui.ui.keymap import key
 from tui.ui.lab import compute
 from tui.ui.lab.compute import CurveOutcome, LabInputs
 from tui.ui.lab.dialogs import ScenarioPickScreen
@@ -58,30 +60,31 @@ from tui.ui.lab.views import (
     term_curve,
 )
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
+from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
 
 if TYPE_CHECKING:
     from tui.ui.panes.sim import SimPane
 
 # Keys of the lab (ids for help and palette). Letters the app uses (q, digits, :, /, ?) are avoided.
+# A view's key pressed again while it is shown puts the cursor in its parameter line.
 LAB_BINDINGS: list[Binding] = [
-    Binding("p", "lab('place')", "Place", id="lab.place", show=False),
-    Binding("l", "lab('response')", "Load resp.", id="lab.response"),
-    Binding("e", "lab('curve')", "Curve lab", id="lab.curve"),
-    Binding("w", "lab('replay')", "Replay", id="lab.replay"),
-    Binding("a", "lab('ab')", "A/B", id="lab.ab"),
-    Binding("d", "lab('drain')", "Drain preview", id="lab.drain", show=False),
-    Binding("b", "lab('rebalance')", "Rebalance plan", id="lab.rebalance", show=False),
-    Binding("c", "lab('consolidate')", "Consolidation plan", id="lab.consolidate", show=False),
-    Binding("i", "lab('params')", "Edit parameters", id="lab.params", show=False),
-    Binding("z", "lab('undo')", "Drop last curve edit", id="lab.undo", show=False),
-    Binding("t", "lab('hocon')", "Show/hide HOCON", id="lab.hocon", show=False),
-    Binding("h", "lab('save_hocon')", "Save HOCON to a file", id="lab.save_hocon", show=False),
-    Binding("m", "lab('apply')", "Apply the plan (confirm)", id="lab.apply", show=False),
-    Binding("s", "lab('save')", "Save scenario", id="lab.save"),
-    Binding("o", "lab('open')", "Open scenario", id="lab.open", show=False),
-    Binding("x", "lab('export')", "Export JSON/CSV", id="lab.export", show=False),
-    Binding("g", "lab('live')", "Back to the live fleet", id="lab.live", show=False),
+    key("p", "lab('place')", "Place", id="lab.place", show=False),
+    key("l", "lab('response')", "Load resp.", id="lab.response"),
+    key("e", "lab('curve')", "Curve lab", id="lab.curve"),
+    key("w", "lab('replay')", "Replay", id="lab.replay"),
+    key("a", "lab('ab')", "A/B", id="lab.ab"),
+    key("d", "lab('drain')", "Drain preview", id="lab.drain", show=False),
+    key("b", "lab('rebalance')", "Rebalance plan", id="lab.rebalance", show=False),
+    key("c", "lab('consolidate')", "Consolidation plan", id="lab.consolidate", show=False),
+    key("z", "lab('undo')", "Drop last curve edit", id="lab.undo", show=False),
+    key("t", "lab('hocon')", "Show/hide HOCON", id="lab.hocon", show=False),
+    key("h", "lab('save_hocon')", "Save HOCON to a file", id="lab.save_hocon", show=False),
+    key("m", "lab('apply')", "Apply the plan (confirm)", id="lab.apply", show=False),
+    key("s", "lab('save')", "Save scenario", id="lab.save"),
+    key("o", "lab('open')", "Open scenario", id="lab.open", show=False),
+    key("x", "lab('export')", "Export JSON/CSV", id="lab.export", show=False),
+    key("g", "lab('live')", "Back to the live fleet", id="lab.live", show=False),
 ]
 
 TABS = [
@@ -128,6 +131,7 @@ class LabController:
         self._started: dict[str, float] = {}
         self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
         self._hocon_timer: Timer | None = None
+        self._edit_refused: str | None = None  # why the edit being typed does not read, if it does not
 
     # --- set-up -------------------------------------------------------------------------------------------
     def mounted(self) -> None:
@@ -144,7 +148,7 @@ class LabController:
 
     def header(self) -> str:
         fleet = f"scenario {self.scenario.name}'s fleet" if self.scenario else "live fleet"
-        edits = f", {len(self.edits)} curve edit(s) in memory" if self.edits else ""
+        edits = f", {plural(len(self.edits), 'curve edit')} in memory" if self.edits else ""
         return f"what-if lab on the {fleet}{edits} (the live config is never changed)"
 
     def inputs(self) -> LabInputs:
@@ -170,18 +174,23 @@ class LabController:
             self.show(name)
 
     def show(self, view: str) -> None:
-        """Switch to a view and compute it with its parameters (drain waits for a host)."""
+        """Switch to a view and compute it with its parameters (drain waits for a host).
+
+        The curve lab's edit line takes the cursor at once (its prompt invites typing); another
+        view's parameter line does when the view's key is pressed again.
+        """
+        if view == self.view and view in PLACEHOLDERS:
+            self.pane.set_focus(self._param_input())
+            return
         self.view = view
         box_id = f"lab-{VIEW_OF.get(view, view)}"
         self.pane.query_one("#lab-views", ContentSwitcher).current = box_id
-        # Focus the view's table: with nothing focused, Textual would focus the request line on the
-        # next screen resume, and the lab's letter keys would be typed into it.
-        tables = self.pane.query_one(f"#{box_id}").query(DataTable)
-        target = tables.first() if tables else self.pane.query_one("#scenario-body")
-        target.focus()
+        target = self.home()
         self._show_tabs()
         box = self._param_input()
         box.display = view in PLACEHOLDERS
+        # set_focus, not focus(): at once, so the next key of a burst goes where the admin expects.
+        self.pane.set_focus(box if view == "curve" else target)
         if view in PLACEHOLDERS:
             box.placeholder = PLACEHOLDERS[view]
             with box.prevent(Input.Changed):
@@ -199,16 +208,20 @@ class LabController:
             self.recompute()
         self.pane.update_header()
 
+    def home(self) -> Widget:
+        """The view's table: what has focus when no field does. With nothing focused, Textual would
+        focus the request line on the next screen resume, and the lab's letter keys would be typed
+        into it."""
+        box_id = f"lab-{VIEW_OF.get(self.view, self.view)}"
+        tables = self.pane.query_one(f"#{box_id}").query(DataTable)
+        return tables.first() if tables else self.pane.query_one("#scenario-body")
+
     def _current_params(self, view: str) -> str:
         if view == "curve":
             return self.pending.to_text() if self.pending is not None else ""
         if view == "ab":
             return self.params.get("ab") or self.params["replay"]
         return self.params.get(view, "")
-
-    def do_params(self) -> None:
-        if self.view in PLACEHOLDERS:
-            self._param_input().focus()
 
     def do_place(self) -> None:
         self.show("place")
@@ -229,8 +242,15 @@ class LabController:
         try:
             self.pending = Edit.parse(text) if text else None
         except EditError as exc:
-            self.pane.query_one(CurveLabView).show_diagnostics([f"edit: {exc.message}"], [])
+            # The edit as typed is refused (units and messages as `validate`'s): nothing of it is
+            # applied, and no costs are shown for it — not even those of a shorter prefix typed before.
+            self.pending = None
+            self._edit_refused = f"edit: {exc.message}"
+            view = self.pane.query_one(CurveLabView)
+            view.show_diagnostics([f"ERROR {self._edit_refused}"], [])
+            view.hide_costs(f"the edit does not read ({exc.message})")
             return
+        self._edit_refused = None
         self.recompute()
 
     def params_submitted(self, text: str) -> None:
@@ -244,8 +264,12 @@ class LabController:
         try:
             edit = Edit.parse(text.strip()) if text.strip() else None
         except EditError as exc:
-            self.pane.notify(f"edit: {exc.message}", severity="error")
+            self.pane.notify(f"edit: {exc.message}", title="Edit not kept", severity="error")
+            view = self.pane.query_one(CurveLabView)
+            view.show_diagnostics([f"ERROR edit: {exc.message}"], [])
+            view.hide_costs(f"the edit does not read ({exc.message})")
             return
+        self._edit_refused = None
         if edit is not None:
             self.edits = [e for e in self.edits if e.key != edit.key] + [edit]
         self.pending = None
@@ -263,7 +287,7 @@ class LabController:
         key, value = chosen
         box = self._param_input()
         box.value = f"{key}={value}"
-        box.focus()
+        self.pane.set_focus(box)
         box.cursor_position = len(box.value)
 
     def do_undo(self) -> None:
@@ -366,7 +390,7 @@ class LabController:
         host = self.params.get("drain", "").strip() or None
         if kind == "drain" and host is None:
             self._view_of(kind).say(
-                "Drain preview: type the host to drain (i), or select it on the place view (p) first."
+                "Drain preview: type the host to drain (d again), or select it on the place view (p) first."
             )
             return
         inputs = self.inputs()
@@ -396,7 +420,12 @@ class LabController:
         view: CurveLabView = self._view_of("curve")
         config = self.pane.view.config
         view.show_params(config, outcome.result.config)
-        view.show_rerank(outcome.rerank)
+        if self._edit_refused is not None:
+            return  # typed on since this job started: the refusal stands
+        if outcome.result.ok:
+            view.show_rerank(outcome.rerank)
+        else:
+            view.hide_costs("the edited config is refused (see the diagnostics below)")
         view.show_hocon(outcome.hocon)
         view.show_curve(self._curve_lines(outcome))
         refusals = [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
@@ -443,7 +472,10 @@ class LabController:
         refusals = [
             f"{d.severity.value.upper()} {d.path}: {d.message}" for d in self.curve.result.diagnostics()
         ]
-        self._view_of("curve").show_diagnostics(refusals, message.diagnostics)
+        view: CurveLabView = self._view_of("curve")
+        view.show_diagnostics(refusals, message.diagnostics)
+        if any(d.severity.value == "error" for d in message.diagnostics):
+            view.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
 
     def _show_replay_run(self, run: PolicyRun) -> None:
         self._view_of("replay").add_run(run)
@@ -508,12 +540,14 @@ class LabController:
                 reason = values["reason"]
                 run = lambda deck, report: apply_moves(deck, plan.kind, moves, reason, report)  # noqa: E731
                 self.pane.app.post_message(
-                    ActionRequested(ActionJob(f"{plan.kind} plan", run, reason=reason))
+                    ActionRequested(
+                        ActionJob(f"{plan.kind} plan", run, reason=reason, what=f"plan.{plan.kind}")
+                    )
                 )
 
         self.pane.app.push_screen(
             ActionScreen(
-                f"Apply the {plan.kind} plan: {len(moves)} live migration(s)",
+                f"Apply the {plan.kind} plan: {plural(len(moves), 'live migration')}",
                 [
                     ("plan", "\n".join(lines)),
                     (
@@ -522,7 +556,7 @@ class LabController:
                     ),
                 ],
                 [reason_ask()],
-                lambda v: f"live-migrate {len(moves)} VM(s) because “{v['reason']}”",
+                lambda v: f"live-migrate {plural(len(moves), 'VM')} because “{v['reason']}”",
                 prefix="labapply",
             ),
             done,
@@ -551,7 +585,11 @@ class LabController:
         def job() -> None:
             try:
                 pane.post_message(LabFileWritten(what, work(path)))
-            except (OSError, ValueError) as exc:
+            except OSError as exc:
+                # The admin's path, not the temporary file the atomic write used beside it.
+                why = exc.strerror or type(exc).__name__
+                pane.post_message(LabFileWritten(what, [path], f"cannot write {path}: {why}"))
+            except ValueError as exc:
                 pane.post_message(LabFileWritten(what, [path], str(exc)))
 
         pane.run_job(job, f"lab-write-{what}")
@@ -619,6 +657,9 @@ class LabController:
         if not scenarios:
             self.pane.notify("no scenarios saved yet (s saves the current what-if)", severity="warning")
             return
+        if not self.pane.is_active:  # another dialog opened meanwhile: never stack
+            self.pane.notify("scenarios listed: press o again to choose one", severity="warning")
+            return
         self.pane.app.push_screen(ScenarioPickScreen(scenarios), self._open)
 
     def _open(self, name: str | None) -> None:
@@ -649,7 +690,7 @@ class LabController:
         self.params["replay"] = self.params["ab"] = self.workload.to_text()
         self._view_of("scenario").show(scenario, scenario.config_hash == config_hash(config))
         self.show("scenario")
-        self.pane.notify(f"opened scenario {scenario.name}: {len(edits)} edit(s)", title="Scenario")
+        self.pane.notify(f"opened scenario {scenario.name}: {plural(len(edits), 'edit')}", title="Scenario")
 
     def do_live(self) -> None:
         if self.scenario is not None:

@@ -7,17 +7,20 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import DataTable, Static
 
 from tui.core.whatif import Scenario
+from tui.ui.keyorder import Dialog
 from tui.ui.widgets.table import FixedTable
 
 
-class ScenarioPickScreen(ModalScreen[str | None]):
+class ScenarioPickScreen(Dialog[str | None]):
     """Returns the chosen scenario's name (enter), or None (esc)."""
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="scenario.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="scenario.cancel"),
+        Binding("enter", "open", "Open", id="scenario.open", priority=True),  # at once, not via a message
+    ]
 
     def __init__(self, scenarios: Sequence[Scenario]) -> None:
         super().__init__(classes="action-screen")
@@ -35,11 +38,12 @@ class ScenarioPickScreen(ModalScreen[str | None]):
             yield Static("enter: open · esc: cancel", classes="action-status", markup=False)
 
     def on_mount(self) -> None:
-        self.query_one(DataTable).focus()
+        self.set_focus(self.query_one(DataTable))
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.dismiss(str(event.row_key.value))
+    def action_open(self) -> None:
+        table = self.query_one(DataTable)
+        if table.row_count:
+            self.dismiss(str(table.get_row_at(table.cursor_row)[0]))
 
     def action_cancel(self) -> None:
         self.dismiss(None)

@@ -22,7 +22,7 @@ from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun, Rerank, Scenario
-from tui.ui.text import BLOCKS, INFINITY, spark
+from tui.ui.text import BLOCKS, INFINITY, plural, safe_cells, spark
 from tui.ui.widgets.curveplot import input_range
 from tui.ui.widgets.table import FixedTable
 
@@ -40,7 +40,7 @@ def fill(table: DataTable[str], rows: Iterable[tuple[str, tuple[str, ...]]]) -> 
     """Replace every row (keyed, so tests and the cursor find a host or VM by name)."""
     table.clear()
     for key, row in rows:
-        table.add_row(*row, key=key)
+        table.add_row(*safe_cells(row), key=key)  # VM and host names from outside: no markup
 
 
 def pct(share: float) -> str:
@@ -91,7 +91,7 @@ class ResponseView(LabView):
         r = response.request
         more = "+" if response.fleet_capped else ""
         shape = f"{r.vcpus} vCPU, {format_size(r.memory)}" + "".join(f", {n}× {k}" for k, n in r.devices)
-        edited = f" (curve lab: {edits} edit(s) applied)" if edits else ""
+        edited = f" (curve lab: {plural(edits, 'edit')} applied)" if edits else ""
         nxt = " ".join(
             f"{p.step}→{p.host}" if p.host else f"{p.step}→REJECTED ({p.reason})" for p in response.next
         )
@@ -281,8 +281,8 @@ class CurveLabView(LabView):
         moved = ranked.old_choice != ranked.new_choice
         self.say(
             f"The request goes to {ranked.old_choice or 'nowhere'} now, to {ranked.new_choice or 'nowhere'} "
-            f"with the edits{' (CHANGED)' if moved else ''}; {ranked.changed_costs} costs and "
-            f"{ranked.changed_ranks} ranks change · nothing is saved to the live config"
+            f"with the edits{' (CHANGED)' if moved else ''}; {plural(ranked.changed_costs, 'cost')} and "
+            f"{plural(ranked.changed_ranks, 'rank')} change · nothing is saved to the live config"
         )
         rows = []
         for h in ranked.hosts:
@@ -307,6 +307,11 @@ class CurveLabView(LabView):
                 )
             )
         fill(self.query_one("#curve-costs", DataTable), rows)
+
+    def hide_costs(self, why: str) -> None:
+        """No costs for a config that does not load: the table is emptied and the summary says why."""
+        self.say(f"No costs shown: {why}")
+        fill(self.query_one("#curve-costs", DataTable), [])
 
     def show_curve(self, lines: list[str]) -> None:
         self.query_one("#curve-plot", Static).update("\n".join(lines))
@@ -410,7 +415,7 @@ class AbView(LabView):
         self.say(
             f"{len(c.differences)} of {len(a.placements)} decisions differ · "
             f"A (current config): {a.placed} placed, {a.rejected} rejected, memory {pct(a.utilisation['memory']['share'])} · "
-            f"B ({len(edits)} edit(s): {' '.join(e.to_text() for e in edits)}): {b.placed} placed, {b.rejected} rejected, "
+            f"B ({plural(len(edits), 'edit')}: {' '.join(e.to_text() for e in edits)}): {b.placed} placed, {b.rejected} rejected, "
             f"memory {pct(b.utilisation['memory']['share'])}"
         )
         fill(

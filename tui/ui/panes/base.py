@@ -17,10 +17,11 @@ from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Static
 
+from tui.core.printable import printable
 from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.session import Session
-from tui.ui.text import TextFilter, haystack
+from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
 
@@ -83,6 +84,10 @@ class Pane(Screen[None]):
         self.refresh_all()
         self.update_header()
 
+    def leave_field(self) -> None:
+        """esc in one of the pane's text fields: give the keys back to the pane."""
+        self.set_focus(None)
+
     def clear_filter(self) -> bool:
         """esc on a pane: drop the filter first. Returns False when there was none."""
         if not self.filter.text:
@@ -110,7 +115,7 @@ class Pane(Screen[None]):
 
     def update_status(self) -> None:
         """The status bar: actions running and the last result (the app's Activity)."""
-        self._show("#pane-status", self.activity.line())
+        self._show("#pane-status", printable(self.activity.line()))
 
     def _show(self, selector: str, text: str) -> None:
         # Static.update re-lays-out the whole screen: on a pane switch in front of a large table
@@ -153,7 +158,8 @@ class TablePane(Pane):
     def refresh_all(self) -> None:
         """Recompute every row from the view, then show those the filter keeps."""
         rows = self.all_rows()
-        self._rows = dict(rows)
+        # The one place a table pane's cells become display text (names from libvirt included).
+        self._rows = {key: safe_cells(cells) for key, cells in rows.items()}
         self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
         self._size_columns(self._rows.values())
         self._load()
@@ -199,7 +205,8 @@ class TablePane(Pane):
             self._hay.pop(key, None)
             if key in table.rows:
                 table.remove_row(key)
-        for key, cells in rows.items():
+        for key, raw in rows.items():
+            cells = safe_cells(raw)
             self._rows[key] = cells
             self._hay[key] = hay = haystack(cells)
             visible = self.filter.matches_text(hay)

@@ -11,7 +11,6 @@ migrate action, after a confirmation, and never in read-only mode.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +26,10 @@ from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.scheduling import CostEngine, FleetState, Placement, Request, RequestError, explain_request
-from tui.core.units import UnitError, format_size, parse_size
+from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
+from tui.core.units import format_size
+from tui.ui.keymap import key
+from tui.ui.keyorder import OrderedKeys
 from tui.ui.lab.controller import LAB_BINDINGS, LabController
 from tui.ui.lab.messages import (
     HoconChecked,
@@ -39,47 +41,7 @@ from tui.ui.lab.messages import (
 )
 from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
 from tui.ui.panes.base import Pane
-
-EXAMPLE = "2 4GiB   or   vcpus=4 memory=8GiB nvidia-gpu=1"
-
-
-def parse_request(text: str) -> Request:
-    """'2 4GiB nvidia-gpu=1' or 'vcpus=2 memory=4GiB gpu:1'. A bare integer is vCPUs, a size memory."""
-    vcpus: int | None = None
-    memory: int | None = None
-    devices: dict[str, int] = {}
-    # Normalise "key = value" / "key: value" to key=value and "4 GiB" to 4GiB, then split on blanks.
-    text = re.sub(r"\s*[=:]\s*", "=", text.strip())
-    text = re.sub(r"(\d)\s+([KMGTPkmgtp]i?B?|B|bytes?)\b", r"\1\2", text)
-    for token in text.replace(",", " ").split():
-        key, sep, value = token.partition("=")
-        if not sep:
-            if key.isdigit() and vcpus is None:
-                vcpus = int(key)
-            else:
-                memory = _size(key)
-        elif key.lower() in ("vcpus", "vcpu", "cpus", "cpu"):
-            vcpus = _int(value, key)
-        elif key.lower() in ("memory", "mem", "ram"):
-            memory = _size(value)
-        else:
-            devices[key] = devices.get(key, 0) + _int(value, key)
-    if vcpus is None or memory is None:
-        raise RequestError(f"give vCPUs and memory, e.g. {EXAMPLE}")
-    return Request.of(vcpus, memory, devices)
-
-
-def _int(value: str, key: str) -> int:
-    if not value.isdigit():
-        raise RequestError(f"{key}: expected a whole number, got {value!r}")
-    return int(value)
-
-
-def _size(value: str) -> int:
-    try:
-        return parse_size(value)
-    except UnitError as exc:
-        raise RequestError(f"memory: {exc}") from None
+from tui.ui.text import plural, safe_cells
 
 
 def place(config: VmConfig, fleet: Fleet, request: Request) -> Placement:
@@ -97,13 +59,18 @@ def lab_styles() -> str:
     raise FileNotFoundError(f"lab.tcss not found next to {package}")
 
 
-class SimPane(Pane):
+class SimPane(OrderedKeys, Pane):
+    """While one of its text fields has focus the pane takes its keys in order (tui/ui/keyorder.py):
+    the field gets the text, enter submits and hands focus back at once, so a lab key typed after
+    enter in the same burst acts as a lab key, and text typed before it is never one."""
+
     PANE = "sim"
     TITLE_TEXT = "Simulation"
     CSS_PATH = lab_styles()
     PANE_BINDINGS: ClassVar[list[Binding]] = [
-        Binding("r", "edit_request", "Request", id="sim.request"),
-        Binding("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
+        key("r", "edit_request", "Request", id="sim.request"),
+        key("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
+        key("enter", "submit_field", "Submit the field", id="sim.submit", show=False),
         *LAB_BINDINGS,
     ]
     BINDINGS: ClassVar[list[BindingType]] = [*PANE_BINDINGS]
@@ -116,7 +83,9 @@ class SimPane(Pane):
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sim-request"):
-            yield Input(placeholder=f"r, then a request: {EXAMPLE}, enter", id="sim-input", compact=True)
+            yield Input(
+                placeholder=f"r, then a request: {REQUEST_EXAMPLE}, enter", id="sim-input", compact=True
+            )
             yield Static(
                 "Press r, type a request shape (vCPUs, memory, devices) and press enter.",
                 id="sim-result",
@@ -139,20 +108,33 @@ class SimPane(Pane):
         self.query_one("#sim-table", DataTable).focus()
         self.lab.mounted()
 
-    def action_edit_request(self) -> None:
-        self.query_one("#sim-input", Input).focus()
+    def owns_keys(self) -> bool:
+        return isinstance(self.focused, Input) or self.pending()
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        if event.input.id == "lab-params":
-            self.lab.params_submitted(event.value)
+    def leave_field(self) -> None:
+        self.set_focus(self.lab.home())  # a table, so the lab's letters are keys again
+
+    def action_edit_request(self) -> None:
+        self.set_focus(self.query_one("#sim-input", Input))  # at once: the next key is typed there
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "submit_field":
+            return isinstance(self.focused, Input)  # otherwise enter is the table's
+        return True
+
+    def action_submit_field(self) -> None:
+        field = self.focused
+        if not isinstance(field, Input):
+            return
+        if field.id == "lab-params":
+            self.lab.params_submitted(field.value)
             return
         try:
-            self.request = parse_request(event.value)
-            self.query_one("#sim-table", DataTable).focus()
+            self.request = parse_request(field.value, self.view.config.device_types())
         except RequestError as exc:
             self.query_one("#sim-result", Static).update(f"Cannot read the request: {exc}")
             return
+        self.set_focus(self.query_one("#sim-table", DataTable))
         self.lab.request_changed()
         self.action_recompute()
 
@@ -221,7 +203,7 @@ class SimPane(Pane):
                 verdict.reason or "",
             )
             if self.filter.matches(cells):
-                table.add_row(*cells, key=verdict.host)
+                table.add_row(*safe_cells(cells), key=verdict.host)
 
     def selected_host(self) -> str | None:
         """The host selected in the placement table (what `d` drains by default)."""
@@ -271,5 +253,5 @@ def _verdict_line(placement: Placement) -> str:
     taken = f", devices {', '.join(placement.devices)}" if placement.devices else ""
     return (
         f"Request {shape} → {placement.host} at cost {format_cost(placement.cost)}{taken} "
-        f"({feasible} of {len(placement.candidates)} hosts feasible; ties go to the name that sorts first)"
+        f"({feasible} of {plural(len(placement.candidates), 'host')} feasible; ties go to the name that sorts first)"
     )

@@ -1,4 +1,5 @@
-"""A one-line prompt docked at the bottom of the screen: the `:` command line and the `/` filter."""
+"""A one-line prompt docked at the bottom of the screen: the `:` command line, the `/` filter and the
+lab's file prompts. It overlays the pane (transparent background): the table stays readable above."""
 
 from __future__ import annotations
 
@@ -7,18 +8,19 @@ from collections.abc import Sequence
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
-from textual.screen import ModalScreen
 from textual.suggester import SuggestFromList
 from textual.widgets import Input, Label
 
+from tui.ui.keyorder import Dialog
 
-class PromptScreen(ModalScreen[str | None]):
+
+class PromptScreen(Dialog[str | None]):
     """Returns the submitted text, or None on esc. `suggestions` complete with the right arrow."""
 
     DEFAULT_CSS = """
     PromptScreen {
         align: left bottom;
-        background: $background 30%;
+        background: transparent;
     }
     PromptScreen > Horizontal {
         height: auto;
@@ -35,7 +37,11 @@ class PromptScreen(ModalScreen[str | None]):
     }
     """
 
-    BINDINGS = [Binding("escape", "cancel", "Cancel", id="prompt.cancel")]
+    BINDINGS = [
+        Binding("escape", "cancel", "Cancel", id="prompt.cancel"),
+        # A priority binding: it wins over the field's own enter and closes the prompt at once.
+        Binding("enter", "submit", "Submit", id="prompt.submit", show=False, priority=True),
+    ]
 
     def __init__(self, prompt: str, value: str = "", suggestions: Sequence[str] = (), hint: str = "") -> None:
         super().__init__()
@@ -50,9 +56,8 @@ class PromptScreen(ModalScreen[str | None]):
             yield Label(self.prompt)
             yield Input(value=self.value, placeholder=self.hint, suggester=suggester, id="prompt-input")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value.strip())
+    def action_submit(self) -> None:
+        self.dismiss(self.query_one("#prompt-input", Input).value.strip())
 
     def action_cancel(self) -> None:
         self.dismiss(None)
