@@ -34,6 +34,7 @@ from tui.core.whatif import (
 )
 from tui.core.whatif.edits import RESOURCE_TERMS
 from tui.services.actions.deck import READ_ONLY_MESSAGE
+from tui.services.store import StoreError
 from tui.ui.dialogs import ActionScreen, reason_ask
 from tui.ui.keymap import key
 from tui.ui.lab import compute
@@ -589,7 +590,7 @@ class LabController:
                 # The admin's path, not the temporary file the atomic write used beside it.
                 why = exc.strerror or type(exc).__name__
                 pane.post_message(LabFileWritten(what, [path], f"cannot write {path}: {why}"))
-            except ValueError as exc:
+            except (StoreError, ValueError) as exc:  # StoreError: the atomic write names the path
                 pane.post_message(LabFileWritten(what, [path], str(exc)))
 
         pane.run_job(job, f"lab-write-{what}")
