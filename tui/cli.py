@@ -18,6 +18,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.hosts",
     "tui.commands.fleet",
     "tui.commands.vms",  # after hosts: it adds `hosts drain` to that parser
+    "tui.commands.hostcheck",  # after hosts: it adds `hosts check` to that parser
     "tui.commands.lab",
 )
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tui.commands.hostcheck import check_after_add, report_text
 from tui.commands.output import emit, fail, table
 from tui.core.fleet import HostState
 from tui.core.hosts import (
@@ -200,8 +201,15 @@ def cmd_add(args: argparse.Namespace) -> int:
         nat=_nat(args),
     )
     check_against_config(host, config)
-    open_store(args).add_host(host, reason=args.reason)
-    emit({"ok": True, "host": host.to_json()}, args.json, lambda _: f"added host {name} ({host.state.label})")
+    store = open_store(args)
+    store.add_host(host, reason=args.reason)
+    # The new host's own checks, quietly: reported, cached for the console, never failing the add.
+    check = check_after_add(store, config, name)
+    emit(
+        {"ok": True, "host": host.to_json(), "check": check.to_json()},
+        args.json,
+        lambda _: f"added host {name} ({host.state.label})\n{report_text(check)}",
+    )
     return 0
 
 
