@@ -639,6 +639,11 @@ Host vmdeck-testbed-*
     IdentitiesOnly yes
     PasswordAuthentication no
     KbdInteractiveAuthentication no
+    # A hung host (sshd stopped, network gone) is noticed by ssh itself within ~6-9 s, before
+    # libvirt's keepalive would: what the README recommends for a real fleet's ~/.ssh/config.
+    ConnectTimeout 5
+    ServerAliveInterval 3
+    ServerAliveCountMax 2
 EOF
 }
 
@@ -693,6 +698,7 @@ cmd_start() {
     done
     [ $all = 1 ] && live_pid "$SSH_PID" sshd >/dev/null && ssh_ready || all=0
     if [ $all = 1 ]; then
+        ensure_ssh_files # cheap; brings the ssh client settings up to date
         write_env
         warn_no_kvm
         warn_no_reaper

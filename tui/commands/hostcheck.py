@@ -102,7 +102,7 @@ def check_after_add(store: Any, config: Any, name: str, open_timeout: float = 10
 
     record = store.host(name)
     poller = Poller(
-        [record] if record else [], config, PollerSettings(read_only=True, open_timeout=open_timeout)
+        [record] if record else [], config, PollerSettings(open_timeout=open_timeout)
     )
     try:
         poller.poll_once()

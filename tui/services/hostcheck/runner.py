@@ -132,7 +132,9 @@ def check_host(deck: Deck, name: str, *, peers_checks: bool = True) -> HostCheck
         try:
             call(conn.getDomainCapabilities, None, None, None, "kvm", 0, what="domain capabilities")
         except libvirt.libvirtError as exc:
-            error = exc.get_error_message() or str(exc)
+            # A read-only connection may not ask; the capabilities have answered already.
+            if exc.get_error_code() != libvirt.VIR_ERR_OPERATION_DENIED:
+                error = exc.get_error_message() or str(exc)
         device_items.extend(_devices(call, profile, groups_seen))
         if not profile.devices:
             groups_seen[0] = _any_iommu_group(call)
