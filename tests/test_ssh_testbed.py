@@ -73,7 +73,8 @@ def _realm_config():  # type: ignore[no-untyped-def]
 @pytest.fixture(scope="module")
 def bed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[object, Path]]:
     """Host d (over ssh) and host b in one realm whose pools are one directory both see."""
-    assert SSH_URI is not None and URIS is not None
+    assert SSH_URI is not None
+    assert URIS is not None
     config = _realm_config()
     db = tmp_path_factory.mktemp("store")
     Store(db).add_hosts([HostRecord("d", SSH_URI, "small", "r"), HostRecord("b", URIS[1], "small", "r")])
@@ -105,7 +106,8 @@ def test_poll_over_ssh_sees_the_daemon_behind_it(deck: Deck) -> None:
     snap = deck.snapshots()["d"]
     assert snap.status is HostStatus.CONNECTED, snap.error
     assert snap.uri.startswith("qemu+ssh://")
-    assert snap.node is not None and snap.node.cpus >= 1
+    assert snap.node is not None
+    assert snap.node.cpus >= 1
     conn = deck.poller.connection("d")
     assert conn is not None
     assert conn.getHostname() == testbed.read_env()["VMDECK_TESTBED_HOSTNAME_D"]
@@ -208,7 +210,8 @@ def test_ssh_refusals_get_a_clear_status_and_recover(fault: str) -> None:
         try:
             assert _status_within(rec, "x", HostStatus.UNREACHABLE, STATUS_BOUND_S), _latest(rec, "x")
             snap = _latest(rec, "x")
-            assert snap is not None and expect in (snap.error or ""), snap
+            assert snap is not None
+            assert expect in (snap.error or ""), snap
             _d_keeps_updating(rec)
             sshd.accept_key()
             sshd.know_host_key()

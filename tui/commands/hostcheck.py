@@ -101,9 +101,7 @@ def check_after_add(store: Any, config: Any, name: str, open_timeout: float = 10
     from tui.services.poller import Poller, PollerSettings
 
     record = store.host(name)
-    poller = Poller(
-        [record] if record else [], config, PollerSettings(open_timeout=open_timeout)
-    )
+    poller = Poller([record] if record else [], config, PollerSettings(open_timeout=open_timeout))
     try:
         poller.poll_once()
         report = check_host(
