@@ -295,6 +295,8 @@ def _shared(
 ) -> CheckItem:
     """A marker volume written through this host must be visible through every other realm host."""
     fix = f"put pool {pool_name} on the realm's shared file system on every host (seed 000: one distributed file system)"
+    if call.gone is not None:
+        raise _Gone(call.gone)
     results: list[PeerResult] = []
     live = {p: c for p, c in peers.items() if not isinstance(c, str)}
     if not live:
@@ -370,6 +372,8 @@ def _migration(
         "open the migration ports (49152-49215 by default) between the hosts, make each host's name "
         "resolve from the others, or give vmdeck a migration URI per host (--migrate-uri HOST=tcp://ADDR)"
     )
+    if call.gone is not None:
+        raise _Gone(call.gone)
     live = {p: c for p, c in peers.items() if not isinstance(c, str)}
     if not live:
         return check_peers("migration", "migration", _unusable(peers), fix)
