@@ -20,6 +20,7 @@ from tui.core.live import DomainFacts
 from tui.core.scheduling.explain import term_reason
 from tui.core.units import format_size
 from tui.ui.fleetview import FleetView
+from tui.ui.hostchecks import detail_lines
 from tui.ui.keymap import BUILTIN_KEYS
 from tui.ui.text import fmt_gib
 
@@ -260,6 +261,7 @@ class HostDetailScreen(Screen[None]):
             )
             for reason in alloc.over():
                 lines.append(f"Over capacity (!): {reason}")
+        lines += detail_lines(self.view.checks.get(self.host))
         lines.append("Cost breakdown (current load):")
         return "\n".join(lines)
 

@@ -32,6 +32,7 @@ HOSTS_BINDINGS: list[Binding] = [
     Binding("d", "set_state('disabled')", "Disable", id="hosts.disable"),
     Binding("r", "drain", "Drain", id="hosts.drain"),
     Binding("s", "start", "Start VM", id="hosts.start"),
+    Binding("c", "check_host", "Check", id="hosts.check"),
 ]
 
 # VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py.
