@@ -264,3 +264,40 @@ def test_cache_round_trip_and_damaged_files(tmp_path: Path) -> None:
     memory.save([report])
     assert memory.get("a") == report
     assert memory.path is None
+
+
+def test_placement_explanations_mention_a_failed_check_of_a_needed_device() -> None:
+    from tui.core.fleet import FleetHost
+    from tui.core.scheduling import CostEngine, FleetState, Request, explain_request
+    from tui.core.scheduling.explain import note_device_checks
+
+    from .scheduling_fixtures import seed_config, seed_fleet
+
+    state = FleetState(seed_config(), seed_fleet(FleetHost("gpu-b", "nvidia-gpu-node", vms=1)))
+    request = Request.of(2, 4 * GIB, {"nvidia-gpu": 1})
+    placement = explain_request(state, CostEngine(state), request)
+    assert (placement.host, placement.devices) == ("gpu-a", ("0000:01:02.0",))
+    absent = CheckItem(
+        "device", "0000:01:02.0", Verdict.FAIL, "nvidia-gpu: no PCI device", None, "nvidia-gpu"
+    )
+    other = CheckItem(
+        "device", "0000:02:03.0", Verdict.FAIL, "nvidia-gpu: no IOMMU group", None, "nvidia-gpu"
+    )
+    checks = {
+        "gpu-a": HostCheckReport("gpu-a", "t", (absent, other)),
+        "gpu-b": HostCheckReport("gpu-b", "t", (other,)),
+        "p2-a": HostCheckReport(
+            "p2-a", "t", (CheckItem("device", "0000:09:00.0", Verdict.FAIL, "x", None, "amd-gpu"),)
+        ),
+    }
+    noted = note_device_checks(placement, checks)
+    reasons = {v.host: v.reason for v in noted.candidates}
+    # The chosen host: only the device it would get; the decision itself does not change.
+    assert reasons["gpu-a"] == "host check failed for nvidia-gpu 0000:01:02.0: nvidia-gpu: no PCI device"
+    assert "host check failed for nvidia-gpu 0000:02:03.0" in (reasons["gpu-b"] or "")
+    assert (noted.host, noted.cost, noted.devices) == (placement.host, placement.cost, placement.devices)
+    # A failed device of a type the request does not need is not mentioned.
+    assert reasons["p2-a"] == next(v.reason for v in placement.candidates if v.host == "p2-a")
+    plain = Request.of(2, 4 * GIB)
+    no_devices = explain_request(state, CostEngine(state), plain)
+    assert note_device_checks(no_devices, checks) == no_devices
