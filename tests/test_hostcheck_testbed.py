@@ -227,8 +227,12 @@ def test_bad_input_gets_one_message_each(bed: Path, capsys: pytest.CaptureFixtur
     )
     try:
         code, out = _cli(capsys, bed, "check", "nosuch", "off", "--read-only")
+        _, every = _cli(capsys, bed, "check", "--all", "--read-only")
     finally:
         store.remove_host("off", reason="test done")
+    assert every["skipped"] == ["off"]  # --all leaves Disabled hosts out instead of failing on them
+    assert "off" not in [r["host"] for r in every["hosts"]]
+    assert {"d", "b"} <= {r["host"] for r in every["hosts"]}
     assert code == 1
     unknown, off = out["hosts"]
     assert unknown["refused"].startswith("no host named 'nosuch'")

@@ -60,9 +60,12 @@ def run_check(args: argparse.Namespace) -> int:
     except _InputError as exc:
         return fail(str(exc), args.json)
     try:
-        known = [h.name for h in deck.store.hosts()]
-        names = known if args.all else list(args.names)
-        if not names:
+        records = deck.store.hosts()
+        known = [h.name for h in records]
+        # --all leaves Disabled hosts out (they are not connected by design); naming one is refused.
+        skipped = [h.name for h in records if not h.connected] if args.all else []
+        names = [n for n in known if n not in skipped] if args.all else list(args.names)
+        if not names and not skipped:
             return fail("no hosts registered (add one with `vmdeck hosts add`)", args.json)
         reports = check_hosts(deck, names, args.parallel)
     finally:
@@ -70,8 +73,15 @@ def run_check(args: argparse.Namespace) -> int:
     # Unknown names are not cached: the cache holds what is known about registered hosts.
     cache = CheckCache.of_store(deck.store)
     cache.save(r for r in reports if r.host in known)
-    data = {"ok": exit_code(reports) == 0, "hosts": [r.to_json() for r in reports]}
-    emit(data, args.json, lambda _: "\n\n".join(report_text(r) for r in reports))
+    data = {"ok": exit_code(reports) == 0, "hosts": [r.to_json() for r in reports], "skipped": skipped}
+
+    def human(_: Any) -> str:
+        text = "\n\n".join(report_text(r) for r in reports)
+        if skipped:
+            text += f"\n\nnot checked (Disabled): {', '.join(printable(n) for n in skipped)}"
+        return text.strip()
+
+    emit(data, args.json, human)
     return exit_code(reports)
 
 
