@@ -237,7 +237,11 @@ def test_bad_input_gets_one_message_each(bed: Path, capsys: pytest.CaptureFixtur
     unknown, off = out["hosts"]
     assert unknown["refused"].startswith("no host named 'nosuch'")
     assert off["refused"] == "host 'off' is Disabled: vmdeck does not connect to it (enable it first)"
-    assert main(["hosts", "check", "--db", str(bed / "db"), "--config", str(bed / "vm.conf")]) == 2
+    plain = ["--db", str(bed / "db"), "--config", str(bed / "vm.conf")]
+    assert main(["hosts", "check", "nosuch\x1b[2J", *plain]) == 1
+    text = capsys.readouterr().out
+    assert text.startswith("host nosuch\\x1b[2J: NOT CHECKED: no host named")  # escaped, never sent raw
+    assert main(["hosts", "check", *plain]) == 2
     assert "name the hosts to check, or give --all" in capsys.readouterr().err
 
 

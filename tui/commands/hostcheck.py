@@ -88,6 +88,8 @@ def run_check(args: argparse.Namespace) -> int:
 def report_text(report: HostCheckReport) -> str:
     """A host's report for a terminal: a summary line, then one line per item and its fix."""
     took = f" ({report.seconds:.1f} s)" if report.seconds is not None else ""
+    if report.refused is not None:
+        return f"host {printable(report.host)}: NOT CHECKED: {printable(report.refused)}"
     head = f"host {printable(report.host)}: {_MARK[report.verdict]} — {printable(report.summary())}{took}"
     lines = [head]
     width = max((len(i.check) for i in report.items), default=0)
