@@ -81,3 +81,20 @@ async def test_c_runs_the_check_again_and_caches_it(tmp_path: Path) -> None:
         assert table_rows(app)[host][0] == host + FAILED_MARK
         assert any(n.title.endswith("host.check") for n in app._notifications)
     assert CheckCache(demo / "db").get(host) == report
+
+
+async def test_the_palette_offers_the_check_of_every_host(tmp_path: Path) -> None:
+    app = console(tmp_path / "demo", read_only=True)
+    async with app.run_test(size=SIZE) as pilot:
+        await polled(pilot)
+        actions = {title: run for title, _help, run in app.palette_actions()}
+        host = next(n for n, r in sorted(app.view.records.items()) if r.connected)
+        assert all(f"Check host {h}" in actions for h in app.view.records)
+        actions[f"Check host {host}"]()
+        await finished(pilot, app)
+        await wait_for(pilot, lambda: host in app.view.checks, "the check's report")
+        report = app.view.checks[host]
+        # Read-only: the checks that write (marker volume, probe VM) are skipped, and say so.
+        skipped = [i for i in report.items if i.check in ("shared-storage", "migration")]
+        assert skipped, report
+        assert all(i.detail.startswith("not checked: read-only") for i in skipped), skipped

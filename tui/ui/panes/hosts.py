@@ -130,4 +130,8 @@ class HostsPane(TablePane):
         if host is None:
             self.notify("No host selected", severity="warning")
             return
+        self.check_host(host)
+
+    def check_host(self, host: str) -> None:
+        """Run `host`'s check as an action (the key c and the command palette)."""
         self.app.post_message(ActionRequested(check_job(host, self.post_message)))
