@@ -301,3 +301,38 @@ def test_placement_explanations_mention_a_failed_check_of_a_needed_device() -> N
     plain = Request.of(2, 4 * GIB)
     no_devices = explain_request(state, CostEngine(state), plain)
     assert note_device_checks(no_devices, checks) == no_devices
+
+
+@pytest.mark.parametrize(
+    ("error", "expect"),
+    [
+        # The messages libvirt gave on the test bed (tests/test_ssh_testbed.py makes each happen).
+        (
+            "Cannot recv data: root@127.0.0.1: Permission denied (publickey).: Connection reset by peer",
+            "authorized_keys",
+        ),
+        (
+            "Cannot recv data: No ED25519 host key is known for [127.0.0.1]:2223 and you have requested strict "
+            "checking.\r\nHost key verification failed.: Connection reset by peer",
+            "known_hosts",
+        ),
+        ("Cannot recv data: Connection timed out during banner exchange", "does not answer"),
+        (
+            "End of file while reading data: Timeout, server 127.0.0.1 not responding.: Input/output error",
+            "does not answer",
+        ),
+        ("Cannot recv data: ssh: connect to host 10.0.0.1 port 22: Connection refused", "nothing listens"),
+        ("Cannot recv data: sh: 1: nc: not found", "virt-ssh-helper"),
+        ("Failed to connect socket to '/run/libvirt/libvirt-sock': No such file or directory", None),
+        (None, None),
+    ],
+)
+def test_access_hints_for_ssh_failures(error: str | None, expect: str | None) -> None:
+    from tui.core.hostcheck import access_hint
+
+    hint = access_hint(error)
+    if expect is None:
+        assert hint is None
+    else:
+        assert hint is not None
+        assert expect in hint

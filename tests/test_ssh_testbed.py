@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tui.core.hostcheck import access_hint
 from tui.core.hosts import HostRecord
 from tui.core.live import HostStatus
 from tui.services.actions import (
@@ -212,6 +213,9 @@ def test_ssh_refusals_get_a_clear_status_and_recover(fault: str) -> None:
             snap = _latest(rec, "x")
             assert snap is not None
             assert expect in (snap.error or ""), snap
+            hint = access_hint(snap.error)
+            assert hint is not None
+            assert ("authorized_keys" if fault == "refused key" else "known_hosts") in hint
             _d_keeps_updating(rec)
             sshd.accept_key()
             sshd.know_host_key()

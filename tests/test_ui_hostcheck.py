@@ -79,7 +79,9 @@ async def test_c_runs_the_check_again_and_caches_it(tmp_path: Path) -> None:
         assert report.failed
         await pilot.pause()
         assert table_rows(app)[host][0] == host + FAILED_MARK
-        assert any(n.title.endswith("host.check") for n in app._notifications)
+        assert app.activity.last.startswith(
+            f"FAILED: host.check {host}: {host}: host check "
+        )  # the status line
     assert CheckCache(demo / "db").get(host) == report
 
 

@@ -261,7 +261,7 @@ class HostDetailScreen(Screen[None]):
             )
             for reason in alloc.over():
                 lines.append(f"Over capacity (!): {reason}")
-        lines += detail_lines(self.view.checks.get(self.host))
+        lines += detail_lines(self.view.checks.get(self.host), snap.error if snap is not None else None)
         lines.append("Cost breakdown (current load):")
         return "\n".join(lines)
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-from tui.core.hostcheck import HostCheckReport, Verdict
+from tui.core.hostcheck import HostCheckReport, Verdict, access_hint
 from tui.core.printable import printable
 from tui.services.actions import Deck, Outcome, Result
 from tui.ui.messages import ActionJob, Report
@@ -40,12 +40,15 @@ def mark(report: HostCheckReport | None) -> str:
     return FAILED_MARK
 
 
-def detail_lines(report: HostCheckReport | None) -> list[str]:
-    """The host detail's section: when, the verdict, then every WARN/FAIL item with its fix."""
+def detail_lines(report: HostCheckReport | None, error: str | None = None) -> list[str]:
+    """The host detail's section: what to do about the connection error (ssh key, host key, hung
+    sshd), then the last check: when, the verdict, every WARN/FAIL item with its fix."""
+    hint = access_hint(error)
+    lines = [f"What to do: {hint}"] if hint else []
     if report is None:
-        return ["Host check: never run (press c on the hosts pane, or `vmdeck hosts check NAME`)"]
+        return [*lines, "Host check: never run (press c on the hosts pane, or `vmdeck hosts check NAME`)"]
     when = report.checked_at[:19].replace("T", " ")
-    lines = [f"Host check ({when} UTC): {report.verdict.value.upper()} — {printable(report.summary())}"]
+    lines.append(f"Host check ({when} UTC): {report.verdict.value.upper()} — {printable(report.summary())}")
     shown = [i for i in report.items if i.verdict is not Verdict.PASS]
     for item in shown[:MAX_DETAIL_ITEMS]:
         lines.append(

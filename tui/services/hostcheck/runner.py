@@ -34,6 +34,7 @@ from tui.core.hostcheck import (
     PeerResult,
     PoolFacts,
     Verdict,
+    access_hint,
     check_capacity,
     check_device,
     check_iommu,
@@ -115,7 +116,9 @@ def check_host(deck: Deck, name: str, *, peers_checks: bool = True) -> HostCheck
     try:
         record, conn = deck.connect(name)
     except Refused as exc:
-        return HostCheckReport(name, _now(), refused=str(exc), seconds=time.perf_counter() - began)
+        hint = access_hint(str(exc))
+        why = clip(str(exc)) + (f" — {hint}" if hint else "")
+        return HostCheckReport(name, _now(), refused=why, seconds=time.perf_counter() - began)
     profile = deck.config.hardware_profiles.get(record.profile)
     if profile is None:
         why = f"host {name!r} has hardware profile {record.profile!r}, which the config does not define"
