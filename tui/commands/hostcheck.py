@@ -11,7 +11,11 @@ failed (warnings allowed), 1 when an item failed or a host could not be checked,
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
 from typing import Any
+
+import filelock
 
 from tui.commands.output import emit, fail
 from tui.core.hostcheck import HostCheckReport, Verdict, exit_code
@@ -71,8 +75,10 @@ def run_check(args: argparse.Namespace) -> int:
     finally:
         deck.close()
     # Unknown names are not cached: the cache holds what is known about registered hosts.
-    cache = CheckCache.of_store(deck.store)
-    cache.save(r for r in reports if r.host in known)
+    try:
+        CheckCache.of_store(deck.store).save(r for r in reports if r.host in known)
+    except (OSError, filelock.Timeout) as exc:
+        sys.stderr.write(f"vmdeck: warning: the results are not kept for the console: {exc}\n")
     data = {"ok": exit_code(reports) == 0, "hosts": [r.to_json() for r in reports], "skipped": skipped}
 
     def human(_: Any) -> str:
@@ -121,5 +127,6 @@ def check_after_add(store: Any, config: Any, name: str, open_timeout: float = 10
         )
     finally:
         poller.close(wait=0)
-    CheckCache.of_store(store).save([report])
+    with contextlib.suppress(OSError, filelock.Timeout):  # a cache that cannot be written loses nothing
+        CheckCache.of_store(store).save([report])
     return report

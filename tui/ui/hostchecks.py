@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import filelock
 from textual.message import Message
 
 from tui.core.hostcheck import HostCheckReport, Verdict, access_hint
@@ -71,8 +72,11 @@ def check_job(host: str, deliver: Callable[[HostChecked], object]) -> ActionJob:
         from tui.services.hostcheck import CheckCache, check_host
 
         report = check_host(deck, host)
-        CheckCache.of_store(deck.store).save([report])
         deliver(HostChecked(report))
+        try:
+            CheckCache.of_store(deck.store).save([report])
+        except (OSError, filelock.Timeout) as exc:  # shown now; only the next console will not know it
+            return Outcome("host.check", host, host, Result.FAILED, f"{host}: checked, but not cached: {exc}")
         result = Result.OK if not report.failed else (Result.REFUSED if report.refused else Result.FAILED)
         return Outcome("host.check", host, host, result, f"{host}: host check {report.summary()}")
 

@@ -100,7 +100,16 @@ def _guard(
     try:
         found = fn()
         items.extend([found] if isinstance(found, CheckItem) else found)
-    except (libvirt.libvirtError, _Gone, Failed, Refused, ValueError, KeyError, TypeError) as exc:
+    except (
+        libvirt.libvirtError,
+        _Gone,
+        Failed,
+        Refused,
+        ValueError,
+        KeyError,
+        TypeError,
+        ET.ParseError,
+    ) as exc:
         items.append(CheckItem(check, subject, Verdict.FAIL, f"could not check: {clip(_message(exc))}"))
 
 
@@ -176,7 +185,18 @@ def check_hosts(deck: Deck, names: Iterable[str], parallel: int = 4) -> list[Hos
     with ThreadPoolExecutor(
         max_workers=max(1, min(parallel, len(wanted))), thread_name_prefix="hostcheck"
     ) as pool:
-        return list(pool.map(lambda n: check_host(deck, n), wanted))
+        return list(pool.map(lambda n: _check_or_report(deck, n), wanted))
+
+
+def _check_or_report(deck: Deck, name: str) -> HostCheckReport:
+    """check_host, with anything unexpected (an unreadable store, a bug) reported for that host
+    instead of ending the whole run with a traceback."""
+    try:
+        return check_host(deck, name)
+    except Exception as exc:
+        return HostCheckReport(
+            name, _now(), refused=f"the check itself failed: {type(exc).__name__}: {clip(str(exc))}"
+        )
 
 
 # --- sections ------------------------------------------------------------------------------------------
