@@ -222,7 +222,7 @@ def test_start_through_scheduler_stop_force_undefine(deck: Deck) -> None:
     assert forced.details["graceful"] is False
     assert dom.state()[0] == libvirt.VIR_DOMAIN_SHUTOFF
     deck.wait_refreshed((host,))
-    gone = undefine_vm(deck, name, delete_drives=True)
+    gone = undefine_vm(deck, name, remove_storage=True)
     assert gone.ok, gone.message
     assert gone.details["deleted_drives"] == [drive["path"]]
     assert _dom(uri, name) is None
@@ -345,7 +345,7 @@ def test_image_backed_drive(deck: Deck) -> None:
         assert vol.info()[1] == 256 * MIB
         assert destroy_vm(deck, name).ok
         deck.wait_refreshed(("b",))
-        assert undefine_vm(deck, name, delete_drives=True).ok
+        assert undefine_vm(deck, name, remove_storage=True).ok
         assert bricks.storageVolLookupByName(image.name()) is not None  # images are never deleted
     finally:
         image.delete(0)
@@ -401,7 +401,7 @@ def test_migrate_scale_and_their_refusals(deck: Deck) -> None:
     finally:
         deck.store.set_state("a", HostState.ENABLED, "test done")
     assert destroy_vm(deck, name).ok
-    assert undefine_vm(deck, name, delete_drives=True).ok
+    assert undefine_vm(deck, name, remove_storage=True).ok
 
 
 @needs_testbed
@@ -444,22 +444,25 @@ def test_drain_host_b(deck: Deck) -> None:
         assert out.ok, out.message
     pci = _name("pci")
     conn = libvirt.open(URIS[1])
-    conn.defineXML(testbed.tiny_domain_xml(pci, str(uuidlib.uuid4())))  # shut off: cannot live-migrate
+    conn.defineXML(testbed.tiny_domain_xml(pci, str(uuidlib.uuid4())))  # shut off: moves cold
     conn.close()
     deck.wait_refreshed(("b",))
     try:
         plan = drain_host(deck, "b", "maintenance test", dry_run=True)
         assert plan.ok, plan.message
-        assert sorted(m["vm"] for m in plan.details["plan"]["moves"]) == sorted(names)
+        live = [m for m in plan.details["plan"]["moves"] if not m["cold"]]
+        assert sorted(m["vm"] for m in live) == sorted(names)
         assert {m["to"] for m in plan.details["plan"]["moves"]} == {"a"}
-        assert [u["vm"] for u in plan.details["plan"]["unmovable"]] == [pci]
+        assert [m["vm"] for m in plan.details["plan"]["moves"] if m["cold"]] == [pci]
+        assert plan.details["plan"]["unmovable"] == []
         assert deck.host("b").state is HostState.ENABLED  # a dry run changes nothing
 
         seen = []
         out = drain_host(deck, "b", "maintenance test", parallel=2, on_result=seen.append)
-        assert out.result is Result.FAILED  # the shut-off VM stays: listed as a leftover
-        assert out.details["leftovers"] == [pci]
-        assert sorted(r.move.vm for r in seen if r.ok) == sorted(names)
+        assert out.ok, out.message  # the shut-off VM moved cold: nothing is left behind
+        assert out.details["leftovers"] == []
+        assert sorted(r.move.vm for r in seen if r.ok) == sorted([*names, pci])
+        assert _dom(URIS[0], pci) is not None
         assert deck.host("b").state is HostState.NO_SCHEDULING
         for n in names:
             dom = _dom(URIS[0], n)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tui.core.model import DriveCache
+from tui.core.model import DriveCache, Graphics
 from tui.services.actions.domain_xml import (
     CpuSpec,
     DiskSpec,
@@ -49,6 +49,7 @@ MINIMAL = DomainSpec(
     cpu=CpuSpec.custom("qemu64", ("svm",)),
     disks=(DiskSpec("/pools/drives/tiny.qcow2", "qcow2", DriveCache.WRITEBACK),),
 )
+HEADLESS = DomainSpec("headless", UUID, 1, 1, GIB, GIB, graphics=Graphics.NONE)
 
 
 def _golden(name: str, text: str) -> str:
@@ -59,7 +60,9 @@ def _golden(name: str, text: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("spec", "golden"), [(FULL, "domain_full.xml"), (MINIMAL, "domain_minimal.xml")], ids=["full", "minimal"]
+    ("spec", "golden"),
+    [(FULL, "domain_full.xml"), (MINIMAL, "domain_minimal.xml"), (HEADLESS, "domain_headless.xml")],
+    ids=["full", "minimal", "graphics-none"],
 )
 def test_domain_xml_matches_golden(spec: DomainSpec, golden: str) -> None:
     text = build_domain_xml(spec)
@@ -126,3 +129,22 @@ def test_invalid_specs_are_refused(kwargs: dict[str, object]) -> None:
     }
     with pytest.raises(ValueError, match="vCPU|memory"):
         DomainSpec(**{**base, **kwargs})  # type: ignore[arg-type]
+
+
+def test_every_vm_gets_a_serial_console_and_vnc_on_loopback_only() -> None:
+    root = ET.fromstring(build_domain_xml(MINIMAL))
+    serial, console = root.find("devices/serial"), root.find("devices/console")
+    assert serial is not None
+    assert console is not None
+    assert serial.get("type") == console.get("type") == "pty"
+    target = console.find("target")
+    assert target is not None
+    assert (target.get("type"), target.get("port")) == ("serial", "0")
+    vnc = root.find("devices/graphics")
+    assert vnc is not None
+    assert (vnc.get("type"), vnc.get("listen"), vnc.get("autoport")) == ("vnc", "127.0.0.1", "yes")
+    listens = [el.get("address") for el in vnc.iterfind("listen")]
+    assert listens == ["127.0.0.1"]  # never 0.0.0.0: the display is reached through ssh
+    headless = ET.fromstring(build_domain_xml(HEADLESS))
+    assert headless.find("devices/graphics") is None
+    assert headless.find("devices/console") is not None

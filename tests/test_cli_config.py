@@ -59,10 +59,18 @@ def test_validate_errors_exit_one_with_file_and_line(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.parametrize("args", [("validate", "/nonexistent/x.conf"), ("validate", "--bogus"), ("curve",)])
-def test_usage_and_unreadable_exit_two(args: tuple[str, ...]) -> None:
+@pytest.mark.parametrize("args", [("validate", "--bogus"), ("curve",)])
+def test_usage_errors_exit_two(args: tuple[str, ...]) -> None:
     proc = run(*args)
     assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+
+
+def test_unreadable_config_is_invalid_input_exit_one() -> None:
+    """The exit-code table: a file that cannot be read is invalid input (1), not a usage error (2)."""
+    proc = run("validate", "/nonexistent/x.conf")
+    assert proc.returncode == 1
+    assert "no such file" in proc.stderr
     assert "Traceback" not in proc.stderr
 
 
@@ -95,7 +103,8 @@ def test_bad_curve_spec_gets_diagnostics_and_exit_one() -> None:
     assert any("must be below hard" in e["message"] and e["line"] == 1 for e in data["errors"])
 
 
-def test_bad_curve_input_is_a_usage_error() -> None:
+def test_bad_curve_input_is_invalid_input_like_place() -> None:
+    """A bad size unit exits 1 in `curve`, as in `place` (it was 2 here and 1 there)."""
     proc = run("curve", "{ curve: invalid }", "--at", "12 parsecs")
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "unknown size unit" in proc.stderr

@@ -147,7 +147,7 @@ def test_lifecycle_migration_and_drain_over_ssh(deck: Deck) -> None:
     stopped = stop_vm(deck, name)
     assert stopped.result in (Result.OK, Result.TIMED_OUT)  # the halt ROM ignores ACPI
     assert destroy_vm(deck, name).ok
-    assert undefine_vm(deck, name, delete_drives=True).ok
+    assert undefine_vm(deck, name, remove_storage=True).ok
 
 
 def _poller(*records: HostRecord) -> tuple[Poller, Recorder]:

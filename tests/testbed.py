@@ -168,9 +168,11 @@ def remove_test_objects(uri: str, prefix: str, pool_dir: Path | None = None) -> 
 
     conn = libvirt.open(uri)
     try:
+        # A domain with snapshots (or a managed save) refuses a plain undefine: drop their metadata too.
+        flags = libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA | libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
         for dom in conn.listAllDomains(0):
             if dom.name().startswith(prefix):
-                for step in (dom.destroy, dom.undefine):
+                for step in (dom.destroy, lambda d=dom: d.undefineFlags(flags)):
                     with contextlib.suppress(libvirt.libvirtError):
                         step()
         for pool in conn.listAllStoragePools(0):

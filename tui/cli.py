@@ -1,25 +1,35 @@
 """The `vmdeck` command: with no subcommand it opens the console; otherwise it runs headless.
 
 Every capability of the console is also a subcommand with JSON output, so it can be scripted,
-tested and benchmarked. Exit codes: 0 success, 1 refused or invalid input, 2 usage error.
+tested and benchmarked. Exit codes (every command): 0 success, 1 refused / invalid input / failed,
+2 usage error, 3 partly done (some hosts unreachable), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import logging
 import sys
 from collections.abc import Sequence
+
+from tui import __version__
+from tui.commands.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, fail, warn
+from tui.services.store import StoreError
+
+log = logging.getLogger("vmdeck.cli")
+LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck" logger
 
 # Each module registers its own subcommands; add a module here in the commit that creates it.
 COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.config",
     "tui.commands.scheduling",
-    "tui.commands.hosts",
+    "tui.commands.hosts",  # hosts drain is registered by tui.commands.hosts itself (from tui.commands.vms)
     "tui.commands.fleet",
-    "tui.commands.vms",  # after hosts: it adds `hosts drain` to that parser
+    "tui.commands.vms",
     "tui.commands.hostcheck",  # after hosts: it adds `hosts check` to that parser
     "tui.commands.lab",
+    "tui.commands.shell",
 )
 
 
@@ -30,14 +40,97 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="vmdeck", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--config", metavar="FILE", help="ticrypt-vm.conf of a real fleet (console)")
-    parser.add_argument("--db", metavar="DIR", help="the store directory of a real fleet (console)")
-    parser.add_argument("--read-only", action="store_true", help="open the console without changing anything")
+    parser = _Parser(
+        prog="vmdeck",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="Exit status (every command): 0 success; 1 refused, invalid input or failed; 2 usage error; "
+        "3 partly done (some hosts unreachable); 130 interrupted. Shared options may come before or after "
+        "the subcommand.",
+    )
+    parser.add_argument("--version", action="version", version=f"vmdeck {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt/ticrypt-vm.conf)",
+    )
+    parser.add_argument("--db", metavar="DIR", help="the store directory of a real fleet")
+    parser.add_argument(
+        "--sample-config",
+        action="store_true",
+        help="console: use the bundled sample config with --db (otherwise --db needs a config)",
+    )
+    parser.add_argument(
+        "--read-only", action="store_true", help="refuse every change (console and subcommands alike)"
+    )
+    parser.add_argument("--json", action="store_true", help="machine-readable output (subcommands)")
+    parser.add_argument(
+        "--debug", action="store_true", help="log vmdeck's and libvirt's events at debug level"
+    )
+    parser.add_argument(
+        "--log", metavar="FILE", help="write the log to FILE (stderr by default with --debug)"
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
+    # `vmdeck completion` and `vmdeck manpage` are generated from this very parser.
+    parser.set_defaults(root_parser=parser)
     return parser
+
+
+def setup_logging(debug: bool, log_file: str | None, console: bool) -> None:
+    """Route vmdeck's loggers (and libvirt's errors, which tui.services.libvirt.runtime logs) to
+    --log FILE or, with --debug on a headless command, stderr. Without either nothing is logged."""
+    if not debug and not log_file:
+        return
+    handler: logging.Handler
+    if log_file:
+        try:
+            handler = logging.FileHandler(log_file, encoding="utf-8")
+        except OSError as exc:
+            raise SystemExit(f"vmdeck: --log {log_file}: cannot write: {exc.strerror or exc}") from None
+    elif console:
+        # The console owns the terminal: log lines on stderr would garble it.
+        raise SystemExit("vmdeck: with the console, --debug needs --log FILE (the terminal is the console's)")
+    else:
+        handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger("vmdeck")
+    for old in [h for h in root.handlers if h.get_name() == LOG_HANDLER]:
+        root.removeHandler(old)  # main() called again in one process (tests): one handler, the last
+        old.close()
+    handler.set_name(LOG_HANDLER)
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if debug else logging.INFO)
+
+
+def refuse_read_only(args: argparse.Namespace) -> int | None:
+    """The one read-only check of the command line: a command declared `mutating` is refused here,
+    before its handler opens a connection or writes the store; the refusal itself is audited."""
+    mutates = getattr(args, "mutates", None)
+    if not args.read_only or mutates is None or not mutates(args):
+        return None
+    command = args.mutation_command
+    host = getattr(args, args.mutation_host, None) if args.mutation_host else None
+    target = getattr(args, args.mutation_target, None) if args.mutation_target else None
+    message = f"read-only mode: `vmdeck {command}` would change the fleet; refused, nothing was changed"
+    after = {"result": "refused", "action": f"vmdeck {command}", "message": message}
+    if target is not None:
+        after["target"] = str(target)
+    log.info("refused in read-only mode: vmdeck %s (host %s, target %s)", command, host, target)
+    _audit_refusal(args, host, after)
+    return fail(message, args.json, result="refused", command=f"vmdeck {command}")
+
+
+def _audit_refusal(args: argparse.Namespace, host: str | None, after: dict[str, str]) -> None:
+    from tui.services.store import Store, default_data_dir
+
+    try:
+        # `lab --save` keeps scenarios in --store when given: the refusal is audited in that store.
+        where = getattr(args, "store", None) or args.db or default_data_dir()
+        Store(where).record_action("cli.refused", host, after, args.reason)
+    except (StoreError, OSError) as exc:
+        # A read-only medium or a broken store must not turn the refusal into a crash; say so.
+        warn(f"the refusal could not be audited: {exc}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -45,19 +138,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(args_list)
     handler = getattr(args, "handler", None)
+    setup_logging(args.debug, args.log, console=handler is None)
     if handler is None:
-        # No subcommand: open the console — the built-in demo unless a store directory is named.
-        if args.config and not args.db:
-            parser.error("--config needs --db DIR (the fleet's store); run `vmdeck` alone for the demo")
-        from tui.ui.launch import run_console
-
-        return run_console(args.config, args.db, args.read_only)
+        return _console(parser, args)
+    log.debug("vmdeck %s", " ".join(args_list))
+    refused = refuse_read_only(args)
+    if refused is not None:
+        return refused
     try:
-        return int(handler(args))
+        code = int(handler(args))
     except KeyboardInterrupt:
-        return 130
+        code = EXIT_INTERRUPTED
     except BrokenPipeError:
-        return 0
+        code = EXIT_OK
+    except (StoreError, OSError) as exc:
+        # The environment said no (an unwritable store, a full disk, a permission): one line, no
+        # traceback; the details are in the log with --debug.
+        log.debug("command failed", exc_info=True)
+        code = fail(str(exc), getattr(args, "json", False))
+    log.debug("exit %d", code)
+    return code
+
+
+def _console(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """No subcommand: open the console — the built-in demo unless a store directory is named."""
+    from tui.services.config.paths import SAMPLE_CONFIG, default_config_path
+
+    if args.config and not args.db:
+        parser.error("--config needs --db DIR (the fleet's store); run `vmdeck` alone for the demo")
+    config = args.config
+    if args.db and not config:
+        config = str(default_config_path())
+        if config == str(SAMPLE_CONFIG) and not args.sample_config:
+            return fail(
+                f"--db {args.db} needs the fleet's config: give --config FILE or set $VMDECK_CONFIG "
+                "(no /etc/ticrypt/ticrypt-vm.conf here); --sample-config uses the bundled sample",
+                False,
+                EXIT_FAILED,
+            )
+    from tui.ui.launch import run_console
+
+    return run_console(config, args.db, args.read_only)
 
 
 if __name__ == "__main__":

@@ -4,27 +4,31 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
-from tui.commands.output import emit, fail, table
+from tui.commands.options import add_json, config_path
+from tui.commands.output import emit, fail, say, table, warn
 from tui.core.costs import format_cost
 from tui.core.diagnostics import Diagnostic
-from tui.core.units import UnitError, parse_real_or_size
+from tui.core.units import UnitError, format_size, parse_real_or_size
 
 
 def register(subparsers: Any) -> None:
     validate = subparsers.add_parser(
         "validate",
         help="check a ticrypt-vm.conf: syntax, every documented parameter, and scheduling pitfalls",
-        description="Exit 0 without errors (warnings allowed), 1 with errors, 2 if the file cannot be read.",
+        description="Exit 0 without errors (warnings allowed), 1 with errors or when the file cannot be read.",
     )
     validate.add_argument(
         "config",
         nargs="?",
         help="the config (default: $VMDECK_CONFIG, /etc/ticrypt/ticrypt-vm.conf, or the bundled sample)",
     )
-    validate.add_argument("--config", dest="config_opt", metavar="FILE", help=argparse.SUPPRESS)
-    validate.add_argument("--json", action="store_true", help="machine-readable output")
+    validate.add_argument(
+        "--config", dest="config_opt", metavar="FILE", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    add_json(validate)
     validate.set_defaults(handler=run_validate)
 
     curve = subparsers.add_parser(
@@ -33,7 +37,7 @@ def register(subparsers: Any) -> None:
     )
     curve.add_argument("spec", help="one HOCON curve object")
     curve.add_argument("--at", nargs="+", required=True, metavar="X", help="inputs: numbers or sizes (16GiB)")
-    curve.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json(curve)
     curve.set_defaults(handler=run_curve)
 
 
@@ -52,13 +56,12 @@ def format_diagnostic(d: Diagnostic) -> str:
 
 def run_validate(args: argparse.Namespace) -> int:
     from tui.services.config import ConfigFileError, load_config
-    from tui.services.config.paths import default_config_path
 
-    path = args.config or args.config_opt or str(default_config_path())
+    path = str(Path(args.config)) if args.config else str(config_path(args, "config_opt"))
     try:
         result = load_config(path)
     except ConfigFileError as exc:
-        return fail(str(exc), args.json, code=2)
+        return fail(str(exc), args.json)
 
     def human(res: Any) -> str:
         lines = [format_diagnostic(d) for d in res.diagnostics]
@@ -73,6 +76,8 @@ def run_validate(args: argparse.Namespace) -> int:
 
     if args.json:
         emit(result.to_json(), True, str)
+        if not result.ok:
+            warn(f"{path}: invalid config: {len(result.errors)} error(s) (the JSON lists them)")
     else:
         emit(result, False, human)
     return 0 if result.ok else 1
@@ -86,7 +91,7 @@ def run_curve(args: argparse.Namespace) -> int:
         try:
             xs.append(parse_real_or_size(text))
         except UnitError as exc:
-            return fail(f"--at {text!r}: {exc}", args.json, code=2)
+            return fail(f"--at {text!r}: {exc}", args.json)
     result = parse_curve_spec(args.spec, name="<curve>")
     if not result.ok or result.curve is None:
         errors = [d for d in result.diagnostics if d.severity == "error"]
@@ -100,9 +105,9 @@ def run_curve(args: argparse.Namespace) -> int:
                 True,
                 str,
             )
+            warn(f"invalid curve: {len(errors)} error(s) (the JSON lists them)")
         else:
-            for d in result.diagnostics:
-                print(format_diagnostic(d))
+            say("\n".join(format_diagnostic(d) for d in result.diagnostics))
         return 1
     curve = result.curve
     points = [{"x": x, "cost": curve(x)} for x in xs]
@@ -114,8 +119,22 @@ def run_curve(args: argparse.Namespace) -> int:
 
     def human(d: Any) -> str:
         out = [format_diagnostic(w) for w in result.diagnostics]
-        out.append(table(["x", "cost"], [[f"{p['x']:g}", format_cost(p["cost"])] for p in d["points"]]))
+        rows = [
+            [_input_text(text, p["x"]), format_cost(p["cost"])]
+            for text, p in zip(args.at, d["points"], strict=True)
+        ]
+        out.append(table(["x", "cost"], rows))
         return "\n".join(out)
 
     emit(data, args.json, human)
     return 0
+
+
+def _input_text(given: str, x: float) -> str:
+    """An input as the admin wrote its kind: a size stays a size (8GiB, not 8.58993e+09), a number
+    a number."""
+    try:
+        float(given)
+    except ValueError:
+        return format_size(x)
+    return f"{x:g}"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import signal
 import sys
 import threading
@@ -15,13 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.hosts import CommandError, add_common_options, load_vm_config, open_store, run
-from tui.commands.output import emit, jsonable, table
+from tui.commands.options import add_open_timeout, add_timeout, mutating
+from tui.commands.output import EXIT_PARTLY, emit, jsonable, say, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.hosts import HostError, HostRecord, check_against_config
 from tui.core.live import (
     HostSnapshot,
-    HostStatus,
     ManagedVm,
     allocation,
     live_fleet,
@@ -30,6 +31,8 @@ from tui.core.live import (
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.services.poller import Poller, PollerSettings
+
+log = logging.getLogger("vmdeck.poll")
 
 
 def register(subparsers: Any) -> None:
@@ -56,16 +59,15 @@ def register(subparsers: Any) -> None:
         "--adopt", metavar="UUID", action="append", help="record an unmanaged domain as vmdeck's"
     )
     rec.add_argument("--forget", metavar="UUID", action="append", help="drop the record of a missing VM")
-    rec.add_argument("--reason", help="why (kept in the audit log)")
+    mutating(rec, when=lambda args: bool(args.adopt or args.forget))
     _poll_options(rec)
     rec.set_defaults(handler=run(cmd_reconcile))
 
 
 def _poll_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", action="append", metavar="NAME", help="only this host (repeatable)")
-    p.add_argument(
-        "--timeout", type=float, default=10.0, metavar="S", help="per-host bound (default %(default)s)"
-    )
+    add_timeout(p, 10.0, "bound on each host's poll")
+    add_open_timeout(p, default=None)
     add_common_options(p)
 
 
@@ -87,9 +89,10 @@ def _inventory(args: argparse.Namespace, config: VmConfig) -> list[HostRecord]:
 
 
 def _settings(args: argparse.Namespace) -> PollerSettings:
-    if not args.timeout > 0:
-        raise CommandError("--timeout must be > 0")
-    return PollerSettings(read_only=True, open_timeout=args.timeout, call_timeout=args.timeout)
+    open_timeout = args.timeout if args.open_timeout is None else args.open_timeout
+    if not args.timeout > 0 or not open_timeout > 0:
+        raise CommandError("--timeout and --open-timeout must be > 0")
+    return PollerSettings(read_only=True, open_timeout=open_timeout, call_timeout=args.timeout)
 
 
 def poll_fleet(args: argparse.Namespace) -> tuple[VmConfig, list[HostRecord], dict[str, HostSnapshot], float]:
@@ -100,6 +103,8 @@ def poll_fleet(args: argparse.Namespace) -> tuple[VmConfig, list[HostRecord], di
         snaps = poller.poll_once()
     finally:
         poller.close()
+    for name, snap in sorted(snaps.items()):
+        log.debug("polled %s: %s%s", name, snap.status.value, f" ({snap.error})" if snap.error else "")
     return config, hosts, snaps, poller.stats.last_cycle_s or 0.0
 
 
@@ -166,11 +171,26 @@ def cmd_poll(args: argparse.Namespace) -> int:
     config, hosts, snaps, took = poll_fleet(args)
     data = {"hosts": [_host_json(h, snaps.get(h.name), config) for h in hosts], "cycle_seconds": took}
     emit(data, args.json, lambda _: _render(hosts, snaps, config, args.summary))
-    # Exit 0 even with unreachable hosts: the poll worked, and their status is part of what it reports.
-    unreachable = [h.name for h in hosts if (s := snaps.get(h.name)) and s.status is HostStatus.UNREACHABLE]
-    if unreachable and not args.json:
-        sys.stderr.write(f"vmdeck: unreachable: {', '.join(unreachable)}\n")
+    missing = not_polled(hosts, snaps)
+    if missing:
+        warn("partly done: " + "; ".join(f"{name}: {why}" for name, why in missing.items()))
+        return EXIT_PARTLY
     return 0
+
+
+def not_polled(hosts: list[HostRecord], snaps: dict[str, HostSnapshot]) -> dict[str, str]:
+    """{host: why} for each host that should have answered and did not (Disabled hosts are not
+    polled on purpose and are not counted): the hosts that make a command "partly done"."""
+    missing: dict[str, str] = {}
+    for h in hosts:
+        if not h.connected:
+            continue
+        snap = snaps.get(h.name)
+        if snap is None:
+            missing[h.name] = "not polled"
+        elif not snap.live:
+            missing[h.name] = f"{snap.status.value}" + (f" ({snap.error})" if snap.error else "")
+    return missing
 
 
 def _poll_forever(args: argparse.Namespace) -> int:
@@ -186,7 +206,7 @@ def _poll_forever(args: argparse.Namespace) -> int:
             if args.json:
                 sys.stdout.write(json.dumps(jsonable(_host_json(host, snap, config))) + "\n")
             else:
-                sys.stdout.write("  ".join(str(c) for c in _host_line(host, snap, config)).rstrip() + "\n")
+                say("  ".join(str(c) for c in _host_line(host, snap, config)).rstrip())
             sys.stdout.flush()
 
     poller.subscribe(show)
@@ -208,11 +228,9 @@ def cmd_export(args: argparse.Namespace) -> int:
     fleet = live_fleet(hosts, snaps, config)
     document = fleet.to_json()
     Fleet.from_json(document, config)  # the export must load wherever a FLEET.json is taken
-    for h in hosts:
-        snap = snaps.get(h.name)
-        if h.connected and (snap is None or not snap.live):
-            error = snap.error if snap else "not polled"
-            sys.stderr.write(f"vmdeck: {h.name} is unreachable ({error}): exported as no-scheduling\n")
+    missing = not_polled(hosts, snaps)
+    for name, why in missing.items():
+        warn(f"{name} is {why}: exported as no-scheduling")
     text = json.dumps(document, indent=2) + "\n"
     if args.output:
         try:
@@ -223,7 +241,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             emit({"ok": True, "output": args.output, "hosts": len(fleet.hosts)}, True, str)
     else:
         sys.stdout.write(text)
-    return 0
+    return EXIT_PARTLY if missing else 0
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
@@ -245,6 +263,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         return "\n".join(lines)
 
     emit(data, args.json, human)
+    missing = not_polled(hosts, snaps)
+    if missing:
+        warn("partly done: not reconciled: " + "; ".join(f"{n}: {why}" for n, why in missing.items()))
+        return EXIT_PARTLY
     return 0
 
 

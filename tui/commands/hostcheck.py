@@ -45,7 +45,14 @@ def _attach_check(subparsers: Any) -> None:
     p.add_argument("names", nargs="*", metavar="NAME", help="hosts to check")
     p.add_argument("--all", action="store_true", help="every registered host")
     p.add_argument("--parallel", type=int, default=4, help="hosts checked at once (default 4)")
-    _common(p, why=False)  # --read-only skips the two checks that write (marker volume, probe VM)
+    # Not `mutating`: read-only mode does not refuse the check, it skips the two items that write.
+    _common(p, mutates=False)
+    p.add_argument(
+        "--read-only",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="skip the two checks that write for a moment (marker volume, probe VM)",
+    )
     _migration_args(p)
     _guest_args(p)  # the probe VM is built like a VM start (domain type, firmware, CPU model)
     p.set_defaults(handler=run_check)

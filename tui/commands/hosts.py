@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.hostcheck import check_after_add, report_text
+from tui.commands.options import add_common, config_path, mutating
 from tui.commands.output import emit, fail, table
+from tui.commands.vms import register_drain
 from tui.core.fleet import HostState
 from tui.core.hosts import (
     HostError,
@@ -35,11 +37,7 @@ class CommandError(Exception):
 
 # --- shared by the live-fleet commands (tui/commands/fleet.py) -------------------------------------------
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", metavar="FILE", help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt)"
-    )
-    parser.add_argument("--db", metavar="DIR", help=f"store directory (default: {default_data_dir()})")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_common(parser)
 
 
 def open_store(args: argparse.Namespace) -> Store:
@@ -50,9 +48,8 @@ def load_vm_config(args: argparse.Namespace) -> VmConfig:
     """The configuration, or a refusal naming its first error (`vmdeck validate` shows them all)."""
     # Imported here: the HOCON parser is only needed by commands that check against the config.
     from tui.services.config import ConfigFileError, load_config
-    from tui.services.config.paths import default_config_path
 
-    path = Path(args.config) if args.config else default_config_path()
+    path = config_path(args)
     try:
         result = load_config(path)
     except (ConfigFileError, OSError) as exc:
@@ -79,7 +76,9 @@ def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 
 # --- registration ------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
-    hosts = subparsers.add_parser("hosts", help="the host inventory: list, add, edit, remove, import, state")
+    hosts = subparsers.add_parser(
+        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain"
+    )
     sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", parser_class=type(hosts))
     hosts.set_defaults(handler=lambda _args: (hosts.print_help(), 2)[1])
 
@@ -90,17 +89,19 @@ def register(subparsers: Any) -> None:
     p = sub.add_parser("add", help="register a host")
     p.add_argument("name")
     _host_options(p, required=True)
+    mutating(p, host="name")
     p.set_defaults(handler=run(cmd_add))
 
     p = sub.add_parser("edit", help="change a host's fields")
     p.add_argument("name")
     _host_options(p, required=False)
     p.add_argument("--no-nat", action="store_true", help="remove static address translation")
+    mutating(p, host="name", reason_help="why (kept in the audit log; required when the state changes)")
     p.set_defaults(handler=run(cmd_edit))
 
     p = sub.add_parser("remove", help="forget a host")
     p.add_argument("name")
-    p.add_argument("--reason", help="why (kept in the audit log)")
+    mutating(p, host="name")
     add_common_options(p)
     p.set_defaults(handler=run(cmd_remove))
 
@@ -114,16 +115,18 @@ def register(subparsers: Any) -> None:
         default=DEFAULT_URI_TEMPLATE,
         help="nodeinfo.xml: libvirt URI from {host} and {ip} (default %(default)s)",
     )
-    p.add_argument("--reason", help="why (kept in the audit log)")
+    mutating(p, target="file")
     add_common_options(p)
     p.set_defaults(handler=run(cmd_import))
 
     p = sub.add_parser("state", help="set a host's state: enabled, no-scheduling or disabled")
     p.add_argument("name")
     p.add_argument("state", help="enabled | no-scheduling | disabled")
-    p.add_argument("--reason", help="why (required; kept in the audit log)")
+    mutating(p, host="name", reason_help="why (required; kept in the audit log)")
     add_common_options(p)
     p.set_defaults(handler=run(cmd_state))
+
+    register_drain(sub)
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
     audit.add_argument("--host", metavar="NAME", help="only changes to this host")
@@ -139,7 +142,6 @@ def _host_options(p: argparse.ArgumentParser, required: bool) -> None:
     p.add_argument("--state", help="enabled | no-scheduling | disabled")
     p.add_argument("--nat-ip", metavar="IP", help="static address translation: address to connect to")
     p.add_argument("--nat-base-port", metavar="N", help="static address translation: base port")
-    p.add_argument("--reason", help="why (kept in the audit log; required when the state changes)")
     add_common_options(p)
 
 
@@ -290,6 +292,12 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def _change(before: Any, after: Any) -> str:
+    """What an audit entry did, for the text table: an action's real result (a failed migration is
+    "failed: …", never "created"), or a record's changed fields."""
+    if before is None and isinstance(after, dict) and "result" in after:
+        target = f" {after['target']}" if after.get("target") else ""
+        message = f": {after['message']}" if after.get("message") else ""
+        return f"{after['result']}{target}{message}"
     if before is None:
         return "created"
     if after is None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.hosts import CommandError, load_vm_config, run
+from tui.commands.options import add_config, add_json, add_open_timeout, add_timeout, mutating
 from tui.commands.output import emit, table
 from tui.commands.scheduling import differences_text
 from tui.core.costs import format_cost
@@ -95,6 +96,8 @@ def register(subparsers: Any) -> None:
         if name != "list":
             p.add_argument("name")
         _store(p)
+        if name == "delete":
+            mutating(p, target="name")
         p.set_defaults(handler=run(cmd_scenario))
     exp = ssub.add_parser("export", help="results as JSON (a file) or CSV (a directory of tables)")
     exp.add_argument("name")
@@ -107,17 +110,23 @@ def register(subparsers: Any) -> None:
 # --- options -------------------------------------------------------------------------------------------
 def _store(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", metavar="DIR", help="where scenarios are kept (default: --db or the data dir)")
-    p.add_argument("--db", metavar="DIR", help=argparse.SUPPRESS)
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    p.add_argument("--db", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
+    add_config(p)  # not read: accepted so that every subcommand takes the shared options
+    add_json(p)
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", metavar="FILE", help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt)")
+    add_config(p)
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--fleet", metavar="FLEET.json", help="a fleet file (hosts may carry vm_list)")
-    where.add_argument("--db", metavar="DIR", help="the live fleet: poll the hosts of this store")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S", help="per-host poll bound (--db)")
-    p.add_argument("--json", action="store_true", help="machine-readable output")
+    where.add_argument(
+        "--db", metavar="DIR", default=argparse.SUPPRESS, help="the live fleet: poll the hosts of this store"
+    )
+    add_timeout(p, 10.0, "bound on each host's poll (--db)")
+    add_open_timeout(p, default=None)
+    add_json(p)
+    # Computing a what-if changes nothing; only keeping it (--save) writes the store.
+    mutating(p, when=lambda args: bool(args.save), target="save")
     p.add_argument("--save", metavar="NAME", help="keep this what-if as a scenario")
     p.add_argument("--replace", action="store_true", help="--save over an existing scenario")
     p.add_argument(
@@ -255,8 +264,9 @@ def _model(args: argparse.Namespace, config: VmConfig) -> Any:
     from tui.commands.fleet import poll_fleet
     from tui.core.whatif.fleetmodel import live_model
 
-    args.host = None
-    _config, hosts, snaps, _seconds = poll_fleet(args)
+    # Poll every host of the store: a copy without `host`, which is drain-preview's positional HOST.
+    every_host = argparse.Namespace(**{**vars(args), "host": None})
+    _config, hosts, snaps, _seconds = poll_fleet(every_host)
     return live_model(hosts, snaps, config)
 
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.output import emit, fail, table
+from tui.commands.options import add_config, add_json, config_path
+from tui.commands.output import emit, fail, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
@@ -74,9 +75,9 @@ def register(subparsers: Any) -> None:
 
 
 def _scenario_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", required=True, metavar="CONF", help="the ticrypt-vm.conf")
+    add_config(parser)
     parser.add_argument("--fleet", required=True, metavar="FLEET.json", help="hosts, profiles, states, loads")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
+    add_json(parser)
 
 
 def _request_args(parser: argparse.ArgumentParser) -> None:
@@ -128,7 +129,7 @@ def run_place(args: argparse.Namespace) -> int:
     from tui.core.scheduling import CostEngine, FleetState, explain_request
 
     try:
-        config = _load_config(args.config)
+        config = _load_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
         request = _request(args)
     except _InputError as exc:
@@ -136,7 +137,11 @@ def run_place(args: argparse.Namespace) -> int:
     state = FleetState(config, fleet)
     placement = explain_request(state, CostEngine(state), request)
     emit(placement.to_json(), args.json, _place_text)
-    return 0 if placement.placed else 1
+    if placement.placed:
+        return 0
+    if args.json:
+        warn("rejected: no feasible host (the JSON gives each host's reason)")
+    return 1
 
 
 def _place_text(data: dict[str, Any]) -> str:
@@ -170,7 +175,7 @@ def run_headroom(args: argparse.Namespace) -> int:
     from tui.core.scheduling import headroom
 
     try:
-        config = _load_config(args.config)
+        config = _load_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
         request = _request(args)
         if args.host_limit < 1 or args.fleet_limit < 1:
@@ -206,7 +211,7 @@ def run_simulate(args: argparse.Namespace) -> int:
     from tui.services.scenario_files import ScenarioFileError, load_workload
 
     try:
-        config = _load_config(args.config)
+        config = _load_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
         other = _load_config(args.compare) if args.compare else None
         if other is not None:
@@ -220,7 +225,7 @@ def run_simulate(args: argparse.Namespace) -> int:
         policy = "cost" if args.policy == "all" else args.policy
         comparison = compare(config, other, fleet, events, policy)
         data = comparison.to_json()
-        data["a"]["config"], data["b"]["config"] = args.config, args.compare
+        data["a"]["config"], data["b"]["config"] = str(config_path(args)), args.compare
         emit(data, args.json, lambda d: _compare_text(d, args.show))
         return 0
     if args.policy == "all":

@@ -8,10 +8,10 @@ same functions the console calls. Exit codes: 0 done, 1 refused / failed / timed
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from tui.commands.output import emit, fail, table
+from tui.commands.options import add_common, add_open_timeout, add_timeout, config_path, mutating
+from tui.commands.output import EXIT_PARTLY, emit, fail, say, table, warn
 from tui.core.costs import format_cost
 from tui.core.units import UnitError, format_size, parse_size
 
@@ -25,11 +25,13 @@ def register(subparsers: Any) -> None:
     ls.add_argument("--host", help="only this host")
     ls.set_defaults(handler=run_list)
 
-    start = actions.add_parser("start", help="start a VM where the scheduler says (or on --host)")
+    start = actions.add_parser(
+        "start", help="power on a defined VM; with --vcpus/--memory, create one where the scheduler says"
+    )
     _common(start)
     start.add_argument("name")
-    start.add_argument("--vcpus", type=int, required=True)
-    start.add_argument("--memory", required=True, help="e.g. 4GiB")
+    start.add_argument("--vcpus", type=int, help="with --memory: create a new VM of this shape")
+    start.add_argument("--memory", help="e.g. 4GiB (with --vcpus)")
     start.add_argument("--device", action="append", default=[], metavar="TYPE=N", help="PCI devices (repeat)")
     start.add_argument(
         "--disk", help="drive size (default: the image's size, else 10 GiB within the realm's bounds)"
@@ -54,9 +56,7 @@ def register(subparsers: Any) -> None:
     stop = actions.add_parser("stop", help="graceful shutdown; after --timeout, --force destroys it")
     _common(stop)
     _vm_args(stop)
-    stop.add_argument(
-        "--timeout", type=float, default=60.0, help="seconds to wait for the guest (default 60)"
-    )
+    add_timeout(stop, 60.0, "seconds to wait for the guest to shut down")
     stop.add_argument("--force", action="store_true", help="destroy it if it has not stopped by then")
     stop.set_defaults(handler=run_stop)
 
@@ -69,8 +69,13 @@ def register(subparsers: Any) -> None:
     _common(undefine)
     _vm_args(undefine)
     undefine.add_argument(
-        "--delete-drives", action="store_true", help="also delete its drives (drives pool only)"
+        "--remove-storage",
+        "--delete-drives",
+        dest="remove_storage",
+        action="store_true",
+        help="also delete its volumes in the realm's drives and snapshots pools (listed first)",
     )
+    undefine.add_argument("--yes", action="store_true", help="do not ask before deleting volumes")
     undefine.set_defaults(handler=run_undefine)
 
     migrate = actions.add_parser(
@@ -98,45 +103,43 @@ def register(subparsers: Any) -> None:
     create = pool_actions.add_parser(
         "create", help="define/build/start/autostart what is missing (dir pools)"
     )
-    _common(create)
+    _common(create, target=None)
     create.add_argument("host")
     create.add_argument(
         "--path", default=None, help="base directory on the host (default /var/lib/libvirt/ticrypt)"
     )
     create.set_defaults(handler=run_pools_create)
 
-    _register_drain(subparsers)
+    # Imported here: tui.commands.vmlife builds on this module's helpers (a module-level import loops).
+    from tui.commands import vmlife  # a VM's life after its start: power, console, snapshots, info
+
+    vmlife.register(actions)
 
 
-def _register_drain(subparsers: Any) -> None:
-    """`vmdeck hosts drain`: added to the hosts command when another module registered it first
-    (tui.commands.hosts must come before this module in COMMAND_MODULES); otherwise `hosts` is
-    created here holding only `drain`."""
-    hosts = subparsers.choices.get("hosts")
-    if hosts is None:
-        hosts = subparsers.add_parser("hosts", help="the host inventory")
-    sub = next((a for a in hosts._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if sub is None:
-        sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", required=True)
-    drain = sub.add_parser("drain", help="No Scheduling + migrate every VM away (plan shown first)")
-    _common(drain, why=False)  # its --reason is required and is also the audit reason
+def register_drain(hosts_actions: Any) -> None:
+    """`vmdeck hosts drain`, added by tui.commands.hosts to its own sub-command set (the code is here,
+    beside the other actions that migrate VMs)."""
+    drain = hosts_actions.add_parser("drain", help="No Scheduling + migrate every VM away (plan shown first)")
+    _common(drain, mutates=False)
+    mutating(
+        drain,
+        when=lambda args: not args.dry_run,
+        host="name",
+        reason_required=True,
+        reason_help="why (required; recorded with the state change)",
+    )
     drain.add_argument("name", metavar="NAME")
-    drain.add_argument("--reason", required=True, help="why (recorded with the state change)")
     drain.add_argument("--dry-run", action="store_true", help="show the plan only; change nothing")
     drain.add_argument("--parallel", type=int, default=4, help="migrations in flight at once (default 4)")
     _migration_args(drain)
     drain.set_defaults(handler=run_drain)
 
 
-def _common(parser: argparse.ArgumentParser, mutates: bool = True, why: bool = True) -> None:
-    parser.add_argument("--config", metavar="CONF", help="the ticrypt-vm.conf (default: $VMDECK_CONFIG, …)")
-    parser.add_argument("--db", metavar="DIR", help="the store directory (default: $XDG_DATA_HOME/vmdeck)")
-    parser.add_argument("--json", action="store_true", help="machine-readable output")
-    parser.add_argument("--open-timeout", type=float, default=10.0, help="bound on connecting to a host (s)")
+def _common(parser: argparse.ArgumentParser, mutates: bool = True, target: str | None = "name") -> None:
+    add_common(parser)
+    add_open_timeout(parser)
     if mutates:
-        parser.add_argument("--read-only", action="store_true", help="refuse every change")
-    if mutates and why:
-        parser.add_argument("--why", dest="reason", metavar="TEXT", help="a reason recorded in the audit log")
+        mutating(parser, host="host", target=target)
 
 
 def _vm_args(parser: argparse.ArgumentParser) -> None:
@@ -212,12 +215,11 @@ def _deck(args: argparse.Namespace) -> Any:
     from tui.commands.scheduling import _InputError as ConfigInputError
     from tui.commands.scheduling import _load_config
     from tui.services.actions import Deck
-    from tui.services.config.paths import default_config_path
     from tui.services.poller import PollerSettings
     from tui.services.store import Store, StoreError, default_data_dir
 
     try:
-        config = _load_config(args.config or str(default_config_path()))
+        config = _load_config(str(config_path(args)))
     except ConfigInputError as exc:
         raise _InputError(str(exc)) from None
     settings = _settings(args)
@@ -242,7 +244,11 @@ def _run(args: argparse.Namespace, action: Any) -> int:
     finally:
         deck.close()
     emit(outcome.to_json(), args.json, _outcome_text)
-    return 0 if outcome.ok else 1
+    if outcome.ok:
+        return 0
+    if args.json:
+        warn(_outcome_text(outcome.to_json()))  # the JSON is on stdout; the person sees the line too
+    return 1
 
 
 def _outcome_text(data: dict[str, Any]) -> str:
@@ -264,6 +270,11 @@ def run_list(args: argparse.Namespace) -> int:
         deck.close()
     data = {"vms": [r.to_json() for r in rows], "hosts": statuses}
     emit(data, args.json, _list_text)
+    # Disabled hosts are not polled on purpose; any other host that did not answer is "partly done".
+    down = sorted(h for h, s in statuses.items() if s not in ("connected", "disabled"))
+    if down:
+        warn(f"not listed (host not reachable): {', '.join(down)}")
+        return EXIT_PARTLY
     return 0
 
 
@@ -289,7 +300,13 @@ def run_start(args: argparse.Namespace) -> int:
     from tui.core.scheduling.request import RequestError, parse_device_counts
     from tui.services.actions import StartRequest, start_vm
 
+    if args.vcpus is None and args.memory is None:
+        from tui.commands.vmlife import run_power_on
+
+        return run_power_on(args)  # no shape: power on the defined VM of that name
     try:
+        if args.vcpus is None or args.memory is None:
+            raise _InputError("--vcpus and --memory go together (neither: power on the existing VM)")
         try:
             devices = parse_device_counts(args.device)
         except RequestError as exc:
@@ -339,14 +356,9 @@ def run_destroy(args: argparse.Namespace) -> int:
 
 
 def run_undefine(args: argparse.Namespace) -> int:
-    from tui.services.actions import undefine_vm
+    from tui.commands.vmlife import run_undefine as undefine
 
-    return _run(
-        args,
-        lambda deck: undefine_vm(
-            deck, args.name, host=args.host, delete_drives=args.delete_drives, reason=args.reason
-        ),
-    )
+    return undefine(args)
 
 
 def run_migrate(args: argparse.Namespace) -> int:
@@ -379,20 +391,20 @@ def run_drain(args: argparse.Namespace) -> int:
     def show_plan(plan: Any) -> None:
         if args.json:
             return  # the plan is part of the JSON result
-        rows = [[m.vm, m.to, format_cost(m.cost)] for m in plan.moves]
-        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(["vm", "to", "cost there"], rows)
+        rows = [[m.vm, m.to, format_cost(m.cost), "cold" if m.cold else "live"] for m in plan.moves]
+        text = f"plan for {plan.host}: {len(plan.moves)} to move\n" + table(
+            ["vm", "to", "cost there", "how"], rows
+        )
         if plan.unmovable:
             text += "\n\ncannot move:\n" + "\n".join(f"  {u.vm}: {u.reason}" for u in plan.unmovable)
-        sys.stdout.write(text + "\n\n")
-        sys.stdout.flush()
+        say(text + "\n")
 
     def show_result(result: Any) -> None:
         if not args.json:
             mark = "ok  " if result.ok else "FAIL"
-            sys.stdout.write(
-                f"{mark} {result.move.vm} -> {result.move.to} ({result.seconds:.2f} s) {'' if result.ok else result.message}\n"
+            say(
+                f"{mark} {result.move.vm} -> {result.move.to} ({result.seconds:.2f} s) {'' if result.ok else result.message}"
             )
-            sys.stdout.flush()
 
     return _run(
         args,

@@ -61,6 +61,13 @@ DEFAULT_REGISTRATION_TIMEOUT_S = 300.0
 DEFAULT_POLL_FREQUENCY_S = 10.0
 
 
+class Graphics(StrEnum):
+    """A realm's `graphics` setting: the display vmdeck gives the VMs it creates."""
+
+    VNC = "vnc"  # a VNC display listening on the host's loopback only (reach it through ssh)
+    NONE = "none"  # serial console only
+
+
 @dataclass(frozen=True)
 class Realm:
     id: str
@@ -75,6 +82,7 @@ class Realm:
     registration_timeout_s: float = DEFAULT_REGISTRATION_TIMEOUT_S
     poll_frequency_s: float = DEFAULT_POLL_FREQUENCY_S
     network_filter: str | None = None
+    graphics: Graphics = Graphics.VNC  # vmdeck's own setting (not the VM service's): see README
     drives: DrivesPolicy = field(default_factory=DrivesPolicy)
     reserved_sections: tuple[str, ...] = ()  # `uploads` / `scaling`: accepted, not used by the product
     source_file: str | None = None

@@ -35,13 +35,27 @@ HOSTS_BINDINGS: list[Binding] = [
     Binding("c", "check_host", "Check", id="hosts.check"),
 ]
 
-# VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py.
+# VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py or
+# tui/ui/vmlife_actions.py. `s` on a shut-off VM powers it on; `m` on a shut-off VM moves it cold.
 VMS_BINDINGS: list[Binding] = [
+    Binding("enter", "details", "Details", id="vms.details"),
     Binding("s", "start", "Start VM", id="vms.start"),
     Binding("x", "vm('stop')", "Stop", id="vms.stop"),
     Binding("k", "vm('destroy')", "Destroy", id="vms.destroy"),
     Binding("m", "vm('migrate')", "Migrate", id="vms.migrate"),
     Binding("c", "vm('scale')", "Scale", id="vms.scale"),
+    Binding("b", "vm('reboot')", "Reboot", id="vms.reboot", show=False),
+    Binding("z", "vm('suspend')", "Suspend", id="vms.suspend", show=False),
+    Binding("u", "vm('resume')", "Resume", id="vms.resume", show=False),
+    Binding("o", "vm('console')", "Console", id="vms.console"),
+    Binding("p", "vm('power_on')", "Power on", id="vms.power_on", show=False),
+    Binding("a", "vm('autostart')", "Autostart", id="vms.autostart", show=False),
+    Binding("D", "vm('undefine')", "Undefine", id="vms.undefine", key_display="D", show=False),
+    Binding("v", "vm('display')", "Display cmd", id="vms.display", show=False),
+]
+
+PROFILES_BINDINGS: list[Binding] = [
+    Binding("enter", "details", "Details", id="profiles.details"),
 ]
 
 # Keys the help screen lists that belong to Textual itself.

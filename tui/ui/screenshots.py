@@ -57,6 +57,14 @@ async def capture(out: Path) -> list[Path]:
             await pilot.press("x", *"kernel update")  # a VM action: stop, with its reason
             await pilot.pause()
             save("vm-stop")
+            await pilot.press("escape", "enter")  # the VM's detail, read from its host
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            save("vm-detail")
+            await pilot.press("escape", "2", "enter")
+            await pilot.pause()
+            save("profile-detail")
+            await pilot.press("escape")
             await pilot.press("escape", "1", "r")  # drain: the scheduler's plan before confirming
             await app.workers.wait_for_complete()
             await pilot.pause(0.3)

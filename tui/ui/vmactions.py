@@ -243,7 +243,10 @@ def ask_drain(app: App[None], view: FleetView, session: Session, host: str) -> N
 
 
 def plan_lines(plan: DrainPlan) -> tuple[str, str]:
-    moves = [f"  {m.vm} → {m.to} (cost there {format_cost(m.cost)})" for m in plan.moves[:SHOWN_MOVES]]
+    moves = [
+        f"  {m.vm} → {m.to}{' cold (shut off)' if m.cold else ''} (cost there {format_cost(m.cost)})"
+        for m in plan.moves[:SHOWN_MOVES]
+    ]
     if len(plan.moves) > SHOWN_MOVES:
         moves.append(f"  … and {len(plan.moves) - SHOWN_MOVES} more")
     stuck = [f"  {u.vm}: {u.reason}" for u in plan.unmovable[:SHOWN_MOVES]]

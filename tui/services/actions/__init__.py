@@ -12,9 +12,20 @@ from tui.services.actions.listing import VmRow, list_vms
 from tui.services.actions.migrate import migrate_vm
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
 from tui.services.actions.pools import check_pools, create_pools
+from tui.services.actions.power import (
+    check_power,
+    power_on_vm,
+    power_refusal,
+    reboot_vm,
+    resume_vm,
+    set_autostart,
+    storage_of,
+    suspend_vm,
+    undefine_vm,
+)
 from tui.services.actions.scale import scale_vm
 from tui.services.actions.start import StartRequest, start_vm
-from tui.services.actions.stop import destroy_vm, stop_vm, undefine_vm
+from tui.services.actions.stop import destroy_vm, stop_vm
 
 __all__ = [
     "ActionSettings",
@@ -33,12 +44,20 @@ __all__ = [
     "VmRow",
     "VolumeSpec",
     "check_pools",
+    "check_power",
     "create_pools",
     "destroy_vm",
     "drain_host",
     "list_vms",
     "migrate_vm",
     "plan_drain",
+    "power_on_vm",
+    "power_refusal",
+    "reboot_vm",
+    "resume_vm",
+    "set_autostart",
+    "storage_of",
+    "suspend_vm",
     "scale_vm",
     "start_vm",
     "stop_vm",

@@ -3,7 +3,10 @@
 What performs well (seed 004): virtio disk, network and balloon; `cache='none'` with `io='native'`
 (QEMU then uses O_DIRECT and Linux AIO; io='native' is only valid with cache none/directsync, so the
 realm's other cache modes get libvirt's default I/O); PCI passthrough as managed `<hostdev>`s; optional
-vCPU and emulator pinning. The vCPU maximum above the current count is what makes hot-add possible
+vCPU and emulator pinning. Every VM gets a serial console (`<serial type='pty'>` + `<console>`, what
+`virsh console` and `vmdeck vms console` attach to) and, unless the realm says `graphics: none`, a
+VNC display listening on the host's loopback only (reached through an ssh tunnel, never the network).
+The vCPU maximum above the current count is what makes hot-add possible
 (virtdc's CPU scaling); `<memory>` is the ceiling the balloon can return to.
 
 The output is deterministic (fixed element order, two-space indent) so it is tested against golden
@@ -15,10 +18,11 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
-from tui.core.model import DriveCache
+from tui.core.model import DriveCache, Graphics
 from tui.core.pci import parse_pci
 
 KIB = 1024
+LOOPBACK = "127.0.0.1"
 # Cache modes with which QEMU opens the image O_DIRECT: the only ones io='native' is valid with.
 _DIRECT_CACHES = (DriveCache.NONE, DriveCache.DIRECTSYNC)
 
@@ -69,6 +73,7 @@ class DomainSpec:
     hostdevs: tuple[str, ...] = ()  # PCI addresses allocated by the scheduler
     vcpu_pins: tuple[tuple[int, str], ...] = ()  # (vCPU, host cpuset)
     emulator_pin: str | None = None
+    graphics: Graphics = Graphics.VNC
 
     def __post_init__(self) -> None:
         if not 1 <= self.vcpus <= self.max_vcpus:
@@ -157,6 +162,14 @@ def domain_element(spec: DomainSpec) -> ET.Element:
             slot=f"{addr.slot:#04x}",
             function=f"{addr.function:#x}",
         )
+    serial = _sub(devices, "serial", type="pty")
+    _sub(serial, "target", port="0")
+    console = _sub(devices, "console", type="pty")
+    _sub(console, "target", type="serial", port="0")
+    if spec.graphics is Graphics.VNC:
+        # Loopback only: a VNC server has weak authentication; admins reach it through ssh -L.
+        vnc = _sub(devices, "graphics", type="vnc", port="-1", autoport="yes", listen=LOOPBACK)
+        _sub(vnc, "listen", type="address", address=LOOPBACK)
     _sub(devices, "controller", type="usb", model="none")
     _sub(devices, "memballoon", model="virtio")
     return dom

@@ -3,8 +3,10 @@
 1. The host is set to No Scheduling (audited by the store, with the admin's reason) so nothing new
    lands on it while it empties; a dry run only plans.
 2. The scheduler plans a destination for every running VM — biggest first, each placement counted
-   before the next (FleetState.add), so the plan never relies on the same room twice. VMs that cannot
-   move (PCI devices, shut off, no feasible host) are listed with the reason before anything moves.
+   before the next (FleetState.add), so the plan never relies on the same room twice. Shut-off VMs
+   move cold (coldmigrate.py: defined on the target, undefined here; marked `cold`), to the host the
+   scheduler would start them on, without counting against its load (they hold nothing). VMs that
+   cannot move (PCI devices, no feasible host) are listed with the reason before anything moves.
 3. At most `parallel` live migrations run at once; each result is reported as it lands (a callback
    from a worker thread: the UI posts a message, the CLI prints a line) and audited as vm.migrate.
 4. Afterwards the host is polled again: it is empty, or its leftovers are listed.
@@ -26,6 +28,7 @@ from tui.core.fleet import HostState
 from tui.core.live import DomainFacts, DomainState
 from tui.core.scheduling import CostEngine, FleetState
 from tui.core.scheduling.explain import rejection_reason
+from tui.services.actions.coldmigrate import cold_migrate_domain, cold_refusal
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.migrate import migrate_domain, movable, shape_of
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
@@ -39,6 +42,7 @@ class Move:
     cost: float
     vcpus: int
     memory: int
+    cold: bool = False  # a shut-off VM: its definition moves, nothing runs
 
     def to_json(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -97,6 +101,9 @@ def plan_drain(deck: Deck, host: str) -> DrainPlan:
     stuck: list[Unmovable] = []
     order = sorted(snap.domains, key=lambda d: (-d.memory, -d.vcpus, d.name))
     for facts in order:
+        if not facts.state.holds_resources:
+            _plan_cold(state, engine, facts, moves, stuck)
+            continue
         why = movable(facts)
         if why:
             stuck.append(Unmovable(facts.name, facts.uuid, why))
@@ -109,6 +116,18 @@ def plan_drain(deck: Deck, host: str) -> DrainPlan:
         state.add(i, shape)  # the next VM sees this one already placed
         moves.append(Move(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory))
     return DrainPlan(host, tuple(moves), tuple(stuck))
+
+
+def _plan_cold(
+    state: FleetState, engine: CostEngine, facts: DomainFacts, moves: list[Move], stuck: list[Unmovable]
+) -> None:
+    why = cold_refusal(facts)
+    shape = shape_of(facts)
+    i, cost = (-1, 0.0) if why else engine.decide(shape)
+    if why or i < 0:
+        stuck.append(Unmovable(facts.name, facts.uuid, why or rejection_reason(state, engine, shape)))
+        return
+    moves.append(Move(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory, cold=True))
 
 
 def drain_host(
@@ -135,7 +154,8 @@ def drain_host(
             plan = plan_drain(deck, host)
             if not dry_run:
                 for m in plan.moves:
-                    deck.add_pending(m.uuid, m.to, m.vcpus, m.memory, ())
+                    if not m.cold:
+                        deck.add_pending(m.uuid, m.to, m.vcpus, m.memory, ())
         note.details["plan"] = plan.to_json()
         if on_plan is not None:
             on_plan(plan)
@@ -205,26 +225,32 @@ def _execute(
 
 def _one(deck: Deck, source: str, move: Move, reason: str) -> MoveResult:
     began = time.perf_counter()
-    facts = DomainFacts(move.vm, move.uuid, DomainState.RUNNING, move.vcpus, move.memory, move.memory)
+    state = DomainState.SHUTOFF if move.cold else DomainState.RUNNING
+    facts = DomainFacts(move.vm, move.uuid, state, move.vcpus, move.memory, move.memory)
+    action = "vm.cold-migrate" if move.cold else "vm.migrate"
     try:
         target = deck.host(move.to)
         if target.state is not HostState.ENABLED:
             raise Refused(f"target {move.to!r} became {target.state.label} after planning")
-        took = migrate_domain(deck, source, move.to, facts)
+        if move.cold:
+            cold_migrate_domain(deck, source, move.to, facts)
+            took = time.perf_counter() - began
+        else:
+            took = migrate_domain(deck, source, move.to, facts)
         outcome = Outcome(
-            "vm.migrate",
+            action,
             move.vm,
             source,
             Result.OK,
-            f"{move.vm} {source} -> {move.to}",
-            {"from": source, "to": move.to, "seconds": took},
+            f"{move.vm} {source} -> {move.to}{' (cold)' if move.cold else ''}",
+            {"from": source, "to": move.to, "seconds": took, "cold": move.cold},
         )
     except (Refused, Failed, libvirt.libvirtError) as exc:
         deck.drop_pending(move.uuid)
         result = Result.REFUSED if isinstance(exc, Refused) else Result.FAILED
         text = exc.get_error_message() if isinstance(exc, libvirt.libvirtError) else str(exc)
         outcome = Outcome(
-            "vm.migrate", move.vm, source, result, text or "libvirt error", {"from": source, "to": move.to}
+            action, move.vm, source, result, text or "libvirt error", {"from": source, "to": move.to}
         )
     deck.audit(outcome, f"drain: {reason}")
     return MoveResult(move, outcome.ok, outcome.message, time.perf_counter() - began)

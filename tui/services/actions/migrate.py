@@ -76,6 +76,10 @@ def migrate_vm(
         source, facts = deck.locate(name, host)
         note.host = source
         note.details["from"] = source
+        if not facts.state.holds_resources and not facts.hostdevs:
+            raise Refused(
+                f"{name} is {facts.state.value}: move it cold with `vmdeck vms cold-migrate {name}`"
+            )
         why = movable(facts)
         if why:
             raise Refused(f"{name} {why}")

@@ -114,6 +114,7 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
             hostdevs=choice.devices,
             vcpu_pins=req.vcpu_pins,
             emulator_pin=req.emulator_pin,
+            graphics=realm.graphics,
         )
         _define_and_start(deck, conn, spec, created, realm, timings)
     except BaseException:

@@ -18,6 +18,7 @@ from tui.core.model import (
     Device,
     DriveCache,
     DrivesPolicy,
+    Graphics,
     HardwareProfile,
     LicensingDriver,
     Realm,
@@ -63,6 +64,7 @@ REALM_KEYS = (
     "registration-timeout",
     "poll-frequency",
     "network-filter",
+    "graphics",
     "drives",
     "uploads",
     "scaling",
@@ -277,6 +279,8 @@ def _build_realm(reader: Reader, rid: str, obj: Any, path: KeyPath, source: str 
         poll_frequency_s=reader.duration(obj, path, "poll-frequency", DEFAULT_POLL_FREQUENCY_S)
         or DEFAULT_POLL_FREQUENCY_S,
         network_filter=reader.string(obj, path, "network-filter"),
+        # vmdeck's own realm setting: the display of the VMs it creates (serial console always).
+        graphics=Graphics(reader.choice(obj, path, "graphics", [g.value for g in Graphics], "vnc")),
         drives=drives,
         reserved_sections=reserved,
         source_file=source,

@@ -48,7 +48,7 @@ from tui.core.hostcheck import (
     parse_node_device,
 )
 from tui.core.hosts import HostRecord
-from tui.core.model import HardwareProfile
+from tui.core.model import Graphics, HardwareProfile
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.domain_xml import DomainSpec, build_domain_xml
 from tui.services.actions.outcome import Failed, Refused, Result
@@ -434,6 +434,7 @@ def _probe(deck: Deck, call: _HostCalls, source: str, peer: str, dst: libvirt.vi
         machine=s.machine,
         firmware=s.firmware,
         cpu=s.cpu,
+        graphics=Graphics.NONE,  # no display: its port could collide on the destination
     )
     params: dict[str, object] = {}
     uri = s.migrate_uri(peer)

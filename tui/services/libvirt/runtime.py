@@ -1,4 +1,4 @@
-"""Process-wide libvirt set-up: silence libvirt's stderr printing and run its event loop.
+"""Process-wide libvirt set-up: route libvirt's error printing to a logger and run its event loop.
 
 Both must happen once, before the first open(): the error handler, or libvirt's C code writes every
 error to fd 2 and garbles a TUI; the event loop implementation, because keepalive, the close callback
@@ -8,6 +8,7 @@ libvirtaio, which binds to the first asyncio loop forever (Textual's run_test() 
 
 from __future__ import annotations
 
+import logging
 import threading
 
 import libvirt
@@ -16,8 +17,15 @@ _lock = threading.Lock()
 _started = False
 
 
-def _ignore_error(_ctx: object, _err: object) -> None:
-    """Errors still reach Python as libvirtError; only the printing is suppressed."""
+_log = logging.getLogger("vmdeck.libvirt")
+
+
+def _log_error(_ctx: object, err: object) -> None:
+    """Errors still reach Python as libvirtError; instead of libvirt printing them on fd 2 they go to
+    the "vmdeck.libvirt" logger (shown with `vmdeck --debug` or kept with `--log FILE`)."""
+    # err is libvirt's (code, domain, message, level, str1, str2, str3, int1, int2) tuple.
+    message = err[2] if isinstance(err, tuple) and len(err) > 2 else err
+    _log.debug("libvirt: %s", message)
 
 
 def _run_event_loop() -> None:
@@ -35,7 +43,7 @@ def ensure_runtime() -> None:
     with _lock:
         if _started:
             return
-        libvirt.registerErrorHandler(_ignore_error, None)
+        libvirt.registerErrorHandler(_log_error, None)
         libvirt.virEventRegisterDefaultImpl()
         threading.Thread(target=_run_event_loop, name="libvirt-events", daemon=True).start()
         _started = True

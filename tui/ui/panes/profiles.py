@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import ClassVar
+
+from textual.binding import BindingType
+from textual.widgets import DataTable
 
 from tui.core.units import format_size
+from tui.ui.keymap import PROFILES_BINDINGS
 from tui.ui.panes.base import TablePane
+from tui.ui.profiledetail import ProfileDetailScreen
 
 
 class ProfilesPane(TablePane):
     PANE = "profiles"
     TITLE_TEXT = "Profiles"
+    BINDINGS: ClassVar[list[BindingType]] = [*PROFILES_BINDINGS]
+    PANE_BINDINGS = PROFILES_BINDINGS
     COLUMNS = (
         ("Profile", None),
         ("Name", None),
@@ -45,6 +53,15 @@ class ProfilesPane(TablePane):
                 shown or "-",
             )
         return rows
+
+    def action_details(self) -> None:
+        profile = self.selected_key()
+        if profile is not None and profile in self.view.config.hardware_profiles:
+            self.app.push_screen(ProfileDetailScreen(self.view, profile))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # the table owns enter (select row): selecting a profile opens its detail
+        self.action_details()
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
         rows = self.all_rows()  # a handful of profiles: recomputing them all costs nothing

@@ -4,23 +4,45 @@ The address goes through the host's static address translation: NAT IP and base 
 octet of the VM's IP (the VM's IP comes from the host's DHCP leases, read by the poller).
 
 Keys act on the selected VM: x stop (graceful; force is offered when it times out), k destroy,
-m migrate, c scale; s starts a new VM through the scheduler. Each asks for a reason and confirms.
+m migrate (a shut-off VM moves cold), c scale, b reboot, z suspend, u resume, p power on, a autostart,
+D undefine, o serial console, v display command, Enter its detail; s starts a new VM through the
+scheduler (on a shut-off VM: powers it on). Each change asks for a reason and confirms.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any, ClassVar
 
-from textual.app import App
+from textual import work
+from textual.app import App, SuspendNotSupported
 from textual.binding import BindingType
+from textual.widgets import DataTable
 
 from tui.core.live import DomainFacts
+from tui.core.printable import printable
+from tui.services.actions import storage_of
+from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
+from tui.services.actions.vminfo import domain_xml
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import VMS_BINDINGS
+from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
-from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop
+from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop, refusal
+from tui.ui.vmdetail import VmDetailScreen
+from tui.ui.vmlife_actions import (
+    ask_autostart,
+    ask_cold_migrate,
+    ask_power_on,
+    ask_reboot,
+    ask_resume,
+    ask_suspend,
+    confirm_undefine,
+    undefine_refusal,
+)
 
 VmAsk = Callable[[App[None], FleetView, Session, str, DomainFacts], None]
 ASKS: dict[str, VmAsk] = {
@@ -28,6 +50,11 @@ ASKS: dict[str, VmAsk] = {
     "destroy": ask_destroy,
     "migrate": ask_migrate,
     "scale": ask_scale,
+    "reboot": ask_reboot,
+    "suspend": ask_suspend,
+    "resume": ask_resume,
+    "power_on": ask_power_on,
+    "autostart": ask_autostart,
 }
 
 
@@ -90,10 +117,118 @@ class VmsPane(TablePane):
         if selected is None:
             self.app.notify("No VM selected (VMs pane, arrows to choose one)", severity="warning")
             return
-        ASKS[kind](self.app, self.view, self.session, *selected)
+        host, vm = selected
+        if kind == "migrate" and not vm.state.holds_resources:
+            kind = "cold_migrate"  # nothing runs: the definition moves
+        special = {
+            "cold_migrate": lambda: ask_cold_migrate(self.app, self.view, self.session, host, vm),
+            "undefine": lambda: self._undefine(host, vm),
+            "console": lambda: self._serial_console(host, vm),
+            "display": lambda: self._display(host, vm),
+        }
+        if kind in special:
+            special[kind]()
+            return
+        ASKS[kind](self.app, self.view, self.session, host, vm)
+
+    def action_details(self) -> None:
+        selected = self.selected_vm()
+        if selected is not None:
+            deck = getattr(self.app, "deck", None)
+            self.app.push_screen(VmDetailScreen(self.view, self.session, deck, *selected))
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        event.stop()  # the table owns enter (select row): selecting a VM opens its detail
+        self.action_details()
+
+    # --- the flows that read the host first (off the UI loop) -------------------------------------------
+    def _refuse(self, label: str, why: str, host: str | None = None) -> None:
+        self.app.post_message(ActionRefused(label, why, host))
+
+    def _undefine(self, host: str, vm: DomainFacts) -> None:
+        why = undefine_refusal(self.view, self.session, host, vm)
+        if why is not None:
+            self._refuse(f"undefine {vm.name}", why, host)
+            return
+        deck = getattr(self.app, "deck", None)
+        if deck is None:
+            self._refuse(f"undefine {vm.name}", "no store: this console cannot act", host)
+            return
+        self._read_storage(deck, host, vm.name)
+
+    @work(thread=True, exclusive=True, group="vm-read")
+    def _read_storage(self, deck: Any, host: str, name: str) -> None:
+        """Worker: the volumes an undefine would delete, then the confirmation that lists them."""
+        try:
+            _, doomed = storage_of(deck, name, host)
+        except Exception as exc:  # Refused / Failed / libvirtError: the reason is the message
+            self._refuse(f"undefine {name}", _message(exc), host)
+            return
+        self.app.call_from_thread(confirm_undefine, self.app, host, name, doomed)
+
+    def _display(self, host: str, vm: DomainFacts) -> None:
+        deck = getattr(self.app, "deck", None)
+        if deck is None:
+            self._refuse(f"display {vm.name}", "no store: this console cannot read the domain", host)
+            return
+        self._read_display(deck, host, vm.name)
+
+    @work(thread=True, exclusive=True, group="vm-read")
+    def _read_display(self, deck: Any, host: str, name: str) -> None:
+        try:
+            where, xml = domain_xml(deck, name, host)
+            lines = display_command(deck.host(where), name, xml)
+        except Exception as exc:
+            self._refuse(f"display {name}", _message(exc), host)
+            return
+        text = "\n".join(printable(line) for line in lines)
+        self.app.call_from_thread(self.app.notify, text, title=f"Display of {name}", timeout=30, markup=False)
+
+    def _serial_console(self, host: str, vm: DomainFacts) -> None:
+        """Hand the terminal to the VM's serial console (ctrl+] comes back to this pane)."""
+        label = f"console {vm.name}"
+        why = refusal(self.view, self.session, host) or console_refusal(vm.name, vm.state)
+        deck = getattr(self.app, "deck", None)
+        if why is None and deck is None:
+            why = "no store: this console cannot attach"
+        if why is not None or deck is None:
+            self._refuse(label, why or "no store", host)
+            return
+        try:
+            # The app is suspended: this handler owns the terminal until ctrl+] (App.suspend's contract).
+            with self.app.suspend(), _terminal() as (fd_in, fd_out):
+                outcome = attach_console(deck, vm.name, host=host, in_fd=fd_in, out_fd=fd_out)
+        except SuspendNotSupported:
+            self._refuse(
+                label, f"this terminal cannot be handed over: run `vmdeck vms console {vm.name}`", host
+            )
+            return
+        self.app.notify(outcome.message, title=f"{outcome.result.value} {outcome.action}", markup=False)
 
     def action_start(self) -> None:
         selected = self.selected_vm()
+        if selected is not None and not selected[1].state.holds_resources:
+            ask_power_on(self.app, self.view, self.session, *selected)  # s on a shut-off VM powers it on
+            return
         ask_start(
             self.app, self.view, self.session, self.view.records[selected[0]].realm if selected else None
         )
+
+
+def _message(exc: Exception) -> str:
+    text = getattr(exc, "get_error_message", None)
+    return str(text() if callable(text) else exc)
+
+
+@contextlib.contextmanager
+def _terminal() -> Iterator[tuple[int, int]]:
+    """The controlling terminal (what the app was drawn on), else stdin/stdout."""
+    try:
+        fd = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
+    except OSError:
+        yield 0, 1
+        return
+    try:
+        yield fd, fd
+    finally:
+        os.close(fd)
