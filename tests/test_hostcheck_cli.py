@@ -72,3 +72,16 @@ def test_an_unwritable_cache_is_a_warning_not_a_traceback(
     assert code == 1  # the checks' own verdict
     assert json.loads(captured.out)["hosts"][0]["host"] == "h"
     assert "warning: the results are not kept for the console" in captured.err
+
+
+def test_hosts_check_is_registered_by_the_hosts_command_whatever_the_order() -> None:
+    import tui.cli
+
+    original = tui.cli.COMMAND_MODULES
+    try:
+        tui.cli.COMMAND_MODULES = tuple(reversed(original))
+        args = tui.cli.build_parser().parse_args(["hosts", "check", "n1", "n2", "--read-only"])
+    finally:
+        tui.cli.COMMAND_MODULES = original
+    assert (args.names, args.read_only, args.all) == (["n1", "n2"], True, False)
+    assert getattr(args, "mutates", None) is None  # read-only skips the writing checks, it does not refuse

@@ -24,22 +24,11 @@ from tui.core.printable import printable
 _MARK = {Verdict.PASS: "PASS", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL"}
 
 
-def register(subparsers: Any) -> None:
-    _attach_check(subparsers)
-
-
-def _attach_check(subparsers: Any) -> None:
-    """Add `check` to the `hosts` command (tui.commands.hosts registers `hosts` before this module;
-    the lookup is the same as `hosts drain`'s in tui/commands/vms.py, kept in this one function)."""
+def register_check(hosts_actions: Any) -> None:
+    """`vmdeck hosts check`, added by tui.commands.hosts to its own sub-command set (as `hosts drain`)."""
     from tui.commands.vms import _common, _guest_args, _migration_args
 
-    hosts = subparsers.choices.get("hosts")
-    if hosts is None:
-        hosts = subparsers.add_parser("hosts", help="the host inventory")
-    sub = next((a for a in hosts._actions if isinstance(a, argparse._SubParsersAction)), None)
-    if sub is None:
-        sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", required=True)
-    p = sub.add_parser(
+    p = hosts_actions.add_parser(
         "check", help="is the host ready? KVM, IOMMU, devices, capacity, pools, storage, migration"
     )
     p.add_argument("names", nargs="*", metavar="NAME", help="hosts to check")

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tui.commands.hostcheck import check_after_add, report_text
+from tui.commands.hostcheck import check_after_add, register_check, report_text
 from tui.commands.options import add_common, config_path, mutating
 from tui.commands.output import emit, fail, table
 from tui.commands.vms import register_drain
@@ -77,7 +77,7 @@ def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 # --- registration ------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
     hosts = subparsers.add_parser(
-        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain"
+        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain, check"
     )
     sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", parser_class=type(hosts))
     hosts.set_defaults(handler=lambda _args: (hosts.print_help(), 2)[1])
@@ -127,6 +127,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run(cmd_state))
 
     register_drain(sub)
+    register_check(sub)
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
     audit.add_argument("--host", metavar="NAME", help="only changes to this host")
