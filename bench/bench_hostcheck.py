@@ -132,6 +132,9 @@ def bench_check_all() -> None:
             print(
                 f"  {r.host}: {r.seconds or 0:.2f} s, {r.summary()}; migration: {migration.detail if migration else '-'}"
             )
+            for item in r.items:
+                if item.verdict.value == "fail":
+                    print(f"     FAIL {item.check} {item.subject}: {item.detail}")
         serial = sum(r.seconds or 0 for r in reports)
         print(f"  sum of per-host times {serial:.2f} s -> x{serial / took:.1f} from checking in parallel")
     finally:

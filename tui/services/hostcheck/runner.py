@@ -60,7 +60,11 @@ PROBE_MIGRATE_TIMEOUT_S = 60.0
 PROBE_MEMORY = 16 << 20  # the probe VM: paused, no disk, 16 MiB
 MARKER_PREFIX = ".vmdeck-check-"
 IOMMU_SCAN_LIMIT = 64  # node devices looked at to find an IOMMU group when the profile has no devices
-SHARED_ROLES = ("drives", "bricks")  # the pools VM drives and images live in: these must be shared
+SHARED_ROLES = ("drives", "bricks")
+REFRESH_RETRIES, REFRESH_PAUSE_S = (
+    20,
+    0.1,
+)  # a busy pool's refresh is retried for up to ~2 s  # the pools VM drives and images live in: these must be shared
 
 
 class _Gone(Exception):
@@ -364,6 +368,20 @@ def _marker_xml(name: str) -> str:
     return ET.tostring(vol, encoding="unicode")
 
 
+def _refresh(deck: Deck, timeout: float, peer: str, pool: libvirt.virStoragePool, pool_name: str) -> None:
+    """pool.refresh, waiting out another refresh of the same pool (several hosts of a realm checked
+    at once refresh one peer's pool together: libvirt refuses with "asynchronous jobs running")."""
+    for attempt in range(REFRESH_RETRIES + 1):
+        try:
+            deck.call(pool.refresh, 0, what=f"{peer}: refresh {pool_name}", timeout=timeout)
+            return
+        except libvirt.libvirtError as exc:
+            busy = "asynchronous jobs" in (exc.get_error_message() or "")
+            if not busy or attempt == REFRESH_RETRIES:
+                raise
+        time.sleep(REFRESH_PAUSE_S)
+
+
 def _look_for(
     deck: Deck, timeout: float, peer: str, conn: libvirt.virConnect, pool_name: str, marker: str
 ) -> PeerResult:
@@ -371,7 +389,7 @@ def _look_for(
         pool = deck.call(
             conn.storagePoolLookupByName, pool_name, what=f"{peer}: pool {pool_name}", timeout=timeout
         )
-        deck.call(pool.refresh, 0, what=f"{peer}: refresh {pool_name}", timeout=timeout)
+        _refresh(deck, timeout, peer, pool, pool_name)
         deck.call(pool.storageVolLookupByName, marker, what=f"{peer}: look for the marker", timeout=timeout)
     except libvirt.libvirtError as exc:
         code = exc.get_error_code()
