@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Real libvirt daemons for the test suite, on one Debian 12 machine, as root, without systemd.
 #
-#   bash scripts/libvirt-testbed.sh start    configure and start host A (qemu:///system) and hosts B
-#                                            and C (more libvirtds, each in its own private mount+UTS
-#                                            namespaces); idempotent, returns at once when all answer
+#   bash scripts/libvirt-testbed.sh start    configure and start host A (qemu:///system) and hosts B,
+#                                            C and D (more libvirtds, each in its own private mount+UTS
+#                                            namespaces), and the test bed's own sshd in D's namespaces
+#                                            so D is reached the way production reaches hosts:
+#                                            qemu+ssh://root@vmdeck-testbed-d:2222/system?keyfile=…;
+#                                            idempotent, returns at once when all answer, adds what is
+#                                            missing without restarting the hosts that run
 #   bash scripts/libvirt-testbed.sh stop     destroy leftover vmdeck-test-* domains, stop all hosts
+#                                            and the sshd
 #   bash scripts/libvirt-testbed.sh status   show what runs; exit 0 only if every host answers
 #   bash scripts/libvirt-testbed.sh smoke    start a tiny VM on A, live-migrate it A -> B -> C -> A
 #                                            (the last hop peer-to-peer, through URI_A_FROM_C)
@@ -16,6 +21,7 @@ set -euo pipefail
 STATE=/var/lib/vmdeck-testbed
 HOSTB=$STATE/hostb
 HOSTC=$STATE/hostc
+HOSTD=$STATE/hostd
 ENV_FILE=$STATE/env
 ROM=$STATE/halt.rom
 SUBREAPER=$STATE/subreaper.py
@@ -30,8 +36,29 @@ URI_C="qemu+unix:///system?socket=$HOSTC/run/libvirt/libvirt-sock"
 # (B's and C's own URIs work from every namespace: nothing is mounted over /var/lib/vmdeck-testbed.)
 URI_A_FROM_B="qemu+unix:///system?socket=$HOSTB/hosta-run/libvirt-sock"
 URI_A_FROM_C="qemu+unix:///system?socket=$HOSTC/hosta-run/libvirt-sock"
+# Host D: tests reach it only through ssh (URI_D_SSH); its unix socket is for benchmarks that
+# compare the two transports on the same daemon.
+URI_D="qemu+unix:///system?socket=$HOSTD/run/libvirt/libvirt-sock"
+URI_A_FROM_D="qemu+unix:///system?socket=$HOSTD/hosta-run/libvirt-sock"
 HOSTNAME_B=vmdeck-testbed-b
 HOSTNAME_C=vmdeck-testbed-c
+HOSTNAME_D=vmdeck-testbed-d
+# The test bed's sshd: its own host key, an authorized key the test bed generates (never the
+# machine's keys), known_hosts files of its own (one per port, so a test can run a second sshd with
+# an unknown key). libvirt 9.0's plain ssh transport passes only -i (keyfile=), -T -o BatchMode=yes
+# (no_tty=1) and StrictHostKeyChecking=no (no_verify=1) to ssh: `known_hosts=` is honoured only by
+# the libssh/libssh2 transports. So the known_hosts file comes from an ssh_config snippet for the
+# test bed's host aliases (vmdeck-testbed-*), the way a real fleet's ~/.ssh/config would say it.
+SSH_DIR=$STATE/ssh
+SSH_PORT=2222
+SSH_ALIAS=$HOSTNAME_D
+SSH_KEY=$SSH_DIR/id_ed25519
+SSH_HOST_KEY=$SSH_DIR/ssh_host_ed25519_key
+SSH_CONFIG=$SSH_DIR/sshd_config
+SSH_PID=$SSH_DIR/sshd-$SSH_PORT.pid
+SSH_LOG=$SSH_DIR/sshd-$SSH_PORT.log
+SSH_CLIENT_CONFIG=/etc/ssh/ssh_config.d/vmdeck-testbed.conf
+URI_D_SSH="qemu+ssh://root@$SSH_ALIAS:$SSH_PORT/system?keyfile=$SSH_KEY&no_tty=1"
 MIGRATE_PORT=49152
 WAIT_SECS=30
 # The distribution's python3 (ctypes is in its standard library); any python3 otherwise.
@@ -43,14 +70,14 @@ A_VIRTLOGD_PID=/run/virtlogd.pid
 A_REAPER_PID=$STATE/hosta-subreaper.pid
 A_REAPER_LOG=$STATE/hosta-subreaper.log
 # Hosts B and C run in their own namespaces; everything of theirs is named by the host's letter.
-NS_HOSTS=(B C)
-declare -A NS_DIR=([B]=$HOSTB [C]=$HOSTC)
-declare -A NS_URI=([B]=$URI_B [C]=$URI_C)
-declare -A NS_HOSTNAME=([B]=$HOSTNAME_B [C]=$HOSTNAME_C)
+NS_HOSTS=(B C D)
+declare -A NS_DIR=([B]=$HOSTB [C]=$HOSTC [D]=$HOSTD)
+declare -A NS_URI=([B]=$URI_B [C]=$URI_C [D]=$URI_D)
+declare -A NS_HOSTNAME=([B]=$HOSTNAME_B [C]=$HOSTNAME_C [D]=$HOSTNAME_D)
 # Incoming migrations listen on a port from the destination daemon's own range; daemons on one
 # network cannot see each other's choices, so two destinations receiving at once must not share a
 # range. A and B keep libvirt's default (49152-49215, as before); C gets its own.
-declare -A NS_MIGRATION_PORTS=([B]="" [C]="49216 49279")
+declare -A NS_MIGRATION_PORTS=([B]="" [C]="49216 49279" [D]="49280 49343")
 # Per-host files (H is B or C): libvirtd and virtlogd pidfiles, the subreaper's pidfile and log,
 # the mount namespace recorded at start, the daemon's log.
 ns_libvirtd_pid() { echo "${NS_DIR[$1]}/libvirtd.pid"; }
@@ -102,7 +129,8 @@ need_root() { [ "$(id -u)" = 0 ] || die "run as root (the test bed starts system
 
 need_tools() {
     local t missing=()
-    for t in libvirtd virtlogd virsh unshare mount timeout flock "$PY" qemu-system-x86_64; do
+    for t in libvirtd virtlogd virsh unshare nsenter mount timeout flock "$PY" qemu-system-x86_64 \
+        ssh ssh-keygen /usr/sbin/sshd virt-ssh-helper; do
         command -v "$t" >/dev/null 2>&1 || missing+=("$t")
     done
     [ ${#missing[@]} -eq 0 ] || die "missing commands: ${missing[*]} (bash scripts/setup.sh test installs them)"
@@ -357,6 +385,16 @@ VMDECK_TESTBED_HOSTNAME_B=$HOSTNAME_B
 VMDECK_TESTBED_URI_C=$URI_C
 VMDECK_TESTBED_URI_A_FROM_C=$URI_A_FROM_C
 VMDECK_TESTBED_HOSTNAME_C=$HOSTNAME_C
+VMDECK_TESTBED_URI_D_SSH=$URI_D_SSH
+VMDECK_TESTBED_URI_D_UNIX=$URI_D
+VMDECK_TESTBED_URI_A_FROM_D=$URI_A_FROM_D
+VMDECK_TESTBED_HOSTNAME_D=$HOSTNAME_D
+VMDECK_TESTBED_LIBVIRTD_PID_D=$(ns_libvirtd_pid D)
+VMDECK_TESTBED_SSH_DIR=$SSH_DIR
+VMDECK_TESTBED_SSH_PORT=$SSH_PORT
+VMDECK_TESTBED_SSH_KEY=$SSH_KEY
+VMDECK_TESTBED_SSHD_CONFIG=$SSH_CONFIG
+VMDECK_TESTBED_SSHD_PID=$SSH_PID
 VMDECK_TESTBED_KVM=$kvm
 EOF
     chmod 644 "$tmp"
@@ -533,6 +571,115 @@ destroy_domains() {
     done < <(timeout 20 virsh -q -c "$uri" list --all --name 2>/dev/null)
 }
 
+# --- host D's sshd (the qemu+ssh transport) ---------------------------------------------------
+
+# ssh_ready: the sshd answers the test bed's key and reaches host D's libvirtd through it.
+ssh_ready() { answers "$URI_D_SSH"; }
+
+# write_if_changed FILE MODE < CONTENT
+write_if_changed() {
+    local tmp=$1.tmp$$
+    cat >"$tmp"
+    chmod "$2" "$tmp"
+    if cmp -s "$tmp" "$1"; then rm -f "$tmp"; else mv "$tmp" "$1"; fi
+}
+
+# sshd_config_text PORT HOSTKEY PIDFILE AUTHORIZED_KEYS: an sshd that lets only the test bed's key
+# in, as root, to run commands (virt-ssh-helper); tests write the same for their own short-lived
+# sshds (tests/testbed.py).
+sshd_config_text() {
+    cat <<EOF
+# Written by vmdeck's scripts/libvirt-testbed.sh: host D's sshd (loopback only).
+Port $1
+ListenAddress 127.0.0.1
+HostKey $2
+PidFile $3
+AuthorizedKeysFile $4
+PermitRootLogin prohibit-password
+AllowUsers root
+PubkeyAuthentication yes
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+UsePAM no
+PermitTTY no
+X11Forwarding no
+AllowTcpForwarding no
+AllowAgentForwarding no
+PrintMotd no
+UseDNS no
+MaxStartups 64:30:128
+LogLevel VERBOSE
+EOF
+}
+
+# ensure_ssh_files: keys, authorized_keys, known_hosts, sshd_config and the client's ssh_config
+# snippet; each is (re)written only when missing or different, so this is safe on every start.
+ensure_ssh_files() {
+    mkdir -p "$SSH_DIR" /run/sshd
+    chmod 700 "$SSH_DIR"
+    [ -s "$SSH_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C vmdeck-testbed-client -f "$SSH_KEY"
+    [ -s "$SSH_HOST_KEY" ] || ssh-keygen -q -t ed25519 -N '' -C vmdeck-testbed-d -f "$SSH_HOST_KEY"
+    write_if_changed "$SSH_DIR/authorized_keys" 600 <"$SSH_KEY.pub"
+    printf '[127.0.0.1]:%s %s\n' "$SSH_PORT" "$(cut -d' ' -f1,2 "$SSH_HOST_KEY.pub")" |
+        write_if_changed "$SSH_DIR/known_hosts-$SSH_PORT" 644
+    sshd_config_text "$SSH_PORT" "$SSH_HOST_KEY" "$SSH_PID" "$SSH_DIR/authorized_keys" |
+        write_if_changed "$SSH_CONFIG" 600
+    mkdir -p "${SSH_CLIENT_CONFIG%/*}"
+    write_if_changed "$SSH_CLIENT_CONFIG" 644 <<EOF
+# Written by vmdeck's scripts/libvirt-testbed.sh: the test bed's ssh hosts, all on loopback.
+# Host keys are checked against the test bed's own known_hosts file per port (known_hosts-PORT),
+# never against the machine's.
+Host vmdeck-testbed-*
+    HostName 127.0.0.1
+    User root
+    CheckHostIP no
+    StrictHostKeyChecking yes
+    UserKnownHostsFile $SSH_DIR/known_hosts-%p
+    GlobalKnownHostsFile /dev/null
+    IdentitiesOnly yes
+    PasswordAuthentication no
+    KbdInteractiveAuthentication no
+    # A hung host (sshd stopped, network gone) is noticed by ssh itself within ~6-9 s, before
+    # libvirt's keepalive would: what the README recommends for a real fleet's ~/.ssh/config.
+    ConnectTimeout 5
+    ServerAliveInterval 3
+    ServerAliveCountMax 2
+EOF
+}
+
+# start_sshd: host D's sshd, started inside D's mount+UTS namespaces (an ssh session there sees D's
+# /run/libvirt, so virt-ssh-helper reaches D's libvirtd with no socket= in the URI). Idempotent.
+start_sshd() {
+    ensure_ssh_files
+    local pid dpid deadline
+    if pid=$(live_pid "$SSH_PID" sshd); then
+        # A stopped sshd (a test's SIGSTOP that was never undone) would hang every client.
+        kill -CONT "$pid" 2>/dev/null || true
+        ssh_ready && return 0
+        log "host D: sshd ($pid) runs but does not answer; restarting it"
+        stop_pid "$SSH_PID" sshd "host D sshd"
+    fi
+    dpid=$(live_pid "$(ns_libvirtd_pid D)" libvirtd) || die "host D: libvirtd is not running"
+    log "host D: starting sshd on 127.0.0.1:$SSH_PORT in D's namespaces"
+    nsenter --target "$dpid" --mount --uts -- /usr/sbin/sshd -f "$SSH_CONFIG" -E "$SSH_LOG" ||
+        { tail -n 20 "$SSH_LOG" >&2 2>/dev/null || true; die "host D: sshd failed to start (log above)"; }
+    deadline=$((SECONDS + WAIT_SECS))
+    until ssh_ready; do
+        if [ $SECONDS -ge $deadline ]; then
+            tail -n 20 "$SSH_LOG" >&2 2>/dev/null || true
+            die "host D: '$URI_D_SSH' did not answer within ${WAIT_SECS} s (sshd log above)"
+        fi
+        sleep 0.2
+    done
+}
+
+stop_sshd() {
+    local pid
+    # A stopped process keeps SIGTERM pending: continue it first.
+    if pid=$(live_pid "$SSH_PID" sshd); then kill -CONT "$pid" 2>/dev/null || true; fi
+    stop_pid "$SSH_PID" sshd "host D sshd"
+}
+
 # --- commands -------------------------------------------------------------------------------
 
 warn_no_kvm() {
@@ -549,11 +696,13 @@ cmd_start() {
     for h in "${NS_HOSTS[@]}"; do
         [ $all = 1 ] && ns_running "$h" && answers "${NS_URI[$h]}" || all=0
     done
+    [ $all = 1 ] && live_pid "$SSH_PID" sshd >/dev/null && ssh_ready || all=0
     if [ $all = 1 ]; then
+        ensure_ssh_files # cheap; brings the ssh client settings up to date
         write_env
         warn_no_kvm
         warn_no_reaper
-        log "already running (A: $URI_A, B: $URI_B, C: $URI_C) — checked in $(secs_since "$t0") s"
+        log "already running (A: $URI_A, B: $URI_B, C: $URI_C, D: $URI_D_SSH) — checked in $(secs_since "$t0") s"
         return 0
     fi
     need_tools
@@ -563,11 +712,13 @@ cmd_start() {
     write_subreaper
     start_a
     for h in "${NS_HOSTS[@]}"; do start_ns "$h"; done
+    start_sshd
     write_env
     warn_no_kvm
     warn_no_reaper
     log "host A: $URI_A"
     for h in "${NS_HOSTS[@]}"; do log "host $h: ${NS_URI[$h]} (hostname ${NS_HOSTNAME[$h]})"; done
+    log "host D over ssh: $URI_D_SSH"
     log "ready in $(secs_since "$t0") s; URIs in $ENV_FILE"
 }
 
@@ -578,6 +729,7 @@ cmd_stop() {
     destroy_domains "$URI_A" 'vmdeck-test-*'
     # Hosts B and C belong to the test bed: whatever runs there was put there by tests.
     for h in "${NS_HOSTS[@]}"; do destroy_domains "${NS_URI[$h]}" '*'; done
+    stop_sshd
     for h in "${NS_HOSTS[@]}"; do
         stop_pid "$(ns_libvirtd_pid "$h")" libvirtd "host $h libvirtd"
         stop_pid "$(ns_virtlogd_pid "$h")" virtlogd "host $h virtlogd"
@@ -589,7 +741,7 @@ cmd_stop() {
     # The subreapers exit by themselves once nothing is left to reap; A's stays while guests that
     # are not test domains keep running (a restarted libvirtd reconnects to them).
     local pf pid deadline=$((SECONDS + 5))
-    for pf in "$(ns_reaper_pid B)" "$(ns_reaper_pid C)" "$A_REAPER_PID"; do
+    for pf in "$(ns_reaper_pid B)" "$(ns_reaper_pid C)" "$(ns_reaper_pid D)" "$A_REAPER_PID"; do
         while pid=$(live_reaper "$pf") && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
     done
     if pid=$(live_reaper "$A_REAPER_PID"); then
@@ -629,6 +781,14 @@ cmd_status() {
             printf '  note       libvirtd is not under the subreaper: destroy takes ~2 s\n'
         fi
     done
+    printf 'sshd       %s (127.0.0.1:%s, in host D'"'"'s namespaces)\n' \
+        "$(live_pid "$SSH_PID" sshd || echo 'not running')" "$SSH_PORT"
+    if ssh_ready; then
+        printf '  answers    yes: %s\n' "$URI_D_SSH"
+    else
+        printf '  answers    no: %s\n' "$URI_D_SSH"
+        ok=3
+    fi
     printf 'kvm        %s\n' "$(kvm_usable && echo '/dev/kvm usable' || echo 'no /dev/kvm: use domain type qemu')"
     if [ -s "$ENV_FILE" ]; then
         printf 'env file   %s\n' "$ENV_FILE"

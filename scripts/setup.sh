@@ -16,8 +16,10 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 # Debian packages: libvirt-python has only an sdist on PyPI, so it compiles against libvirt-dev.
 # The daemon, QEMU and tmux are needed by the test suite's real-libvirt and real-terminal tests.
 apt_build=(libvirt-dev pkg-config gcc python3-dev python3-venv)
+# openssh-server/-client: the test bed's host D is reached over qemu+ssh through an sshd of its own.
 apt_test=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
-          qemu-system-x86 qemu-utils tmux iproute2 util-linux procps)
+          qemu-system-x86 qemu-utils tmux iproute2 util-linux procps
+          openssh-server openssh-client)
 
 install_apt() {
     local missing=()
@@ -32,7 +34,18 @@ install_apt() {
     log "apt-get install ${missing[*]}"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    # Installing a daemon's package (openssh-server) must not start it: the test bed runs its own
+    # sshd on a loopback port, and a machine-wide one on port 22 would be a server nobody asked for.
+    local policy=/usr/sbin/policy-rc.d ours=0
+    if [ ! -e "$policy" ]; then
+        printf '#!/bin/sh\n# vmdeck setup.sh: start no service while installing\nexit 101\n' >"$policy"
+        chmod 755 "$policy"
+        ours=1
+    fi
+    local rc=0
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || rc=$?
+    [ $ours = 0 ] || rm -f "$policy"
+    return $rc
 }
 
 install_python() {

@@ -11,6 +11,7 @@ nowhere. Facts: ../shared/notes/libvirt-testbed.md.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -201,3 +202,196 @@ def remove_test_objects(uri: str, prefix: str, pool_dir: Path | None = None) -> 
                     step()
     finally:
         conn.close()
+
+
+# --- host D over ssh --------------------------------------------------------------------------------------
+@functools.cache
+def testbed_ssh_uri() -> str | None:
+    """Host D's qemu+ssh URI (through the test bed's own sshd on 127.0.0.1:2222) when it answers
+    within 3 s, else None (an older test bed without host D, or sshd not running)."""
+    uri = read_env().get("VMDECK_TESTBED_URI_D_SSH")
+    if not uri:
+        return None
+    try:
+        import libvirt  # noqa: F401
+    except ImportError:
+        return None
+    return uri if _answers(uri, time.monotonic() + OPEN_TIMEOUT_S) else None
+
+
+def testbed_uri_d_unix() -> str | None:
+    """Host D's own unix socket: the same daemon as testbed_ssh_uri(), without ssh (benchmarks)."""
+    return read_env().get("VMDECK_TESTBED_URI_D_UNIX") or None
+
+
+def _pid(path: str) -> int | None:
+    try:
+        return int(Path(path).read_text().strip())
+    except (OSError, ValueError):
+        return None
+
+
+def _free_port(first: int = 2223, last: int = 2299) -> int:
+    import socket
+
+    for port in range(first, last + 1):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free loopback port in {first}-{last} for a test sshd")
+
+
+class ExtraSshd:
+    """A short-lived second sshd in host D's namespaces (same daemon behind it), for fault tests:
+    its own port, host key, authorized_keys and known_hosts-PORT entry, so faults never touch the
+    test bed's own sshd. Use as a context manager: leaving it continues stopped processes, stops the
+    server and removes its files, whatever the test did.
+
+    Faults: freeze()/thaw() (SIGSTOP/SIGCONT the server and its sessions), refuse_key()/accept_key()
+    (authorized_keys without/with the test bed's key), forget_host_key()/know_host_key() (its
+    known_hosts entry; the ssh client of the test bed checks keys per port)."""
+
+    def __init__(self) -> None:
+        env = read_env()
+        self.ssh_dir = Path(env["VMDECK_TESTBED_SSH_DIR"])
+        self.client_key = Path(env["VMDECK_TESTBED_SSH_KEY"])
+        self.libvirtd_pid_file = env["VMDECK_TESTBED_LIBVIRTD_PID_D"]
+        self.alias = env["VMDECK_TESTBED_HOSTNAME_D"]
+        self.port = _free_port()
+        self.dir = self.ssh_dir / f"test-{self.port}"
+        self.known_hosts = self.ssh_dir / f"known_hosts-{self.port}"
+        self.pid: int | None = None
+        self.frozen: list[int] = []
+
+    @property
+    def uri(self) -> str:
+        return f"qemu+ssh://root@{self.alias}:{self.port}/system?keyfile={self.client_key}&no_tty=1"
+
+    def __enter__(self) -> ExtraSshd:
+        import subprocess
+
+        self.dir.mkdir(mode=0o700, exist_ok=True)
+        host_key = self.dir / "host_key"
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(host_key)], check=True, timeout=30
+        )
+        self.host_key_pub = " ".join(Path(f"{host_key}.pub").read_text().split()[:2])
+        self.accept_key()
+        self.know_host_key()
+        config = self.dir / "sshd_config"
+        base = Path(read_env()["VMDECK_TESTBED_SSHD_CONFIG"]).read_text()
+        lines = [
+            line
+            for line in base.splitlines()
+            if line.split(" ", 1)[0] not in ("Port", "HostKey", "PidFile", "AuthorizedKeysFile")
+        ]
+        lines += [
+            f"Port {self.port}",
+            f"HostKey {host_key}",
+            f"PidFile {self.dir / 'sshd.pid'}",
+            f"AuthorizedKeysFile {self.dir / 'authorized_keys'}",
+        ]
+        config.write_text("\n".join(lines) + "\n")
+        config.chmod(0o600)
+        target = _pid(self.libvirtd_pid_file)
+        if target is None:
+            raise RuntimeError("host D's libvirtd is not running")
+        try:
+            subprocess.run(
+                [
+                    "nsenter",
+                    "--target",
+                    str(target),
+                    "--mount",
+                    "--uts",
+                    "--",
+                    "/usr/sbin/sshd",
+                    "-f",
+                    str(config),
+                    "-E",
+                    str(self.dir / "sshd.log"),
+                ],
+                check=True,
+                timeout=30,
+            )
+            deadline = time.monotonic() + 10
+            while self.pid is None and time.monotonic() < deadline:
+                self.pid = _pid(str(self.dir / "sshd.pid"))
+                time.sleep(0.05)
+            if self.pid is None:
+                raise RuntimeError(f"the test sshd on port {self.port} wrote no pidfile")
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        import os
+        import shutil
+        import signal
+
+        self.thaw()
+        if self.pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.pid, signal.SIGCONT)
+                os.kill(self.pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while Path(f"/proc/{self.pid}").exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
+        self.known_hosts.unlink(missing_ok=True)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _tree(self) -> list[int]:
+        """The server and every descendant (sessions, virt-ssh-helper), parents first."""
+        assert self.pid is not None
+        found, todo = [], [self.pid]
+        while todo:
+            pid = todo.pop(0)
+            found.append(pid)
+            try:
+                children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+            except OSError:
+                continue
+            todo.extend(int(c) for c in children)
+        return found
+
+    def freeze(self) -> None:
+        """SIGSTOP the server and its sessions: new and existing connections hang."""
+        import os
+        import signal
+
+        self.frozen = self._tree()
+        for pid in self.frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        import os
+        import signal
+
+        for pid in reversed(self.frozen):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        self.frozen = []
+
+    def refuse_key(self) -> None:
+        _write(self.dir / "authorized_keys", "")
+
+    def accept_key(self) -> None:
+        _write(self.dir / "authorized_keys", Path(f"{self.client_key}.pub").read_text())
+
+    def forget_host_key(self) -> None:
+        _write(self.known_hosts, "")
+
+    def know_host_key(self) -> None:
+        _write(self.known_hosts, f"[127.0.0.1]:{self.port} {self.host_key_pub}\n")
+
+
+def _write(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    tmp.chmod(0o600)
+    tmp.replace(path)

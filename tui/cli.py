@@ -24,7 +24,7 @@ LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck"
 COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.config",
     "tui.commands.scheduling",
-    "tui.commands.hosts",  # hosts drain is registered by tui.commands.hosts itself (from tui.commands.vms)
+    "tui.commands.hosts",  # it registers hosts drain (tui.commands.vms) and hosts check (tui.commands.hostcheck)
     "tui.commands.fleet",
     "tui.commands.vms",
     "tui.commands.lab",

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tui.commands.hostcheck import check_after_add, register_check, report_text
 from tui.commands.options import add_common, config_path, mutating
 from tui.commands.output import emit, fail, table
 from tui.commands.vms import register_drain
@@ -79,7 +80,7 @@ def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
 # --- registration ------------------------------------------------------------------------------------------
 def register(subparsers: Any) -> None:
     hosts = subparsers.add_parser(
-        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain"
+        "hosts", help="the host inventory: list, add, edit, remove, import, state, drain, check"
     )
     sub = hosts.add_subparsers(dest="hosts_command", metavar="ACTION", parser_class=type(hosts))
     hosts.set_defaults(handler=lambda _args: (hosts.print_help(), 2)[1])
@@ -129,6 +130,7 @@ def register(subparsers: Any) -> None:
     p.set_defaults(handler=run(cmd_state))
 
     register_drain(sub)
+    register_check(sub)
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
     audit.add_argument("--host", metavar="NAME", help="only changes to this host")
@@ -205,8 +207,15 @@ def cmd_add(args: argparse.Namespace) -> int:
         nat=_nat(args),
     )
     check_against_config(host, config)
-    open_store(args).add_host(host, reason=args.reason)
-    emit({"ok": True, "host": host.to_json()}, args.json, lambda _: f"added host {name} ({host.state.label})")
+    store = open_store(args)
+    store.add_host(host, reason=args.reason)
+    # The new host's own checks, quietly: reported, cached for the console, never failing the add.
+    check = check_after_add(store, config, name)
+    emit(
+        {"ok": True, "host": host.to_json(), "check": check.to_json()},
+        args.json,
+        lambda _: f"added host {name} ({host.state.label})\n{report_text(check)}",
+    )
     return 0
 
 

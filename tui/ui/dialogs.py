@@ -22,6 +22,7 @@ from tui.core.scheduling.explain import term_reason
 from tui.core.units import format_size
 from tui.ui.activity import Running
 from tui.ui.fleetview import FleetView
+from tui.ui.hostchecks import detail_lines
 from tui.ui.keymap import BUILTIN_KEYS
 from tui.ui.keyorder import Dialog
 from tui.ui.text import fmt_gib, plural
@@ -351,6 +352,7 @@ class HostDetailScreen(Screen[None]):
             )
             for reason in alloc.over():
                 lines.append(f"Over capacity (!): {reason}")
+        lines += detail_lines(self.view.checks.get(self.host), snap.error if snap is not None else None)
         lines.append("Cost breakdown (current load):")
         return "\n".join(lines)
 

@@ -14,9 +14,11 @@ from dataclasses import dataclass
 
 from tui.core.costs import CostBreakdown, format_cost
 from tui.core.fleet import Fleet, HostState
+from tui.core.hostcheck import HostCheckReport
 from tui.core.hosts import HostRecord
 from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, allocation, live_fleet
 from tui.core.model import VmConfig
+from tui.ui.hostchecks import mark as check_mark
 from tui.ui.text import fmt_gib, plural, spark
 
 HISTORY = 16
@@ -76,6 +78,9 @@ class FleetView:
         self.history: dict[str, deque[float | None]] = {n: deque(maxlen=HISTORY) for n in self.records}
         self._alloc: dict[str, Allocation | None] = {}
         self.polls = 0
+        self.checks: dict[
+            str, HostCheckReport
+        ] = {}  # the last host check of each host (tui/ui/hostchecks.py)
 
     # --- changes (UI loop only) ------------------------------------------------------------------
     def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
@@ -199,7 +204,7 @@ class FleetView:
             )
         stale = "?" if status is HostStatus.UNREACHABLE else ""  # facts are the last known, not current
         return (
-            name,
+            name + check_mark(self.checks.get(name)),
             record.state.label,
             conn,
             usage[0] + stale,

@@ -46,6 +46,7 @@ HOSTS_BINDINGS: list[Binding] = [
     key("d", "set_state('disabled')", "Disable", id="hosts.disable"),
     key("r", "drain", "Drain", id="hosts.drain"),
     key("s", "start", "Start VM", id="hosts.start"),
+    key("c", "check_host", "Check", id="hosts.check"),
 ]
 
 # VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py or

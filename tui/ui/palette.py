@@ -18,7 +18,7 @@ from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits
 from tui.core.fleet import HostState
 from tui.ui.keymap import PANES, VMS_BINDINGS
 from tui.ui.lab.controller import LAB_BINDINGS
-from tui.ui.panes.hosts import ask_state_change
+from tui.ui.panes.hosts import HostsPane, ask_state_change
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.vmactions import ask_drain, ask_start
@@ -81,6 +81,15 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
                 f"Drain host {host}",
                 "plan, reason, confirm, then migrate its VMs",
                 partial(ask_drain, app, view, session, host),
+            )
+        )
+        hosts_pane = app.panes["hosts"]
+        assert isinstance(hosts_pane, HostsPane), "the hosts pane is a HostsPane (PANE_CLASSES)"
+        actions.append(
+            (
+                f"Check host {host}",
+                "c: KVM, IOMMU, devices, capacity, pools, shared storage, migration",
+                partial(hosts_pane.check_host, host),
             )
         )
     return actions

@@ -8,11 +8,13 @@ which state, which device type is short, or which term is infinite at which inpu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from tui.core.costs import CostBreakdown, Term
 from tui.core.fleet import HostState
+from tui.core.hostcheck import HostCheckReport
 from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import FleetState
@@ -170,3 +172,28 @@ def rejection_reason(state: FleetState, engine: CostEngine, request: Request) ->
     if not state.size:
         return "no hosts in the fleet"
     return "no feasible host: " + ", ".join(parts)
+
+
+def note_device_checks(placement: Placement, checks: Mapping[str, HostCheckReport]) -> Placement:
+    """The placement with a note on every host whose last host check failed for a device of a type
+    the request needs (the chosen host: for the devices it would get). Notes only: the check may be
+    stale, so it never changes which host wins — it tells the admin why a start there may fail."""
+    kinds = {kind for kind, _ in placement.request.devices}
+    if not kinds or not checks:
+        return placement
+    verdicts = []
+    for v in placement.candidates:
+        report = checks.get(v.host)
+        failed = report.failed_devices() if report is not None else {}
+        bad = [
+            (addr, item)
+            for addr, item in sorted(failed.items())
+            if item.device_type in kinds and (v.host != placement.host or addr in placement.devices)
+        ]
+        if bad:
+            note = "; ".join(
+                f"host check failed for {item.device_type} {addr}: {item.detail}" for addr, item in bad
+            )
+            v = replace(v, reason=f"{v.reason}; {note}" if v.reason else note)
+        verdicts.append(v)
+    return replace(placement, candidates=tuple(verdicts))

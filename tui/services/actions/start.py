@@ -28,11 +28,12 @@ from dataclasses import dataclass, field
 
 import libvirt
 
+from tui.core.hostcheck import HostCheckReport
 from tui.core.hosts import HostError, default_realm
 from tui.core.live import DomainState, ManagedVm
 from tui.core.model import Realm
 from tui.core.scheduling import CostEngine, FleetState, Request, RequestError, explain_request
-from tui.core.scheduling.explain import rejection_reason, verdict
+from tui.core.scheduling.explain import note_device_checks, rejection_reason, verdict
 from tui.core.units import format_size
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.domain_xml import (
@@ -224,7 +225,7 @@ def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choi
     state = FleetState(deck.config, fleet)
     engine = CostEngine(state)
     if host is None:
-        placement = explain_request(state, engine, shape)
+        placement = note_device_checks(explain_request(state, engine, shape), _device_checks(deck, shape))
         candidates: list[dict[str, object]] = [
             {"host": v.host, "cost": v.cost, "reason": v.reason} for v in placement.candidates[:10]
         ]
@@ -240,6 +241,15 @@ def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choi
         raise Refused(f"host {host!r} refuses this VM: {v.reason}", candidates=candidates)
     devices = tuple(a for kind, count in shape.devices for a in state.free_addrs[i][kind][:count])
     return _Choice(host, v.cost, devices, candidates)
+
+
+def _device_checks(deck: Deck, shape: Request) -> dict[str, HostCheckReport]:
+    """The last host checks, when the request needs devices (their explanations cite failed ones)."""
+    if not shape.devices:
+        return {}
+    from tui.services.hostcheck.cache import CheckCache  # not at import: hostcheck builds on actions
+
+    return CheckCache.of_store(deck.store).load()
 
 
 def _drive_size(deck: Deck, realm: Realm, req: StartRequest, image_capacity: int | None) -> int:

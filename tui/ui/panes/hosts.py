@@ -3,7 +3,8 @@
 Keys: enter opens the host's detail (cost breakdown per term); e / n / d set the state to Enabled,
 No Scheduling or Disabled — each asks for a reason, shows the VMs affected and asks to confirm; the
 app then writes the change and its audit entry through the store, off the UI loop. r drains the host
-(the scheduler's plan and the VMs that cannot move are shown before confirming); s starts a VM.
+(the scheduler's plan and the VMs that cannot move are shown before confirming); s starts a VM;
+c runs the host check again (tui/ui/hostchecks.py): a host whose last check failed is marked ✗chk.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
+from textual import work
 from textual.app import App
 from textual.binding import BindingType
 from textual.widgets import DataTable
@@ -18,8 +20,9 @@ from textual.widgets import DataTable
 from tui.core.fleet import HostState
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
 from tui.ui.fleetview import FleetView
+from tui.ui.hostchecks import HostChecked, check_job, load_cached
 from tui.ui.keymap import HOSTS_BINDINGS
-from tui.ui.messages import ActionRefused, HostStateChangeRequested
+from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
 from tui.ui.vmactions import ask_drain, ask_start
@@ -106,3 +109,29 @@ class HostsPane(TablePane):
         host = self.selected_key()
         realm = self.view.records[host].realm if host in self.view.records else None
         ask_start(self.app, self.view, self.session, realm)
+
+    # --- host checks: the last result per host (tui/ui/hostchecks.py) ---------------------------------
+    def build(self) -> None:
+        super().build()
+        self._load_checks()
+
+    @work(thread=True, exclusive=True, group="hostchecks-load")
+    def _load_checks(self) -> None:
+        for report in load_cached(self.session.db).values():
+            self.post_message(HostChecked(report))
+
+    def on_host_checked(self, message: HostChecked) -> None:
+        if message.report.host in self.view.records:
+            self.view.checks[message.report.host] = message.report
+            self.fleet_changed([message.report.host])
+
+    def action_check_host(self) -> None:
+        host = self.selected_key()
+        if host is None:
+            self.notify("No host selected", severity="warning")
+            return
+        self.check_host(host)
+
+    def check_host(self, host: str) -> None:
+        """Run `host`'s check as an action (the key c and the command palette)."""
+        self.app.post_message(ActionRequested(check_job(host, self.post_message)))

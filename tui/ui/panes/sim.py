@@ -11,7 +11,7 @@ migrate action, after a confirmation, and never in read-only mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,8 +24,10 @@ from textual.worker import Worker, WorkerState
 
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
+from tui.core.hostcheck import HostCheckReport
 from tui.core.model import VmConfig
 from tui.core.scheduling import CostEngine, FleetState, Placement, Request, RequestError, explain_request
+from tui.core.scheduling.explain import note_device_checks
 from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
 from tui.core.units import format_size
 from tui.ui.keymap import key
@@ -44,10 +46,13 @@ from tui.ui.panes.base import Pane
 from tui.ui.text import plural, safe_cells
 
 
-def place(config: VmConfig, fleet: Fleet, request: Request) -> Placement:
-    """Runs in a worker thread: the engine's decision and every host's verdict."""
+def place(
+    config: VmConfig, fleet: Fleet, request: Request, checks: Mapping[str, HostCheckReport] | None = None
+) -> Placement:
+    """Runs in a worker thread: the engine's decision and every host's verdict (with a note where the
+    last host check failed for a device the request needs)."""
     state = FleetState(config, fleet)
-    return explain_request(state, CostEngine(state), request)
+    return note_device_checks(explain_request(state, CostEngine(state), request), checks or {})
 
 
 def lab_styles() -> str:
@@ -156,7 +161,10 @@ class SimPane(OrderedKeys, Pane):
             return
         fleet, config, request = self.view.fleet(), self.view.config, self.request
         self.query_one("#sim-result", Static).update("Placing …")
-        self.run_worker(lambda: place(config, fleet, request), thread=True, exclusive=True, group="sim")
+        checks = dict(self.view.checks)
+        self.run_worker(
+            lambda: place(config, fleet, request, checks), thread=True, exclusive=True, group="sim"
+        )
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         if event.worker.group != "sim":
