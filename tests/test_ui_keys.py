@@ -21,7 +21,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from tui.core.live import DomainState
-from tui.services.actions import Outcome, Result
+from tui.services.actions import Deck, Outcome
+from tui.services.actions.path import Note
 from tui.services.store import Store
 from tui.ui.activity import Running
 from tui.ui.app import VmdeckApp
@@ -29,6 +30,8 @@ from tui.ui.dialogs import ActionScreen, HostDetailScreen, StateChangeScreen
 from tui.ui.messages import ActionJob, ActionRequested
 from tui.ui.panes.base import Pane
 from tui.ui.panes.sim import SimPane
+from tui.ui.profiledetail import ProfileDetailScreen
+from tui.ui.vmdetail import VmDetailScreen
 from tui.ui.widgets.prompt import PromptScreen
 
 from .test_ui_actions import on_vms_pane, running_vm, status_line
@@ -72,7 +75,9 @@ def stack_is_consistent(app: VmdeckApp) -> None:
     assert isinstance(stack[0], Pane)
     modals = [s for s in stack if isinstance(s, ModalScreen)]
     assert len(modals) <= 1, stack
-    assert all(isinstance(s, Pane | HostDetailScreen | ModalScreen) for s in stack), stack
+    details = HostDetailScreen | VmDetailScreen | ProfileDetailScreen
+    assert len([s for s in stack if isinstance(s, details)]) <= 1, stack
+    assert all(isinstance(s, Pane | details | ModalScreen) for s in stack), stack
 
 
 # --- no crash ---------------------------------------------------------------------------------------
@@ -318,9 +323,13 @@ async def test_status_line_tracks_the_latest_action(demo: Path) -> None:
 async def test_quit_with_an_action_running_asks_and_audits_it_abandoned(demo: Path) -> None:
     release = threading.Event()
 
-    def slow(_deck: object, _report: object) -> Outcome:  # a stop that does not come back
-        release.wait(30)
-        return Outcome("vm.stop", "web-slow", "pool2-01", Result.OK, "stopped")
+    def slow(deck: Deck, _report: object) -> Outcome:  # a stop that does not come back
+        def body(note: Note) -> str:
+            note.host = "pool2-01"
+            release.wait(30)
+            return "stopped"
+
+        return deck.run("vm.stop", "web-slow", body, reason="window")
 
     app = console(demo)
     try:
@@ -338,7 +347,7 @@ async def test_quit_with_an_action_running_asks_and_audits_it_abandoned(demo: Pa
         release.set()
     [entry] = [e for e in Store(demo / "db").audit() if e.what == "vm.stop"]
     assert entry.after["result"] == "abandoned"
-    assert entry.after["vm"] == "web-slow"
+    assert entry.target == "web-slow"
     assert entry.reason == "window"
 
 

@@ -20,6 +20,7 @@ import filelock
 from tui.commands.output import emit, fail
 from tui.core.hostcheck import HostCheckReport, Verdict, exit_code
 from tui.core.printable import printable
+from tui.services.store import StoreError
 
 _MARK = {Verdict.PASS: "PASS", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL"}
 
@@ -73,7 +74,7 @@ def run_check(args: argparse.Namespace) -> int:
     # Unknown names are not cached: the cache holds what is known about registered hosts.
     try:
         CheckCache.of_store(deck.store).save(r for r in reports if r.host in known)
-    except (OSError, filelock.Timeout) as exc:
+    except (OSError, StoreError, filelock.Timeout) as exc:
         sys.stderr.write(f"vmdeck: warning: the results are not kept for the console: {exc}\n")
     data = {"ok": exit_code(reports) == 0, "hosts": [r.to_json() for r in reports], "skipped": skipped}
 
@@ -123,6 +124,8 @@ def check_after_add(store: Any, config: Any, name: str, open_timeout: float = 10
         )
     finally:
         poller.close(wait=0)
-    with contextlib.suppress(OSError, filelock.Timeout):  # a cache that cannot be written loses nothing
+    with contextlib.suppress(
+        OSError, StoreError, filelock.Timeout
+    ):  # a cache that cannot be written loses nothing
         CheckCache.of_store(store).save([report])
     return report

@@ -20,6 +20,7 @@ from textual.message import Message
 from tui.core.hostcheck import HostCheckReport, Verdict, access_hint
 from tui.core.printable import printable
 from tui.services.actions import Deck, Outcome, Result
+from tui.services.store import StoreError
 from tui.ui.messages import ActionJob, Report
 
 FAILED_MARK = " ✗chk"  # appended to the host's name: text, not only colour (works over ssh)
@@ -75,7 +76,11 @@ def check_job(host: str, deliver: Callable[[HostChecked], object]) -> ActionJob:
         deliver(HostChecked(report))
         try:
             CheckCache.of_store(deck.store).save([report])
-        except (OSError, filelock.Timeout) as exc:  # shown now; only the next console will not know it
+        except (
+            OSError,
+            StoreError,
+            filelock.Timeout,
+        ) as exc:  # shown now; only the next console will not know it
             return Outcome("host.check", host, host, Result.FAILED, f"{host}: checked, but not cached: {exc}")
         result = Result.OK if not report.failed else (Result.REFUSED if report.refused else Result.FAILED)
         return Outcome("host.check", host, host, result, f"{host}: host check {report.summary()}")

@@ -222,6 +222,12 @@ class TablePane(Pane):
                 if new != was:
                     table.update_cell(key, label, new)  # never update_width on live data
 
+    def open_detail(self, screen: Screen[None]) -> None:
+        """Show a detail screen over this pane, once: enter arrives as a key and as the table's
+        RowSelected, and in a burst the second must not stack a second detail on the first."""
+        if self.app.screen is self:
+            self.app.push_screen(screen)
+
     def selected_key(self) -> str | None:
         table = self.table
         if table.row_count == 0:

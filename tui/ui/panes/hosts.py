@@ -84,7 +84,7 @@ class HostsPane(TablePane):
     def action_details(self) -> None:
         host = self.selected_key()
         if host is not None:
-            self.app.push_screen(HostDetailScreen(self.view, host))
+            self.open_detail(HostDetailScreen(self.view, host))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         # The table owns enter (select row); selecting a host opens its detail.

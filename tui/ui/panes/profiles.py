@@ -57,7 +57,7 @@ class ProfilesPane(TablePane):
     def action_details(self) -> None:
         profile = self.selected_key()
         if profile is not None and profile in self.view.config.hardware_profiles:
-            self.app.push_screen(ProfileDetailScreen(self.view, profile))
+            self.open_detail(ProfileDetailScreen(self.view, profile))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # the table owns enter (select row): selecting a profile opens its detail

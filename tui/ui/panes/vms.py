@@ -135,7 +135,7 @@ class VmsPane(TablePane):
         selected = self.selected_vm()
         if selected is not None:
             deck = getattr(self.app, "deck", None)
-            self.app.push_screen(VmDetailScreen(self.view, self.session, deck, *selected))
+            self.open_detail(VmDetailScreen(self.view, self.session, deck, *selected))
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # the table owns enter (select row): selecting a VM opens its detail
