@@ -11,10 +11,12 @@ writer truncates away before appending, so completed entries are never lost or m
 from __future__ import annotations
 
 import getpass
+import hashlib
 import json
 import os
+import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -61,21 +63,32 @@ class AuditEntry:
     before: Any
     after: Any
     reason: str | None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex)  # unique; kept when copied between stores
+    target: str | None = None  # the object acted on ("vm:web1", "host:node1"), when not just a host
+    intent: str | None = None  # an outcome entry names its intent's id
+    result: str | None = None  # an outcome's "ok" | "failed" | ...; None on intents and plain changes
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "id": self.id,
             "when": self.when,
             "who": self.who.to_json(),
             "what": self.what,
             "host": self.host,
+            "target": self.target,
             "before": self.before,
             "after": self.after,
             "reason": self.reason,
+            "intent": self.intent,
+            "result": self.result,
         }
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> AuditEntry:
         who = raw.get("who") or {}
+        # Entries written before ids existed get one derived from their content: stable across reads,
+        # so copying a store twice (vmdeck store copy) recognises entries it already copied.
+        ident = raw.get("id") or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
         return cls(
             when=str(raw["when"]),
             who=Actor(str(who.get("user", "?")), who.get("from")),
@@ -84,6 +97,10 @@ class AuditEntry:
             before=raw.get("before"),
             after=raw.get("after"),
             reason=raw.get("reason"),
+            id=str(ident),
+            target=raw.get("target"),
+            intent=raw.get("intent"),
+            result=raw.get("result"),
         )
 
 

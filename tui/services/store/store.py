@@ -22,6 +22,7 @@ from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
 from tui.services.store.audit import Actor, AuditEntry, AuditLog, current_actor, now_iso
 from tui.services.store.files import AtomicJSONStorage, StoreError, StoreLock
+from tui.services.store.query import matches, parse_since
 
 HOSTS_FILE = "hosts.json"
 VMS_FILE = "vms.json"
@@ -44,6 +45,7 @@ class Store:
             self.directory.mkdir(parents=True, exist_ok=True, mode=0o750)
         except OSError as exc:
             raise StoreError(f"cannot create the store directory {self.directory}: {exc.strerror}") from None
+        self.location = str(self.directory)
         self.actor = actor or current_actor()
         self._lock = StoreLock(self.directory, lock_timeout)
         self.audit_log = AuditLog(self.directory / AUDIT_FILE)
@@ -160,5 +162,16 @@ class Store:
             return ManagedVm(doc["uuid"], doc["name"], doc["host"])
 
     # --- audit ---------------------------------------------------------------------------------------
-    def audit(self, host: str | None = None) -> list[AuditEntry]:
-        return list(self.audit_log.entries(host))
+    def audit(
+        self,
+        host: str | None = None,
+        *,
+        vm: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+    ) -> list[AuditEntry]:
+        after = parse_since(since) if since is not None else None
+        return [e for e in self.audit_log.entries(host) if matches(e, host, vm, actor, after)]
+
+    def close(self) -> None:
+        """Nothing to close: no file is kept open between calls."""

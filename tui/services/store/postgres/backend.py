@@ -1,0 +1,489 @@
+"""The PostgreSQL store: one fleet shared by every vmdeck that names the same database.
+
+Every change is one transaction that locks what it changes (`SELECT … FOR UPDATE`), checks it, writes
+it with its audit entry and `pg_notify`s the change feed — or raises and changes nothing. Times that
+several machines must agree on (audit times, lease expiry) come from the server's clock, `now()`.
+
+One connection per store, used by one thread at a time (the console's workers share the store); a
+connection lost to a restart or a network cut is reopened by the next call, so a console recovers by
+itself once the server is back.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import socket
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+from psycopg.types.json import Jsonb
+
+from tui.core.fleet import HostState
+from tui.core.hosts import HostError, HostRecord
+from tui.core.live import ManagedVm
+from tui.services.store.audit import Actor, AuditEntry, current_actor
+from tui.services.store.base import Busy, ChangeCallback, Lease, StatusCallback
+from tui.services.store.files import StoreError
+from tui.services.store.location import redact_url
+from tui.services.store.postgres.connect import connect, describe_error, parse_location
+from tui.services.store.postgres.schema import current_version, ensure_schema
+from tui.services.store.query import parse_since
+
+CHANNEL = "vmdeck"  # LISTEN/NOTIFY channel of the change feed (postgres/listener.py)
+# More hosts than this in one change are announced as one "re-read all" notification.
+NOTIFY_EACH_LIMIT = 50
+Cursor = psycopg.Cursor[tuple[Any, ...]]
+
+_AUDIT_COLUMNS = "id, at, who_user, who_from, what, host, target, intent, result, before, after, reason"
+
+
+def _iso(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _json(value: Any) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+class PostgresStore:
+    def __init__(self, location: str, *, actor: Actor | None = None) -> None:
+        self.location = redact_url(location)
+        self._params = parse_location(location)
+        self.actor = actor or current_actor()
+        self.holder = f"{self.actor} pid {os.getpid()} on {socket.gethostname()}"
+        self._lock = threading.RLock()
+        self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
+        with self._lock:
+            conn = self._connection()
+            try:
+                self.schema_version = ensure_schema(conn, self.location)
+            except psycopg.Error as exc:
+                self._drop()
+                raise StoreError(describe_error(exc, self.location)) from None
+            except StoreError:
+                self._drop()
+                raise
+
+    # --- plumbing ------------------------------------------------------------------------------------
+    def _connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._conn is None or self._conn.closed or self._conn.broken:
+            self._drop()
+            self._conn = connect(self._params, self.location)
+        return self._conn
+
+    def _drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(psycopg.Error):  # already gone with the server
+                self._conn.close()
+            self._conn = None
+
+    @contextmanager
+    def _tx(self) -> Iterator[Cursor]:
+        """One transaction: committed when the block ends, rolled back (nothing changed) on any error."""
+        with self._lock:
+            conn = self._connection()
+            try:
+                with conn.transaction(), conn.cursor() as cur:
+                    yield cur
+            except psycopg.errors.UniqueViolation as exc:
+                raise HostError(f"already exists: {exc.diag.message_detail or exc}") from None
+            except psycopg.Error as exc:
+                if conn.broken or isinstance(exc, psycopg.OperationalError):
+                    self._drop()
+                raise StoreError(describe_error(exc, self.location)) from None
+
+    def _audit(
+        self,
+        cur: Cursor,
+        what: str,
+        host: str | None,
+        before: Any,
+        after: Any,
+        reason: str | None,
+        *,
+        target: str | None = None,
+        intent: str | None = None,
+        result: str | None = None,
+    ) -> str:
+        ident = secrets.token_hex(16)
+        cur.execute(
+            f"INSERT INTO vmdeck_audit ({_AUDIT_COLUMNS}) "
+            "VALUES (%s, clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                ident,
+                self.actor.user,
+                self.actor.remote,
+                what,
+                host,
+                target,
+                intent,
+                result,
+                _json(before),
+                _json(after),
+                reason,
+            ),
+        )
+        return ident
+
+    def _notify(self, cur: Cursor, kind: str, keys: Sequence[str | None], what: str) -> None:
+        """Queued with the transaction: listeners hear of it only once it is committed."""
+        if len(keys) > NOTIFY_EACH_LIMIT:
+            keys = [None]
+        for key in keys:
+            payload = json.dumps({"kind": kind, "key": key, "who": str(self.actor), "what": what})
+            cur.execute("SELECT pg_notify(%s, %s)", (CHANNEL, payload))
+
+    # --- hosts ---------------------------------------------------------------------------------------
+    def hosts(self) -> list[HostRecord]:
+        with self._tx() as cur:
+            rows = cur.execute("SELECT record FROM vmdeck_hosts ORDER BY name").fetchall()
+        return [HostRecord.from_json(r[0], "stored host") for r in rows]
+
+    def host(self, name: str) -> HostRecord | None:
+        with self._tx() as cur:
+            row = cur.execute("SELECT record FROM vmdeck_hosts WHERE name = %s", (name,)).fetchone()
+        return HostRecord.from_json(row[0], "stored host") if row else None
+
+    def add_hosts(
+        self, hosts: Sequence[HostRecord], reason: str | None = None, what: str = "host.add"
+    ) -> None:
+        """Add several hosts at once: all of them or, on any conflict, none."""
+        names = [h.name for h in hosts]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise HostError(f"duplicate host name(s) in the input: {', '.join(dupes)}")
+        if not hosts:
+            return
+        ordered = sorted(hosts, key=lambda h: h.name)  # one lock order: concurrent imports never deadlock
+        with self._tx() as cur:
+            taken = cur.execute(
+                "SELECT name FROM vmdeck_hosts WHERE name = ANY(%s) ORDER BY name", (names,)
+            ).fetchall()
+            if taken:
+                joined = ", ".join(r[0] for r in taken)
+                raise HostError(f"host(s) already exist: {joined} (use `vmdeck hosts edit`)")
+            cur.executemany(
+                "INSERT INTO vmdeck_hosts (name, record) VALUES (%s, %s)",
+                [(h.name, Jsonb(h.to_json())) for h in ordered],
+            )
+            for h in ordered:
+                self._audit(cur, what, h.name, None, h.to_json(), reason)
+            self._notify(cur, "host", [h.name for h in ordered], what)
+
+    def add_host(self, host: HostRecord, reason: str | None = None) -> None:
+        self.add_hosts([host], reason)
+
+    def edit_host(self, name: str, changes: Mapping[str, Any], reason: str | None = None) -> HostRecord:
+        """Change fields of one host; a change of state needs a reason. Returns the new record."""
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT record FROM vmdeck_hosts WHERE name = %s FOR UPDATE", (name,)
+            ).fetchone()
+            if row is None:
+                raise HostError(f"no host named {name!r}")
+            before = HostRecord.from_json(row[0], "stored host")
+            after = before.with_changes(**changes)
+            if after == before:
+                return before
+            if after.state is not before.state and not (reason and reason.strip()):
+                raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+            cur.execute(
+                "UPDATE vmdeck_hosts SET record = %s, version = version + 1 WHERE name = %s",
+                (Jsonb(after.to_json()), name),
+            )
+            what = "host.state" if set(changes) == {"state"} else "host.edit"
+            self._audit(cur, what, name, before.to_json(), after.to_json(), reason)
+            self._notify(cur, "host", [name], what)
+            return after
+
+    def set_state(self, name: str, state: HostState, reason: str) -> HostRecord:
+        if not reason or not reason.strip():
+            raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+        return self.edit_host(name, {"state": state}, reason.strip())
+
+    def remove_host(self, name: str, reason: str | None = None) -> HostRecord:
+        with self._tx() as cur:
+            row = cur.execute("DELETE FROM vmdeck_hosts WHERE name = %s RETURNING record", (name,)).fetchone()
+            if row is None:
+                raise HostError(f"no host named {name!r}")
+            before = HostRecord.from_json(row[0], "stored host")
+            self._audit(cur, "host.remove", name, before.to_json(), None, reason)
+            self._notify(cur, "host", [name], "host.remove")
+            return before
+
+    # --- vmdeck's VMs ----------------------------------------------------------------------------------
+    def managed_vms(self) -> list[ManagedVm]:
+        with self._tx() as cur:
+            rows = cur.execute("SELECT uuid, name, host FROM vmdeck_vms ORDER BY host, name").fetchall()
+        return [ManagedVm(u, n, h) for u, n, h in rows]
+
+    def record_vm(self, vm: ManagedVm, reason: str | None = None) -> None:
+        """Remember a VM vmdeck started or adopted (re-recording a UUID moves it: migration)."""
+        uuid = vm.uuid.lower()
+        after = {**vm.to_json(), "uuid": uuid}
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT uuid, name, host FROM vmdeck_vms WHERE uuid = %s FOR UPDATE", (uuid,)
+            ).fetchone()
+            cur.execute(
+                "INSERT INTO vmdeck_vms (uuid, name, host) VALUES (%s, %s, %s) "
+                "ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, host = excluded.host",
+                (uuid, vm.name, vm.host),
+            )
+            before = {"uuid": row[0], "name": row[1], "host": row[2]} if row else None
+            self._audit(cur, "vm.record", vm.host, before, after, reason, target=f"vm:{vm.name}")
+            self._notify(cur, "vm", [uuid], "vm.record")
+
+    def forget_vm(self, uuid: str, reason: str | None = None) -> ManagedVm:
+        with self._tx() as cur:
+            row = cur.execute(
+                "DELETE FROM vmdeck_vms WHERE uuid = %s RETURNING uuid, name, host", (uuid.lower(),)
+            ).fetchone()
+            if row is None:
+                raise HostError(f"vmdeck has no record of a VM with UUID {uuid}")
+            before = {"uuid": row[0], "name": row[1], "host": row[2]}
+            self._audit(cur, "vm.forget", row[2], before, None, reason, target=f"vm:{row[1]}")
+            self._notify(cur, "vm", [row[0]], "vm.forget")
+            return ManagedVm(row[0], row[1], row[2])
+
+    # --- actions: audit first, then act ------------------------------------------------------------------
+    def begin(self, what: str, host: str | None, target: str, before: Any, reason: str | None) -> str:
+        """Commit the intent entry (who, what, target, before, reason) before the action starts."""
+        with self._tx() as cur:
+            ident = self._audit(cur, what, host, before, None, reason, target=target)
+            self._notify(cur, "audit", [target], what)
+            return ident
+
+    def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None:
+        """Commit the outcome entry of an intent: ok | failed | refused | timed-out | abandoned."""
+        with self._tx() as cur:
+            row = cur.execute(
+                "SELECT what, host, target FROM vmdeck_audit WHERE id = %s", (intent_id,)
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"PostgreSQL {self.location}: no audit intent with id {intent_id}")
+            what, host, target = row
+            self._audit(cur, what, host, None, after, message, target=target, intent=intent_id, result=result)
+            self._notify(cur, "audit", [target], what)
+
+    def record_action(
+        self, what: str, host: str | None, after: Mapping[str, Any], reason: str | None
+    ) -> None:
+        with self._tx() as cur:
+            self._audit(cur, what, host, None, dict(after), reason)
+            self._notify(cur, "audit", [host], what)
+
+    # --- leases: one action per VM or host at a time, across machines ----------------------------------------
+    def acquire_lease(
+        self, key: str, action: str, ttl_s: float, *, host: str | None = None, devices: Sequence[str] = ()
+    ) -> Lease:
+        """Take the lease on `key` for `ttl_s` seconds (server clock) or raise Busy with its holder.
+
+        With `host` and `devices`, those PCI devices are reserved in the same transaction: a device
+        another live lease holds makes the whole call raise Busy (nothing is taken).
+        """
+        token = secrets.token_hex(16)
+        with self._tx() as cur:
+            # Expired leases are free for anyone: their holder died or lost the network.
+            cur.execute("DELETE FROM vmdeck_leases WHERE key = %s AND expires <= now()", (key,))
+            row = cur.execute(
+                "INSERT INTO vmdeck_leases (key, action, holder, since, expires, token) "
+                "VALUES (%s, %s, %s, now(), now() + make_interval(secs => %s), %s) "
+                "ON CONFLICT (key) DO NOTHING RETURNING since, extract(epoch FROM expires)",
+                (key, action, self.holder, ttl_s, token),
+            ).fetchone()
+            if row is None:
+                held = cur.execute(
+                    "SELECT action, holder, since FROM vmdeck_leases WHERE key = %s", (key,)
+                ).fetchone()
+                if held is None:  # released between our insert and this read: report, let them retry
+                    raise Busy(key, action, "another vmdeck", "just now")
+                raise Busy(key, held[0], held[1], _iso(held[2]))
+            if devices:
+                self._reserve(cur, key, host, devices)
+            self._notify(cur, "lease", [key], action)
+            return Lease(key, action, self.holder, _iso(row[0]), float(row[1]), token)
+
+    def _reserve(self, cur: Cursor, key: str, host: str | None, devices: Sequence[str]) -> None:
+        if host is None:
+            raise StoreError("reserving devices needs the host they are on")
+        wanted = sorted(set(devices))
+        # Reservations of expired leases are released with them (ON DELETE CASCADE).
+        cur.execute(
+            "DELETE FROM vmdeck_leases WHERE expires <= now() AND key IN "
+            "(SELECT lease_key FROM vmdeck_reservations WHERE host = %s AND device = ANY(%s))",
+            (host, wanted),
+        )
+        for device in wanted:
+            taken = cur.execute(
+                "INSERT INTO vmdeck_reservations (host, device, lease_key) VALUES (%s, %s, %s) "
+                "ON CONFLICT (host, device) DO NOTHING RETURNING device",
+                (host, device, key),
+            ).fetchone()
+            if taken is None:
+                held = cur.execute(
+                    "SELECT l.action, l.holder, l.since FROM vmdeck_reservations r "
+                    "JOIN vmdeck_leases l ON l.key = r.lease_key WHERE r.host = %s AND r.device = %s",
+                    (host, device),
+                ).fetchone()
+                action, holder, since = held if held else ("reserve", "another vmdeck", None)
+                raise Busy(f"device:{host}/{device}", action, holder, _iso(since) if since else "just now")
+
+    def reserved_devices(self, host: str) -> dict[str, str]:
+        """{PCI address: lease key} reserved on `host` by live leases."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT r.device, r.lease_key FROM vmdeck_reservations r JOIN vmdeck_leases l "
+                "ON l.key = r.lease_key WHERE r.host = %s AND l.expires > now() ORDER BY r.device",
+                (host,),
+            ).fetchall()
+        return {d: k for d, k in rows}
+
+    def renew_lease(self, lease: Lease, ttl_s: float) -> Lease:
+        with self._tx() as cur:
+            row = cur.execute(
+                "UPDATE vmdeck_leases SET expires = now() + make_interval(secs => %s) "
+                "WHERE key = %s AND token = %s AND expires > now() RETURNING extract(epoch FROM expires)",
+                (ttl_s, lease.key, lease.token),
+            ).fetchone()
+            if row is None:
+                raise StoreError(f"the lease on {lease.key} has expired or was taken over; stop the action")
+            return Lease(lease.key, lease.action, lease.holder, lease.since, float(row[0]), lease.token)
+
+    def release_lease(self, lease: Lease) -> None:
+        """Give the lease (and its devices) back; a lease already expired and taken over is left alone."""
+        with self._tx() as cur:
+            cur.execute("DELETE FROM vmdeck_leases WHERE key = %s AND token = %s", (lease.key, lease.token))
+            self._notify(cur, "lease", [lease.key], lease.action)
+
+    def leases(self) -> list[Lease]:
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT key, action, holder, since, extract(epoch FROM expires), token FROM vmdeck_leases "
+                "WHERE expires > now() ORDER BY key"
+            ).fetchall()
+        return [Lease(k, a, h, _iso(s), float(e), t) for k, a, h, s, e, t in rows]
+
+    # --- audit -------------------------------------------------------------------------------------------
+    def audit(
+        self,
+        host: str | None = None,
+        *,
+        vm: str | None = None,
+        actor: str | None = None,
+        since: str | None = None,
+    ) -> list[AuditEntry]:
+        """The same rule as tui/services/store/query.py `matches`, in SQL."""
+        where, args = ["true"], []
+        if host is not None:
+            where.append("host = %s")
+            args.append(host)
+        if vm is not None:
+            where.append(
+                "(target = %s OR target = %s OR (what LIKE 'vm.%%' AND "
+                "(before->>'name' = %s OR after->>'name' = %s)))"
+            )
+            args += [vm, f"vm:{vm}", vm, vm]
+        if actor is not None:
+            where.append("(who_user = %s OR who_user || coalesce('@' || who_from, '') = %s)")
+            args += [actor, actor]
+        params: list[Any] = list(args)
+        if since is not None:
+            where.append("at >= %s")
+            params.append(parse_since(since))
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT {_AUDIT_COLUMNS} FROM vmdeck_audit WHERE {' AND '.join(where)} ORDER BY seq",
+                params,
+            ).fetchall()
+        return [_entry(r) for r in rows]
+
+    def audit_problems(self) -> list[str]:
+        """Rows a person changed by hand into something vmdeck cannot read (the schema forbids the rest)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT seq, id FROM vmdeck_audit WHERE who_user = '' OR what = '' "
+                "OR (result IS NOT NULL AND intent IS NULL) ORDER BY seq"
+            ).fetchall()
+        return [f"vmdeck_audit seq {seq} (id {ident}): missing who, what or intent" for seq, ident in rows]
+
+    # --- copying between backends (vmdeck store copy) ------------------------------------------------------
+    def import_records(
+        self, hosts: Sequence[HostRecord], vms: Sequence[ManagedVm], entries: Sequence[AuditEntry]
+    ) -> dict[str, int]:
+        """Insert what is missing (hosts and VMs by name/UUID, audit entries by id); counts added."""
+        with self._tx() as cur:
+            have_hosts = {r[0] for r in cur.execute("SELECT name FROM vmdeck_hosts").fetchall()}
+            new_hosts = [h for h in hosts if h.name not in have_hosts]
+            cur.executemany(
+                "INSERT INTO vmdeck_hosts (name, record) VALUES (%s, %s)",
+                [(h.name, Jsonb(h.to_json())) for h in new_hosts],
+            )
+            have_vms = {r[0] for r in cur.execute("SELECT uuid FROM vmdeck_vms").fetchall()}
+            new_vms = [v for v in vms if v.uuid.lower() not in have_vms]
+            cur.executemany(
+                "INSERT INTO vmdeck_vms (uuid, name, host) VALUES (%s, %s, %s)",
+                [(v.uuid.lower(), v.name, v.host) for v in new_vms],
+            )
+            have_ids = {r[0] for r in cur.execute("SELECT id FROM vmdeck_audit").fetchall()}
+            new_entries = [e for e in entries if e.id not in have_ids]
+            cur.executemany(
+                f"INSERT INTO vmdeck_audit ({_AUDIT_COLUMNS}) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                [
+                    (
+                        e.id,
+                        datetime.fromisoformat(e.when.replace("Z", "+00:00")),
+                        e.who.user,
+                        e.who.remote,
+                        e.what,
+                        e.host,
+                        e.target,
+                        e.intent,
+                        e.result,
+                        _json(e.before),
+                        _json(e.after),
+                        e.reason,
+                    )
+                    for e in new_entries
+                ],
+            )
+            if new_hosts or new_vms:
+                self._notify(cur, "host", [None], "store.copy")
+        return {"hosts": len(new_hosts), "vms": len(new_vms), "audit": len(new_entries)}
+
+    def counts(self) -> dict[str, int]:
+        with self._tx() as cur:
+            out = {}
+            for name in ("hosts", "vms", "audit", "leases"):
+                row = cur.execute(f"SELECT count(*) FROM vmdeck_{name}").fetchone()
+                out[name] = int(row[0]) if row else 0
+            out["schema_version"] = current_version(cur.connection)
+        return out
+
+    # --- the change feed -----------------------------------------------------------------------------------
+    def watch(self, callback: ChangeCallback, *, on_status: StatusCallback | None = None) -> Any:
+        """Call `callback` (on the listener's thread) for every committed change; returns an unsubscribe."""
+        from tui.services.store.postgres.listener import Listener
+
+        listener = Listener(self._params, self.location, callback, on_status)
+        listener.start()
+        return listener.stop
+
+    def close(self) -> None:
+        with self._lock:
+            self._drop()
+
+
+def _entry(row: tuple[Any, ...]) -> AuditEntry:
+    ident, at, user, remote, what, host, target, intent, result, before, after, reason = row
+    return AuditEntry(
+        _iso(at), Actor(user, remote), what, host, before, after, reason, ident, target, intent, result
+    )
