@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.fleet",
     "tui.commands.vms",  # after hosts: it adds `hosts drain` to that parser
     "tui.commands.lab",
+    "tui.commands.store",
 )
 
 
@@ -31,7 +32,11 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="vmdeck", description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--config", metavar="FILE", help="ticrypt-vm.conf of a real fleet (console)")
-    parser.add_argument("--db", metavar="DIR", help="the store directory of a real fleet (console)")
+    parser.add_argument(
+        "--db",
+        metavar="DIR|URL",
+        help="the store of a real fleet: a directory or a postgresql:// URL (console)",
+    )
     parser.add_argument("--read-only", action="store_true", help="open the console without changing anything")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMAND_MODULES:

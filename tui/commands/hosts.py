@@ -24,7 +24,8 @@ from tui.core.hosts import (
     default_realm,
 )
 from tui.core.model import VmConfig
-from tui.services.store import Store, StoreError, default_data_dir
+from tui.services.store import ENV_VAR, FleetStore, StoreError, default_data_dir
+from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
 
@@ -37,12 +38,16 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--config", metavar="FILE", help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt)"
     )
-    parser.add_argument("--db", metavar="DIR", help=f"store directory (default: {default_data_dir()})")
+    parser.add_argument(
+        "--db",
+        metavar="DIR|URL",
+        help=f"the store: a directory or a postgresql:// URL (default: ${ENV_VAR}, then {default_data_dir()})",
+    )
     parser.add_argument("--json", action="store_true", help="machine-readable output")
 
 
-def open_store(args: argparse.Namespace) -> Store:
-    return Store(Path(args.db) if args.db else default_data_dir())
+def open_store(args: argparse.Namespace) -> FleetStore:
+    return open_store_at(args.db)
 
 
 def load_vm_config(args: argparse.Namespace) -> VmConfig:
@@ -126,6 +131,11 @@ def register(subparsers: Any) -> None:
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
     audit.add_argument("--host", metavar="NAME", help="only changes to this host")
+    audit.add_argument("--vm", metavar="NAME", help="only entries about this VM")
+    audit.add_argument("--actor", metavar="USER", help="only entries by this user (USER or USER@ADDRESS)")
+    audit.add_argument(
+        "--since", metavar="T", help="only entries since T: an ISO date/time or an age (12h, 7d)"
+    )
     audit.add_argument("--limit", type=int, metavar="N", help="only the last N entries")
     add_common_options(audit)
     audit.set_defaults(handler=run(cmd_audit))
@@ -295,14 +305,16 @@ def _change(before: Any, after: Any) -> str:
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise CommandError("--limit must be >= 0")
-    entries = open_store(args).audit(args.host)
+    entries = open_store(args).audit(args.host, vm=args.vm, actor=args.actor, since=args.since)
     if args.limit is not None:
         entries = entries[len(entries) - args.limit :] if args.limit else []
     data = {"entries": [e.to_json() for e in entries]}
 
     def human(_: Any) -> str:
         if not entries:
-            return "no audit entries" + (f" for host {args.host}" if args.host else "")
+            return "no audit entries" + (
+                " matching the filters" if args.host or args.vm or args.actor or args.since else ""
+            )
         rows = [
             [
                 e.when[:19].replace("T", " "),

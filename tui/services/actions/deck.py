@@ -31,7 +31,7 @@ from tui.services.actions.bounded import bounded
 from tui.services.actions.domain_xml import CpuSpec
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
 from tui.services.poller import Poller, PollerSettings
-from tui.services.store import Store
+from tui.services.store import FleetStore
 
 T = TypeVar("T")
 
@@ -81,7 +81,7 @@ class _Pending:
 
 class Deck:
     def __init__(
-        self, config: VmConfig, store: Store, poller: Poller, settings: ActionSettings | None = None
+        self, config: VmConfig, store: FleetStore, poller: Poller, settings: ActionSettings | None = None
     ) -> None:
         self.config = config
         self.store = store
@@ -101,7 +101,7 @@ class Deck:
     def open(
         cls,
         config: VmConfig,
-        store: Store,
+        store: FleetStore,
         settings: ActionSettings | None = None,
         poller_settings: PollerSettings | None = None,
     ) -> Deck:

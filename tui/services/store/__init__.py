@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import cast
 
 from tui.services.store.audit import Actor, AuditEntry, AuditLog, current_actor
-from tui.services.store.base import Busy, FleetStore, Lease, StoreChange
+from tui.services.store.base import Busy, DevicesTaken, FleetStore, Lease
+from tui.services.store.feed import StoreChange
 from tui.services.store.files import StoreError
 from tui.services.store.location import is_postgres, redact_url
 from tui.services.store.store import Store, default_data_dir
@@ -48,6 +49,7 @@ __all__ = [
     "AuditEntry",
     "AuditLog",
     "Busy",
+    "DevicesTaken",
     "FleetStore",
     "Lease",
     "Store",

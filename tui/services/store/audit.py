@@ -30,9 +30,10 @@ class Actor:
 
     user: str
     remote: str | None = None
+    uid: int | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"user": self.user, "from": self.remote}
+        return {"user": self.user, "uid": self.uid, "from": self.remote}
 
     def __str__(self) -> str:
         return f"{self.user}@{self.remote}" if self.remote else self.user
@@ -67,10 +68,12 @@ class AuditEntry:
     target: str | None = None  # the object acted on ("vm:web1", "host:node1"), when not just a host
     intent: str | None = None  # an outcome entry names its intent's id
     result: str | None = None  # an outcome's "ok" | "failed" | ...; None on intents and plain changes
+    kind: str = "change"  # "change" | "intent" | "outcome" | "event"
 
     def to_json(self) -> dict[str, Any]:
         return {
             "id": self.id,
+            "kind": self.kind,
             "when": self.when,
             "who": self.who.to_json(),
             "what": self.what,
@@ -91,7 +94,7 @@ class AuditEntry:
         ident = raw.get("id") or hashlib.sha256(json.dumps(raw, sort_keys=True).encode()).hexdigest()[:32]
         return cls(
             when=str(raw["when"]),
-            who=Actor(str(who.get("user", "?")), who.get("from")),
+            who=Actor(str(who.get("user", "?")), who.get("from"), who.get("uid")),
             what=str(raw["what"]),
             host=raw.get("host"),
             before=raw.get("before"),
@@ -101,6 +104,7 @@ class AuditEntry:
             target=raw.get("target"),
             intent=raw.get("intent"),
             result=raw.get("result"),
+            kind=str(raw.get("kind") or "change"),
         )
 
 

@@ -1,16 +1,20 @@
-"""The store interface every backend implements (local directory, PostgreSQL), and its shared types.
+"""The store interface every backend implements (local directory, PostgreSQL): see STORE_CONTRACT.
 
-Callers (commands, the console, the poller, the actions) use `FleetStore` only and never know which
-backend they have; `open_store` (tui/services/store/__init__.py) picks one from a location string.
-The names here are the store contract shared by both backends (see the README's "Store backends").
+Callers (actions, commands, the console) use only `FleetStore`; they never know which backend they
+have. Promises every backend keeps:
+- audit first, then act: a change's audit entry is durable before the change is in force, and an
+  action's intent before it touches anything, its outcome after;
+- leases: one action per object ("vm:NAME" / "host:NAME") at a time, across threads, processes and
+  machines; a lease past `expires` is free for anyone (its holder died), so nothing stays locked;
+- device reservations: PCI addresses a start chose are held with its lease until it is recorded or
+  fails, and every scheduler's fleet view counts them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, Protocol
+from typing import Any, Protocol
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
@@ -18,62 +22,55 @@ from tui.core.live import ManagedVm
 from tui.services.store.audit import Actor, AuditEntry
 from tui.services.store.files import StoreError
 
-__all__ = ["Busy", "FleetStore", "Lease", "StoreChange", "StoreError", "busy_message"]
+LEASE_TTL_S = 30.0  # a lease not renewed for this long is free (its holder died)
+LEASE_RENEW_S = 10.0  # holders renew this often, so a live holder never loses its lease
 
 
-def busy_message(key: str, action: str, holder: str, since: str) -> str:
-    """ "stop web1 already running, started by alice at 2026-12-01T21:03:04Z" """
-    verb = action.rsplit(".", 1)[-1]
-    name = key.split(":", 1)[1] if ":" in key else key
-    try:  # to the second, as people read it; anything unparsable is shown as given
-        since = datetime.fromisoformat(since).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except ValueError:
-        pass
-    return f"{verb} {name} already running, started by {holder} at {since}"
+def verb_of(action: str) -> str:
+    """ "vm.stop" -> "stop" (what the refusal message calls the running action)."""
+    return action.rsplit(".", 1)[-1]
+
+
+def object_of(key: str) -> str:
+    """ "vm:web1" -> "web1"."""
+    return key.split(":", 1)[-1]
 
 
 class Busy(StoreError):
-    """A lease on the object is held by someone else (another process, maybe another machine)."""
+    """A lease is held by someone else: str(exc) == "stop web1 already running, started by alice at T"."""
 
     def __init__(self, key: str, action: str, holder: str, since: str) -> None:
-        super().__init__(busy_message(key, action, holder, since))
         self.key, self.action, self.holder, self.since = key, action, holder, since
+        super().__init__(
+            f"{verb_of(action)} {object_of(key)} already running, started by {holder} at {since}"
+        )
+
+
+class DevicesTaken(StoreError):
+    """PCI devices another live start has reserved on the same host."""
+
+    def __init__(self, host: str, devices: Sequence[str], holder: str) -> None:
+        self.host, self.devices, self.holder = host, tuple(devices), holder
+        super().__init__(f"device(s) {', '.join(devices)} on {host} are reserved by {holder}")
 
 
 @dataclass(frozen=True)
 class Lease:
-    key: str  # "vm:<name>" or "host:<name>" (VM names are unique per fleet in vmdeck)
+    key: str  # "vm:<name>" or "host:<name>"  (VM names are unique per fleet in vmdeck)
     action: str  # e.g. "vm.stop", "host.drain"
     holder: str  # str(Actor) plus "pid N on MACHINE"
     since: str  # ISO 8601 UTC
-    expires: float  # unix time; a lease past it is free for anyone (its holder died)
+    expires: float  # unix time; a lease past it is free for anyone (holder died)
     token: str  # random; release/renew must present it
 
-
-ChangeKind = Literal["host", "vm", "audit", "lease"]
-
-
-@dataclass(frozen=True)
-class StoreChange:
-    """One change made by some vmdeck (this one or another), as the change feed reports it.
-
-    `key` names the object (a host name, a VM's UUID, a lease key) or is None for "many: re-read all".
-    """
-
-    kind: ChangeKind
-    key: str | None
-    who: str
-    what: str
-
-
-ChangeCallback = Callable[[StoreChange], None]
-# Told when the feed loses its store (False, why) and when it is back (True, "").
-StatusCallback = Callable[[bool, str], None]
+    @property
+    def description(self) -> str:
+        return f"{verb_of(self.action)} {object_of(self.key)}, started by {self.holder} at {self.since}"
 
 
 class FleetStore(Protocol):
     actor: Actor
-    location: str  # shown to people: the directory, or the URL with its password redacted
+    location: str
 
     # hosts
     def hosts(self) -> list[HostRecord]: ...
@@ -85,21 +82,38 @@ class FleetStore(Protocol):
     def edit_host(self, name: str, changes: Mapping[str, Any], reason: str | None = None) -> HostRecord: ...
     def set_state(self, name: str, state: HostState, reason: str) -> HostRecord: ...
     def remove_host(self, name: str, reason: str | None = None) -> HostRecord: ...
+
     # vmdeck's VMs
     def managed_vms(self) -> list[ManagedVm]: ...
     def record_vm(self, vm: ManagedVm, reason: str | None = None) -> None: ...
     def forget_vm(self, uuid: str, reason: str | None = None) -> ManagedVm: ...
+
     # actions: audit first, then act
-    def begin(self, what: str, host: str | None, target: str, before: Any, reason: str | None) -> str: ...
+    def begin(
+        self,
+        what: str,
+        host: str | None,
+        target: str,
+        before: Any,
+        reason: str | None,
+        *,
+        lease: Lease | None = None,
+    ) -> str: ...
     def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None: ...
     def record_action(
         self, what: str, host: str | None, after: Mapping[str, Any], reason: str | None
     ) -> None: ...
+
     # leases
     def acquire_lease(self, key: str, action: str, ttl_s: float) -> Lease: ...
     def renew_lease(self, lease: Lease, ttl_s: float) -> Lease: ...
     def release_lease(self, lease: Lease) -> None: ...
     def leases(self) -> list[Lease]: ...
+    def reserve_devices(self, lease: Lease, host: str, devices: Sequence[str]) -> None: ...
+    def release_devices(self, lease: Lease) -> None: ...
+    def reserved_devices(self, *, excluding: Lease | None = None) -> dict[str, set[str]]: ...
+    def reconcile_intents(self) -> list[str]: ...
+
     # audit
     def audit(
         self,
@@ -108,6 +122,7 @@ class FleetStore(Protocol):
         vm: str | None = None,
         actor: str | None = None,
         since: str | None = None,
+        raw: bool = False,
     ) -> list[AuditEntry]: ...
     def audit_problems(self) -> list[str]: ...
     def close(self) -> None: ...

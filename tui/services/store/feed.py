@@ -17,15 +17,36 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from tui.services.store.audit import AuditEntry
-from tui.services.store.base import ChangeCallback, StatusCallback, StoreChange
 
 POLL_S = 0.1
 AUDIT_FILE, HOSTS_FILE = "audit.jsonl", "hosts.json"
 READ_LIMIT = 8 << 20  # bytes read per tick: a burst of entries is taken over several ticks
+
+
+ChangeKind = Literal["host", "vm", "audit", "lease"]
+
+
+@dataclass(frozen=True)
+class StoreChange:
+    """One change made by some vmdeck (this one or another), as the change feed reports it.
+
+    `key` names the object (a host name, a VM's UUID, a lease key) or is None: "re-read everything".
+    """
+
+    kind: ChangeKind
+    key: str | None
+    who: str
+    what: str
+
+
+ChangeCallback = Callable[[StoreChange], None]
+# Told when the feed loses its store (False, why) and when it is back (True, "").
+StatusCallback = Callable[[bool, str], None]
 
 
 def watch(

@@ -29,7 +29,8 @@ from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
 from tui.services.store.audit import Actor, AuditEntry, current_actor
-from tui.services.store.base import Busy, ChangeCallback, Lease, StatusCallback
+from tui.services.store.base import Busy, DevicesTaken, Lease
+from tui.services.store.feed import ChangeCallback, StatusCallback
 from tui.services.store.files import StoreError
 from tui.services.store.location import redact_url
 from tui.services.store.postgres.connect import connect, describe_error, parse_location
@@ -41,7 +42,9 @@ CHANNEL = "vmdeck"  # LISTEN/NOTIFY channel of the change feed (postgres/listene
 NOTIFY_EACH_LIMIT = 50
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
-_AUDIT_COLUMNS = "id, at, who_user, who_from, what, host, target, intent, result, before, after, reason"
+_AUDIT_COLUMNS = (
+    "id, kind, at, who_user, who_uid, who_from, what, host, target, intent, result, before, after, reason"
+)
 
 
 def _iso(when: datetime) -> str:
@@ -57,7 +60,8 @@ class PostgresStore:
         self.location = redact_url(location)
         self._params = parse_location(location)
         self.actor = actor or current_actor()
-        self.holder = f"{self.actor} pid {os.getpid()} on {socket.gethostname()}"
+        self.machine = socket.gethostname() or "?"
+        self.holder = f"{self.actor} (pid {os.getpid()} on {self.machine})"
         self._lock = threading.RLock()
         self._conn: psycopg.Connection[tuple[Any, ...]] | None = None
         with self._lock:
@@ -111,14 +115,17 @@ class PostgresStore:
         target: str | None = None,
         intent: str | None = None,
         result: str | None = None,
+        kind: str = "change",
     ) -> str:
         ident = secrets.token_hex(16)
         cur.execute(
             f"INSERT INTO vmdeck_audit ({_AUDIT_COLUMNS}) "
-            "VALUES (%s, clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, clock_timestamp(), %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
             (
                 ident,
+                kind,
                 self.actor.user,
+                self.actor.uid,
                 self.actor.remote,
                 what,
                 host,
@@ -254,41 +261,112 @@ class PostgresStore:
             return ManagedVm(row[0], row[1], row[2])
 
     # --- actions: audit first, then act ------------------------------------------------------------------
-    def begin(self, what: str, host: str | None, target: str, before: Any, reason: str | None) -> str:
-        """Commit the intent entry (who, what, target, before, reason) before the action starts."""
+    def begin(
+        self,
+        what: str,
+        host: str | None,
+        target: str,
+        before: Any,
+        reason: str | None,
+        *,
+        lease: Lease | None = None,
+    ) -> str:
+        """Commit the intent entry (who, what, target, before, reason) before the action starts.
+
+        It stays open (vmdeck_intents) until `finish`; `reconcile_intents` closes those whose holder
+        died, going by its lease (or, on this machine, its pid).
+        """
         with self._tx() as cur:
-            ident = self._audit(cur, what, host, before, None, reason, target=target)
+            ident = self._audit(cur, what, host, before, None, reason, target=target, kind="intent")
+            cur.execute(
+                "INSERT INTO vmdeck_intents (id, lease_key, lease_token, pid, machine) VALUES (%s, %s, %s, %s, %s)",
+                (
+                    ident,
+                    lease.key if lease else None,
+                    lease.token if lease else None,
+                    os.getpid(),
+                    self.machine,
+                ),
+            )
             self._notify(cur, "audit", [target], what)
             return ident
 
     def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None:
         """Commit the outcome entry of an intent: ok | failed | refused | timed-out | abandoned."""
+        doc = dict(after) if isinstance(after, Mapping) else {"value": after}
+        if message is not None:
+            doc.setdefault("message", message)
         with self._tx() as cur:
             row = cur.execute(
                 "SELECT what, host, target FROM vmdeck_audit WHERE id = %s", (intent_id,)
             ).fetchone()
-            if row is None:
-                raise StoreError(f"PostgreSQL {self.location}: no audit intent with id {intent_id}")
-            what, host, target = row
-            self._audit(cur, what, host, None, after, message, target=target, intent=intent_id, result=result)
+            what, host, target = row if row else ("action", None, None)
+            host = doc["host"] if isinstance(doc.get("host"), str) else host
+            why = None if result == "ok" else message
+            self._audit(
+                cur,
+                what,
+                host,
+                None,
+                doc,
+                why,
+                target=target,
+                intent=intent_id,
+                result=result,
+                kind="outcome",
+            )
+            cur.execute("DELETE FROM vmdeck_intents WHERE id = %s", (intent_id,))
             self._notify(cur, "audit", [target], what)
+
+    def reconcile_intents(self) -> list[str]:
+        """Give every open intent whose holder is gone an "abandoned" outcome; returns what was done."""
+        done: list[str] = []
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT i.id, i.pid, i.machine, i.lease_key, a.what, a.host, a.target, "
+                "  (l.key IS NULL OR l.token IS DISTINCT FROM i.lease_token OR l.expires <= now()) "
+                "FROM vmdeck_intents i JOIN vmdeck_audit a ON a.id = i.id "
+                "LEFT JOIN vmdeck_leases l ON l.key = i.lease_key ORDER BY a.seq FOR UPDATE OF i SKIP LOCKED"
+            ).fetchall()
+            for ident, pid, machine, lease_key, what, host, target, lease_gone in rows:
+                mine_dead = machine == self.machine and not _pid_alive(pid)
+                if not (mine_dead or (lease_key is not None and lease_gone)):
+                    continue  # no lease to go by and not provably dead: leave it open
+                text = f"abandoned: the process (pid {pid} on {machine}) ended before recording an outcome"
+                after = {"result": "abandoned", "target": target, "message": text}
+                self._audit(
+                    cur,
+                    what,
+                    host,
+                    None,
+                    after,
+                    text,
+                    target=target,
+                    intent=ident,
+                    result="abandoned",
+                    kind="outcome",
+                )
+                cur.execute("DELETE FROM vmdeck_intents WHERE id = %s", (ident,))
+                done.append(f"{what} {target}: {text}")
+            if done:
+                self._notify(cur, "audit", [None], "reconcile")
+        return done
 
     def record_action(
         self, what: str, host: str | None, after: Mapping[str, Any], reason: str | None
     ) -> None:
+        """A one-shot entry (a refusal)."""
+        result = after.get("result") if isinstance(after.get("result"), str) else None
+        target = after.get("target") if isinstance(after.get("target"), str) else None
         with self._tx() as cur:
-            self._audit(cur, what, host, None, dict(after), reason)
-            self._notify(cur, "audit", [host], what)
+            self._audit(
+                cur, what, host, None, dict(after), reason, target=target, result=result, kind="event"
+            )
+            self._notify(cur, "audit", [target or host], what)
 
     # --- leases: one action per VM or host at a time, across machines ----------------------------------------
-    def acquire_lease(
-        self, key: str, action: str, ttl_s: float, *, host: str | None = None, devices: Sequence[str] = ()
-    ) -> Lease:
-        """Take the lease on `key` for `ttl_s` seconds (server clock) or raise Busy with its holder.
-
-        With `host` and `devices`, those PCI devices are reserved in the same transaction: a device
-        another live lease holds makes the whole call raise Busy (nothing is taken).
-        """
+    def acquire_lease(self, key: str, action: str, ttl_s: float) -> Lease:
+        """Take the lease on `key` for `ttl_s` seconds (the server's clock) or raise Busy naming its holder."""
         token = secrets.token_hex(16)
         with self._tx() as cur:
             # Expired leases are free for anyone: their holder died or lost the network.
@@ -303,62 +381,44 @@ class PostgresStore:
                 held = cur.execute(
                     "SELECT action, holder, since FROM vmdeck_leases WHERE key = %s", (key,)
                 ).fetchone()
-                if held is None:  # released between our insert and this read: report, let them retry
+                if held is None:  # released between our insert and this read
                     raise Busy(key, action, "another vmdeck", "just now")
                 raise Busy(key, held[0], held[1], _iso(held[2]))
-            if devices:
-                self._reserve(cur, key, host, devices)
             self._notify(cur, "lease", [key], action)
             return Lease(key, action, self.holder, _iso(row[0]), float(row[1]), token)
 
-    def _reserve(self, cur: Cursor, key: str, host: str | None, devices: Sequence[str]) -> None:
-        if host is None:
-            raise StoreError("reserving devices needs the host they are on")
-        wanted = sorted(set(devices))
-        # Reservations of expired leases are released with them (ON DELETE CASCADE).
-        cur.execute(
-            "DELETE FROM vmdeck_leases WHERE expires <= now() AND key IN "
-            "(SELECT lease_key FROM vmdeck_reservations WHERE host = %s AND device = ANY(%s))",
-            (host, wanted),
-        )
-        for device in wanted:
-            taken = cur.execute(
-                "INSERT INTO vmdeck_reservations (host, device, lease_key) VALUES (%s, %s, %s) "
-                "ON CONFLICT (host, device) DO NOTHING RETURNING device",
-                (host, device, key),
-            ).fetchone()
-            if taken is None:
-                held = cur.execute(
-                    "SELECT l.action, l.holder, l.since FROM vmdeck_reservations r "
-                    "JOIN vmdeck_leases l ON l.key = r.lease_key WHERE r.host = %s AND r.device = %s",
-                    (host, device),
-                ).fetchone()
-                action, holder, since = held if held else ("reserve", "another vmdeck", None)
-                raise Busy(f"device:{host}/{device}", action, holder, _iso(since) if since else "just now")
-
-    def reserved_devices(self, host: str) -> dict[str, str]:
-        """{PCI address: lease key} reserved on `host` by live leases."""
-        with self._tx() as cur:
-            rows = cur.execute(
-                "SELECT r.device, r.lease_key FROM vmdeck_reservations r JOIN vmdeck_leases l "
-                "ON l.key = r.lease_key WHERE r.host = %s AND l.expires > now() ORDER BY r.device",
-                (host,),
-            ).fetchall()
-        return {d: k for d, k in rows}
-
     def renew_lease(self, lease: Lease, ttl_s: float) -> Lease:
+        """Extend a lease we hold; Busy if it expired and someone else took it meanwhile."""
         with self._tx() as cur:
+            cur.execute(
+                "DELETE FROM vmdeck_leases WHERE key = %s AND token <> %s AND expires <= now()",
+                (lease.key, lease.token),
+            )
             row = cur.execute(
-                "UPDATE vmdeck_leases SET expires = now() + make_interval(secs => %s) "
-                "WHERE key = %s AND token = %s AND expires > now() RETURNING extract(epoch FROM expires)",
-                (ttl_s, lease.key, lease.token),
+                "INSERT INTO vmdeck_leases (key, action, holder, since, expires, token) "
+                "VALUES (%s, %s, %s, %s, now() + make_interval(secs => %s), %s) "
+                "ON CONFLICT (key) DO UPDATE SET expires = excluded.expires "
+                "WHERE vmdeck_leases.token = excluded.token RETURNING extract(epoch FROM expires)",
+                (
+                    lease.key,
+                    lease.action,
+                    lease.holder,
+                    datetime.fromisoformat(lease.since),
+                    ttl_s,
+                    lease.token,
+                ),
             ).fetchone()
             if row is None:
-                raise StoreError(f"the lease on {lease.key} has expired or was taken over; stop the action")
+                held = cur.execute(
+                    "SELECT action, holder, since FROM vmdeck_leases WHERE key = %s", (lease.key,)
+                ).fetchone()
+                if held is None:
+                    raise Busy(lease.key, lease.action, "another vmdeck", "just now")
+                raise Busy(lease.key, held[0], held[1], _iso(held[2]))
             return Lease(lease.key, lease.action, lease.holder, lease.since, float(row[0]), lease.token)
 
     def release_lease(self, lease: Lease) -> None:
-        """Give the lease (and its devices) back; a lease already expired and taken over is left alone."""
+        """Give a lease back (with its device reservations); a lease no longer ours is left alone."""
         with self._tx() as cur:
             cur.execute("DELETE FROM vmdeck_leases WHERE key = %s AND token = %s", (lease.key, lease.token))
             self._notify(cur, "lease", [lease.key], lease.action)
@@ -371,6 +431,66 @@ class PostgresStore:
             ).fetchall()
         return [Lease(k, a, h, _iso(s), float(e), t) for k, a, h, s, e, t in rows]
 
+    # --- device reservations: two starts never get the same PCI device -------------------------------------
+    def reserve_devices(self, lease: Lease, host: str, devices: Sequence[str]) -> None:
+        """Hold PCI addresses on `host` with `lease` (replacing what it held); DevicesTaken if another
+        live lease holds one. One transaction: all of them or none."""
+        wanted = sorted(set(devices))
+        with self._tx() as cur:
+            mine = cur.execute(
+                "SELECT 1 FROM vmdeck_leases WHERE key = %s AND token = %s AND expires > now() FOR UPDATE",
+                (lease.key, lease.token),
+            ).fetchone()
+            if mine is None:
+                raise StoreError(f"the lease of {lease.key} is no longer held: devices not reserved")
+            # Reservations of expired leases go with them (ON DELETE CASCADE).
+            cur.execute(
+                "DELETE FROM vmdeck_leases WHERE expires <= now() AND key IN "
+                "(SELECT lease_key FROM vmdeck_reservations WHERE host = %s AND device = ANY(%s))",
+                (host, wanted),
+            )
+            cur.execute("DELETE FROM vmdeck_reservations WHERE lease_key = %s", (lease.key,))
+            taken: list[str] = []
+            holder = ""
+            for device in wanted:
+                row = cur.execute(
+                    "INSERT INTO vmdeck_reservations (host, device, lease_key) VALUES (%s, %s, %s) "
+                    "ON CONFLICT (host, device) DO NOTHING RETURNING device",
+                    (host, device, lease.key),
+                ).fetchone()
+                if row is None:
+                    taken.append(device)
+                    held = cur.execute(
+                        "SELECT l.holder FROM vmdeck_reservations r JOIN vmdeck_leases l ON l.key = r.lease_key "
+                        "WHERE r.host = %s AND r.device = %s",
+                        (host, device),
+                    ).fetchone()
+                    holder = held[0] if held else "another vmdeck"
+            if taken:
+                raise DevicesTaken(host, taken, holder)  # the transaction is rolled back: nothing held
+            self._notify(cur, "lease", [lease.key], "reserve")
+
+    def release_devices(self, lease: Lease) -> None:
+        with self._tx() as cur:
+            cur.execute(
+                "DELETE FROM vmdeck_reservations r USING vmdeck_leases l "
+                "WHERE r.lease_key = l.key AND l.key = %s AND l.token = %s",
+                (lease.key, lease.token),
+            )
+
+    def reserved_devices(self, *, excluding: Lease | None = None) -> dict[str, set[str]]:
+        """host -> PCI addresses held by live leases (other than `excluding`)."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                "SELECT r.host, r.device FROM vmdeck_reservations r JOIN vmdeck_leases l "
+                "ON l.key = r.lease_key WHERE l.expires > now() AND l.token IS DISTINCT FROM %s",
+                (excluding.token if excluding else None,),
+            ).fetchall()
+        out: dict[str, set[str]] = {}
+        for host, device in rows:
+            out.setdefault(host, set()).add(device)
+        return out
+
     # --- audit -------------------------------------------------------------------------------------------
     def audit(
         self,
@@ -379,8 +499,12 @@ class PostgresStore:
         vm: str | None = None,
         actor: str | None = None,
         since: str | None = None,
+        raw: bool = False,
     ) -> list[AuditEntry]:
-        """The same rule as tui/services/store/query.py `matches`, in SQL."""
+        """Entries oldest first, filtered by the rule of tui/services/store/query.py `matches`, in SQL.
+
+        Every entry is stored as written (`raw` has nothing to fold here: a change and its entry are
+        one transaction, so no entry can describe a change that is not in force)."""
         where, args = ["true"], []
         if host is not None:
             where.append("host = %s")
@@ -410,7 +534,7 @@ class PostgresStore:
         with self._tx() as cur:
             rows = cur.execute(
                 "SELECT seq, id FROM vmdeck_audit WHERE who_user = '' OR what = '' "
-                "OR (result IS NOT NULL AND intent IS NULL) ORDER BY seq"
+                "OR (kind = 'outcome' AND intent IS NULL) ORDER BY seq"
             ).fetchall()
         return [f"vmdeck_audit seq {seq} (id {ident}): missing who, what or intent" for seq, ident in rows]
 
@@ -436,12 +560,14 @@ class PostgresStore:
             new_entries = [e for e in entries if e.id not in have_ids]
             cur.executemany(
                 f"INSERT INTO vmdeck_audit ({_AUDIT_COLUMNS}) "
-                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
                 [
                     (
                         e.id,
+                        e.kind,
                         datetime.fromisoformat(e.when.replace("Z", "+00:00")),
                         e.who.user,
+                        e.who.uid,
                         e.who.remote,
                         e.what,
                         e.host,
@@ -483,7 +609,28 @@ class PostgresStore:
 
 
 def _entry(row: tuple[Any, ...]) -> AuditEntry:
-    ident, at, user, remote, what, host, target, intent, result, before, after, reason = row
+    ident, kind, at, user, uid, remote, what, host, target, intent, result, before, after, reason = row
     return AuditEntry(
-        _iso(at), Actor(user, remote), what, host, before, after, reason, ident, target, intent, result
+        _iso(at),
+        Actor(user, remote, uid),
+        what,
+        host,
+        before,
+        after,
+        reason,
+        ident,
+        target,
+        intent,
+        result,
+        kind,
     )
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True

@@ -15,7 +15,7 @@ from typing import Any
 
 import psycopg
 
-from tui.services.store.base import ChangeCallback, StatusCallback, StoreChange
+from tui.services.store.feed import ChangeCallback, StatusCallback, StoreChange
 from tui.services.store.files import StoreError
 from tui.services.store.postgres.connect import connect, describe_error
 

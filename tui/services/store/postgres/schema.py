@@ -41,7 +41,9 @@ MIGRATIONS: dict[int, str] = {
         seq bigserial PRIMARY KEY,                 -- the order entries were committed in
         id text NOT NULL UNIQUE,                   -- kept when copied between stores
         at timestamptz NOT NULL,                   -- the server's clock: machines may disagree
+        kind text NOT NULL,                        -- change | intent | outcome | event
         who_user text NOT NULL,
+        who_uid integer,
         who_from text,
         what text NOT NULL,
         host text,
@@ -72,6 +74,13 @@ MIGRATIONS: dict[int, str] = {
         since timestamptz NOT NULL,
         expires timestamptz NOT NULL,              -- the server's clock decides expiry
         token text NOT NULL
+    );
+    CREATE TABLE vmdeck_intents (                  -- intents with no outcome yet (reconcile_intents)
+        id text PRIMARY KEY,
+        lease_key text,
+        lease_token text,
+        pid integer NOT NULL,
+        machine text NOT NULL
     );
     CREATE TABLE vmdeck_reservations (
         host text NOT NULL,
