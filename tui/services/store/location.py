@@ -43,7 +43,7 @@ def redact_url(location: str) -> str:
                     userinfo = userinfo.split(":", 1)[0] + ":" + REDACTED
                 netloc = f"{userinfo}@{hostport}"
             query = [(k, REDACTED if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)]
-            return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, urlencode(query, safe="/"), ""))
+            return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, urlencode(query, safe="/*"), ""))
         except ValueError:
             return f"{location.split(':', 1)[0]}://{REDACTED} (unparsable URL)"
     if _KEYWORD_FORM.match(location):

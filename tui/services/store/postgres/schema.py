@@ -112,9 +112,13 @@ def ensure_schema(conn: psycopg.Connection[tuple[Any, ...]], server: str) -> int
             f"PostgreSQL {server}: the store's schema is version {version}, newer than this vmdeck "
             f"understands ({SCHEMA_VERSION}); upgrade vmdeck"
         )
+    # A session lock, taken before the migrating transaction begins: that transaction then sees the
+    # catalog as the previous holder left it (inside one transaction a table created meanwhile by
+    # another session may stay invisible to to_regclass).
+    conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
+    conn.commit()
     try:
         with conn.transaction():
-            conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             version = current_version(conn)  # another vmdeck may have migrated while we waited
             for step in range(version + 1, SCHEMA_VERSION + 1):
                 conn.execute(MIGRATIONS[step])
@@ -125,4 +129,23 @@ def ensure_schema(conn: psycopg.Connection[tuple[Any, ...]], server: str) -> int
             f"{SCHEMA_VERSION}, but this role may not create it ({exc.diag.message_primary}); "
             "run vmdeck once as the schema's owner (README: a shared store)"
         ) from None
+    finally:
+        if not conn.broken:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
+            conn.commit()
     return SCHEMA_VERSION
+
+
+def app_role_grants(role: str) -> str:
+    """SQL that lets `role` use the store but never rewrite history: INSERT and SELECT on the audit.
+
+    Run by the schema's owner after vmdeck created the schema (README: a shared store). The audit
+    trigger refuses UPDATE, DELETE and TRUNCATE for every role besides; only the owner could drop it.
+    """
+    return f"""
+    GRANT SELECT ON vmdeck_schema TO {role};
+    GRANT SELECT, INSERT, UPDATE, DELETE ON vmdeck_hosts, vmdeck_vms, vmdeck_leases,
+        vmdeck_reservations, vmdeck_intents TO {role};
+    GRANT SELECT, INSERT ON vmdeck_audit TO {role};
+    GRANT USAGE ON SEQUENCE vmdeck_audit_seq_seq TO {role};
+    """
