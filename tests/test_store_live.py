@@ -9,6 +9,7 @@ who made it, the removed host gone, the added one polled. Waits are bounded only
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -118,3 +119,58 @@ async def test_two_consoles_and_the_cli_see_each_others_changes(fleet: tuple[Pat
         await pb.press("n", *"drain first", "enter", "y")
         await wait_for(pilots, lambda: rows(a)["extra-01"][1] == "No Scheduling", "A's row of extra-01")
         assert f"extra-01 no scheduling by {who}" in notes(a)
+
+
+def header(app: VmdeckApp) -> str:
+    from textual.widgets import Static
+
+    return str(app.screen.query_one("#pane-header", Static).render())
+
+
+async def test_a_console_that_loses_its_store_keeps_the_fleet_refuses_changes_and_recovers(
+    fleet: tuple[Path, str], tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    config, location = fleet
+    app = build_console(config, location)
+    if location.startswith("postgresql://"):
+        cluster = request.getfixturevalue("pg_cluster")
+        db = location.rsplit("/", 1)[1]
+
+        def cut() -> None:
+            cluster.sql("postgres", f"ALTER DATABASE {db} ALLOW_CONNECTIONS false")
+            cluster.sql(
+                "postgres", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+            )
+
+        def restore() -> None:
+            cluster.sql("postgres", f"ALTER DATABASE {db} ALLOW_CONNECTIONS true")
+    else:
+        moved = tmp_path / "moved-away"
+
+        def cut() -> None:
+            os.rename(location, moved)
+
+        def restore() -> None:
+            # The refused change's audit entry may have recreated the directory (the local store
+            # makes its directory on demand): the store that comes back is the one moved away.
+            shutil.rmtree(location, ignore_errors=True)
+            os.rename(moved, location)
+
+    async with app.run_test(size=SIZE) as pilot:
+        pilots = [pilot]
+        await wait_for(pilots, lambda: len(app.view.snapshots) == len(app.view.records), "first poll")
+        hosts_before = sorted(rows(app))
+        cut()
+        await wait_for(pilots, lambda: "store unreachable" in header(app), "the header's mark")
+        assert sorted(rows(app)) == hosts_before  # the fleet is still shown
+        table = app.screen.query_one(DataTable)
+        table.move_cursor(row=table.get_row_index("pool1-01"))
+        await pilot.pause()
+        await pilot.press("d", *"while cut off", "enter", "y")
+        await wait_for(pilots, lambda: any("store unreachable" in n for n in notes(app)), "the refusal")
+        assert app.view.records["pool1-01"].state is HostState.ENABLED
+        restore()
+        await wait_for(pilots, lambda: "store unreachable" not in header(app), "recovery")
+        assert open_store(location).host("pool1-01").state is HostState.ENABLED  # type: ignore[union-attr]
+        vmdeck("hosts", "state", "pool1-01", "disabled", "--reason", "after recovery", "--db", location)
+        await wait_for(pilots, lambda: rows(app)["pool1-01"][1] == "Disabled", "a change after recovery")

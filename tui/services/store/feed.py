@@ -114,13 +114,16 @@ class FileFeed:
         """One look at the files (the thread calls it every POLL_S; tests may call it directly)."""
         if not self.directory.is_dir():
             raise FileNotFoundError(2, "the store directory is gone")
+        hosts = _stamp(self.directory / HOSTS_FILE)
+        if hosts is None and self._hosts is not None:
+            # Not "every host removed": the file (or its directory, moved away) is gone.
+            raise FileNotFoundError(2, f"{HOSTS_FILE} is gone")
         if self._lost:
             self._lost = False
             if self._on_status is not None:
                 self._on_status(True, "")
             self._callback(StoreChange("host", None, "", "store.reconnected"))
         changes = self._new_entries()
-        hosts = _stamp(self.directory / HOSTS_FILE)
         if hosts != self._hosts:
             self._hosts = hosts
             if not any(c.kind == "host" for c in changes):  # changed without an audit entry (by hand)
