@@ -30,7 +30,7 @@ import pytest
 PW_USER, PW_PASSWORD = "vmdeck_pw", "pw-9f3c-SECRET-do-not-print"
 
 
-def _bindir() -> Path | None:
+def bindir() -> Path | None:
     found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
     if found:
         return Path(found[-1]).parent
@@ -45,8 +45,9 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, *, fsync: bool = False) -> None:
         self.bindir = bindir
+        self.fsync = fsync  # tests run without (speed); the benchmark with (what a server does)
         self.root = Path(tempfile.mkdtemp(prefix="vmdeck-pg-"))
         self.data = self.root / "data"
         self.port = _free_port()
@@ -73,7 +74,9 @@ class Cluster:
             f"host all {PW_USER} 127.0.0.1/32 scram-sha-256\n"
             "host all all 127.0.0.1/32 trust\n"
         )
-        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1"
+        if not self.fsync:
+            options += " -c fsync=off"
         done = self._cmd(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.root / "log"), "-w", "start"
         )
@@ -112,8 +115,8 @@ class Cluster:
 
 @pytest.fixture(scope="session")
 def pg_cluster() -> Iterator[Cluster]:
-    bindir = _bindir()
-    if bindir is None:
+    found = bindir()
+    if found is None:
         pytest.skip(
             "PostgreSQL server binaries not found: install Debian's `postgresql` (setup.sh test does)"
         )
@@ -121,7 +124,7 @@ def pg_cluster() -> Iterator[Cluster]:
         import psycopg  # noqa: F401
     except ImportError:
         pytest.skip("psycopg is not installed: run `bash scripts/setup.sh install`")
-    cluster = Cluster(bindir)
+    cluster = Cluster(found)
     try:
         cluster.start()
         yield cluster
