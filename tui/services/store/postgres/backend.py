@@ -228,37 +228,35 @@ class PostgresStore:
     # --- vmdeck's VMs ----------------------------------------------------------------------------------
     def managed_vms(self) -> list[ManagedVm]:
         with self._tx() as cur:
-            rows = cur.execute("SELECT uuid, name, host FROM vmdeck_vms ORDER BY host, name").fetchall()
-        return [ManagedVm(u, n, h) for u, n, h in rows]
+            rows = cur.execute("SELECT record FROM vmdeck_vms ORDER BY host, name").fetchall()
+        return [_vm(r[0]) for r in rows]
 
     def record_vm(self, vm: ManagedVm, reason: str | None = None) -> None:
         """Remember a VM vmdeck started or adopted (re-recording a UUID moves it: migration)."""
         uuid = vm.uuid.lower()
         after = {**vm.to_json(), "uuid": uuid}
         with self._tx() as cur:
-            row = cur.execute(
-                "SELECT uuid, name, host FROM vmdeck_vms WHERE uuid = %s FOR UPDATE", (uuid,)
-            ).fetchone()
+            row = cur.execute("SELECT record FROM vmdeck_vms WHERE uuid = %s FOR UPDATE", (uuid,)).fetchone()
             cur.execute(
-                "INSERT INTO vmdeck_vms (uuid, name, host) VALUES (%s, %s, %s) "
-                "ON CONFLICT (uuid) DO UPDATE SET name = excluded.name, host = excluded.host",
-                (uuid, vm.name, vm.host),
+                "INSERT INTO vmdeck_vms (uuid, name, host, record) VALUES (%s, %s, %s, %s) ON CONFLICT (uuid) "
+                "DO UPDATE SET name = excluded.name, host = excluded.host, record = excluded.record",
+                (uuid, vm.name, vm.host, Jsonb(after)),
             )
-            before = {"uuid": row[0], "name": row[1], "host": row[2]} if row else None
+            before = row[0] if row else None
             self._audit(cur, "vm.record", vm.host, before, after, reason, target=f"vm:{vm.name}")
             self._notify(cur, "vm", [uuid], "vm.record")
 
     def forget_vm(self, uuid: str, reason: str | None = None) -> ManagedVm:
         with self._tx() as cur:
             row = cur.execute(
-                "DELETE FROM vmdeck_vms WHERE uuid = %s RETURNING uuid, name, host", (uuid.lower(),)
+                "DELETE FROM vmdeck_vms WHERE uuid = %s RETURNING record", (uuid.lower(),)
             ).fetchone()
             if row is None:
                 raise HostError(f"vmdeck has no record of a VM with UUID {uuid}")
-            before = {"uuid": row[0], "name": row[1], "host": row[2]}
-            self._audit(cur, "vm.forget", row[2], before, None, reason, target=f"vm:{row[1]}")
-            self._notify(cur, "vm", [row[0]], "vm.forget")
-            return ManagedVm(row[0], row[1], row[2])
+            vm = _vm(row[0])
+            self._audit(cur, "vm.forget", vm.host, row[0], None, reason, target=f"vm:{vm.name}")
+            self._notify(cur, "vm", [vm.uuid], "vm.forget")
+            return vm
 
     # --- actions: audit first, then act ------------------------------------------------------------------
     def begin(
@@ -553,8 +551,11 @@ class PostgresStore:
             have_vms = {r[0] for r in cur.execute("SELECT uuid FROM vmdeck_vms").fetchall()}
             new_vms = [v for v in vms if v.uuid.lower() not in have_vms]
             cur.executemany(
-                "INSERT INTO vmdeck_vms (uuid, name, host) VALUES (%s, %s, %s)",
-                [(v.uuid.lower(), v.name, v.host) for v in new_vms],
+                "INSERT INTO vmdeck_vms (uuid, name, host, record) VALUES (%s, %s, %s, %s)",
+                [
+                    (v.uuid.lower(), v.name, v.host, Jsonb({**v.to_json(), "uuid": v.uuid.lower()}))
+                    for v in new_vms
+                ],
             )
             have_ids = {r[0] for r in cur.execute("SELECT id FROM vmdeck_audit").fetchall()}
             new_entries = [e for e in entries if e.id not in have_ids]
@@ -624,6 +625,12 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
         result,
         kind,
     )
+
+
+def _vm(doc: dict[str, Any]) -> ManagedVm:
+    """A VM record; fields a newer ManagedVm has (status, devices) are passed on only when present."""
+    extra = {k: (tuple(v) if k == "devices" else v) for k, v in doc.items() if k in ("status", "devices")}
+    return ManagedVm(doc["uuid"], doc["name"], doc["host"], **extra)
 
 
 def _pid_alive(pid: int) -> bool:

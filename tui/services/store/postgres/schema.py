@@ -33,9 +33,10 @@ MIGRATIONS: dict[int, str] = {
         version bigint NOT NULL DEFAULT 1          -- bumped by every change (readers can compare)
     );
     CREATE TABLE vmdeck_vms (
-        uuid text PRIMARY KEY,
+        uuid text PRIMARY KEY,                     -- lower case
         name text NOT NULL,
-        host text NOT NULL
+        host text NOT NULL,
+        record jsonb NOT NULL                      -- ManagedVm.to_json(): status, devices, ...
     );
     CREATE TABLE vmdeck_audit (
         seq bigserial PRIMARY KEY,                 -- the order entries were committed in
