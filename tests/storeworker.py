@@ -4,7 +4,8 @@ Modes:
   edits W N        N host edits (profile "wW-i") over hosts h0..h9, then print "done"
   hold KEY TTL     take the lease KEY for TTL seconds, print "held", then edit hosts until killed
   pick W DEVICES   wait for the file $GO, then take lease vm:gpuW and reserve the lowest device not yet
-                   reserved on host n1 (retrying when another start takes it first); print it
+                   reserved on host n1 (retrying when another start takes it first); print it, and stay
+                   alive (a start holds its lease until its VM is recorded) until the file $DONE exists
 """
 
 from __future__ import annotations
@@ -42,13 +43,16 @@ def main(argv: list[str]) -> int:
             free = sorted(set(devices) - store.reserved_devices(excluding=lease).get("n1", set()))
             if not free:
                 print("none", flush=True)
-                return 0
+                break
             try:
                 store.reserve_devices(lease, "n1", [free[0]])
             except DevicesTaken:
                 continue  # another start won that device between our read and our reservation
             print(free[0], flush=True)
-            return 0
+            break
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.environ["DONE"]) and time.monotonic() < deadline:
+            time.sleep(0.01)
     return 0
 
 

@@ -193,19 +193,23 @@ def test_concurrent_gpu_starts_never_share_a_device(location: str, tmp_path: Pat
     store = open_store(location)
     needs(store, "reserve_devices")
     devices = [f"0000:3b:00.{i}" for i in range(4)]
-    go = tmp_path / "go"
-    procs = [worker(location, "pick", str(w), ",".join(devices), env={"GO": str(go)}) for w in range(5)]
+    go, done = tmp_path / "go", tmp_path / "done"
+    env = {"GO": str(go), "DONE": str(done)}
+    procs = [worker(location, "pick", str(w), ",".join(devices), env=env) for w in range(5)]
     time.sleep(1.0)  # every worker is waiting on the go file
     go.touch()
     picks = []
     for p in procs:
-        out, err = p.communicate(timeout=60)
+        assert p.stdout is not None
+        picks.append(p.stdout.readline().strip())
+    assert store.reserved_devices() == {"n1": set(devices)}  # held while their starts are alive
+    done.touch()
+    for p in procs:
+        _, err = p.communicate(timeout=60)
         assert p.returncode == 0, err
-        picks.append(out.strip())
     taken = [p for p in picks if p != "none"]
     assert sorted(taken) == devices  # four devices, four distinct starts, the fifth refused
     assert picks.count("none") == 1
-    assert store.reserved_devices() == {"n1": set(devices)}
 
 
 def test_change_feed_reports_other_processes_changes_with_who(location: str) -> None:

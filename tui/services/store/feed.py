@@ -93,6 +93,9 @@ class FileFeed:
         self._audit_ino, self._offset = (audit[0], audit[1]) if audit else (0, 0)
         self._hosts = _stamp(directory / HOSTS_FILE)
         self._lost = False
+        # The last host change whose entry was read before hosts.json was replaced.
+        self._pending: StoreChange | None = None
+        self._unexplained = False  # hosts.json changed with no entry yet
 
     def start(self) -> None:
         self._thread.start()
@@ -123,37 +126,53 @@ class FileFeed:
             if self._on_status is not None:
                 self._on_status(True, "")
             self._callback(StoreChange("host", None, "", "store.reconnected"))
-        changes = self._new_entries()
+        changes, recorded = self._new_entries()
+        if self._unexplained and recorded is None:  # a tick later, still no entry: changed by hand
+            changes.append(StoreChange("host", None, "?", f"{HOSTS_FILE} changed"))
+        self._unexplained = False
         if hosts != self._hosts:
             self._hosts = hosts
-            if not any(c.kind == "host" for c in changes):  # changed without an audit entry (by hand)
-                changes.append(StoreChange("host", None, "?", f"{HOSTS_FILE} changed"))
+            if recorded is None and self._pending is not None:
+                # The entry came a tick before the file (audit first, then act): re-read now, when
+                # the change is in force, and say who made it.
+                changes.append(self._pending)
+            elif recorded is None:
+                self._unexplained = True  # its entry may follow on the next tick
+            self._pending = None
+        elif recorded is not None:
+            self._pending = recorded  # hosts.json not yet replaced: expected on a later tick
         for change in changes:
             self._callback(change)
 
-    def _new_entries(self) -> list[StoreChange]:
+    def _new_entries(self) -> tuple[list[StoreChange], StoreChange | None]:
+        """Changes from the entries appended since the last tick, and the last host record change."""
         path = self.directory / AUDIT_FILE
         stamp = _stamp(path)
         if stamp is None:
             self._audit_ino, self._offset = 0, 0
-            return []
+            return [], None
         ino, size, _ = stamp
         if ino != self._audit_ino or size < self._offset:  # replaced or cut: do not replay history
             self._audit_ino, self._offset = ino, size
-            return [StoreChange("host", None, "?", f"{AUDIT_FILE} replaced")]
+            return [StoreChange("host", None, "?", f"{AUDIT_FILE} replaced")], None
         if size == self._offset:
-            return []
+            return [], None
         with path.open("rb") as handle:
             handle.seek(self._offset)
             data = handle.read(min(size - self._offset, READ_LIMIT))
         end = data.rfind(b"\n")
         if end < 0:
-            return []  # an entry being written: take it next tick, whole
+            return [], None  # an entry being written: take it next tick, whole
         self._offset += end + 1
-        changes = []
+        changes: list[StoreChange] = []
+        recorded: StoreChange | None = None
         for line in data[: end + 1].splitlines():
             try:
-                changes.append(change_of(AuditEntry.from_json(json.loads(line))))
+                entry = AuditEntry.from_json(json.loads(line))
             except (ValueError, KeyError, TypeError, AttributeError):
                 continue  # a damaged line: `vmdeck audit` reports it; the feed only needs the rest
-        return changes
+            change = change_of(entry)
+            changes.append(change)
+            if change.kind == "host" and entry.kind == "change":
+                recorded = change
+        return changes, recorded

@@ -629,7 +629,9 @@ def _entry(row: tuple[Any, ...]) -> AuditEntry:
 
 def _vm(doc: dict[str, Any]) -> ManagedVm:
     """A VM record; fields a newer ManagedVm has (status, devices) are passed on only when present."""
-    extra = {k: (tuple(v) if k == "devices" else v) for k, v in doc.items() if k in ("status", "devices")}
+    extra: dict[str, Any] = {
+        k: (tuple(v) if k == "devices" else v) for k, v in doc.items() if k in ("status", "devices")
+    }
     return ManagedVm(doc["uuid"], doc["name"], doc["host"], **extra)
 
 
