@@ -7,6 +7,7 @@ way several vmdecks share one store.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -266,3 +267,40 @@ def killed() -> Iterator[list[subprocess.Popen[str]]]:
     for p in procs:
         if p.poll() is None:
             p.kill()
+
+
+def test_vmdeck_audit_filters_on_the_command_line(location: str) -> None:
+    store = open_store(location)
+    store.add_hosts([host("n1"), host("n2")])
+    store.record_vm(ManagedVm("cd-34", "db1", "n2"), reason="started")
+    store.set_state("n1", HostState.NO_SCHEDULING, "drain")
+
+    def audit(*args: str) -> list[dict[str, Any]]:
+        done = subprocess.run(
+            [sys.executable, "-m", "tui.cli", "audit", "--db", location, "--json", *args],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        return list(json.loads(done.stdout)["entries"])
+
+    assert [(e["what"], e["host"]) for e in audit("--host", "n1")] == [
+        ("host.add", "n1"),
+        ("host.state", "n1"),
+    ]
+    assert [e["what"] for e in audit("--vm", "db1")] == ["vm.record"]
+    assert len(audit("--actor", store.actor.user, "--since", "1h")) == 4
+    assert audit("--actor", "mallory") == []
+    done = subprocess.run(
+        [sys.executable, "-m", "tui.cli", "audit", "--db", location, "--since", "last tuesday"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("vmdeck: --since 'last tuesday': expected an ISO date/time")

@@ -30,6 +30,13 @@ def store_location(location: str | os.PathLike[str] | None, environ: Mapping[str
     return env.get(ENV_VAR) or str(default_data_dir(env))
 
 
+def files_directory(location: str | os.PathLike[str] | None) -> Path:
+    """Where this vmdeck keeps files of its own beside a store (the lab's scenarios): the store's
+    directory, or — for a PostgreSQL store, which holds no files — the default directory."""
+    chosen = store_location(location)
+    return default_data_dir() if is_postgres(chosen) else Path(chosen)
+
+
 def open_store(location: str | os.PathLike[str] | None = None, *, actor: Actor | None = None) -> FleetStore:
     """The store at `location` (see the module docstring); StoreError names it when it cannot open."""
     chosen = store_location(location)
@@ -57,6 +64,7 @@ __all__ = [
     "StoreError",
     "current_actor",
     "default_data_dir",
+    "files_directory",
     "open_store",
     "redact_url",
     "store_location",
