@@ -3,6 +3,8 @@
 Modes:
   edits W N        N host edits (profile "wW-i") over hosts h0..h9, then print "done"
   hold KEY TTL     take the lease KEY for TTL seconds, print "held", then edit hosts until killed
+  stall            in the middle of a change (PostgreSQL: its transaction has changed h0 and written
+                   the entry, not committed; local: holding the store's lock), print "stalled", sleep
   pick W DEVICES   wait for the file $GO, then take lease vm:gpuW and reserve the lowest device not yet
                    reserved on host n1 (retrying when another start takes it first); print it, and stay
                    alive (a start holds its lease until its VM is recorded) until the file $DONE exists
@@ -13,13 +15,14 @@ from __future__ import annotations
 import os
 import sys
 import time
+from typing import Any
 
 from tui.services.store import DevicesTaken, open_store
 
 
 def main(argv: list[str]) -> int:
     mode, location, *rest = argv
-    store = open_store(location)
+    store: Any = open_store(location)
     if mode == "edits":
         w, n = int(rest[0]), int(rest[1])
         for i in range(n):
@@ -33,6 +36,21 @@ def main(argv: list[str]) -> int:
         while True:  # killed with SIGKILL somewhere in here, often mid-change
             store.edit_host(f"h{i % 10}", {"profile": f"hold-{i}"}, reason="hold")
             i += 1
+    elif mode == "stall":
+        tx = getattr(store, "_tx", None)
+        if tx is not None:
+            with tx() as cur:
+                cur.execute("SELECT record FROM vmdeck_hosts WHERE name = 'h0' FOR UPDATE")
+                cur.execute(
+                    "UPDATE vmdeck_hosts SET record = jsonb_set(record, '{profile}', '\"stalled\"') "
+                    "WHERE name = 'h0'"
+                )
+                store._audit(cur, "host.edit", "h0", None, {"profile": "stalled"}, "stalled")
+                print("stalled", flush=True)
+                time.sleep(600)
+        with store._lock.held():
+            print("stalled", flush=True)
+            time.sleep(600)
     elif mode == "pick":
         w, devices = int(rest[0]), rest[1].split(",")
         go = os.environ["GO"]

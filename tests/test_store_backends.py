@@ -158,6 +158,21 @@ def test_writer_killed_mid_change_leaves_store_consistent_and_its_lease_expiring
     reopened.release_lease(lease)
 
 
+def test_a_writer_killed_inside_its_change_leaves_nothing_half_done(location: str) -> None:
+    store = open_store(location)
+    store.add_hosts([host(f"h{i}") for i in range(10)])
+    proc = worker(location, "stall")
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "stalled"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=10)
+    reopened = open_store(location)
+    assert reopened.host("h0") == host("h0")  # the uncommitted change is not in force...
+    assert [e.reason for e in reopened.audit(host="h0")] == [None]  # ...and has no entry
+    after = reopened.edit_host("h0", {"profile": "after"}, "next writer")  # nothing stays locked
+    assert after.profile == "after"
+
+
 def test_leases_one_action_at_a_time(location: str) -> None:
     store = open_store(location)
     needs(store, "acquire_lease")

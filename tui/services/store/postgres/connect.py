@@ -19,6 +19,9 @@ from tui.services.store.location import check_passfile, passfile_path, redact_ur
 
 # How long opening a connection may take (libpq's connect_timeout, per address tried).
 CONNECT_TIMEOUT_S = 5
+# How long a change waits for a row another vmdeck has locked (a hung or half-dead writer) before
+# it gives up with an error instead of hanging the console or the command.
+LOCK_TIMEOUT = "10s"
 APPLICATION_NAME = "vmdeck"
 
 
@@ -50,7 +53,11 @@ def connect(
     params: Mapping[str, Any], shown: str, *, autocommit: bool = False
 ) -> psycopg.Connection[tuple[Any, ...]]:
     try:
-        return psycopg.connect(**params, autocommit=autocommit)
+        conn = psycopg.connect(**params, autocommit=autocommit)
+        conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        if not autocommit:
+            conn.commit()
+        return conn
     except psycopg.Error as exc:
         raise StoreError(f"cannot open the PostgreSQL store {shown}: {_one_line(str(exc), '')}") from None
 
