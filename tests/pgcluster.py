@@ -85,7 +85,26 @@ class Cluster:
             raise RuntimeError(f"pg_ctl start failed: {done.stderr.strip()} {log[-2000:]}")
         self.running = True
         atexit.register(self.stop)
+        self._watchdog()
         self.sql("postgres", f"CREATE ROLE {PW_USER} LOGIN PASSWORD '{PW_PASSWORD}'")
+
+    def _watchdog(self) -> None:
+        """Should this process be killed (no atexit then), a detached shell stops the server anyway."""
+        stop = " ".join(
+            (["runuser", "-u", self._run_as, "--"] if self._run_as else [])
+            + [str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]
+        )
+        script = (
+            f"while kill -0 {os.getpid()} 2>/dev/null; do sleep 1; done; "
+            f"[ -d {self.data} ] && {stop} >/dev/null 2>&1; rm -rf {self.root}"
+        )
+        subprocess.Popen(
+            ["sh", "-c", script],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def stop(self) -> None:
         if self.running:
