@@ -205,6 +205,18 @@ def test_intent_then_outcome(location: str) -> None:
     assert entries[1].intent == intent == entries[0].id
     assert entries[0].before == {"state": "running"}
     assert entries[0].reason == "maintenance"
+    [action] = store.audit(vm="web1")  # read as one entry: the intent's who/before, the outcome's result
+    assert (action.id, action.result, action.before) == (intent, "ok", {"state": "running"})
+    assert action.after["state"] == "shut off"
+    store.release_lease(lease)
+    lease = store.acquire_lease("vm:web2", "vm.start", 30)
+    open_intent = store.begin("vm.start", "n1", "vm:web2", None, None, lease=lease)
+    assert [e.result for e in store.audit(vm="web2")] == ["in progress"]  # its holder is alive
+    assert store.reconcile_intents() == []
+    store.release_lease(lease)  # the holder is gone (as if killed): its intent is abandoned
+    assert len(store.reconcile_intents()) == 1
+    [abandoned] = store.audit(vm="web2")
+    assert (abandoned.id, abandoned.result) == (open_intent, "abandoned")
 
 
 def test_concurrent_gpu_starts_never_share_a_device(location: str, tmp_path: Path) -> None:

@@ -15,13 +15,16 @@ import hashlib
 import json
 import os
 import uuid
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from tui.services.store.files import fsync_dir
+
+OUTCOME_UNKNOWN = "outcome unknown"
+NOT_APPLIED = "not-applied"
 
 
 @dataclass(frozen=True)
@@ -168,3 +171,70 @@ class AuditLog:
                     continue  # a damaged line (disk fault): keep reading the rest
                 if host is None or entry.host == host:
                     yield entry
+
+
+# record_key and fold: as on branch wave1/integrity (the local store's audit), which replaces this file.
+def record_key(entry: AuditEntry) -> str | None:
+    """The record a change entry changes: "host:NAME" or "vm:UUID" (None for other entries)."""
+    if entry.kind != "change":
+        return None
+    if entry.what.startswith("host.") and entry.host:
+        return f"host:{entry.host}"
+    if entry.what.startswith("vm."):
+        doc = entry.after if isinstance(entry.after, Mapping) else entry.before
+        if isinstance(doc, Mapping) and isinstance(doc.get("uuid"), str):
+            return f"vm:{doc['uuid'].lower()}"
+    return None
+
+
+def fold(entries: Iterable[AuditEntry], current: Mapping[str, Any] | None = None) -> list[AuditEntry]:
+    """One entry per change or action, as a reader wants them (the file keeps every line).
+
+    - an intent and its outcome become one entry: the intent's when/who/before/reason, the outcome's
+      host, after and result; an intent with no outcome has result "outcome unknown";
+    - a change with a failed outcome carries that result; a change that is not in force (the next
+      change of the same record did not start from its `after`, or — for the last one — the record in
+      force, given as `current` {record_key: json or None}, differs) has result "not-applied".
+    """
+    entries = list(entries)
+    outcomes = {e.intent: e for e in entries if e.kind == "outcome" and e.intent}
+    last_of: dict[str, AuditEntry] = {}
+    not_applied: set[str] = set()
+    for e in entries:
+        key = record_key(e)
+        if key is None or e.id in outcomes:
+            continue
+        prev = last_of.get(key)
+        if prev is not None and prev.after != e.before:
+            not_applied.add(prev.id)
+        last_of[key] = e
+    if current is not None:
+        for key, e in last_of.items():
+            if current.get(key) != e.after:
+                not_applied.add(e.id)
+    out: list[AuditEntry] = []
+    ids = {e.id for e in entries}
+    for e in entries:
+        if e.kind == "outcome" and e.intent in ids:
+            continue  # shown with its intent (an outcome whose intent line is damaged stays visible)
+        done = outcomes.get(e.id)
+        if done is not None and e.kind == "change":
+            out.append(replace(e, result=done.result or NOT_APPLIED, intent=done.id))
+        elif done is not None:
+            out.append(
+                replace(
+                    e,
+                    host=done.host or e.host,
+                    after=done.after,
+                    reason=e.reason or done.reason,
+                    result=done.result or "ok",
+                    intent=done.id,
+                )
+            )
+        elif e.kind == "intent":
+            out.append(replace(e, result=OUTCOME_UNKNOWN))
+        elif e.id in not_applied:
+            out.append(replace(e, result=NOT_APPLIED))
+        else:
+            out.append(e)
+    return out

@@ -99,7 +99,16 @@ class FleetStore(Protocol):
         *,
         lease: Lease | None = None,
     ) -> str: ...
-    def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None: ...
+    def finish(
+        self,
+        intent_id: str,
+        result: str,
+        after: Any,
+        message: str | None,
+        *,
+        what: str | None = None,
+        target: str | None = None,
+    ) -> None: ...
     def record_action(
         self, what: str, host: str | None, after: Mapping[str, Any], reason: str | None
     ) -> None: ...

@@ -19,6 +19,7 @@ import socket
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -28,20 +29,28 @@ from psycopg.types.json import Jsonb
 from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
-from tui.services.store.audit import Actor, AuditEntry, current_actor
+from tui.services.store.audit import OUTCOME_UNKNOWN, Actor, AuditEntry, current_actor, fold
 from tui.services.store.base import Busy, DevicesTaken, Lease
 from tui.services.store.feed import ChangeCallback, StatusCallback
 from tui.services.store.files import StoreError
 from tui.services.store.location import redact_url
 from tui.services.store.postgres.connect import connect, describe_error, parse_location
 from tui.services.store.postgres.schema import current_version, ensure_schema
-from tui.services.store.query import parse_since
+from tui.services.store.query import matches, parse_since
 
 CHANNEL = "vmdeck"  # LISTEN/NOTIFY channel of the change feed (postgres/listener.py)
 # More hosts than this in one change are announced as one "re-read all" notification.
 NOTIFY_EACH_LIMIT = 50
 Cursor = psycopg.Cursor[tuple[Any, ...]]
 
+IN_PROGRESS = "in progress"  # an intent whose holder is alive (as the local store says it)
+# Open intents (no outcome yet), and whether the lease their action held is gone.
+_OPEN_INTENTS = (
+    "SELECT i.id, i.pid, i.machine, i.lease_key, "
+    "  (i.lease_key IS NOT NULL AND (l.key IS NULL OR l.token IS DISTINCT FROM i.lease_token "
+    "   OR l.expires <= now())) "
+    "FROM vmdeck_intents i LEFT JOIN vmdeck_leases l ON l.key = i.lease_key"
+)
 _AUDIT_COLUMNS = (
     "id, kind, at, who_user, who_uid, who_from, what, host, target, intent, result, before, after, reason"
 )
@@ -289,8 +298,19 @@ class PostgresStore:
             self._notify(cur, "audit", [target], what)
             return ident
 
-    def finish(self, intent_id: str, result: str, after: Any, message: str | None) -> None:
-        """Commit the outcome entry of an intent: ok | failed | refused | timed-out | abandoned."""
+    def finish(
+        self,
+        intent_id: str,
+        result: str,
+        after: Any,
+        message: str | None,
+        *,
+        what: str | None = None,
+        target: str | None = None,
+    ) -> None:
+        """Commit the outcome entry of an intent: ok | failed | refused | timed-out | abandoned.
+
+        `what` and `target` name the action when the intent cannot be found (its id is unknown here)."""
         doc = dict(after) if isinstance(after, Mapping) else {"value": after}
         if message is not None:
             doc.setdefault("message", message)
@@ -298,7 +318,9 @@ class PostgresStore:
             row = cur.execute(
                 "SELECT what, host, target FROM vmdeck_audit WHERE id = %s", (intent_id,)
             ).fetchone()
-            what, host, target = row if row else ("action", None, None)
+            known_what, host, known_target = row if row else (None, None, None)
+            what = known_what or what or "action"
+            target = known_target or target
             host = doc["host"] if isinstance(doc.get("host"), str) else host
             why = None if result == "ok" else message
             self._audit(
@@ -316,20 +338,25 @@ class PostgresStore:
             cur.execute("DELETE FROM vmdeck_intents WHERE id = %s", (intent_id,))
             self._notify(cur, "audit", [target], what)
 
+    def _open_intents(self, cur: Cursor) -> list[tuple[str, bool]]:
+        """(intent id, holder gone?): gone when its lease is, or its pid on this machine is dead."""
+        rows = cur.execute(_OPEN_INTENTS).fetchall()
+        return [
+            (ident, bool(lease_gone) or (machine == self.machine and not _pid_alive(pid)))
+            for ident, pid, machine, _key, lease_gone in rows
+        ]
+
     def reconcile_intents(self) -> list[str]:
         """Give every open intent whose holder is gone an "abandoned" outcome; returns what was done."""
         done: list[str] = []
         with self._tx() as cur:
+            gone = [ident for ident, dead in self._open_intents(cur) if dead]
             rows = cur.execute(
-                "SELECT i.id, i.pid, i.machine, i.lease_key, a.what, a.host, a.target, "
-                "  (l.key IS NULL OR l.token IS DISTINCT FROM i.lease_token OR l.expires <= now()) "
-                "FROM vmdeck_intents i JOIN vmdeck_audit a ON a.id = i.id "
-                "LEFT JOIN vmdeck_leases l ON l.key = i.lease_key ORDER BY a.seq FOR UPDATE OF i SKIP LOCKED"
+                "SELECT i.id, i.pid, i.machine, a.what, a.host, a.target FROM vmdeck_intents i "
+                "JOIN vmdeck_audit a ON a.id = i.id WHERE i.id = ANY(%s) ORDER BY a.seq FOR UPDATE OF i SKIP LOCKED",
+                (gone,),
             ).fetchall()
-            for ident, pid, machine, lease_key, what, host, target, lease_gone in rows:
-                mine_dead = machine == self.machine and not _pid_alive(pid)
-                if not (mine_dead or (lease_key is not None and lease_gone)):
-                    continue  # no lease to go by and not provably dead: leave it open
+            for ident, pid, machine, what, host, target in rows:
                 text = f"abandoned: the process (pid {pid} on {machine}) ended before recording an outcome"
                 after = {"result": "abandoned", "target": target, "message": text}
                 self._audit(
@@ -503,29 +530,45 @@ class PostgresStore:
 
         Every entry is stored as written (`raw` has nothing to fold here: a change and its entry are
         one transaction, so no entry can describe a change that is not in force)."""
-        where, args = ["true"], []
+        where: list[str] = ["true"]
+        params: list[Any] = []
         if host is not None:
             where.append("host = %s")
-            args.append(host)
+            params.append(host)
         if vm is not None:
             where.append(
                 "(target = %s OR target = %s OR (what LIKE 'vm.%%' AND "
                 "(before->>'name' = %s OR after->>'name' = %s)))"
             )
-            args += [vm, f"vm:{vm}", vm, vm]
+            params += [vm, f"vm:{vm}", vm, vm]
         if actor is not None:
             where.append("(who_user = %s OR who_user || coalesce('@' || who_from, '') = %s)")
-            args += [actor, actor]
-        params: list[Any] = list(args)
+            params += [actor, actor]
+        after: datetime | None = None
         if since is not None:
+            after = parse_since(since)
             where.append("at >= %s")
-            params.append(parse_since(since))
+            params.append(after)
+        condition = " AND ".join(where)
+        if raw:
+            query = f"SELECT {_AUDIT_COLUMNS} FROM vmdeck_audit WHERE {condition} ORDER BY seq"
+        else:  # with the intents and outcomes of what matches, so each action folds into one entry
+            query = (
+                f"WITH m AS (SELECT id, intent FROM vmdeck_audit WHERE {condition}) "
+                f"SELECT {_AUDIT_COLUMNS} FROM vmdeck_audit WHERE id IN (SELECT id FROM m) "
+                "OR intent IN (SELECT id FROM m) OR id IN (SELECT intent FROM m) ORDER BY seq"
+            )
         with self._tx() as cur:
-            rows = cur.execute(
-                f"SELECT {_AUDIT_COLUMNS} FROM vmdeck_audit WHERE {' AND '.join(where)} ORDER BY seq",
-                params,
-            ).fetchall()
-        return [_entry(r) for r in rows]
+            rows = cur.execute(query, params).fetchall()
+            running = set() if raw else {i for i, gone in self._open_intents(cur) if not gone}
+        entries = [_entry(r) for r in rows]
+        if raw:
+            return entries
+        folded = [
+            replace(e, result=IN_PROGRESS) if e.result == OUTCOME_UNKNOWN and e.id in running else e
+            for e in fold(entries)
+        ]
+        return [e for e in folded if matches(e, host, vm, actor, after)]
 
     def audit_problems(self) -> list[str]:
         """Rows a person changed by hand into something vmdeck cannot read (the schema forbids the rest)."""
