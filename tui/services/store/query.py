@@ -17,11 +17,14 @@ _UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 def parse_since(text: str, now: datetime | None = None) -> datetime:
-    """An ISO 8601 date or time (UTC unless it says otherwise), or an age such as 30m, 12h, 7d."""
+    """An ISO 8601 date or time (UTC unless it says otherwise; 2026 and 2026-12 start on their first
+    day), or an age such as 30m, 12h, 7d."""
     text = text.strip()
     ago = _AGO.fullmatch(text)
     if ago:
         return (now or datetime.now(UTC)) - timedelta(seconds=int(ago[1]) * _UNIT_S[ago[2]])
+    if re.fullmatch(r"\d{4}(-\d{2})?", text):  # a year, or a month: from its first day
+        text += "-01-01" if len(text) == 4 else "-01"
     try:
         when = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
