@@ -80,3 +80,20 @@ def test_a_torn_entry_is_taken_whole_on_a_later_tick_and_damage_is_skipped(tmp_p
         f.write(line[20:] + "\n")
     watch.tick()
     assert seen == [StoreChange("host", "n2", "alice", "host.state")]
+
+
+def test_reloads_coalesce_a_burst_into_one_reread_at_a_time() -> None:
+    from tui.ui.storefeed import Reloads
+
+    reloads = Reloads()
+    assert reloads.heard(StoreChange("host", "n1", "alice", "host.state"))
+    assert reloads.take() == (["n1"], "alice")
+    # 800 changes while that re-read runs: no new worker now, one re-read of what they named after.
+    for i in range(800):
+        assert not reloads.heard(StoreChange("host", f"n{i % 3}", "bob" if i % 2 else "carol", "host.edit"))
+    assert reloads.finished()
+    assert reloads.take() == (["n0", "n1", "n2"], "carol, bob")
+    assert not reloads.heard(StoreChange("host", None, "", "store.reconnected"))
+    assert reloads.finished()
+    assert reloads.take() == (None, "")  # "re-read everything" wins over single names
+    assert not reloads.finished()

@@ -53,7 +53,7 @@ from tui.ui.panes.profiles import ProfilesPane
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
-from tui.ui.storefeed import StoreChanged, StoreReloaded, StoreStatus, differences
+from tui.ui.storefeed import Reloads, StoreChanged, StoreReloaded, StoreStatus, apply_reload, read_hosts
 from tui.ui.vmactions import confirm_drain, offer_force
 from tui.ui.widgets.prompt import PromptScreen
 
@@ -114,6 +114,7 @@ class VmdeckApp(App[None]):
         self.batcher = SnapshotBatcher(lambda: self.post_message(FleetPolled()))  # called on a poller thread
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: Callable[[], None] | None = None
+        self.reloads = Reloads()  # the store's change feed: one re-read at a time
         self._apply_timer: Timer | None = None
         self._last_apply = 0.0
         self.pane_history: list[str] = []
@@ -178,43 +179,38 @@ class VmdeckApp(App[None]):
 
     # --- the store's change feed: what other vmdecks changed (tui/ui/storefeed.py) -------------------
     def on_store_changed(self, message: StoreChanged) -> None:
+        if self.reloads.heard(message.change):
+            self._start_reload()
+
+    def _start_reload(self) -> None:
+        names, who = self.reloads.take()
         self.run_worker(
-            lambda: self._reload_hosts(message.change.who),
-            thread=True,
-            group="store-read",
-            name="reload hosts",
+            lambda: self._reload_hosts(names, who), thread=True, group="store-read", name="reload"
         )
 
-    def _reload_hosts(self, who: str) -> None:
-        """Worker thread: the hosts as the store has them now."""
+    def _reload_hosts(self, names: list[str] | None, who: str) -> None:
+        """Worker thread: the changed hosts as the store has them now."""
         assert self.store is not None
         try:
-            self.post_message(StoreReloaded(self.store.hosts(), who))
+            self.post_message(StoreReloaded(read_hosts(self.store, names), names, who))
         except (StoreError, HostError, OSError) as exc:
-            self.post_message(StoreReloaded([], who, str(exc)))
+            self.post_message(StoreReloaded([], names, who, str(exc)))
 
     def on_store_reloaded(self, message: StoreReloaded) -> None:
+        if self.reloads.finished():
+            self._start_reload()
         if message.error is not None:
             self.post_message(StoreStatus(False, message.error))
             return
-        new = {r.name: r for r in message.records}
-        lines = differences(self.view.records, new, message.who)
-        for name in set(self.view.records) - set(new):
-            self.view.remove_record(name)
-        for record in message.records:
-            if self.view.records.get(record.name) != record:
-                self.view.set_record(record)
-        if self.poller is not None and lines:
+        lines, changed = apply_reload(self.view, message)
+        if self.poller is not None and changed:
             self.poller.set_hosts(self.view.records.values())  # added hosts polled, removed ones closed
         for pane in self.panes.values():
-            pane.fleet_changed(sorted(new))
+            pane.fleet_changed(changed)
         for line in lines[:NOTIFY_LIMIT]:
             self.notify(line, title="Store changed")
         if len(lines) > NOTIFY_LIMIT:
-            self.notify(
-                f"{len(lines)} hosts changed{' by ' + message.who if message.who else ''}",
-                title="Store changed",
-            )
+            self.notify(f"{len(lines)} hosts changed by {message.who or 'someone'}", title="Store changed")
 
     def on_store_status(self, message: StoreStatus) -> None:
         if (self.view.store_problem is None) == message.ok:

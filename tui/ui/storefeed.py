@@ -16,7 +16,9 @@ from textual.message import Message
 
 from tui.core.hosts import HostRecord
 from tui.core.printable import printable
+from tui.services.store import FleetStore
 from tui.services.store.feed import StoreChange
+from tui.ui.fleetview import FleetView
 
 
 @dataclass
@@ -36,11 +38,69 @@ class StoreStatus(Message):
 
 @dataclass
 class StoreReloaded(Message):
-    """The hosts as the store has them now (read by a worker after a StoreChanged)."""
+    """Hosts as the store has them now (read by a worker after a StoreChanged): the ones named in
+    `names` (a name missing from `records` was removed), or all of them when `names` is None."""
 
     records: list[HostRecord]
+    names: list[str] | None
     who: str
     error: str | None = None
+
+
+class Reloads:
+    """Changes heard while a re-read runs are re-read after it: one at a time, however many arrive
+    (8 writers at once must not start 800 workers), and only the hosts they name when they do."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self._names: set[str] = set()
+        self._all = False
+        self._who: list[str] = []
+
+    def heard(self, change: StoreChange) -> bool:
+        """Note a change; True when a re-read should start now."""
+        if change.key is None:
+            self._all = True
+        else:
+            self._names.add(change.key)
+        if change.who and change.who not in self._who:
+            self._who.append(change.who)
+        return not self.running
+
+    def take(self) -> tuple[list[str] | None, str]:
+        """What to re-read (None: everything) and who changed it; marks a re-read as running."""
+        names = None if self._all else sorted(self._names)
+        who = ", ".join(self._who)
+        self._names, self._all, self._who, self.running = set(), False, [], True
+        return names, who
+
+    def finished(self) -> bool:
+        """The re-read is applied; True when more changes arrived meanwhile."""
+        self.running = False
+        return self._all or bool(self._names)
+
+
+def read_hosts(store: FleetStore, names: list[str] | None) -> list[HostRecord]:
+    """Worker thread: the named hosts that still exist, or all of them."""
+    if names is None:
+        return store.hosts()
+    found = (store.host(n) for n in names)
+    return [r for r in found if r is not None]
+
+
+def apply_reload(view: FleetView, message: StoreReloaded) -> tuple[list[str], list[str]]:
+    """Bring the view to what the store has; returns (notification lines, names that changed)."""
+    new = {r.name: r for r in message.records}
+    scope = list(view.records) if message.names is None else message.names
+    old = {n: view.records[n] for n in scope if n in view.records}
+    lines = differences(old, new, message.who)
+    changed = sorted(n for n in set(old) | set(new) if old.get(n) != new.get(n))
+    for name in changed:
+        if name in new:
+            view.set_record(new[name])
+        else:
+            view.remove_record(name)
+    return lines, changed
 
 
 def differences(old: Mapping[str, HostRecord], new: Mapping[str, HostRecord], who: str) -> list[str]:
