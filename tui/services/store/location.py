@@ -51,10 +51,6 @@ def redact_url(location: str) -> str:
     return location
 
 
-def has_password(params: Mapping[str, str]) -> bool:
-    return bool(params.get("password"))
-
-
 def passfile_path(params: Mapping[str, str], environ: Mapping[str, str] | None = None) -> Path:
     """The passfile libpq will read: the `passfile` parameter, $PGPASSFILE, or ~/.pgpass."""
     env = os.environ if environ is None else environ

@@ -17,7 +17,7 @@ import os
 import secrets
 import socket
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -35,10 +35,10 @@ from tui.services.store.feed import ChangeCallback, StatusCallback
 from tui.services.store.files import StoreError
 from tui.services.store.location import redact_url
 from tui.services.store.postgres.connect import connect, describe_error, parse_location
+from tui.services.store.postgres.listener import CHANNEL, Listener
 from tui.services.store.postgres.schema import current_version, ensure_schema
 from tui.services.store.query import matches, parse_since
 
-CHANNEL = "vmdeck"  # LISTEN/NOTIFY channel of the change feed (postgres/listener.py)
 # More hosts than this in one change are announced as one "re-read all" notification.
 NOTIFY_EACH_LIMIT = 50
 Cursor = psycopg.Cursor[tuple[Any, ...]]
@@ -639,10 +639,10 @@ class PostgresStore:
         return out
 
     # --- the change feed -----------------------------------------------------------------------------------
-    def watch(self, callback: ChangeCallback, *, on_status: StatusCallback | None = None) -> Any:
+    def watch(
+        self, callback: ChangeCallback, *, on_status: StatusCallback | None = None
+    ) -> Callable[[], None]:
         """Call `callback` (on the listener's thread) for every committed change; returns an unsubscribe."""
-        from tui.services.store.postgres.listener import Listener
-
         listener = Listener(self._params, self.location, callback, on_status)
         listener.start()
         return listener.stop
