@@ -287,6 +287,7 @@ def feed_idle_cpu(directory: Path, seconds: float = 5.0) -> float:
 
 def bench_feed(pg_url: str | None, changes: int) -> None:
     from tui.services.demo import prepare_demo
+    from tui.services.store.feed import POLL_S
     from tui.services.store import open_store
     from tui.services.store.copy import copy_store
 
@@ -302,7 +303,7 @@ def bench_feed(pg_url: str | None, changes: int) -> None:
                 f"   max {max(lat) * 1e3:6.1f} ms   ({len(lat)} changes; goal p99 <= 250 ms)"
             )
         idle = feed_idle_cpu(paths.db)
-        print(f"  local file watch (stat every 0.1 s), idle: {idle * 100:.3f} % of a core")
+        print(f"  local file watch (stat every {POLL_S} s), idle: {idle * 100:.3f} % of a core")
 
 
 def main() -> None:
