@@ -287,9 +287,9 @@ def feed_idle_cpu(directory: Path, seconds: float = 5.0) -> float:
 
 def bench_feed(pg_url: str | None, changes: int) -> None:
     from tui.services.demo import prepare_demo
-    from tui.services.store.feed import POLL_S
     from tui.services.store import open_store
     from tui.services.store.copy import copy_store
+    from tui.services.store.feed import POLL_S
 
     print("\nchange feed, a write in another process -> the console's row (Pilot, demo fleet):")
     with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp, postgres(pg_url) as fresh:
