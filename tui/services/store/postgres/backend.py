@@ -29,6 +29,7 @@ from psycopg.types.json import Jsonb
 from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
+from tui.core.printable import printable
 from tui.services.store.audit import OUTCOME_UNKNOWN, Actor, AuditEntry, current_actor, fold
 from tui.services.store.base import Busy, DevicesTaken, Lease
 from tui.services.store.feed import ChangeCallback, StatusCallback
@@ -408,7 +409,7 @@ class PostgresStore:
                 ).fetchone()
                 if held is None:  # released between our insert and this read
                     raise Busy(key, action, "another vmdeck", "just now")
-                raise Busy(key, held[0], held[1], _iso(held[2]))
+                raise Busy(key, printable(held[0]), printable(held[1]), _iso(held[2]))
             self._notify(cur, "lease", [key], action)
             return Lease(key, action, self.holder, _iso(row[0]), float(row[1]), token)
 
@@ -439,7 +440,7 @@ class PostgresStore:
                 ).fetchone()
                 if held is None:
                     raise Busy(lease.key, lease.action, "another vmdeck", "just now")
-                raise Busy(lease.key, held[0], held[1], _iso(held[2]))
+                raise Busy(lease.key, printable(held[0]), printable(held[1]), _iso(held[2]))
             return Lease(lease.key, lease.action, lease.holder, lease.since, float(row[0]), lease.token)
 
     def release_lease(self, lease: Lease) -> None:
@@ -454,7 +455,10 @@ class PostgresStore:
                 "SELECT key, action, holder, since, extract(epoch FROM expires), token FROM vmdeck_leases "
                 "WHERE expires > now() ORDER BY key"
             ).fetchall()
-        return [Lease(k, a, h, _iso(s), float(e), t) for k, a, h, s, e, t in rows]
+        # Text from the database ends up in refusal messages: escaped, in case a person wrote it.
+        return [
+            Lease(printable(k), printable(a), printable(h), _iso(s), float(e), t) for k, a, h, s, e, t in rows
+        ]
 
     # --- device reservations: two starts never get the same PCI device -------------------------------------
     def reserve_devices(self, lease: Lease, host: str, devices: Sequence[str]) -> None:
@@ -490,7 +494,7 @@ class PostgresStore:
                         "WHERE r.host = %s AND r.device = %s",
                         (host, device),
                     ).fetchone()
-                    holder = held[0] if held else "another vmdeck"
+                    holder = printable(held[0]) if held else "another vmdeck"
             if taken:
                 raise DevicesTaken(host, taken, holder)  # the transaction is rolled back: nothing held
             self._notify(cur, "lease", [lease.key], "reserve")
