@@ -244,3 +244,17 @@ def test_a_store_error_names_the_server_without_its_password() -> None:
         open_store("postgresql://alice:hunter2@127.0.0.1:1/vmdeck")
     assert "hunter2" not in str(err.value)
     assert "postgresql://alice:***@127.0.0.1:1/vmdeck" in str(err.value)
+
+
+def test_the_console_on_an_unreachable_server_is_a_one_line_error(
+    no_pgpass: Path, sample_config: Path
+) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    url = f"postgresql://alice:{PW_PASSWORD}@127.0.0.1:{closed}/vmdeck"
+    err = one_line_error(vmdeck("--config", str(sample_config), "--db", url))
+    assert PW_PASSWORD not in err
+    assert f"postgresql://alice:***@127.0.0.1:{closed}/vmdeck" in err
+    err = one_line_error(vmdeck("--config", str(sample_config), "--db", url.replace(f":{PW_PASSWORD}", "")))
+    assert "Connection refused" in err

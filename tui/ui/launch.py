@@ -58,7 +58,9 @@ def build_console(
     try:
         store = open_store(db)
         records: list[HostRecord] = store.hosts()
-    except (StoreError, OSError, ValueError) as exc:
+    except StoreError as exc:  # its message names the directory or the server (password redacted)
+        raise SystemExit(f"vmdeck: {exc}") from None
+    except (OSError, ValueError) as exc:
         raise SystemExit(f"vmdeck: cannot read the store {redact_url(str(db))}: {exc}") from None
     session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=store.location)
     settings = PollerSettings(read_only=read_only, period=poll_period, workers=_workers(records))
