@@ -258,3 +258,20 @@ def test_the_console_on_an_unreachable_server_is_a_one_line_error(
     assert f"postgresql://alice:***@127.0.0.1:{closed}/vmdeck" in err
     err = one_line_error(vmdeck("--config", str(sample_config), "--db", url.replace(f":{PW_PASSWORD}", "")))
     assert "Connection refused" in err
+
+
+def test_a_connection_the_server_dropped_is_reopened_without_repeating_a_change(
+    pg_cluster: Cluster, pg_url: str, no_pgpass: Path
+) -> None:
+    store = open_store(pg_url)
+    store.add_host(host("n1"))
+    db = pg_url.rsplit("/", 1)[1]
+    pg_cluster.sql(
+        "postgres", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    )
+    assert [h.name for h in store.hosts()] == ["n1"]  # reopened at BEGIN, nothing lost
+    pg_cluster.sql(
+        "postgres", f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{db}'"
+    )
+    store.record_action("console.refused", "n1", {"result": "refused"}, "test")
+    assert [e.what for e in store.audit()] == ["host.add", "console.refused"]  # written once

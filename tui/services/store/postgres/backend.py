@@ -98,13 +98,29 @@ class PostgresStore:
                 self._conn.close()
             self._conn = None
 
+    def _begin(self) -> tuple[psycopg.Connection[tuple[Any, ...]], contextlib.ExitStack]:
+        """A connection with a transaction begun. A connection the server dropped while it was idle
+        (a restart, an administrator) fails at BEGIN, before anything was sent: reopened once, so
+        a console recovers by itself without a change being tried twice."""
+        for attempt in (0, 1):
+            conn = self._connection()
+            stack = contextlib.ExitStack()
+            try:
+                stack.enter_context(conn.transaction())
+                return conn, stack
+            except psycopg.OperationalError as exc:
+                self._drop()
+                if attempt:
+                    raise StoreError(describe_error(exc, self.location)) from None
+        raise AssertionError("unreachable")
+
     @contextmanager
     def _tx(self) -> Iterator[Cursor]:
         """One transaction: committed when the block ends, rolled back (nothing changed) on any error."""
         with self._lock:
-            conn = self._connection()
+            conn, transaction = self._begin()
             try:
-                with conn.transaction(), conn.cursor() as cur:
+                with transaction, conn.cursor() as cur:
                     yield cur
             except psycopg.errors.UniqueViolation as exc:
                 raise HostError(f"already exists: {exc.diag.message_detail or exc}") from None
