@@ -16,6 +16,7 @@ import pytest
 from tests.pgcluster import PW_PASSWORD, PW_USER, Cluster
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
+from tui.core.live import ManagedVm
 from tui.services.store import StoreError, open_store, redact_url
 from tui.services.store.postgres.schema import SCHEMA_VERSION, app_role_grants
 
@@ -207,12 +208,14 @@ def test_store_copy_both_ways_is_idempotent_and_keeps_audit_ids(
     store = open_store(str(local))
     store.add_hosts([host("n1"), host("n2")], reason="rack")
     store.set_state("n1", HostState.DISABLED, "psu")
+    store.record_vm(ManagedVm("ef-56", "web1", "n2"), reason="started")
     ids = [e.id for e in store.audit()]
     done = vmdeck("store", "copy", "--from", str(local), "--to", pg_url, "--json")
     assert done.returncode == 0, done.stderr
     assert '"hosts": 2' in done.stdout
     pg = open_store(pg_url)
     assert pg.hosts() == store.hosts()
+    assert pg.managed_vms() == store.managed_vms() == [ManagedVm("ef-56", "web1", "n2")]
     assert [e.id for e in pg.audit()] == ids
     assert [(e.what, e.host, e.before, e.after, e.reason) for e in pg.audit()] == [
         (e.what, e.host, e.before, e.after, e.reason) for e in store.audit()
@@ -228,6 +231,7 @@ def test_store_copy_both_ways_is_idempotent_and_keeps_audit_ids(
         assert done.returncode == 0, done.stderr
     copy = open_store(str(back))
     assert [h.name for h in copy.hosts()] == ["n1", "n2", "n3"]
+    assert copy.managed_vms() == [ManagedVm("ef-56", "web1", "n2")]
     assert [e.id for e in copy.audit()] == [e.id for e in pg.audit()]
 
 
