@@ -14,12 +14,13 @@ venv="$repo/.venv"
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
 
 # Debian packages: libvirt-python has only an sdist on PyPI, so it compiles against libvirt-dev.
-# The daemon, QEMU and tmux are needed by the test suite's real-libvirt and real-terminal tests.
+# The daemon, QEMU and tmux are needed by the test suite's real-libvirt and real-terminal tests;
+# postgresql by the store tests, which start a private cluster of their own (tests/pgcluster.py).
 apt_build=(libvirt-dev pkg-config gcc python3-dev python3-venv)
 # openssh-server/-client: the test bed's host D is reached over qemu+ssh through an sshd of its own.
 apt_test=(libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
           qemu-system-x86 qemu-utils tmux iproute2 util-linux procps
-          openssh-server openssh-client)
+          openssh-server openssh-client postgresql)
 
 install_apt() {
     local missing=()

@@ -42,3 +42,7 @@ def write_tree(tmp_path: Path) -> Callable[[dict[str, str]], Path]:
         return first
 
     return write
+
+
+# The private PostgreSQL cluster (session-scoped, started only by tests that ask for it).
+from tests.pgcluster import no_pgpass, pg_cluster, pg_url  # noqa: E402, F401

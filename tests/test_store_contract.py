@@ -1,7 +1,7 @@
 """The FleetStore contract (STORE_CONTRACT.md, tui/services/store/base.py), one test per promise.
 
-Parametrised by backend: "local" is the TinyDB directory; another backend joins by adding its
-factory to BACKENDS. Nothing here knows which backend it has.
+Parametrised by backend: "local" is the TinyDB directory, "postgresql" a database of the tests'
+private cluster (tests/pgcluster.py). Nothing here knows which backend it has.
 """
 
 from __future__ import annotations
@@ -17,18 +17,22 @@ from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
 from tui.services.store import Actor, Busy, DevicesTaken, FleetStore, Store
 from tui.services.store.audit import OUTCOME_UNKNOWN
+from tui.services.store.postgres import PostgresStore
 
-BACKENDS: dict[str, Callable[[Path, Actor], FleetStore]] = {
-    "local": lambda tmp, actor: Store(tmp / "db", actor=actor),
-}
+BACKENDS = ("local", "postgresql")
 
 
-@pytest.fixture(params=sorted(BACKENDS))
+@pytest.fixture(params=BACKENDS)
 def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], FleetStore]]:
     opened: list[FleetStore] = []
+    url = str(request.getfixturevalue("pg_url")) if request.param == "postgresql" else None
 
     def open_as(user: str) -> FleetStore:
-        store = BACKENDS[request.param](tmp_path, Actor(user))
+        store: FleetStore
+        if url is None:
+            store = Store(tmp_path / "db", actor=Actor(user))
+        else:
+            store = PostgresStore(url, actor=Actor(user))
         opened.append(store)
         return store
 

@@ -29,6 +29,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.vms",
     "tui.commands.lab",
     "tui.commands.shell",
+    "tui.commands.store",
 )
 
 
@@ -52,7 +53,9 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="ticrypt-vm.conf (default: $VMDECK_CONFIG, /etc/ticrypt/ticrypt-vm.conf)",
     )
-    parser.add_argument("--db", metavar="DIR", help="the store directory of a real fleet")
+    parser.add_argument(
+        "--db", metavar="DIR|URL", help="the store of a real fleet: a directory or a postgresql:// URL"
+    )
     parser.add_argument(
         "--sample-config",
         action="store_true",

@@ -30,7 +30,8 @@ from tui.core.hosts import (
 from tui.core.model import VmConfig
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.path import ActionPath
-from tui.services.store import Store, StoreError, default_data_dir
+from tui.services.store import FleetStore, StoreError
+from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
 
@@ -43,8 +44,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
 
 
-def open_store(args: argparse.Namespace) -> Store:
-    return Store(Path(args.db) if args.db else default_data_dir())
+def open_store(args: argparse.Namespace) -> FleetStore:
+    return open_store_at(args.db)
 
 
 def load_vm_config(args: argparse.Namespace) -> VmConfig:
@@ -134,6 +135,11 @@ def register(subparsers: Any) -> None:
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
     audit.add_argument("--host", metavar="NAME", help="only changes to this host")
+    audit.add_argument("--vm", metavar="NAME", help="only entries about this VM")
+    audit.add_argument("--actor", metavar="USER", help="only entries by this user (USER or USER@ADDRESS)")
+    audit.add_argument(
+        "--since", metavar="T", help="only entries since T: an ISO date/time or an age (12h, 7d)"
+    )
     audit.add_argument("--limit", type=int, metavar="N", help="only the last N entries")
     add_common_options(audit)
     audit.set_defaults(handler=run(cmd_audit))
@@ -321,7 +327,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise CommandError("--limit must be >= 0")
     store = open_store(args)
-    entries = store.audit(args.host)
+    entries = store.audit(args.host, vm=args.vm, actor=args.actor, since=args.since)
     # Damaged lines are never skipped in silence: named with their line numbers.
     problems = store.audit_problems()
     if args.limit is not None:
@@ -332,7 +338,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     def human(_: Any) -> str:
         if not entries:
-            return "no audit entries" + (f" for host {args.host}" if args.host else "")
+            return "no audit entries" + (
+                " matching the filters" if args.host or args.vm or args.actor or args.since else ""
+            )
         rows = [
             [
                 e.when[:19].replace("T", " "),

@@ -245,11 +245,11 @@ class _Inputs:
 
 
 def _store_dir(args: argparse.Namespace) -> Path:
-    from tui.services.store import default_data_dir
+    from tui.services.store import files_directory
 
     if getattr(args, "store", None):
         return Path(args.store)
-    return Path(args.db) if getattr(args, "db", None) else default_data_dir()
+    return files_directory(getattr(args, "db", None))
 
 
 def _model(args: argparse.Namespace, config: VmConfig) -> Any:

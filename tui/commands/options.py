@@ -39,9 +39,9 @@ def add_config(parser: argparse.ArgumentParser) -> None:
 def add_store(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--db",
-        metavar="DIR",
+        metavar="DIR|URL",
         default=argparse.SUPPRESS,
-        help="the store directory (default: $XDG_DATA_HOME/vmdeck)",
+        help="the store: a directory or a postgresql:// URL (default: $VMDECK_DB, $XDG_DATA_HOME/vmdeck)",
     )
 
 

@@ -216,7 +216,7 @@ def _deck(args: argparse.Namespace) -> Any:
     from tui.commands.scheduling import _load_config
     from tui.services.actions import Deck
     from tui.services.poller import PollerSettings
-    from tui.services.store import Store, StoreError, default_data_dir
+    from tui.services.store import StoreError, open_store
 
     try:
         config = _load_config(str(config_path(args)))
@@ -224,7 +224,7 @@ def _deck(args: argparse.Namespace) -> Any:
         raise _InputError(str(exc)) from None
     settings = _settings(args)
     try:
-        store = Store(args.db or default_data_dir())
+        store = open_store(args.db)
     except StoreError as exc:
         raise _InputError(str(exc)) from None
     poller = PollerSettings(read_only=settings.read_only, open_timeout=args.open_timeout)

@@ -32,7 +32,8 @@ from tui.services.actions import ActionSettings, Deck, Result, plan_drain
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.path import ActionPath
 from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
-from tui.services.store import Store, StoreError
+from tui.services.store import FleetStore, StoreError
+from tui.services.store.feed import StoreChange, watch
 from tui.ui.activity import Activity, Running
 from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.dialogs import HelpScreen, QuitScreen
@@ -60,6 +61,7 @@ from tui.ui.panes.profiles import ProfilesPane
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
+from tui.ui.storefeed import Reloads, StoreChanged, StoreReloaded, StoreStatus, apply_reload, read_hosts
 from tui.ui.text import plural
 from tui.ui.vmactions import DrainScreen, busy, offer_force
 from tui.ui.widgets.prompt import PromptScreen
@@ -104,7 +106,12 @@ class VmdeckApp(App[None]):
     COMMANDS = App.COMMANDS | {VmdeckCommands}
 
     def __init__(
-        self, view: FleetView, session: Session, store: Store | None, poller: Poller | None, deck: Deck | None
+        self,
+        view: FleetView,
+        session: Session,
+        store: FleetStore | None,
+        poller: Poller | None,
+        deck: Deck | None,
     ):
         super().__init__()
         self.view = view
@@ -118,6 +125,8 @@ class VmdeckApp(App[None]):
         self.deck = deck
         self.batcher = SnapshotBatcher(lambda: self.post_message(FleetPolled()))  # called on a poller thread
         self._unsubscribe: Callable[[], None] | None = None
+        self._unwatch: Callable[[], None] | None = None
+        self.reloads = Reloads()  # the store's change feed: one re-read at a time
         self._apply_timer: Timer | None = None
         self._last_apply = 0.0
         self.pane_history: list[str] = []
@@ -132,8 +141,19 @@ class VmdeckApp(App[None]):
         if self.poller is not None:
             self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
             self.poller.start()
+        if self.store is not None:  # changes by any other vmdeck reach this console (feed's thread)
+            self._unwatch = watch(self.store, self._store_changed, on_status=self._store_status)
+
+    def _store_changed(self, change: StoreChange) -> None:
+        if change.kind == "host":
+            self.post_message(StoreChanged(change))
+
+    def _store_status(self, ok: bool, why: str) -> None:
+        self.post_message(StoreStatus(ok, why))
 
     def on_unmount(self) -> None:
+        if self._unwatch is not None:
+            self._unwatch()
         if self.poller is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()
@@ -200,7 +220,57 @@ class VmdeckApp(App[None]):
             error = self.view.snapshots[name].error or "no answer"
             self.notify(f"{name}: {error}", title="Host unreachable", severity="warning")
 
+    # --- the store's change feed: what other vmdecks changed (tui/ui/storefeed.py) -------------------
+    def on_store_changed(self, message: StoreChanged) -> None:
+        if self.reloads.heard(message.change):
+            self._start_reload()
+
+    def _start_reload(self) -> None:
+        names, who = self.reloads.take()
+        self.run_worker(
+            lambda: self._reload_hosts(names, who), thread=True, group="store-read", name="reload"
+        )
+
+    def _reload_hosts(self, names: list[str] | None, who: str) -> None:
+        """Worker thread: the changed hosts as the store has them now."""
+        assert self.store is not None
+        try:
+            self.post_message(StoreReloaded(read_hosts(self.store, names), names, who))
+        except (StoreError, HostError, OSError) as exc:
+            self.post_message(StoreReloaded([], names, who, str(exc)))
+
+    def on_store_reloaded(self, message: StoreReloaded) -> None:
+        if self.reloads.finished():
+            self._start_reload()
+        if message.error is not None:
+            self.post_message(StoreStatus(False, message.error))
+            return
+        lines, changed = apply_reload(self.view, message)
+        if self.poller is not None and changed:
+            self.poller.set_hosts(self.view.records.values())  # added hosts polled, removed ones closed
+        for pane in self.panes.values():
+            pane.fleet_changed(changed)
+        for line in lines[:NOTIFY_LIMIT]:
+            self.notify(line, title="Store changed")
+        if len(lines) > NOTIFY_LIMIT:
+            self.notify(f"{len(lines)} hosts changed by {message.who or 'someone'}", title="Store changed")
+
+    def on_store_status(self, message: StoreStatus) -> None:
+        if (self.view.store_problem is None) == message.ok:
+            return  # no news
+        self.view.store_problem = None if message.ok else message.why
+        if message.ok:
+            self.notify("store reachable again", title="Store")
+            self.post_message(StoreChanged(StoreChange("host", None, "", "store.reconnected")))
+        else:
+            self.notify(f"store unreachable: {message.why}; changes refused", title="Store", severity="error")
+        for pane in self.panes.values():
+            pane.fleet_changed([])
+
     def on_host_state_change_requested(self, message: HostStateChangeRequested) -> None:
+        if self.view.store_problem is not None:
+            self.post_message(ActionRefused(f"set {message.host}", "store unreachable", message.host))
+            return
         if self.session.read_only or self.store is None:
             self.post_message(
                 ActionRefused(f"set {message.host}", "read-only mode: changes are blocked", message.host)
@@ -469,7 +539,7 @@ def make_app(
     records: Iterable[HostRecord],
     *,
     session: Session | None = None,
-    store: Store | None = None,
+    store: FleetStore | None = None,
     poller_settings: PollerSettings | None = None,
     action_settings: ActionSettings | None = None,
 ) -> VmdeckApp:

@@ -81,6 +81,7 @@ class FleetView:
         self.checks: dict[
             str, HostCheckReport
         ] = {}  # the last host check of each host (tui/ui/hostchecks.py)
+        self.store_problem: str | None = None  # why the store cannot be reached (shown in the summary)
 
     # --- changes (UI loop only) ------------------------------------------------------------------
     def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
@@ -102,6 +103,11 @@ class FleetView:
         self.records[record.name] = record
         self.history.setdefault(record.name, deque(maxlen=HISTORY))
         self._alloc.pop(record.name, None)
+
+    def remove_record(self, name: str) -> None:
+        """The host was removed from the store (maybe by another vmdeck): forget all about it."""
+        for table in (self.records, self.snapshots, self.history, self._alloc):
+            table.pop(name, None)
 
     # --- reading ---------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -174,6 +180,8 @@ class FleetView:
             parts.append(f"{counts[HostStatus.UNREACHABLE]} UNREACHABLE")
         if counts[HostStatus.CONNECTING]:
             parts.append(f"{counts[HostStatus.CONNECTING]} connecting")
+        if self.store_problem:
+            parts.append("store unreachable: changes refused")
         return ", ".join(parts)
 
     # --- the hosts table's cells -----------------------------------------------------------------

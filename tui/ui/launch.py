@@ -12,7 +12,7 @@ from pathlib import Path
 from tui.core.hosts import HostRecord
 from tui.services.config import ConfigFileError, load_config
 from tui.services.poller import PollerSettings
-from tui.services.store import Store, StoreError
+from tui.services.store import StoreError, open_store, redact_url
 from tui.ui.app import VmdeckApp, make_app
 from tui.ui.session import Session
 
@@ -56,11 +56,13 @@ def build_console(
             print(diag, file=sys.stderr)
         raise SystemExit(f"vmdeck: {config_path}: invalid config (see vmdeck validate {config_path})")
     try:
-        store = Store(db)
+        store = open_store(db)
         records: list[HostRecord] = store.hosts()
-    except (StoreError, OSError, ValueError) as exc:
-        raise SystemExit(f"vmdeck: cannot read the store in {db}: {exc}") from None
-    session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=str(db))
+    except StoreError as exc:  # its message names the directory or the server (password redacted)
+        raise SystemExit(f"vmdeck: {exc}") from None
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"vmdeck: cannot read the store {redact_url(str(db))}: {exc}") from None
+    session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=store.location)
     settings = PollerSettings(read_only=read_only, period=poll_period, workers=_workers(records))
     return make_app(result.config, records, session=session, store=store, poller_settings=settings)
 

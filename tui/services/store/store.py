@@ -39,6 +39,7 @@ from tui.services.store.files import (
     clean_stale_temp_files,
 )
 from tui.services.store.leases import LEASES_FILE, LeasesAndIntents
+from tui.services.store.query import matches, parse_since
 
 HOSTS_FILE = "hosts.json"
 VMS_FILE = "vms.json"
@@ -328,7 +329,8 @@ class Store(LeasesAndIntents):
                     _with_result(e, IN_PROGRESS) if e.result == OUTCOME_UNKNOWN and e.id in running else e
                     for e in entries
                 ]
-        return [e for e in entries if _matches(e, host, vm, actor, since)]
+        after = parse_since(since) if since else None
+        return [e for e in entries if matches(e, host, vm, actor, after)]
 
     def _leases_or_none(self) -> dict[str, dict[str, Any]] | None:
         try:
@@ -343,18 +345,3 @@ class Store(LeasesAndIntents):
 
 def _with_result(entry: AuditEntry, result: str) -> AuditEntry:
     return replace(entry, result=result)
-
-
-def _matches(e: AuditEntry, host: str | None, vm: str | None, actor: str | None, since: str | None) -> bool:
-    if host is not None and e.host != host:
-        return False
-    if vm is not None:
-        names = {e.target}
-        for doc in (e.before, e.after):
-            if isinstance(doc, Mapping):
-                names.update({doc.get("name"), doc.get("uuid"), doc.get("target")})
-        if vm not in names:
-            return False
-    if actor is not None and e.who.user != actor:
-        return False
-    return since is None or e.when >= since

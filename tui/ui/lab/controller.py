@@ -627,10 +627,11 @@ class LabController:
 
     def _store(self) -> Any:
         from tui.services.scenarios import ScenarioStore
+        from tui.services.store import files_directory
 
         if not self.pane.session.db:
             raise ValueError("this console has no store directory to keep scenarios in")
-        return ScenarioStore(self.pane.session.db)
+        return ScenarioStore(files_directory(self.pane.session.db))
 
     def do_save(self) -> None:
         suggestion = self.scenario.name if self.scenario else ""

@@ -78,8 +78,10 @@ class HostsPane(TablePane):
         return {name: self.view.host_cells(name) for name in self.view.names()}
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
+        names = list(names)
         wanted = [n for n in names if n in self.view.records]
-        return {n: self.view.host_cells(n) for n in wanted}, set(wanted)
+        # A host removed from the store (by any vmdeck) had a row: it goes.
+        return {n: self.view.host_cells(n) for n in wanted}, set(wanted) | (set(names) & set(self._rows))
 
     def action_details(self) -> None:
         host = self.selected_key()
