@@ -152,7 +152,7 @@ def _place_text(data: dict[str, Any]) -> str:
         rows.append(
             [
                 c["host"],
-                c["state"],
+                "unreachable" if c.get("unavailable") else c["state"],
                 format_cost(c["cost"]),
                 format_cost(terms["vms"]),
                 format_cost(terms["vcpus"]),

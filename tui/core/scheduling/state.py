@@ -62,6 +62,8 @@ class FleetState:
         self.size = n
         self.enabled: BoolArray = np.array([h.state is HostState.ENABLED for h in hosts], dtype=np.bool_)
         self.states: list[HostState] = [h.state for h in hosts]
+        # Why a host is not Enabled for the scheduler although its admin state is (unreachable).
+        self.unavailable: list[str | None] = [h.unavailable for h in hosts]
         self.vms: FloatArray = np.array([h.vms for h in hosts], dtype=np.float64)
         self.vcpus: FloatArray = np.array([h.vcpus for h in hosts], dtype=np.float64)
         self.memory: FloatArray = np.array([h.memory for h in hosts], dtype=np.float64)
@@ -112,6 +114,13 @@ class FleetState:
             int(self.memory[i]),
             devices,
         )
+
+    def refusal(self, i: int) -> str | None:
+        """Why host i takes no new VM whatever the request (its state, or that it is unreachable)."""
+        if self.states[i] is HostState.ENABLED:
+            return None
+        why = self.unavailable[i]
+        return f"host is {why}" if why is not None else f"host is {self.states[i].label}"
 
     def has_devices(self, i: int, request: Request) -> bool:
         free = self.free_addrs[i]
