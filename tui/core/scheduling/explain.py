@@ -169,11 +169,16 @@ def explain_request(state: FleetState, engine: CostEngine, request: Request) -> 
 
 
 def rejection_reason(state: FleetState, engine: CostEngine, request: Request) -> str:
-    """One line saying why no host takes this request (counts per kind of refusal)."""
-    unreachable = sum(1 for why in state.unavailable if why is not None)
-    refused_state = sum(1 for s in state.states if s is not HostState.ENABLED) - unreachable
-    enabled = state.size - refused_state - unreachable
-    short = int((state.enabled & ~engine.candidates(request)).sum())
+    """One line saying why no host takes this request (counts per kind of refusal).
+
+    O(1) in the fleet size: the counts are kept by the state (hosts not Enabled, hosts per
+    combination of free devices), not recounted per rejection. `engine` is kept for callers."""
+    if not state.size:
+        return "no hosts in the fleet"
+    unreachable = state.unreachable
+    refused_state = state.refused_state - unreachable
+    enabled = state.size - state.refused_state
+    short = state.lacking_devices(request)
     parts = [f"{enabled - short} refused by their cost function"] if enabled - short else []
     if short:
         parts.append(f"{short} lack free {', '.join(k for k, _ in request.devices)}")
@@ -181,6 +186,4 @@ def rejection_reason(state: FleetState, engine: CostEngine, request: Request) ->
         parts.append(f"{unreachable} unreachable")
     if refused_state:
         parts.append(f"{refused_state} not Enabled")
-    if not state.size:
-        return "no hosts in the fleet"
     return "no feasible host: " + ", ".join(parts)
