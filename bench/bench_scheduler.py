@@ -50,6 +50,10 @@ REPO = Path(__file__).resolve().parent.parent
 # --- the scenario: 3 profiles, 5 curves per host (vms, vcpus, memory and two device types) -----------
 CONFIG_TEXT = """
 ticrypt.vm {
+  mongodb { uri: "mongodb://localhost:27017", database: "ticrypt" }
+  realms {
+    bench { name: "Bench realm", driver: libvirt, volumes-pool: v, drives-pool: d, bricks-pool: b }
+  }
   cost-functions {
     pool1 {
       vms: { curve: linear, slope: 1, base: 0 }
@@ -348,7 +352,10 @@ def write_scenario(directory: Path, hosts: int, events: int, hard: bool) -> tupl
 def run_timed(argv: list[str], output: Path) -> float:
     began = time.perf_counter()
     with output.open("wb") as out:
-        subprocess.run(argv, check=True, stdout=out, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"})
+        # From the repository this bench belongs to: `-m tui.cli` then runs this checkout's code.
+        subprocess.run(
+            argv, check=True, stdout=out, cwd=REPO, env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        )
     return time.perf_counter() - began
 
 
@@ -368,12 +375,16 @@ def plain_process(fleet_path: str, work_path: str) -> None:
             else:
                 events.append(StopEvent(raw["id"]))
     decisions, _, _ = plain_replay(CachedPlainLoop(config, fleet), events)
-    json.dump({"placements": [{"host": h, "cost": None if c == INF else c} for h, c in decisions]}, sys.stdout)
+    json.dump(
+        {"placements": [{"host": h, "cost": None if c == INF else c} for h, c in decisions]}, sys.stdout
+    )
 
 
 def whole_process(sizes: list[tuple[int, int]], with_plain: bool) -> None:
     print("\nwhole process: vmdeck simulate --json (config + fleet + workload files, JSON to a file)")
-    print(f"{'hosts':>8} {'events':>8} {'workload':<8} {'simulate':>9} {'plain+cache':>11} {'ratio':>6}  same")
+    print(
+        f"{'hosts':>8} {'events':>8} {'workload':<8} {'simulate':>9} {'plain+cache':>11} {'ratio':>6}  same"
+    )
     vmdeck = [sys.executable, "-m", "tui.cli"]
     with tempfile.TemporaryDirectory(prefix="bench-sched-") as tmp:
         directory = Path(tmp)
