@@ -250,7 +250,9 @@ def _write_replay_json(result: Any) -> None:
 
     data = result.to_json()
     placements = data.pop("placements")
+    hosts = data.pop("hosts")  # `FleetState.host_json`: names, counts and addresses, no floats
     safe = jsonable(data)
+    safe["hosts"] = hosts
     inf = math.inf
     for p in placements:
         cost = p["cost"]
@@ -258,7 +260,7 @@ def _write_replay_json(result: Any) -> None:
             p["cost"] = jsonable(cost)
     safe["placements"] = placements
     # Key order as `emit` gives it: placements after ignored_stops.
-    order = ["policy", "events", "placed", "rejected", "ignored_stops", "placements"]
+    order = ["policy", "events", "placed", "rejected", "ignored_stops", "placements", "hosts"]
     ordered = {k: safe[k] for k in order if k in safe} | {k: v for k, v in safe.items() if k not in order}
     sys.stdout.flush()
     sys.stdout.buffer.write(orjson.dumps(ordered, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))

@@ -104,13 +104,22 @@ class CostEngine:
         self._refresh_limit = max(1024, state.size)
 
     def _slot(self, curves: list[Curve | None]) -> _Slot:
-        members: dict[Curve, list[int]] = {}
+        # Grouped by object first (hosts share their cost function's curve objects: no hashing of a
+        # curve per host), then equal curves merged.
+        by_object: dict[int, tuple[Curve, list[int]]] = {}
         for i, curve in enumerate(curves):
             if curve is not None:
-                members.setdefault(curve, []).append(i)
+                entry = by_object.get(id(curve))
+                if entry is None:
+                    by_object[id(curve)] = (curve, [i])
+                else:
+                    entry[1].append(i)
+        members: dict[Curve, list[int]] = {}
+        for curve, idx in by_object.values():
+            members.setdefault(curve, []).extend(idx)
         size = self.state.size
         return [
-            (curve, slice(None) if len(idx) == size else np.array(idx, dtype=np.int64))
+            (curve, slice(None) if len(idx) == size else np.array(sorted(idx), dtype=np.int64))
             for curve, idx in members.items()
         ]
 

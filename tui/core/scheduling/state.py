@@ -84,8 +84,17 @@ class FleetState:
         # Free addresses per host and type, lowest first: allocation pops from the front.
         self.free_addrs: list[dict[str, list[str]]] = []
         self.used_addrs: list[set[str]] = []
+        self.used_l: list[dict[str, int]] = []  # devices in use per type (> 0 only), plain
+        # Per profile, computed once: its device addresses by type (100,000 hosts share a handful).
+        layouts: dict[int, tuple[set[str], list[tuple[str, tuple[str, ...]]]]] = {}
         for i, (host, profile) in enumerate(zip(hosts, self.profiles, strict=True)):
-            own = {d.addr for d in profile.devices}
+            layout = layouts.get(id(profile))
+            if layout is None:
+                layout = layouts[id(profile)] = (
+                    {d.addr for d in profile.devices},
+                    [(kind, tuple(profile.addresses(kind))) for kind in profile.device_counts()],
+                )
+            own, by_kind = layout
             stray = [a for a in host.devices_in_use if a not in own]
             if stray:
                 raise FleetError(
@@ -94,23 +103,23 @@ class FleetState:
                 )
             used = set(host.devices_in_use)
             free: dict[str, list[str]] = {}
-            for kind in profile.device_counts():
-                addrs = profile.addresses(kind)
-                free[kind] = [a for a in addrs if a not in used]
-                self._in_use[kind][i] = len(addrs) - len(free[kind])
+            counts: dict[str, int] = {}
+            for kind, addrs in by_kind:
+                free[kind] = [a for a in addrs if a not in used] if used else list(addrs)
+                taken = len(addrs) - len(free[kind])
+                if taken:
+                    counts[kind] = taken
+                    self._in_use[kind][i] = taken
                 self._free[kind][i] = len(free[kind])
             self.free_addrs.append(free)
             self.used_addrs.append(used)
+            self.used_l.append(counts)
         self.refused_state = sum(1 for s in self.states if s is not HostState.ENABLED)
         self.unreachable = sum(1 for why in self.unavailable if why is not None)
         # Plain mirrors for the per-event path (kept equal to the arrays by add/remove).
         self.vms_l: list[int] = [h.vms for h in hosts]
         self.vcpus_l: list[int] = [h.vcpus for h in hosts]
         self.memory_l: list[int] = [h.memory for h in hosts]
-        self.used_l: list[dict[str, int]] = [
-            {k: int(self._in_use[k][i]) for k in self.device_types if self._in_use[k][i] > 0}
-            for i in range(n)
-        ]
         self.enabled_l: list[bool] = [bool(e) for e in self.enabled]
         self.load_keys: list[tuple[object, ...]] = [self._load_key(i) for i in range(n)]
         self._interned: dict[tuple[object, ...], int] = {}
