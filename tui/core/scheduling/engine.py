@@ -29,12 +29,15 @@ _TABLE_LIMIT = 4_000_000
 
 
 class _ShapeCache:
-    __slots__ = ("costs", "seen", "table")
+    __slots__ = ("costs", "never", "seen", "table")
 
-    def __init__(self, costs: FloatArray, seen: int, table: FloatArray) -> None:
+    def __init__(self, costs: FloatArray, seen: int, table: FloatArray, never: BoolArray | None) -> None:
         self.costs = costs  # this shape's cost on every host at log position `seen`
         self.seen = seen
         self.table = table  # interned load id -> cost of this shape there (NaN: not known yet)
+        # Hosts that can never take this shape (not Enabled, or too few devices of a kind even when
+        # all are free): no table look-up, no costing for them. None for shapes without devices.
+        self.never = never
 
 
 class _Plan:
@@ -84,6 +87,8 @@ class CostEngine:
         self._scale = np.array([cf.scale for cf in cfs], dtype=np.float64)
         self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
         self._caches: dict[Request, _ShapeCache] = {}
+        # Scalar costs by the load after the request (see `_fill`): shared by every shape.
+        self._after: dict[tuple[object, ...], float] = {}
         memos: dict[Curve, dict[float, float]] = {}  # equal curves share one memo of their values
 
         def term(curve: Curve | None) -> tuple[Curve, dict[float, float]] | None:
@@ -268,9 +273,11 @@ class CostEngine:
             if len(table) < state.key_count:
                 table = cache.table = _grown(table, state.key_count)
             values = table[kids]
+            if cache.never is not None:
+                values[cache.never[changed]] = INF
             total = values.sum()  # NaN exactly when a load is missing (costs are finite or +inf)
             if total != total:
-                self._fill(request, table, values, changed.tolist(), kids.tolist())
+                self._fill(request, table, values, changed, kids)
             cache.costs[changed] = values
             cache.seen = end
         if log.pending > 8 * self._refresh_limit + 4096:
@@ -278,7 +285,7 @@ class CostEngine:
         return cache.costs
 
     def _fill(
-        self, request: Request, table: FloatArray, values: FloatArray, changed: list[int], kids: list[int]
+        self, request: Request, table: FloatArray, values: FloatArray, changed: IntArray, kids: IntArray
     ) -> None:
         """Cost the changed hosts whose load the shape's table has not met (NaN in `values`)."""
         state = self.state
@@ -288,10 +295,16 @@ class CostEngine:
             self._scalar_total,
             request.devices,
         )
-        for j, value in enumerate(values.tolist()):
-            if value == value:
-                continue
-            i = changed[j]
+        after = self._after
+        vms_l, vcpus_l, memory_l, used_l, plans = (
+            state.vms_l,
+            state.vcpus_l,
+            state.memory_l,
+            state.used_l,
+            self._plans,
+        )
+        for j in np.flatnonzero(np.isnan(values)).tolist():
+            i = int(changed[j])
             cost = INF
             if enabled[i]:
                 free = free_addrs[i]
@@ -299,7 +312,23 @@ class CostEngine:
                     if len(free.get(kind, ())) < count:
                         break
                 else:
-                    cost = scalar(i, request)
+                    # The cost depends only on the load after the request: another shape on another
+                    # host may have reached the same one (4 VMs, 12 vCPUs, 48 GiB, ...).
+                    used = used_l[i]
+                    key = (
+                        id(plans[i]),
+                        vms_l[i],
+                        vcpus_l[i] + request.vcpus,
+                        memory_l[i] + request.memory,
+                        tuple(sorted(used.items())) if used else (),
+                        devices,
+                    )
+                    known = after.get(key)
+                    if known is None:
+                        if len(after) >= _MEMO_LIMIT:
+                            after.clear()
+                        known = after[key] = scalar(i, request)
+                    cost = known
             values[j] = table[kids[j]] = cost
 
     def _refresh(self, request: Request, old: _ShapeCache | None) -> _ShapeCache:
@@ -310,8 +339,18 @@ class CostEngine:
         if len(table) < state.key_count:
             table = _grown(table, state.key_count)
         table[state.key_ids] = costs
-        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table)
+        never = old.never if old is not None else self._never(request)
+        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table, never)
         return cache
+
+    def _never(self, request: Request) -> BoolArray | None:
+        if not request.devices:
+            return None
+        state = self.state
+        never = ~state.enabled
+        for kind, count in request.devices:
+            never |= state.device_totals.get(kind, np.zeros(state.size, dtype=np.float64)) < count
+        return never
 
     def decide(self, request: Request) -> tuple[int, float]:
         """(host index, cost) of the cost policy's choice, or (-1, inf) when no host is feasible."""

@@ -114,6 +114,10 @@ class FleetState:
             self.free_addrs.append(free)
             self.used_addrs.append(used)
             self.used_l.append(counts)
+        # Devices each host has of each type, free or not (fixed by its profile).
+        self.device_totals: dict[str, FloatArray] = {
+            k: self._in_use[k] + self._free[k] for k in self.device_types
+        }
         self.refused_state = sum(1 for s in self.states if s is not HostState.ENABLED)
         self.unreachable = sum(1 for why in self.unavailable if why is not None)
         # Plain mirrors for the per-event path (kept equal to the arrays by add/remove).
