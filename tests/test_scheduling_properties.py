@@ -299,3 +299,14 @@ def test_hard_workload_replay_matches_plain_loop_and_counts_match_a_recount(seed
         assert state.lacking_devices(event.request) == recount
         assert state.refused_state == sum(1 for s in state.states if s is not HostState.ENABLED)
         assert list(engine.costs(event.request)) == list(engine.evaluate(event.request))
+
+
+def test_replay_is_unchanged_when_the_interned_loads_start_afresh(monkeypatch) -> None:
+    """A long replay re-interns its loads when there are too many: the decisions do not change."""
+    from tui.core.scheduling import state as state_module
+
+    config, fleet, events = hard_scenario(60, 7)
+    expected = plain_replay(config, fleet, events)
+    monkeypatch.setattr(state_module, "INTERN_LIMIT", 80)  # many restarts in this replay
+    result = replay(config, fleet, events)
+    assert [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements] == expected

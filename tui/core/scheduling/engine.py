@@ -29,11 +29,14 @@ _TABLE_LIMIT = 4_000_000
 
 
 class _ShapeCache:
-    __slots__ = ("costs", "never", "seen", "table")
+    __slots__ = ("costs", "epoch", "never", "seen", "table")
 
-    def __init__(self, costs: FloatArray, seen: int, table: FloatArray, never: BoolArray | None) -> None:
+    def __init__(
+        self, costs: FloatArray, seen: int, table: FloatArray, never: BoolArray | None, epoch: int
+    ) -> None:
         self.costs = costs  # this shape's cost on every host at log position `seen`
         self.seen = seen
+        self.epoch = epoch  # the state's key epoch the table's ids belong to
         self.table = table  # interned load id -> cost of this shape there (NaN: not known yet)
         # Hosts that can never take this shape (not Enabled, or too few devices of a kind even when
         # all are free): no table look-up, no costing for them. None for shapes without devices.
@@ -262,7 +265,12 @@ class CostEngine:
         log = state.log
         end = log.end
         cache = self._caches.get(request)
-        if cache is None or end - cache.seen > self._refresh_limit or cache.seen < state.log_start:
+        if (
+            cache is None
+            or end - cache.seen > self._refresh_limit
+            or cache.seen < state.log_start
+            or cache.epoch != state.key_epoch
+        ):
             cache = self._refresh(request, cache)
         elif cache.seen < end:
             # The hot path of a replay: the hosts changed since this shape was last used, looked up
@@ -335,12 +343,13 @@ class CostEngine:
         """A whole vectorised evaluation; it also fills the shape's table for every current load."""
         state = self.state
         costs = self.evaluate(request)
-        table = old.table if old is not None and len(old.table) <= _TABLE_LIMIT else _grown(None, 0)
+        reuse = old is not None and old.epoch == state.key_epoch and len(old.table) <= _TABLE_LIMIT
+        table = old.table if old is not None and reuse else _grown(None, 0)
         if len(table) < state.key_count:
             table = _grown(table, state.key_count)
         table[state.key_ids] = costs
         never = old.never if old is not None else self._never(request)
-        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table, never)
+        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table, never, state.key_epoch)
         return cache
 
     def _never(self, request: Request) -> BoolArray | None:

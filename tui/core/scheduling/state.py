@@ -29,6 +29,11 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
+# Distinct loads interned before the table starts afresh (bounds the state's and the engine's memory
+# over very long replays; every cost table is dropped then and rebuilt on use).
+INTERN_LIMIT = 2_000_000
+
+
 class Allocation(NamedTuple):
     """Where a request went and which device addresses it took (to undo it on stop). A named tuple:
     a replay makes one per start."""
@@ -127,6 +132,7 @@ class FleetState:
         self.enabled_l: list[bool] = [bool(e) for e in self.enabled]
         self.load_keys: list[tuple[object, ...]] = [self._load_key(i) for i in range(n)]
         self._interned: dict[tuple[object, ...], int] = {}
+        self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
         self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
@@ -301,6 +307,10 @@ class FleetState:
 
     def _changed(self, i: int) -> None:
         self.load_keys[i] = self._load_key(i)
+        if len(self._interned) >= INTERN_LIMIT:
+            self._interned.clear()
+            self.key_epoch += 1
+            self.key_ids[:] = [self._intern(j) for j in range(self.size)]
         self.key_ids[i] = self._intern(i)
         self.log.append(i)
 

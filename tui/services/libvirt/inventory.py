@@ -96,6 +96,7 @@ class HostReader:
         self._xml.clear()
         self._cpu.clear()
         self._node_memory_stats = True
+        self.bulk = True
 
     def node(self, conn: libvirt.virConnect) -> NodeFacts:
         model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
@@ -115,9 +116,11 @@ class HostReader:
         full_refresh = self._polls % self.refresh_every == 0
         out = []
         alive: set[str] = set()
+        fallbacks = 0
         for dom, stats in self._listing(conn):
             try:
                 fields = bulk_info(stats) if stats is not None else None
+                fallbacks += fields is None
                 state_code, max_kib, kib, vcpus, cpu_time = fields if fields is not None else dom.info()
                 uuid = dom.UUIDString()
                 state = DomainState.from_code(int(state_code))
@@ -151,6 +154,8 @@ class HostReader:
                     address=address,
                 )
             )
+        if self.bulk and out and fallbacks == len(out):
+            self.bulk = False  # the driver reports no more than the state (the test driver): one call less
         for gone in set(self._xml) - alive:
             del self._xml[gone]
         for gone in set(self._cpu) - alive:
