@@ -94,6 +94,9 @@ class _Slot:
     failures: int = 0
     attempts: int = 0  # completed or abandoned attempts, for poll_once
     last: HostSnapshot | None = None
+    # The last snapshot that ended an attempt (connected or unreachable, never "connecting"): what
+    # poll_once reports when a retry has begun since.
+    settled: HostSnapshot | None = None
     seq: int = 0
     retired: bool = False  # removed from the inventory
     again: bool = False  # an event arrived while a poll was queued or running: poll again right after
@@ -290,7 +293,16 @@ class Poller:
         self._deliver(published)
         if not was_running:
             self.stop()
-        return self.snapshots()
+        with self._lock:
+            # A host that failed fast may already be retrying (backoff): its answer in this call is
+            # the attempt that ended, not the "connecting" of the retry.
+            return {
+                name: slot.settled
+                if slot.last.status is HostStatus.CONNECTING and slot.settled is not None
+                else slot.last
+                for name, slot in self._slots.items()
+                if slot.last is not None
+            }
 
     def _pending_locked(self, name: str, target: int) -> bool:
         slot = self._slots.get(name)
@@ -565,6 +577,8 @@ class Poller:
         else:
             snap = HostSnapshot(slot.record.name, slot.record.uri, status, error, seq=slot.seq)
         slot.last = snap
+        if status is not HostStatus.CONNECTING:
+            slot.settled = snap
         return snap
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:
