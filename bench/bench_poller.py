@@ -65,7 +65,12 @@ def baseline(uris: list[str], count: int) -> list[float]:
 
 
 def fmt(times: list[float]) -> str:
-    return f"median {statistics.median(times) * 1e3:.0f} ms  (min {min(times) * 1e3:.0f}, max {max(times) * 1e3:.0f})"
+    ordered = sorted(times)
+    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return (
+        f"p50 {statistics.median(times) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms"
+        f" (min {min(times) * 1e3:.0f}, {len(times)} cycles)"
+    )
 
 
 def bench_test_driver(hosts: int, domains: int, count: int, workers: int) -> None:

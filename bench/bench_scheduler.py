@@ -1,36 +1,99 @@
-"""Scheduler benchmark: decisions per second of the cost engine beside a plain Python loop.
+"""Scheduler benchmark: the cost engine beside fair baselines, easy and hard workloads, in memory and
+as a whole `vmdeck simulate` process.
 
-Prints (never asserts):
-- replay decisions/s at 100, 1,000 and 10,000 hosts, engine vs the plain loop over hosts (ratio);
-- single cold decisions/s (a fresh vectorised pass per decision, no per-shape cache);
-- a 100,000-event replay over 10,000 hosts: time and peak RSS (in a child process, so the figure is
-  the replay's own).
+Prints (never asserts), for 10,000 hosts and 100,000 events (half starts, half stops):
+- in-memory replay decisions/s of `replay()` (the engine) beside
+  * a straightforward plain loop: every decision walks every host and evaluates its cost function
+    term by term (no per-decision copies or sorts; measured over a time budget, then extrapolated);
+  * a plain loop with the same per-shape cache: plain Python bookkeeping, one numpy cost vector per
+    request shape in which only the hosts changed since its last use are recomputed (memoised on the
+    host's load), and an argmin — the best plain implementation of the engine's own idea;
+  * the floor: numpy argmin over a cached vector, nothing else (what a decision cannot beat);
+- for the easy workload (20 shapes, about half-full fleet, ~no rejections) next to the hard one
+  (40 shapes, near capacity, >= 10 % rejected), with the share rejected;
+- whole process: `vmdeck simulate --json` on files (HOCON config, FLEET.json, workload JSONL, JSON
+  to a file) beside the same plain cached loop as its own process reading the same files, and at
+  100,000 hosts;
+- that the engine's and the plain loop's decisions are identical.
 
-5 curves per host (vms, vcpus, memory and two device types), 20 request shapes, as in
-../shared/notes/performance.md. Run: .venv/bin/python bench/bench_scheduler.py [--quick]
+The machine is shared: every rate is per CPU-second of the process doing the work (process time;
+children's user+sys for whole processes), which other load disturbs far less than wall time; wall
+time is printed beside the whole-process figures. Read ratios (measured in the same run). Run: .venv/bin/python bench/bench_scheduler.py [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import math
+import os
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from tui.core.costs import CostFunction  # noqa: E402
-from tui.core.curves import HardSoft, Linear  # noqa: E402
+from tui.core.curves import INF, UNAVAILABLE, HardSoft, Linear  # noqa: E402
 from tui.core.fleet import Fleet, FleetHost, HostState  # noqa: E402
 from tui.core.model import Device, HardwareProfile, VmConfig  # noqa: E402
-from tui.core.scheduling import CostEngine, FleetState, replay  # noqa: E402
-from tui.core.scheduling.reference import PlainFleet  # noqa: E402
+from tui.core.scheduling import replay  # noqa: E402
 from tui.core.scheduling.request import Request  # noqa: E402
-from tui.core.scheduling.workload import Event, Shape, StartEvent, WorkloadSpec, generate  # noqa: E402
+from tui.core.scheduling.workload import Event, Shape, StartEvent, StopEvent, WorkloadSpec, generate  # noqa: E402
 
 GIB = 1024**3
+REPO = Path(__file__).resolve().parent.parent
+
+# --- the scenario: 3 profiles, 5 curves per host (vms, vcpus, memory and two device types) -----------
+CONFIG_TEXT = """
+ticrypt.vm {
+  mongodb { uri: "mongodb://localhost:27017", database: "ticrypt" }
+  realms {
+    bench { name: "Bench realm", driver: libvirt, volumes-pool: v, drives-pool: d, bricks-pool: b }
+  }
+  cost-functions {
+    pool1 {
+      vms: { curve: linear, slope: 1, base: 0 }
+      vcpus: { curve: hard-soft, soft: 32, hard: 64, softAmt: 4, hardAmt: 32 }
+      memory: { curve: hard-soft, soft: 128 GiB, hard: 256 GiB, scale: 10 }
+      devices.nvidia-gpu: { curve: linear, slope: 1, base: 0, max: 4 }
+      devices.fpga: { curve: linear, slope: 2, base: 0, max: 2 }
+      offset: OFFSET
+    }
+  }
+  hardware-profiles {
+    pool1 { cores: 32, memory: 256 GiB, cost-function: pool1 }
+    pool2 { cores: 32, memory: 256 GiB, cost-function: pool2 }
+    gpu {
+      cores: 32
+      memory: 256 GiB
+      cost-function: gpu
+      devices = [
+DEVICES
+      ]
+    }
+  }
+}
+"""
+GPUS = tuple(Device("nvidia-gpu", f"0000:{b:02x}:00.0") for b in range(1, 5))
+FPGAS = tuple(Device("fpga", f"0000:{b:02x}:00.0") for b in range(0x10, 0x12))
+
+
+def config_text() -> str:
+    """The HOCON twin of `bench_config()` (the whole-process runs read it)."""
+    head, tail = CONFIG_TEXT.split("    pool1 {\n", 1)
+    body, rest = tail.split("\n    }\n  }\n", 1)
+    cfs = "".join(
+        f"    {name} {{\n" + body.replace("OFFSET", str(offset)) + "\n    }\n"
+        for name, offset in (("pool1", 0), ("pool2", 1000), ("gpu", 100000))
+    )
+    devices = "\n".join(f'        {{type: "{d.type}", addr: "{d.addr}"}}' for d in GPUS + FPGAS)
+    return head + cfs + "  }\n" + rest.replace("DEVICES", devices)
 
 
 def bench_config() -> VmConfig:
@@ -44,135 +107,331 @@ def bench_config() -> VmConfig:
             offset=offset,
         )
 
-    gpus = tuple(Device("nvidia-gpu", f"0000:{b:02x}:00.0") for b in range(1, 5))
-    fpgas = tuple(Device("fpga", f"0000:{b:02x}:00.0") for b in range(0x10, 0x12))
     profiles = {
         "pool1": HardwareProfile("pool1", 32, 256 * GIB, "pool1"),
         "pool2": HardwareProfile("pool2", 32, 256 * GIB, "pool2"),
-        "gpu": HardwareProfile("gpu", 32, 256 * GIB, "gpu", devices=gpus + fpgas),
+        "gpu": HardwareProfile("gpu", 32, 256 * GIB, "gpu", devices=GPUS + FPGAS),
     }
     cfs = {"pool1": cf("pool1", 0), "pool2": cf("pool2", 1000), "gpu": cf("gpu", 100000)}
     return VmConfig(cfs, profiles, {})
 
 
-def bench_fleet(n: int) -> Fleet:
+def bench_fleet(n: int, hard: bool) -> Fleet:
+    """Every 10th host has GPUs, every 50th is No Scheduling. The hard fleet starts near its limits."""
     hosts = []
     for i in range(n):
         profile = "gpu" if i % 10 == 0 else ("pool1" if i % 2 else "pool2")
         state = HostState.NO_SCHEDULING if i % 50 == 7 else HostState.ENABLED
-        # Start busy (about half the soft limits) so the replay runs near capacity from the start.
-        vms = (i * 7) % 5
-        hosts.append(FleetHost(f"host-{i:06d}", profile, state, vms, vms * 3, vms * 12 * GIB))
+        if hard:
+            vms = 6 + (i * 7) % 5
+            vcpus, memory = vms * 6, vms * 22 * GIB
+        else:
+            vms = (i * 7) % 5
+            vcpus, memory = vms * 3, vms * 12 * GIB
+        hosts.append(FleetHost(f"host-{i:06d}", profile, state, vms, vcpus, memory))
     return Fleet(tuple(hosts))
 
 
-SHAPES = tuple(Shape(v, m * GIB, 1.0) for v in (1, 2, 4, 8, 16) for m in (2, 4, 16, 32))  # 20 shapes
+EASY_SHAPES = tuple(Shape(v, m * GIB, 1.0) for v in (1, 2, 4, 8, 16) for m in (2, 4, 16, 32))  # 20
+HARD_SHAPES = tuple(
+    Shape(v, m * GIB, 1.0) for v in (1, 2, 4, 8, 16) for m in (2, 4, 8, 16, 24, 32, 48, 64)
+)  # 40
 
 
-def workload(hosts: int, starts: int, seed: int = 1) -> list[Event]:
-    # Steady state within the run: mean lifetime = a quarter of the arrivals, so about as many stops
-    # as starts follow, capped at ~4 more VMs per host on top of the initial load (near the hard limits).
-    spec = WorkloadSpec(
-        starts=starts,
-        rate=1.0,
-        mean_lifetime=min(starts / 4, hosts * 4.0),
-        shapes=SHAPES,
-        gpu_share=0.05,
-        seed=seed,
-    )
-    return generate(spec)
+def workload(hosts: int, events: int, hard: bool, seed: int = 1) -> list[Event]:
+    """`events` start/stop events; long lifetimes on the hard fleet keep it at its limits."""
+    starts = events  # generate more than needed, then cut: both halves stay mixed
+    if hard:
+        spec = WorkloadSpec(starts, 1.0, events * 0.6, HARD_SHAPES, gpu_share=0.08, gpus=2, seed=seed)
+    else:
+        spec = WorkloadSpec(starts, 1.0, min(events / 4, hosts * 4.0), EASY_SHAPES, gpu_share=0.05, seed=seed)
+    return generate(spec)[:events]
 
 
-def plain_replay(config: VmConfig, fleet: Fleet, events: list[Event], budget_s: float) -> tuple[int, float]:
-    """Starts decided per second by the plain loop (stops within the time budget included)."""
-    plain = PlainFleet(config, fleet)
+# --- baseline 1: the straightforward plain loop ------------------------------------------------------
+class PlainLoop:
+    """Host loads in plain lists; each decision evaluates every host's cost function term by term in
+    `CostFunction.explain`'s order. No copies, no sorts per decision: the loop as one would write it."""
+
+    def __init__(self, config: VmConfig, fleet: Fleet) -> None:
+        hosts = sorted(fleet.hosts, key=lambda h: h.name)  # name order: ties go to the lowest index
+        self.names = [h.name for h in hosts]
+        self.index = {name: i for i, name in enumerate(self.names)}
+        self.enabled = [h.state is HostState.ENABLED for h in hosts]
+        self.cfs = [config.cost_functions[config.hardware_profiles[h.profile].cost_function] for h in hosts]
+        self.kinds = [sorted(cf.devices) for cf in self.cfs]  # sorted once, not per decision
+        self.vms = [h.vms for h in hosts]
+        self.vcpus = [h.vcpus for h in hosts]
+        self.memory = [h.memory for h in hosts]
+        self.used: list[dict[str, int]] = []
+        self.free: list[dict[str, list[str]]] = []
+        for h in hosts:
+            profile = config.hardware_profiles[h.profile]
+            used: dict[str, int] = {}
+            free: dict[str, list[str]] = {}
+            for d in sorted(profile.devices, key=lambda d: d.addr):
+                if d.addr in h.devices_in_use:
+                    used[d.type] = used.get(d.type, 0) + 1
+                else:
+                    free.setdefault(d.type, []).append(d.addr)
+            self.used.append(used)
+            self.free.append(free)
+
+    def cost(self, i: int, request: Request) -> float:
+        if not self.enabled[i]:
+            return INF
+        free, used = self.free[i], self.used[i]
+        for kind, count in request.devices:
+            if len(free.get(kind, ())) < count:
+                return INF
+        cf = self.cfs[i]
+        values = [
+            0.0 if cf.vms is None else cf.vms(float(self.vms[i] + 1)),
+            0.0 if cf.vcpus is None else cf.vcpus(float(self.vcpus[i] + request.vcpus)),
+            0.0 if cf.memory is None else cf.memory(float(self.memory[i] + request.memory)),
+        ]
+        extra = dict(request.devices)
+        for kind in self.kinds[i]:
+            values.append(cf.devices[kind](float(used.get(kind, 0) + extra.get(kind, 0))))
+        for kind in extra:
+            if kind not in cf.devices:
+                values.append(UNAVAILABLE(float(used.get(kind, 0) + extra[kind])))
+        total = 0.0
+        for value in values:
+            if value == INF:
+                return INF
+            total = total + value
+        result = cf.scale * total + cf.offset
+        return result if math.isfinite(result) else INF
+
+    def place(self, request: Request) -> tuple[int, float]:
+        best, best_cost = -1, INF
+        for i in range(len(self.names)):
+            cost = self.cost(i, request)
+            if cost < best_cost:  # strict: the first (lowest name) of equal costs wins
+                best, best_cost = i, cost
+        return best, best_cost
+
+    def add(self, i: int, request: Request) -> list[str]:
+        self.vms[i] += 1
+        self.vcpus[i] += request.vcpus
+        self.memory[i] += request.memory
+        taken: list[str] = []
+        for kind, count in request.devices:
+            taken += self.free[i][kind][:count]
+            del self.free[i][kind][:count]
+            self.used[i][kind] = self.used[i].get(kind, 0) + count
+        return taken
+
+    def remove(self, i: int, request: Request, taken: list[str]) -> None:
+        self.vms[i] -= 1
+        self.vcpus[i] -= request.vcpus
+        self.memory[i] -= request.memory
+        at = 0
+        for kind, count in request.devices:
+            self.free[i][kind] = sorted(self.free[i][kind] + taken[at : at + count])
+            self.used[i][kind] -= count
+            at += count
+
+
+# --- baseline 2: the plain loop with the same per-shape cache ----------------------------------------
+class CachedPlainLoop(PlainLoop):
+    """PlainLoop's bookkeeping plus the engine's idea: one cost vector per shape, only changed hosts
+    recomputed (memoised on their load), then an argmin."""
+
+    def __init__(self, config: VmConfig, fleet: Fleet) -> None:
+        super().__init__(config, fleet)
+        self.log: list[int] = []
+        self.caches: dict[Request, list] = {}  # shape -> [costs array, log position, memo]
+
+    def key(self, i: int) -> tuple[object, ...]:
+        return (id(self.cfs[i]), self.vms[i], self.vcpus[i], self.memory[i], tuple(self.used[i].items()))
+
+    def place(self, request: Request) -> tuple[int, float]:
+        cache = self.caches.get(request)
+        if cache is None:
+            costs = np.array([self.cost(i, request) for i in range(len(self.names))], dtype=np.float64)
+            cache = self.caches[request] = [costs, len(self.log), {}]
+        elif cache[1] < len(self.log):
+            costs, memo = cache[0], cache[2]
+            for i in set(self.log[cache[1] :]):
+                key = self.key(i)
+                cost = memo.get(key)
+                if cost is None:
+                    cost = memo[key] = self.cost(i, request)
+                costs[i] = cost
+            cache[1] = len(self.log)
+        costs = cache[0]
+        i = int(costs.argmin())
+        cost = float(costs[i])
+        return (i, cost) if cost != INF else (-1, INF)
+
+    def add(self, i: int, request: Request) -> list[str]:
+        self.log.append(i)
+        return super().add(i, request)
+
+    def remove(self, i: int, request: Request, taken: list[str]) -> None:
+        self.log.append(i)
+        super().remove(i, request, taken)
+
+
+def plain_replay(
+    plain: PlainLoop, events: list[Event], budget_s: float = math.inf
+) -> tuple[list[tuple[str | None, float]], int, float]:
+    """Decisions [(host, cost)], events handled, seconds; stops within the budget are included."""
     running: dict[str, tuple[int, Request, list[str]]] = {}
-    starts = 0
-    began = time.perf_counter()
+    decisions: list[tuple[str | None, float]] = []
+    handled = 0
+    began = time.process_time()
     for event in events:
+        handled += 1
         if isinstance(event, StartEvent):
-            i, _ = plain.place(event.request)
-            starts += 1
+            i, cost = plain.place(event.request)
             if i >= 0:
                 running[event.id] = (i, event.request, plain.add(i, event.request))
+                decisions.append((plain.names[i], cost))
+            else:
+                decisions.append((None, INF))
         elif event.id in running:
             i, request, taken = running.pop(event.id)
             plain.remove(i, request, taken)
-        if time.perf_counter() - began > budget_s:
+        if handled % 64 == 0 and time.process_time() - began > budget_s:
             break
-    return starts, time.perf_counter() - began
+    return decisions, handled, time.process_time() - began
 
 
-def replay_rates(sizes: list[int], starts: int, plain_budget: float) -> None:
+def floor_rate(hosts: int, decisions: int = 200_000) -> float:
+    """Decisions/s of nothing but an argmin over a cached float vector of `hosts` entries."""
+    costs = np.random.default_rng(0).random(hosts)
+    began = time.process_time()
+    for _ in range(decisions):
+        int(costs.argmin())
+    return decisions / (time.process_time() - began)
+
+
+# --- the in-memory table --------------------------------------------------------------------------------
+def in_memory(hosts: int, events: int, plain_budget: float) -> None:
     config = bench_config()
-    print("replay decisions/s (cost policy; each start is one decision, stops included in the time)")
-    print(f"{'hosts':>8} {'engine':>12} {'plain loop':>12} {'ratio':>8} {'rejected':>9}")
-    for n in sizes:
-        fleet = bench_fleet(n)
-        events = workload(n, starts)
-        began = time.perf_counter()
-        result = replay(config, fleet, events)
-        engine_rate = starts / (time.perf_counter() - began)
-        plain_starts, plain_s = plain_replay(config, fleet, events, plain_budget)
-        plain_rate = plain_starts / plain_s
+    floor = floor_rate(hosts)
+    print(
+        f"in-memory replay, {hosts:,} hosts, {events:,} events "
+        "(decisions per CPU-second; ratio = engine / baseline)"
+    )
+    header = f"{'workload':<6} {'rejected':>8} {'engine':>10} {'plain':>9} {'ratio':>7} {'plain+cache':>11} {'ratio':>6}"
+    print(header + f" {'floor':>10} {'engine/floor':>12}  identical")
+    for hard in (False, True):
+        fleet = bench_fleet(hosts, hard)
+        stream = workload(hosts, events, hard)
+        starts = sum(1 for e in stream if isinstance(e, StartEvent))
+        began = time.process_time()
+        result = replay(config, fleet, stream)
+        engine_s = time.process_time() - began
+        engine_rate = starts / engine_s
+        cached, _, cached_s = plain_replay(CachedPlainLoop(config, fleet), stream)
+        cached_rate = starts / cached_s
+        plain_decisions, handled, plain_s = plain_replay(PlainLoop(config, fleet), stream, plain_budget)
+        plain_rate = len(plain_decisions) / plain_s
+        engine_decisions = [(p.host, p.cost if p.host else INF) for p in result.placements]
+        same = engine_decisions == cached and engine_decisions[: len(plain_decisions)] == plain_decisions
         print(
-            f"{n:>8,} {engine_rate:>12,.0f} {plain_rate:>12,.0f} {engine_rate / plain_rate:>7,.0f}x "
-            f"{result.rejected / starts:>8.1%}"
+            f"{'hard' if hard else 'easy':<6} {result.rejected / starts:>8.1%} {engine_rate:>10,.0f} "
+            f"{plain_rate:>9,.0f} {engine_rate / plain_rate:>6,.0f}x {cached_rate:>11,.0f} "
+            f"{engine_rate / cached_rate:>5.2f}x {floor:>10,.0f} {engine_rate / floor:>12.2f}  "
+            f"{'yes' if same else 'NO'} (plain loop: {len(plain_decisions):,} decisions in {plain_s:.1f} s)"
         )
 
 
-def cold_rates(sizes: list[int], decisions: int) -> None:
-    config = bench_config()
-    requests = [Request(s.vcpus, s.memory) for s in SHAPES]
-    print("\nsingle cold decisions/s (one full vectorised pass + argmin each, no per-shape cache)")
-    print(f"{'hosts':>8} {'engine':>12} {'plain loop':>12} {'ratio':>8}")
-    for n in sizes:
-        fleet = bench_fleet(n)
-        state = FleetState(config, fleet)
-        engine = CostEngine(state)
-        began = time.perf_counter()
-        for k in range(decisions):
-            costs = engine.evaluate(requests[k % len(requests)])
-            costs.argmin()
-        engine_rate = decisions / (time.perf_counter() - began)
-        plain = PlainFleet(config, fleet)
-        count, began = 0, time.perf_counter()
-        while time.perf_counter() - began < 1.0:
-            plain.place(requests[count % len(requests)])
-            count += 1
-        plain_rate = count / (time.perf_counter() - began)
-        print(f"{n:>8,} {engine_rate:>12,.0f} {plain_rate:>12,.0f} {engine_rate / plain_rate:>7,.0f}x")
+# --- whole process ------------------------------------------------------------------------------------
+def write_scenario(directory: Path, hosts: int, events: int, hard: bool) -> tuple[Path, Path, Path]:
+    conf = directory / "bench.conf"
+    conf.write_text(config_text())
+    fleet_path = directory / f"fleet-{hosts}-{'hard' if hard else 'easy'}.json"
+    fleet_path.write_text(json.dumps(bench_fleet(hosts, hard).to_json()))
+    work = directory / f"work-{hosts}-{events}-{'hard' if hard else 'easy'}.jsonl"
+    with work.open("w") as out:
+        for event in workload(hosts, events, hard):
+            out.write(json.dumps(event.to_json(), separators=(",", ":")) + "\n")
+    return conf, fleet_path, work
 
 
-def big_replay(hosts: int, events: int) -> None:
-    config = bench_config()
-    fleet = bench_fleet(hosts)
-    stream = workload(hosts, events // 2, seed=2)[:events]
+def run_timed(argv: list[str], output: Path) -> tuple[float, float]:
+    """(CPU seconds, wall seconds) of a child process writing `output`."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
-    result = replay(config, fleet, stream)
-    elapsed = time.perf_counter() - began
-    rss_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    starts = result.placed + result.rejected
-    print(
-        f"{len(stream):,} events over {hosts:,} hosts: {elapsed:.2f} s "
-        f"({starts / elapsed:,.0f} decisions/s, {result.rejected:,} rejected), peak RSS {rss_mib:,.0f} MiB"
+    with output.open("wb") as out:
+        # From the repository this bench belongs to: `-m tui.cli` then runs this checkout's code.
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
+        subprocess.run(argv, check=True, stdout=out, cwd=REPO, env=env)
+    wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime, wall
+
+
+def plain_process(fleet_path: str, work_path: str) -> None:
+    """The baseline as its own process: read the same files with the json module, replay with the
+    cached plain loop, write every decision as JSON (the config is built in Python: no HOCON parse,
+    which flatters the baseline, not us)."""
+    config = bench_config()
+    fleet = Fleet.from_json(json.loads(Path(fleet_path).read_text()), config)
+    events: list[Event] = []
+    with open(work_path) as lines:
+        for line in lines:
+            raw = json.loads(line)
+            if raw["op"] == "start":
+                request = Request(raw["vcpus"], raw["memory"], tuple(raw.get("devices", {}).items()))
+                events.append(StartEvent(raw["id"], request))
+            else:
+                events.append(StopEvent(raw["id"]))
+    decisions, _, _ = plain_replay(CachedPlainLoop(config, fleet), events)
+    json.dump(
+        {"placements": [{"host": h, "cost": None if c == INF else c} for h, c in decisions]}, sys.stdout
     )
+
+
+def whole_process(sizes: list[tuple[int, int]], with_plain: bool) -> None:
+    print("\nwhole process: vmdeck simulate --json (config + fleet + workload files, JSON to a file)")
+    print("CPU s = user + sys of the process; ratio = plain+cache CPU / simulate CPU")
+    print(
+        f"{'hosts':>8} {'events':>8} {'workload':<8} {'simulate CPU':>12} {'wall':>7} "
+        f"{'plain+cache CPU':>15} {'wall':>7} {'ratio':>6}  same"
+    )
+    vmdeck = [sys.executable, "-m", "tui.cli"]
+    with tempfile.TemporaryDirectory(prefix="bench-sched-") as tmp:
+        directory = Path(tmp)
+        for hosts, events in sizes:
+            for hard in (False, True):
+                conf, fleet_path, work = write_scenario(directory, hosts, events, hard)
+                out = directory / "out.json"
+                argv = [*vmdeck, "simulate", "--config", str(conf), "--fleet", str(fleet_path)]
+                cpu, wall = run_timed([*argv, "--workload", str(work), "--json"], out)
+                ours = json.loads(out.read_text())["placements"]
+                kind = "hard" if hard else "easy"
+                line = f"{hosts:>8,} {events:>8,} {kind:<8} {cpu:>11.2f}s {wall:>6.2f}s"
+                if with_plain:
+                    plain_out = directory / "plain.json"
+                    plain_argv = [sys.executable, __file__, "--plain-process", str(fleet_path), str(work)]
+                    plain_cpu, plain_wall = run_timed(plain_argv, plain_out)
+                    theirs = json.loads(plain_out.read_text())["placements"]
+                    same = [(p["host"], p["cost"]) for p in ours] == [(p["host"], p["cost"]) for p in theirs]
+                    ratio = plain_cpu / cpu
+                    line += (
+                        f" {plain_cpu:>14.2f}s {plain_wall:>6.2f}s {ratio:>5.2f}x  {'yes' if same else 'NO'}"
+                    )
+                print(line, flush=True)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="fewer events (a smoke run)")
-    parser.add_argument("--big-only", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--plain-process", nargs=2, metavar=("FLEET", "WORKLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.big_only:
-        big_replay(10_000, 20_000 if args.quick else 100_000)
+    if args.plain_process:
+        plain_process(*args.plain_process)
         return
-    starts = 4_000 if args.quick else 20_000
-    replay_rates([100, 1_000, 10_000], starts, plain_budget=2.0 if args.quick else 5.0)
-    cold_rates([100, 1_000, 10_000], 200 if args.quick else 1_000)
-    print()
-    child = [sys.executable, __file__, "--big-only"] + (["--quick"] if args.quick else [])
-    subprocess.run(child, check=True)
+    events = 10_000 if args.quick else 100_000
+    in_memory(10_000, events, plain_budget=2.0 if args.quick else 5.0)
+    sizes = [(10_000, events)] + ([] if args.quick else [(100_000, 100_000)])
+    whole_process(sizes, with_plain=True)
 
 
 if __name__ == "__main__":

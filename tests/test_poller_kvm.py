@@ -120,3 +120,28 @@ def test_two_real_hosts_read_only():
     finally:
         poller.close()
     assert {s.status for s in snaps.values()} == {HostStatus.CONNECTED}
+
+
+@needs_testbed
+def test_bulk_statistics_give_the_facts_of_per_domain_calls(guests):
+    """One getAllDomainStats round trip replaces an info() per domain: the facts are the same, for
+    running and shut-off guests alike."""
+    import time
+
+    from tui.services.libvirt import HostReader
+
+    conn, make = guests
+    names = make(2)
+    conn.lookupByName(names[1]).destroy()  # one running, one shut off
+    bulk, single = HostReader(), HostReader()
+    single.bulk = False
+    fast = {d.name: d for d in bulk.domains(conn, time.monotonic()) if d.name in names}
+    slow = {d.name: d for d in single.domains(conn, time.monotonic()) if d.name in names}
+    assert bulk.bulk, "qemu reports every field in bulk: no fallback expected"
+    assert sorted(fast) == sorted(names)
+    assert {n: d.visible() for n, d in fast.items()} == {n: d.visible() for n, d in slow.items()}
+    assert fast[names[0]].state is DomainState.RUNNING
+    assert fast[names[0]].cpu_time_ns > 0
+    assert fast[names[1]].state is DomainState.SHUTOFF
+    # A stopped guest's CPU time no longer moves: bulk and info() agree on it exactly.
+    assert fast[names[1]].cpu_time_ns == slow[names[1]].cpu_time_ns == conn.lookupByName(names[1]).info()[4]

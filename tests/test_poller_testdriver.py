@@ -235,3 +235,25 @@ def test_backoff_doubles_then_caps_and_never_overflows() -> None:
     ]
     # A host unreachable for days keeps a finite, capped delay (2.0 ** 1025 would raise OverflowError).
     assert backoff_delay(10_000, 1.0, 60.0) == 60.0
+
+
+def test_a_driver_without_bulk_statistics_is_read_per_domain(tmp_path):
+    """The test driver's getAllDomainStats gives only the state: after one poll the reader stops
+    asking for it (one call less per poll), with the same facts either way."""
+    import time
+
+    from tui.services.libvirt import HostReader
+
+    (host,) = fake_fleet(tmp_path, 1, 5)
+    conn = libvirt.open(host.uri)
+    try:
+        reader, plain = HostReader(), HostReader()
+        plain.bulk = False
+        first = reader.domains(conn, time.monotonic())
+        assert not reader.bulk
+        assert [d.visible() for d in first] == [d.visible() for d in plain.domains(conn, time.monotonic())]
+        assert len(first) == 5
+        reader.reset()  # a reconnect may reach an upgraded daemon: ask again
+        assert reader.bulk
+    finally:
+        conn.close()

@@ -22,7 +22,7 @@ from tui.core.scheduling.reference import PlainFleet
 from tui.core.scheduling.replay import replay
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import FleetState
-from tui.core.scheduling.workload import StartEvent, StopEvent
+from tui.core.scheduling.workload import Shape, StartEvent, StopEvent, WorkloadSpec, generate
 
 INF = math.inf
 DEVICE_TYPES = ("fpga", "gpu")
@@ -227,3 +227,86 @@ def test_replay_matches_plain_loop_and_cache_matches_fresh_vectors(
             state.remove(running.pop(event.id))
     for request in {e.request for e in events if isinstance(e, StartEvent)}:
         assert list(engine.costs(request)) == list(engine.evaluate(request))
+
+
+# --- the hard workload: 40 request shapes near capacity, many rejections ------------------------------
+HARD_SHAPES = tuple(Shape(v, m * GIB, 1.0) for v in (1, 2, 4, 8, 16) for m in (2, 4, 8, 16, 24, 32, 48, 64))
+
+
+def hard_scenario(hosts: int, seed: int) -> tuple[VmConfig, Fleet, list[StartEvent | StopEvent]]:
+    """The benchmark's hard case in small: hosts start near their limits, VMs live long, 8 % ask for
+    two GPUs (only every 10th host has any), some hosts are No Scheduling or unreachable."""
+    cf = {
+        name: CostFunction(
+            name,
+            vms=Linear(slope=1, base=0),
+            vcpus=HardSoft(soft=32, hard=64, soft_amt=4, hard_amt=32),
+            memory=HardSoft(soft=128 * GIB, hard=256 * GIB, scale=10),
+            devices={"gpu": Linear(slope=1, base=0, max=4), "fpga": Linear(slope=2, base=0, max=2)},
+            offset=offset,
+        )
+        for name, offset in (("p1", 0.0), ("p2", 1000.0), ("g", 100000.0))
+    }
+    devices = tuple(Device("gpu", a) for a in ADDRESSES) + (Device("fpga", "0000:10:00.0"),)
+    profiles = {
+        "p1": HardwareProfile("p1", 32, 256 * GIB, "p1"),
+        "p2": HardwareProfile("p2", 32, 256 * GIB, "p2"),
+        "g": HardwareProfile("g", 32, 256 * GIB, "g", devices=devices),
+    }
+    fleet = []
+    for i in range(hosts):
+        vms = 6 + (i * 7 + seed) % 5
+        state = HostState.NO_SCHEDULING if i % 50 == 7 else HostState.ENABLED
+        unavailable = "unreachable (test)" if i % 50 == 19 else None
+        if unavailable:
+            state = HostState.NO_SCHEDULING
+        profile = "g" if i % 10 == 0 else ("p1" if i % 2 else "p2")
+        fleet.append(
+            FleetHost(f"h{i:04d}", profile, state, vms, vms * 6, vms * 22 * GIB, unavailable=unavailable)
+        )
+    events = generate(
+        WorkloadSpec(hosts * 12, 1.0, hosts * 8.0, HARD_SHAPES, gpu_share=0.08, gpus=2, seed=seed)
+    )
+    return VmConfig(cf, profiles, {}), Fleet(tuple(fleet)), events[: hosts * 16]
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 10_000))
+def test_hard_workload_replay_matches_plain_loop_and_counts_match_a_recount(seed: int) -> None:
+    config, fleet, events = hard_scenario(120, seed)
+    result = replay(config, fleet, events)
+    expected = plain_replay(config, fleet, events)
+    got = [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements]
+    assert got == expected
+    starts = result.placed + result.rejected
+    assert result.rejected >= 0.10 * starts  # the workload really is hard
+    assert len({e.request for e in events if isinstance(e, StartEvent)}) >= 40
+
+    # The kept counts behind each rejection reason equal a count over the hosts at that moment.
+    state = FleetState(config, fleet)
+    engine = CostEngine(state)
+    running = {}
+    for event in events:
+        if isinstance(event, StopEvent):
+            if event.id in running:
+                state.remove(running.pop(event.id))
+            continue
+        i, _ = engine.decide(event.request)
+        if i >= 0:
+            running[event.id] = state.add(i, event.request)
+            continue
+        recount = int((state.enabled & ~engine.candidates(event.request)).sum())
+        assert state.lacking_devices(event.request) == recount
+        assert state.refused_state == sum(1 for s in state.states if s is not HostState.ENABLED)
+        assert list(engine.costs(event.request)) == list(engine.evaluate(event.request))
+
+
+def test_replay_is_unchanged_when_the_interned_loads_start_afresh(monkeypatch) -> None:
+    """A long replay re-interns its loads when there are too many: the decisions do not change."""
+    from tui.core.scheduling import state as state_module
+
+    config, fleet, events = hard_scenario(60, 7)
+    expected = plain_replay(config, fleet, events)
+    monkeypatch.setattr(state_module, "INTERN_LIMIT", 80)  # many restarts in this replay
+    result = replay(config, fleet, events)
+    assert [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements] == expected

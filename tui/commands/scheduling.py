@@ -7,10 +7,12 @@ reads a workload JSONL. Exit 0 on success, 1 on invalid input or when `place` fi
 from __future__ import annotations
 
 import argparse
+import math
+import sys
 from typing import Any
 
 from tui.commands.options import add_config, add_json, config_path
-from tui.commands.output import emit, fail, table, warn
+from tui.commands.output import emit, fail, jsonable, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
@@ -157,7 +159,7 @@ def _place_text(data: dict[str, Any]) -> str:
         rows.append(
             [
                 c["host"],
-                c["state"],
+                "unreachable" if c.get("unavailable") else c["state"],
                 format_cost(c["cost"]),
                 format_cost(terms["vms"]),
                 format_cost(terms["vcpus"]),
@@ -208,7 +210,7 @@ def _headroom_text(data: dict[str, Any]) -> str:
 # --- simulate -------------------------------------------------------------------------------------
 def run_simulate(args: argparse.Namespace) -> int:
     from tui.core.scheduling import POLICIES, compare, replay
-    from tui.services.scenario_files import ScenarioFileError, load_workload
+    from tui.services.scenario_files import ScenarioFileError, load_workload, stream_workload
 
     try:
         config = _load_config(str(config_path(args)))
@@ -216,26 +218,58 @@ def run_simulate(args: argparse.Namespace) -> int:
         other = _load_config(args.compare) if args.compare else None
         if other is not None:
             _load_fleet(args.fleet, other)  # the fleet's profiles must exist under both configs
-        events = load_workload(args.workload)
+        # One replay streams the file through (decisions start with the first line); A/B and `all`
+        # replay it several times, so they read it whole.
+        several = other is not None or args.policy == "all"
+        events = load_workload(args.workload) if several else None
+        if events is None:
+            result = replay(config, fleet, stream_workload(args.workload), args.policy)
     except _InputError as exc:
         return fail(str(exc), args.json)
     except ScenarioFileError as exc:
         return fail(str(exc), args.json)
-    if other is not None:
+    if other is not None and events is not None:
         policy = "cost" if args.policy == "all" else args.policy
         comparison = compare(config, other, fleet, events, policy)
         data = comparison.to_json()
         data["a"]["config"], data["b"]["config"] = str(config_path(args)), args.compare
         emit(data, args.json, lambda d: _compare_text(d, args.show))
         return 0
-    if args.policy == "all":
+    if events is not None:
         results = [replay(config, fleet, events, name) for name in POLICIES]
         summary = {"events": len(events), "policies": [_summary(r) for r in results]}
         emit(summary, args.json, _policies_text)
         return 0
-    result = replay(config, fleet, events, args.policy)
-    emit(result.to_json(), args.json, lambda d: _simulate_text(d, args.show))
+    if args.json:
+        _write_replay_json(result)
+    else:
+        emit(result.to_json(), False, lambda d: _simulate_text(d, args.show))
     return 0
+
+
+def _write_replay_json(result: Any) -> None:
+    """`simulate --json` for one policy: the same document `emit` writes, made fast for 100,000
+    placements — the placements' costs (the only floats that can be infinite there) are made
+    JSON-safe in one pass, everything else through `jsonable`, and orjson writes it."""
+    import orjson
+
+    data = result.to_json()
+    placements = data.pop("placements")
+    hosts = data.pop("hosts")  # `FleetState.host_json`: names, counts and addresses, no floats
+    safe = jsonable(data)
+    safe["hosts"] = hosts
+    inf = math.inf
+    for p in placements:
+        cost = p["cost"]
+        if cost is not None and (cost == inf or cost == -inf or cost != cost):
+            p["cost"] = jsonable(cost)
+    safe["placements"] = placements
+    # Key order as `emit` gives it: placements after ignored_stops.
+    order = ["policy", "events", "placed", "rejected", "ignored_stops", "placements", "hosts"]
+    ordered = {k: safe[k] for k in order if k in safe} | {k: v for k, v in safe.items() if k not in order}
+    sys.stdout.flush()
+    sys.stdout.buffer.write(orjson.dumps(ordered, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
+    sys.stdout.buffer.flush()
 
 
 def _summary(result: Any) -> dict[str, Any]:

@@ -46,6 +46,9 @@ class FleetHost:
     vcpus: int = 0
     memory: int = 0
     devices_in_use: tuple[str, ...] = ()  # normalised PCI addresses of the profile's devices
+    # Why an Enabled host takes nothing now (it is unreachable); such a host is exported with state
+    # no-scheduling, so any reader places nothing on it, and explanations give this reason instead.
+    unavailable: str | None = None
 
     def load(self, profile: HardwareProfile) -> Load:
         kinds = {d.addr: d.type for d in profile.devices}
@@ -61,6 +64,7 @@ class FleetHost:
             "vcpus": self.vcpus,
             "memory": self.memory,
             "devices_in_use": list(self.devices_in_use),
+            **({"unavailable": self.unavailable} if self.unavailable is not None else {}),
         }
 
 
@@ -114,7 +118,10 @@ def _host_from_json(raw: Mapping[str, Any], where: str) -> FleetHost:
     vms, vcpus = read_count(raw, "vms", where), read_count(raw, "vcpus", where)
     memory = read_memory(raw, "memory", where)
     addrs = read_addresses(raw, "devices_in_use", where)
-    return FleetHost(name, profile, state, vms, vcpus, memory, addrs)
+    unavailable = raw.get("unavailable")
+    if unavailable is not None and not isinstance(unavailable, str):
+        raise FleetError(f"{where}: 'unavailable' must be a string (why the host takes no VMs now)")
+    return FleetHost(name, profile, state, vms, vcpus, memory, addrs, unavailable)
 
 
 # Field readers shared by the fleet documents (FLEET.json hosts, the what-if lab's vm_list entries).

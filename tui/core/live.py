@@ -217,8 +217,9 @@ class Allocation:
 def fleet_host(host: HostRecord, snapshot: HostSnapshot | None, config: VmConfig) -> FleetHost:
     """The scheduler's view of one host from its live snapshot.
 
-    The scheduling state is the admin state, except that a connected-state host that is not answering
-    is exported as No Scheduling: nothing can be placed on a host vmdeck cannot reach.
+    The scheduling state is the admin state, except that an Enabled host that is not answering is
+    exported as No Scheduling (nothing can be placed on a host vmdeck cannot reach), with the real
+    reason in `unavailable`, which every explanation gives instead of "host is No Scheduling".
     """
     profile = config.hardware_profiles[host.profile]
     own = {d.addr for d in profile.devices}
@@ -231,10 +232,17 @@ def fleet_host(host: HostRecord, snapshot: HostSnapshot | None, config: VmConfig
         vcpus += dom.vcpus
         memory += dom.memory
         in_use.update(a for a in dom.hostdevs if a in own)
-    state = host.state
+    state, unavailable = host.state, None
     if state is HostState.ENABLED and (snapshot is None or not snapshot.live):
-        state = HostState.NO_SCHEDULING
-    return FleetHost(host.name, host.profile, state, vms, vcpus, memory, tuple(sorted(in_use)))
+        state, unavailable = HostState.NO_SCHEDULING, unreachable_reason(snapshot)
+    return FleetHost(host.name, host.profile, state, vms, vcpus, memory, tuple(sorted(in_use)), unavailable)
+
+
+def unreachable_reason(snapshot: HostSnapshot | None) -> str:
+    """How a host that is not answering is described: "unreachable (STATUS: ERROR)"."""
+    status = snapshot.status.value if snapshot else "not polled yet"
+    error = f": {snapshot.error}" if snapshot is not None and snapshot.error else ""
+    return f"unreachable ({status}{error})"
 
 
 def allocation(host: HostRecord, snapshot: HostSnapshot | None, config: VmConfig) -> Allocation:
@@ -288,9 +296,7 @@ def not_actionable(
     if realm_disabled:
         return f"host {name!r} is in realm {record.realm!r}, which is disabled"
     if snapshot is None or not snapshot.live or not connected:
-        status = snapshot.status.value if snapshot else "not polled yet"
-        error = f": {snapshot.error}" if snapshot is not None and snapshot.error else ""
-        return f"host {name!r} is unreachable ({status}{error}); try again when it answers"
+        return f"host {name!r} is {unreachable_reason(snapshot)}; try again when it answers"
     return None
 
 

@@ -3,14 +3,19 @@
 Threads, and why:
 - a dispatcher thread decides which host is due (its realm's poll-frequency after its previous poll
   ended, at once after a domain event, after a backoff when it failed) and runs the watchdog;
-- a few worker threads poll hosts; a host is never polled twice at once, and is re-armed only when
-  its poll completes, so polls never overlap;
+- a few pool workers poll hosts whose connection is open; a host is never polled twice at once, and
+  is re-armed only when its poll completes, so polls never overlap;
+- an attempt that must open a connection first runs in a thread of its own, never in the pool: a
+  host that accepts TCP and never answers blocks open() for its whole bound, and fifty such hosts
+  queued in a pool of four would hold a healthy host's poll back for minutes;
 - every thread is a daemon: a call that hangs on a dead host can never keep the process alive.
 
-The watchdog is what keeps one bad host from stalling the rest: a poll or open() that exceeds its
-bound is abandoned (the host is published as unreachable), the stuck worker is replaced, and the
-host is retried with exponential backoff. A host with too many abandoned calls still stuck is not
-retried until one of them returns, so a black-hole host cannot eat threads without limit.
+The watchdog is what keeps bad hosts from stalling the rest, whatever their number: a pool worker
+whose poll has run longer than SLOW_POLL_S is released (a fresh worker takes its place, the slow
+one ends when its call returns); a poll or open() that exceeds its bound is abandoned (the host is
+published as unreachable) and retried with exponential backoff. A host with too many abandoned calls
+still stuck is not retried until one of them returns, so a black-hole host cannot eat threads without
+limit (at most MAX_ABANDONED + 1 threads per host).
 
 Subscribers get every `HostSnapshot` through a callback called from a poller thread; they must only
 hand it on. A subscriber that redraws (the console) asks for `changes_only`: it then gets a host's
@@ -40,6 +45,9 @@ SnapshotCallback = Callable[[HostSnapshot], None]
 MAX_ABANDONED = 2  # stuck calls per host before we stop retrying it until one returns
 EVENT_DEBOUNCE_S = 0.1  # an event burst (RESUMED + STARTED, ...) becomes one poll
 WATCHDOG_TICK_S = 0.05
+# A pool worker busy this long on one poll is replaced, so slow hosts never hold the pool; polls of a
+# test-driver or LAN host take milliseconds, a slow ssh link may take a second.
+SLOW_POLL_S = 2.0
 # Hosts due within this much of each other are dispatched in one pass: with 1,000 hosts whose due
 # times are spread out, waking for each one would scan every slot ~100 times a second.
 DISPATCH_SLACK_S = 0.05
@@ -86,9 +94,13 @@ class _Slot:
     failures: int = 0
     attempts: int = 0  # completed or abandoned attempts, for poll_once
     last: HostSnapshot | None = None
+    # The last snapshot that ended an attempt (connected or unreachable, never "connecting"): what
+    # poll_once reports when a retry has begun since.
+    settled: HostSnapshot | None = None
     seq: int = 0
     retired: bool = False  # removed from the inventory
     again: bool = False  # an event arrived while a poll was queued or running: poll again right after
+    pooled: bool = False  # the attempt in flight runs on a pool worker (not its own thread)
 
 
 @dataclass
@@ -97,6 +109,7 @@ class _Stats:
     abandoned: int = 0
     callback_errors: int = 0
     workers_started: int = 0
+    openers_started: int = 0
     last_cycle_s: float | None = field(default=None)
 
 
@@ -121,6 +134,7 @@ class Poller:
         self._live_workers = 0
         self._ids = itertools.count(1)
         self._inflight: dict[int, _Slot] = {}  # id(slot) -> slot with a poll or open in flight
+        self._released: set[tuple[int, int]] = set()  # (id(slot), token) of slow pool workers replaced
         self._next_due = 0.0  # earliest due time among idle hosts at the dispatcher's last scan
         self.set_hosts(hosts)
 
@@ -246,10 +260,14 @@ class Poller:
         """Poll every connected host once (opening connections as needed) and return all snapshots.
 
         Returns when each host has finished or been abandoned by the watchdog, so the bound is about
-        open_timeout + call_timeout whatever the hosts do. Connections stay open for the next call.
+        open_timeout + call_timeout whatever the hosts do (or `timeout`: a host still in flight then
+        is abandoned). Every host of the inventory is in the result, with status CONNECTED (polled in
+        this call), UNREACHABLE (with the reason in `error`) or DISABLED (not connected on purpose).
+        Connections stay open for the next call.
         """
         bound = timeout or (self.settings.open_timeout + self.settings.call_timeout + 1.0)
         began = time.monotonic()
+        published: list[HostSnapshot] = []
         with self._lock:
             targets = {n: s.attempts + 1 for n, s in self._slots.items() if s.disabled is None}
             for name in targets:
@@ -265,10 +283,26 @@ class Poller:
                 if not pending or time.monotonic() >= deadline:
                     break
                 self._done.wait(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+            # Whatever is still in flight at the deadline gets its final answer now: every host in the
+            # result is connected, unreachable or disabled, never left "connecting".
+            for name, target in targets.items():
+                late = self._slots.get(name)
+                if late is not None and late.started is not None and self._pending_locked(name, target):
+                    published.append(self._abandon_locked(late, time.monotonic(), bound))
             self.stats.last_cycle_s = time.monotonic() - began
+        self._deliver(published)
         if not was_running:
             self.stop()
-        return self.snapshots()
+        with self._lock:
+            # A host that failed fast may already be retrying (backoff): its answer in this call is
+            # the attempt that ended, not the "connecting" of the retry.
+            return {
+                name: slot.settled
+                if slot.last.status is HostStatus.CONNECTING and slot.settled is not None
+                else slot.last
+                for name, slot in self._slots.items()
+                if slot.last is not None
+            }
 
     def _pending_locked(self, name: str, target: int) -> bool:
         slot = self._slots.get(name)
@@ -310,8 +344,11 @@ class Poller:
                     if slot.abandoned >= MAX_ABANDONED:
                         continue
                     if slot.due <= now + DISPATCH_SLACK_S:
-                        slot.queued = True
-                        self._ready.put(name)
+                        if slot.conn is None or slot.conn.dead.is_set():
+                            self._spawn_opener_locked(name, slot)
+                        else:
+                            slot.queued = True
+                            self._ready.put(name)
                     else:
                         next_due = min(next_due, slot.due)
                 self._next_due = next_due
@@ -330,29 +367,46 @@ class Poller:
 
     def _watchdog_locked(self, now: float) -> list[HostSnapshot]:
         published = []
+        slow = min(SLOW_POLL_S, self.settings.call_timeout / 2)
         for slot in list(self._inflight.values()):
             if slot.started is None:
                 continue
+            if slot.pooled and now - slot.started > slow:
+                self._release_worker_locked(slot)
             bound = self.settings.open_timeout if slot.phase == "open" else self.settings.call_timeout
             if now - slot.started <= bound:
                 continue
-            # Abandon: the stuck thread keeps its call; we stop waiting and carry on without it.
-            slot.token += 1
-            slot.abandoned += 1
-            slot.started = None
-            self._inflight.pop(id(slot), None)
-            slot.conn = None  # the stuck thread holds it and closes it if it ever returns
-            slot.attempts += 1
-            slot.failures += 1
-            slot.due = now + self._backoff(slot)
-            self.stats.abandoned += 1
-            what = "connecting" if slot.phase == "open" else "polling"
-            error = f"no answer within {bound:g} s while {what}; retrying with backoff"
-            published.append(self._publish_locked(slot, HostStatus.UNREACHABLE, error))
-            self._live_workers -= 1  # that worker is stuck: keep the pool at strength
-            self._spawn_worker_locked()
-            self._done.notify_all()
+            published.append(self._abandon_locked(slot, now, bound))
         return published
+
+    def _abandon_locked(self, slot: _Slot, now: float, bound: float) -> HostSnapshot:
+        """Stop waiting for the attempt in flight: the stuck thread keeps its call; we carry on."""
+        self._release_worker_locked(slot)
+        slot.token += 1
+        slot.abandoned += 1
+        slot.started = None
+        self._inflight.pop(id(slot), None)
+        slot.conn = None  # the stuck thread holds it and closes it if it ever returns
+        slot.attempts += 1
+        slot.failures += 1
+        slot.due = now + self._backoff(slot)
+        self._next_due = min(self._next_due, slot.due)
+        self.stats.abandoned += 1
+        what = "connecting" if slot.phase == "open" else "polling"
+        error = f"no answer within {bound:g} s while {what}; retrying with backoff"
+        self._done.notify_all()
+        return self._publish_locked(slot, HostStatus.UNREACHABLE, error)
+
+    def _release_worker_locked(self, slot: _Slot) -> None:
+        """The pool worker running this slot's attempt is slow: a fresh one takes its place at once;
+        the slow one ends when its call returns (it finds its attempt in `_released`)."""
+        if not slot.pooled:
+            return
+        slot.pooled = False
+        self._released.add((id(slot), slot.token))
+        self._live_workers -= 1
+        if self._running:
+            self._spawn_worker_locked()
 
     def _backoff(self, slot: _Slot) -> float:
         return backoff_delay(slot.failures, self.settings.backoff_base, self.settings.backoff_max)
@@ -361,6 +415,24 @@ class Poller:
         self._live_workers += 1
         self.stats.workers_started += 1
         threading.Thread(target=self._worker, name=f"poller-{next(self._ids)}", daemon=True).start()
+
+    def _begin_locked(self, slot: _Slot, *, pooled: bool) -> int:
+        """Mark an attempt in flight (the watchdog now bounds it); returns its token."""
+        slot.queued = False
+        slot.started = time.monotonic()
+        slot.pooled = pooled
+        self._inflight[id(slot)] = slot
+        slot.phase = "poll" if slot.conn is not None and not slot.conn.dead.is_set() else "open"
+        return slot.token
+
+    def _spawn_opener_locked(self, name: str, slot: _Slot) -> None:
+        """An attempt that opens a connection runs in its own daemon thread: it may block for its
+        whole bound, and it must never hold a pool worker that healthy hosts are waiting for."""
+        token = self._begin_locked(slot, pooled=False)
+        self.stats.openers_started += 1
+        threading.Thread(
+            target=self._poll, args=(name, slot, token), name=f"poller-open-{name}", daemon=True
+        ).start()
 
     # --- one poll ------------------------------------------------------------------------------------
     def _worker(self) -> None:
@@ -376,17 +448,20 @@ class Poller:
                     if slot is not None:
                         slot.queued = False
                     continue
-                slot.queued = False
-                slot.started = time.monotonic()
-                self._inflight[id(slot)] = slot
-                slot.phase = "poll" if slot.conn is not None and not slot.conn.dead.is_set() else "open"
-                token = slot.token
-            keep_going = self._poll(name, slot, token)
-            if not keep_going:
-                return  # this worker was abandoned and replaced: let it end
+                if slot.conn is None or slot.conn.dead.is_set():
+                    # The connection dropped while the host was queued: opening is not pool work.
+                    self._spawn_opener_locked(name, slot)
+                    continue
+                token = self._begin_locked(slot, pooled=True)
+            self._poll(name, slot, token)
+            with self._lock:
+                released = (id(slot), token)
+                if released in self._released:
+                    self._released.discard(released)
+                    return  # this worker was slow and has been replaced: let it end
 
-    def _poll(self, name: str, slot: _Slot, token: int) -> bool:
-        """Run one attempt. Returns False when the attempt was abandoned while it ran."""
+    def _poll(self, name: str, slot: _Slot, token: int) -> None:
+        """Run one attempt (on a pool worker, or on its own thread when it opens the connection)."""
         published: list[HostSnapshot] = []
         conn = slot.conn
         stale: Connection | None = None
@@ -425,14 +500,14 @@ class Poller:
         with self._lock:
             if slot.token == token:
                 self._inflight.pop(id(slot), None)
+                slot.pooled = False
             if slot.token != token or slot.retired:
                 # Abandoned by the watchdog (or the host was removed) while we were blocked.
                 slot.abandoned = max(0, slot.abandoned - 1) if slot.token != token else slot.abandoned
                 self._next_due = min(self._next_due, slot.due)  # it may be dispatchable again
                 late = conn if conn is not None else opened
-                abandoned = slot.token != token
             else:
-                late, abandoned = None, False
+                late = None
                 slot.started = None
                 slot.attempts += 1
                 self.stats.polls += 1
@@ -457,7 +532,6 @@ class Poller:
         if late is not None:
             late.close()
         self._deliver(published)
-        return not abandoned
 
     # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
     def _on_event(self, name: str) -> None:
@@ -503,6 +577,8 @@ class Poller:
         else:
             snap = HostSnapshot(slot.record.name, slot.record.uri, status, error, seq=slot.seq)
         slot.last = snap
+        if status is not HostStatus.CONNECTING:
+            slot.settled = snap
         return snap
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:

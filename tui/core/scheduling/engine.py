@@ -7,8 +7,10 @@ cost inf. Because hosts are indexed in name order, `argmin` returns the lowest c
 to the name that sorts first: the documented rule.
 
 During a replay only one host changes per event, so each shape keeps its exact cost vector and
-recomputes just the hosts changed since it was last used (via `CostFunction.explain`, memoised on
-the host's load): a decision is then one argmin over a float array.
+brings up to date just the hosts changed since it was last used. Each shape also keeps a table of
+costs by interned host load (`FleetState.key_ids`), so that update is two numpy gathers; a load the
+table has not seen yet is costed by the scalar path (the same terms in the same order, each curve
+value memoised on its input). A decision is then one argmin over a float array.
 """
 
 from __future__ import annotations
@@ -17,21 +19,47 @@ import math
 
 import numpy as np
 
-from tui.core.costs import combine
 from tui.core.curves import INF, Curve
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray, IntArray
 
 _MEMO_LIMIT = 1_000_000
+# Interned loads a shape's table may cover before it is dropped (8 bytes each, per shape).
+_TABLE_LIMIT = 4_000_000
 
 
 class _ShapeCache:
-    __slots__ = ("costs", "memo", "seen")
+    __slots__ = ("costs", "epoch", "never", "seen", "table")
 
-    def __init__(self, costs: FloatArray, seen: int) -> None:
-        self.costs = costs
+    def __init__(
+        self, costs: FloatArray, seen: int, table: FloatArray, never: BoolArray | None, epoch: int
+    ) -> None:
+        self.costs = costs  # this shape's cost on every host at log position `seen`
         self.seen = seen
-        self.memo: dict[tuple[object, ...], float] = {}  # host load key -> cost of this shape there
+        self.epoch = epoch  # the state's key epoch the table's ids belong to
+        self.table = table  # interned load id -> cost of this shape there (NaN: not known yet)
+        # Hosts that can never take this shape (not Enabled, or too few devices of a kind even when
+        # all are free): no table look-up, no costing for them. None for shapes without devices.
+        self.never = never
+
+
+class _Plan:
+    """Host i's cost function, ready for the scalar path: each curve with its value memo."""
+
+    __slots__ = ("devices", "listed", "memory", "offset", "scale", "vcpus", "vms")
+
+    def __init__(
+        self,
+        terms: list[tuple[Curve, dict[float, float]] | None],
+        devices: list[tuple[str, Curve, dict[float, float]]],
+        scale: float,
+        offset: float,
+    ) -> None:
+        self.vms, self.vcpus, self.memory = terms
+        self.devices = devices  # in the cost function's (type-name) order
+        self.listed = frozenset(kind for kind, _, _ in devices)
+        self.scale = scale
+        self.offset = offset
 
 
 # A term slot: the hosts sharing each distinct curve (equal curves are evaluated once, fleet-wide).
@@ -61,21 +89,45 @@ class CostEngine:
         }
         self._scale = np.array([cf.scale for cf in cfs], dtype=np.float64)
         self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
-        self._enabled: list[bool] = [bool(e) for e in state.enabled]
         self._caches: dict[Request, _ShapeCache] = {}
-        self._terms: dict[tuple[Curve, float], float] = {}
+        # Scalar costs by the load after the request (see `_fill`): shared by every shape.
+        self._after: dict[tuple[object, ...], float] = {}
+        memos: dict[Curve, dict[float, float]] = {}  # equal curves share one memo of their values
+
+        def term(curve: Curve | None) -> tuple[Curve, dict[float, float]] | None:
+            return None if curve is None else (curve, memos.setdefault(curve, {}))
+
+        plans: dict[int, _Plan] = {}
+        self._plans: list[_Plan] = []
+        for cf in cfs:
+            plan = plans.get(id(cf))
+            if plan is None:
+                devices = [(kind, curve, memos.setdefault(curve, {})) for kind, curve in cf.devices.items()]
+                plan = plans[id(cf)] = _Plan(
+                    [term(cf.vms), term(cf.vcpus), term(cf.memory)], devices, cf.scale, cf.offset
+                )
+            self._plans.append(plan)
         # A shape whose backlog of changed hosts passes this is recomputed whole: one vectorised pass
-        # then costs less than that many host-by-host updates.
-        self._refresh_limit = max(256, state.size // 10)
+        # then costs less than that many table look-ups and newly met loads.
+        self._refresh_limit = max(1024, state.size)
 
     def _slot(self, curves: list[Curve | None]) -> _Slot:
-        members: dict[Curve, list[int]] = {}
+        # Grouped by object first (hosts share their cost function's curve objects: no hashing of a
+        # curve per host), then equal curves merged.
+        by_object: dict[int, tuple[Curve, list[int]]] = {}
         for i, curve in enumerate(curves):
             if curve is not None:
-                members.setdefault(curve, []).append(i)
+                entry = by_object.get(id(curve))
+                if entry is None:
+                    by_object[id(curve)] = (curve, [i])
+                else:
+                    entry[1].append(i)
+        members: dict[Curve, list[int]] = {}
+        for curve, idx in by_object.values():
+            members.setdefault(curve, []).extend(idx)
         size = self.state.size
         return [
-            (curve, slice(None) if len(idx) == size else np.array(idx, dtype=np.int64))
+            (curve, slice(None) if len(idx) == size else np.array(sorted(idx), dtype=np.int64))
             for curve, idx in members.items()
         ]
 
@@ -137,12 +189,13 @@ class CostEngine:
 
         `memo` maps a host's load key (profile and load) to the cost: equal keys mean equal free
         devices and equal totals, so a refusal for missing devices is memoised as well."""
-        if not self._enabled[i]:
+        state = self.state
+        if not state.enabled_l[i]:
             return INF
-        key = self.state.load_keys[i]
+        key = state.load_keys[i]
         cost = memo.get(key) if memo is not None else None
         if cost is None:
-            refused = request.devices and not self.state.has_devices(i, request)
+            refused = request.devices and not state.has_devices(i, request)
             cost = INF if refused else self._scalar_total(i, request)
             if memo is not None:
                 if len(memo) >= _MEMO_LIMIT:
@@ -152,59 +205,161 @@ class CostEngine:
 
     def _scalar_total(self, i: int, request: Request) -> float:
         """`CostFunction.explain(load after request).total` without building the explanation: the same
-        terms in the same order, each curve value memoised on (curve, input)."""
-        state, cf = self.state, self.state.cost_functions[i]
-        requested = request.device_map
-        values = [
-            self._term(cf.vms, state.vms[i] + 1.0),
-            self._term(cf.vcpus, state.vcpus[i] + float(request.vcpus)),
-            self._term(cf.memory, state.memory[i] + float(request.memory)),
-        ]
-        kinds = set(cf.devices)
-        for kind in {*state.device_types, *requested}:
-            if kind not in kinds:
-                used = state.in_use.get(kind)
-                if (0.0 if used is None else float(used[i])) + requested.get(kind, 0) > 0:
-                    return INF  # an unlisted type in use is `unavailable`
-        for kind, curve in cf.devices.items():  # type-name order
-            used = state.in_use.get(kind)
-            values.append(
-                self._term(curve, (0.0 if used is None else float(used[i])) + requested.get(kind, 0))
-            )
-        total = combine(values, cf.scale, cf.offset)
-        return total if math.isfinite(total) else INF
-
-    def _term(self, curve: Curve | None, x: float) -> float:
-        if curve is None:
-            return 0.0
-        key = (curve, float(x))
-        value = self._terms.get(key)
-        if value is None:
-            if len(self._terms) >= _MEMO_LIMIT:
-                self._terms.clear()
-            value = self._terms[key] = curve(float(x))
-        return value
+        terms in the same order (vms, vcpus, memory, device types), summed from 0.0 left to right,
+        each curve value memoised on its input. Written out flat: it is the replay's inner loop."""
+        state, plan = self.state, self._plans[i]
+        used = state.used_l[i]
+        listed = plan.listed
+        if request.devices or used:
+            for kind, _count in request.devices:
+                if kind not in listed:
+                    return INF  # a type the cost function does not list is `unavailable` once used
+            for kind in used:
+                if kind not in listed:
+                    return INF
+        total = 0.0
+        term = plan.vms
+        if term is not None:
+            x = float(state.vms_l[i]) + 1.0
+            value = term[1].get(x)
+            if value is None:
+                value = _remember(term, x)
+            if value == INF:
+                return INF
+            total = total + value
+        term = plan.vcpus
+        if term is not None:
+            x = float(state.vcpus_l[i]) + float(request.vcpus)
+            value = term[1].get(x)
+            if value is None:
+                value = _remember(term, x)
+            if value == INF:
+                return INF
+            total = total + value
+        term = plan.memory
+        if term is not None:
+            x = float(state.memory_l[i]) + float(request.memory)
+            value = term[1].get(x)
+            if value is None:
+                value = _remember(term, x)
+            if value == INF:
+                return INF
+            total = total + value
+        if plan.devices:
+            extra = dict(request.devices)
+            for _kind, curve, values in plan.devices:
+                x = float(used.get(_kind, 0)) + float(extra.get(_kind, 0))
+                value = values.get(x)
+                if value is None:
+                    value = _remember((curve, values), x)
+                if value == INF:
+                    return INF
+                total = total + value
+        result = plan.scale * total + plan.offset
+        return result if math.isfinite(result) else INF
 
     # --- cached vectors and decisions ---------------------------------------------------------------
     def costs(self, request: Request) -> FloatArray:
         """The exact cost vector for this shape at the current load (do not modify it)."""
-        log = self.state.changes
+        state = self.state
+        log = state.log
+        end = log.end
         cache = self._caches.get(request)
-        if cache is None or len(log) - cache.seen > self._refresh_limit:
-            memo = cache.memo if cache is not None else {}
-            cache = _ShapeCache(self.evaluate(request), len(log))
-            cache.memo = memo
-            self._caches[request] = cache
-        elif cache.seen < len(log):
-            costs, memo, keys, enabled = cache.costs, cache.memo, self.state.load_keys, self._enabled
-            # The hot loop of a replay: equal loads have equal costs, so most hosts are a dict hit.
-            for i in set(log[cache.seen :]):
-                cost = memo.get(keys[i]) if enabled[i] else INF
-                costs[i] = cost if cost is not None else self.host_cost(i, request, memo)
-            cache.seen = len(log)
-        if len(log) > 8 * self._refresh_limit + 4096:
+        if (
+            cache is None
+            or end - cache.seen > self._refresh_limit
+            or cache.seen < state.log_start
+            or cache.epoch != state.key_epoch
+        ):
+            cache = self._refresh(request, cache)
+        elif cache.seen < end:
+            # The hot path of a replay: the hosts changed since this shape was last used, looked up
+            # by their interned load in the shape's table; loads it has not met are costed once.
+            changed = log.since(cache.seen)
+            kids = state.key_ids[changed]
+            table = cache.table
+            if len(table) < state.key_count:
+                table = cache.table = _grown(table, state.key_count)
+            values = table[kids]
+            if cache.never is not None:
+                values[cache.never[changed]] = INF
+            total = values.sum()  # NaN exactly when a load is missing (costs are finite or +inf)
+            if total != total:
+                self._fill(request, table, values, changed, kids)
+            cache.costs[changed] = values
+            cache.seen = end
+        if log.pending > 8 * self._refresh_limit + 4096:
             self._compact()
         return cache.costs
+
+    def _fill(
+        self, request: Request, table: FloatArray, values: FloatArray, changed: IntArray, kids: IntArray
+    ) -> None:
+        """Cost the changed hosts whose load the shape's table has not met (NaN in `values`)."""
+        state = self.state
+        enabled, free_addrs, scalar, devices = (
+            state.enabled_l,
+            state.free_addrs,
+            self._scalar_total,
+            request.devices,
+        )
+        after = self._after
+        vms_l, vcpus_l, memory_l, used_l, plans = (
+            state.vms_l,
+            state.vcpus_l,
+            state.memory_l,
+            state.used_l,
+            self._plans,
+        )
+        for j in np.flatnonzero(np.isnan(values)).tolist():
+            i = int(changed[j])
+            cost = INF
+            if enabled[i]:
+                free = free_addrs[i]
+                for kind, count in devices:
+                    if len(free.get(kind, ())) < count:
+                        break
+                else:
+                    # The cost depends only on the load after the request: another shape on another
+                    # host may have reached the same one (4 VMs, 12 vCPUs, 48 GiB, ...).
+                    used = used_l[i]
+                    key = (
+                        id(plans[i]),
+                        vms_l[i],
+                        vcpus_l[i] + request.vcpus,
+                        memory_l[i] + request.memory,
+                        tuple(sorted(used.items())) if used else (),
+                        devices,
+                    )
+                    known = after.get(key)
+                    if known is None:
+                        if len(after) >= _MEMO_LIMIT:
+                            after.clear()
+                        known = after[key] = scalar(i, request)
+                    cost = known
+            values[j] = table[kids[j]] = cost
+
+    def _refresh(self, request: Request, old: _ShapeCache | None) -> _ShapeCache:
+        """A whole vectorised evaluation; it also fills the shape's table for every current load."""
+        state = self.state
+        costs = self.evaluate(request)
+        reuse = old is not None and old.epoch == state.key_epoch and len(old.table) <= _TABLE_LIMIT
+        table = old.table if old is not None and reuse else _grown(None, 0)
+        if len(table) < state.key_count:
+            table = _grown(table, state.key_count)
+        table[state.key_ids] = costs
+        never = old.never if old is not None else self._never(request)
+        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table, never, state.key_epoch)
+        return cache
+
+    def _never(self, request: Request) -> BoolArray | None:
+        if not request.devices:
+            return None
+        state = self.state
+        never = ~state.enabled
+        for kind, count in request.devices:
+            never |= state.device_totals.get(kind, np.zeros(state.size, dtype=np.float64)) < count
+        return never
 
     def decide(self, request: Request) -> tuple[int, float]:
         """(host index, cost) of the cost policy's choice, or (-1, inf) when no host is feasible."""
@@ -217,10 +372,26 @@ class CostEngine:
 
     def _compact(self) -> None:
         # Forget the change log's prefix every cache has read; caches too far behind start afresh.
-        log = self.state.changes
-        keep = {r: c for r, c in self._caches.items() if len(log) - c.seen <= self._refresh_limit}
-        start = min((c.seen for c in keep.values()), default=len(log))
-        del log[:start]
-        for cache in keep.values():
-            cache.seen -= start
+        log = self.state.log
+        keep = {r: c for r, c in self._caches.items() if log.end - c.seen <= self._refresh_limit}
+        self.state.sync_arrays()  # the arrays must not need what is forgotten
+        log.forget(min((c.seen for c in keep.values()), default=log.end))
         self._caches = keep
+
+
+def _remember(term: tuple[Curve, dict[float, float]], x: float) -> float:
+    """A curve value not memoised yet: compute and keep it (the memo is bounded)."""
+    curve, values = term
+    if len(values) >= _MEMO_LIMIT:
+        values.clear()
+    value = values[x] = curve(x)
+    return value
+
+
+def _grown(table: FloatArray | None, needed: int) -> FloatArray:
+    """A NaN-filled table holding `table` and room for at least `needed` interned loads."""
+    size = max(1024, needed, 2 * len(table) if table is not None else 0)
+    grown = np.full(size, np.nan, dtype=np.float64)
+    if table is not None:
+        grown[: len(table)] = table
+    return grown

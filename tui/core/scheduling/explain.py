@@ -29,6 +29,12 @@ class HostVerdict:
     candidate: bool  # state Enabled and enough free devices
     breakdown: CostBreakdown  # the cost function at the load after adding the request
     reason: str | None  # None when feasible
+    unavailable: str | None = None  # the host is Enabled but unreachable: why (shown as its state)
+
+    @property
+    def state_label(self) -> str:
+        """The state an admin sees: "Unreachable" for an Enabled host that is not answering."""
+        return "Unreachable" if self.unavailable is not None else self.state.label
 
     @property
     def feasible(self) -> bool:
@@ -68,6 +74,7 @@ class HostVerdict:
             "scale": self.breakdown.scale,
             "offset": self.breakdown.offset,
             "reason": self.reason,
+            "unavailable": self.unavailable,
         }
 
 
@@ -127,9 +134,11 @@ def verdict(state: FleetState, i: int, request: Request) -> HostVerdict:
     breakdown = state.cost_functions[i].explain(after)
     reason: str | None = None
     candidate = True
-    if host_state is not HostState.ENABLED:
+    refusal = state.refusal(i)
+    if refusal is not None:
         candidate = False
-        reason = f"host is {host_state.label}: no new VMs are placed on it"
+        until = " until it answers" if state.unavailable[i] is not None else ""
+        reason = f"{refusal}: no new VMs are placed on it{until}"
     else:
         for kind, count in request.devices:
             free = len(state.free_addrs[i].get(kind, ()))
@@ -144,7 +153,9 @@ def verdict(state: FleetState, i: int, request: Request) -> HostVerdict:
     if candidate and not breakdown.feasible:
         first = breakdown.first_infinite()
         reason = term_reason(first) if first is not None else f"total is {breakdown.total}"
-    return HostVerdict(state.names[i], profile.id, host_state, candidate, breakdown, reason)
+    return HostVerdict(
+        state.names[i], profile.id, host_state, candidate, breakdown, reason, state.unavailable[i]
+    )
 
 
 def explain_request(state: FleetState, engine: CostEngine, request: Request) -> Placement:
@@ -160,17 +171,23 @@ def explain_request(state: FleetState, engine: CostEngine, request: Request) -> 
 
 
 def rejection_reason(state: FleetState, engine: CostEngine, request: Request) -> str:
-    """One line saying why no host takes this request (counts per kind of refusal)."""
-    refused_state = sum(1 for s in state.states if s is not HostState.ENABLED)
-    enabled = state.size - refused_state
-    short = int((state.enabled & ~engine.candidates(request)).sum())
+    """One line saying why no host takes this request (counts per kind of refusal).
+
+    O(1) in the fleet size: the counts are kept by the state (hosts not Enabled, hosts per
+    combination of free devices), not recounted per rejection. `engine` is kept for callers."""
+    if not state.size:
+        return "no hosts in the fleet"
+    unreachable = state.unreachable
+    refused_state = state.refused_state - unreachable
+    enabled = state.size - state.refused_state
+    short = state.lacking_devices(request)
     parts = [f"{enabled - short} refused by their cost function"] if enabled - short else []
     if short:
         parts.append(f"{short} lack free {', '.join(k for k, _ in request.devices)}")
+    if unreachable:
+        parts.append(f"{unreachable} unreachable")
     if refused_state:
         parts.append(f"{refused_state} not Enabled")
-    if not state.size:
-        return "no hosts in the fleet"
     return "no feasible host: " + ", ".join(parts)
 
 

@@ -119,8 +119,9 @@ def _fill(state: FleetState, request: Request, limit: int) -> tuple[Counter[int]
 
 def _stop_reason(state: FleetState, i: int, request: Request, copies: int) -> str:
     """Why host i refuses the `copies`-th identical request."""
-    if state.states[i] is not HostState.ENABLED:
-        return f"host is {state.states[i].label}"
+    refusal = state.refusal(i)
+    if refusal is not None:
+        return refusal
     for kind, count in request.devices:
         free = len(state.free_addrs[i].get(kind, ()))
         if free < count * copies:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
@@ -22,8 +22,10 @@ from tui.core.scheduling.state import Allocation, FleetState
 from tui.core.scheduling.workload import Event, StartEvent
 
 
-@dataclass(frozen=True)
-class PlacementRecord:
+class PlacementRecord(NamedTuple):
+    """One start's outcome. A named tuple: a replay makes one per start, and creating a frozen
+    dataclass costs several times more."""
+
     id: str
     host: str | None
     cost: float | None
@@ -67,40 +69,44 @@ class ReplayResult:
 
 
 def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str = "cost") -> ReplayResult:
+    """Replay `events` in order (any iterable: a file can be streamed through it)."""
     started = time.perf_counter()
     state = FleetState(config, fleet)
     engine = CostEngine(state)
-    chooser = make_policy(policy, state, engine)
+    choose = make_policy(policy, state, engine).choose
+    add, remove, names = state.add, state.remove, state.names
     running: dict[str, Allocation] = {}
     records: list[PlacementRecord] = []
+    record = records.append
     count = ignored = placed = 0
     # Running totals for the peak: with every VM stopped by the end, the final load says little.
-    vcpus_now = peak_vcpus = float(state.vcpus.sum())
-    memory_now = peak_memory = float(state.memory.sum())
+    vcpus_now = peak_vcpus = sum(state.vcpus_l)
+    memory_now = peak_memory = sum(state.memory_l)
     for event in events:
         count += 1
         if isinstance(event, StartEvent):
+            request = event.request
             if event.id in running:
                 raise ValueError(f"start of {event.id!r} while it is still running")
-            i, cost = chooser.choose(event.request)
+            i, cost = choose(request)
             if i < 0:
-                reason = rejection_reason(state, engine, event.request)
-                records.append(PlacementRecord(event.id, None, None, (), reason))
+                record(PlacementRecord(event.id, None, None, (), rejection_reason(state, engine, request)))
                 continue
-            allocation = state.add(i, event.request)
-            running[event.id] = allocation
+            allocation = running[event.id] = add(i, request)
             placed += 1
-            vcpus_now += event.request.vcpus
-            memory_now += event.request.memory
-            peak_vcpus = max(peak_vcpus, vcpus_now)
-            peak_memory = max(peak_memory, memory_now)
-            records.append(PlacementRecord(event.id, state.names[i], cost, allocation.devices, None))
+            vcpus_now += request.vcpus
+            memory_now += request.memory
+            if vcpus_now > peak_vcpus:
+                peak_vcpus = vcpus_now
+            if memory_now > peak_memory:
+                peak_memory = memory_now
+            record(PlacementRecord(event.id, names[i], cost, allocation.devices, None))
         else:
             stopped = running.pop(event.id, None)
             if stopped is None:
                 ignored += 1
                 continue
-            state.remove(stopped)
+            remove(stopped)
             vcpus_now -= stopped.request.vcpus
             memory_now -= stopped.request.memory
     elapsed = time.perf_counter() - started

@@ -1,14 +1,20 @@
 """The mutable load of a fleet during placement and replay, laid out as numpy arrays.
 
 Hosts are indexed in name order, so "lowest index" is "name sorts first": an argmin over any per-host
-vector implements the documented tie-break for free. Every change is appended to a change log that
-the per-shape cost caches read to recompute only the hosts that changed.
+vector implements the documented tie-break for free. Every change is appended to a change log (a
+numpy buffer) that the per-shape cost caches read to recompute only the hosts that changed.
+
+The numpy arrays are what vectorised code reads; the replay's per-event work reads plain Python
+mirrors of the same loads (a numpy scalar read costs several times a list read), and each host's
+load is also interned as a small integer (`key_ids`): hosts with equal ids have equal costs for every
+request, which is what lets a cost cache be a lookup table. Counts that explanations need (hosts not
+Enabled, hosts per combination of free devices) are kept up to date rather than recounted.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -23,9 +29,14 @@ IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
 
 
-@dataclass(frozen=True)
-class Allocation:
-    """Where a request went and which device addresses it took (to undo it on stop)."""
+# Distinct loads interned before the table starts afresh (bounds the state's and the engine's memory
+# over very long replays; every cost table is dropped then and rebuilt on use).
+INTERN_LIMIT = 2_000_000
+
+
+class Allocation(NamedTuple):
+    """Where a request went and which device addresses it took (to undo it on stop). A named tuple:
+    a replay makes one per start."""
 
     host: int
     request: Request
@@ -62,22 +73,33 @@ class FleetState:
         self.size = n
         self.enabled: BoolArray = np.array([h.state is HostState.ENABLED for h in hosts], dtype=np.bool_)
         self.states: list[HostState] = [h.state for h in hosts]
-        self.vms: FloatArray = np.array([h.vms for h in hosts], dtype=np.float64)
-        self.vcpus: FloatArray = np.array([h.vcpus for h in hosts], dtype=np.float64)
-        self.memory: FloatArray = np.array([h.memory for h in hosts], dtype=np.float64)
+        # Why a host is not Enabled for the scheduler although its admin state is (unreachable).
+        self.unavailable: list[str | None] = [h.unavailable for h in hosts]
+        self._vms: FloatArray = np.array([h.vms for h in hosts], dtype=np.float64)
+        self._vcpus: FloatArray = np.array([h.vcpus for h in hosts], dtype=np.float64)
+        self._memory: FloatArray = np.array([h.memory for h in hosts], dtype=np.float64)
         self.cores: FloatArray = np.array([p.cores for p in self.profiles], dtype=np.float64)
         self.capacity: FloatArray = np.array([p.memory for p in self.profiles], dtype=np.float64)
         # Every device type any profile has or any cost function lists: the columns of the device arrays.
         kinds = {d.type for p in self.profiles for d in p.devices}
         kinds.update(k for cf in self.cost_functions for k in cf.devices)
         self.device_types: list[str] = sorted(kinds)
-        self.in_use: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
-        self.free: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
+        self._in_use: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
+        self._free: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
         # Free addresses per host and type, lowest first: allocation pops from the front.
         self.free_addrs: list[dict[str, list[str]]] = []
         self.used_addrs: list[set[str]] = []
+        self.used_l: list[dict[str, int]] = []  # devices in use per type (> 0 only), plain
+        # Per profile, computed once: its device addresses by type (100,000 hosts share a handful).
+        layouts: dict[int, tuple[set[str], list[tuple[str, tuple[str, ...]]]]] = {}
         for i, (host, profile) in enumerate(zip(hosts, self.profiles, strict=True)):
-            own = {d.addr for d in profile.devices}
+            layout = layouts.get(id(profile))
+            if layout is None:
+                layout = layouts[id(profile)] = (
+                    {d.addr for d in profile.devices},
+                    [(kind, tuple(profile.addresses(kind))) for kind in profile.device_counts()],
+                )
+            own, by_kind = layout
             stray = [a for a in host.devices_in_use if a not in own]
             if stray:
                 raise FleetError(
@@ -86,32 +108,139 @@ class FleetState:
                 )
             used = set(host.devices_in_use)
             free: dict[str, list[str]] = {}
-            for kind in profile.device_counts():
-                addrs = profile.addresses(kind)
-                free[kind] = [a for a in addrs if a not in used]
-                self.in_use[kind][i] = len(addrs) - len(free[kind])
-                self.free[kind][i] = len(free[kind])
+            counts: dict[str, int] = {}
+            for kind, addrs in by_kind:
+                free[kind] = [a for a in addrs if a not in used] if used else list(addrs)
+                taken = len(addrs) - len(free[kind])
+                if taken:
+                    counts[kind] = taken
+                    self._in_use[kind][i] = taken
+                self._free[kind][i] = len(free[kind])
             self.free_addrs.append(free)
             self.used_addrs.append(used)
+            self.used_l.append(counts)
+        # Devices each host has of each type, free or not (fixed by its profile).
+        self.device_totals: dict[str, FloatArray] = {
+            k: self._in_use[k] + self._free[k] for k in self.device_types
+        }
+        self.refused_state = sum(1 for s in self.states if s is not HostState.ENABLED)
+        self.unreachable = sum(1 for why in self.unavailable if why is not None)
+        # Plain mirrors for the per-event path (kept equal to the arrays by add/remove).
+        self.vms_l: list[int] = [h.vms for h in hosts]
+        self.vcpus_l: list[int] = [h.vcpus for h in hosts]
+        self.memory_l: list[int] = [h.memory for h in hosts]
+        self.enabled_l: list[bool] = [bool(e) for e in self.enabled]
         self.load_keys: list[tuple[object, ...]] = [self._load_key(i) for i in range(n)]
-        self.changes: list[int] = []
+        self._interned: dict[tuple[object, ...], int] = {}
+        self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
+        self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
+        # Enabled hosts per combination of free device counts (in `device_types` order): how many
+        # lack the devices of a request is a sum over a handful of combinations, not over hosts.
+        self.free_combos: Counter[tuple[int, ...]] = Counter(
+            self._free_combo(i) for i in range(n) if self.enabled_l[i]
+        )
+        self.log = ChangeLog()
+        self._synced = 0  # log position up to which the arrays reflect the mirrors
+
+    # --- the arrays, brought up to date with the mirrors when vectorised code reads them -------------
+    # The per-event path changes only the plain mirrors; an array read copies the hosts changed since
+    # the last read (from the change log), so a replay that mostly hits its caches never pays for it.
+    @property
+    def vms(self) -> FloatArray:
+        self._sync()
+        return self._vms
+
+    @property
+    def vcpus(self) -> FloatArray:
+        self._sync()
+        return self._vcpus
+
+    @property
+    def memory(self) -> FloatArray:
+        self._sync()
+        return self._memory
+
+    @property
+    def in_use(self) -> dict[str, FloatArray]:
+        """Devices in use per type (arrays over hosts)."""
+        self._sync()
+        return self._in_use
+
+    @property
+    def free(self) -> dict[str, FloatArray]:
+        """Free devices per type (arrays over hosts)."""
+        self._sync()
+        return self._free
+
+    def _sync(self) -> None:
+        end = self.log.end
+        if self._synced == end:
+            return
+        changed = sorted(set(self.log.since(self._synced).tolist()))
+        self._synced = end
+        idx = np.array(changed, dtype=np.int64)
+        self._vms[idx] = [self.vms_l[i] for i in changed]
+        self._vcpus[idx] = [self.vcpus_l[i] for i in changed]
+        self._memory[idx] = [self.memory_l[i] for i in changed]
+        for kind in self.device_types:
+            used = [self.used_l[i].get(kind, 0) for i in changed]
+            self._in_use[kind][idx] = used
+            self._free[kind][idx] = [len(self.free_addrs[i].get(kind, ())) for i in changed]
+
+    def sync_arrays(self) -> None:
+        """Bring the arrays up to date now (before the change log forgets its prefix)."""
+        self._sync()
 
     # --- reading ------------------------------------------------------------------------------------
     def load(self, i: int) -> Load:
-        devices = {k: int(self.in_use[k][i]) for k in self.device_types if self.in_use[k][i] > 0}
-        return Load(int(self.vms[i]), int(self.vcpus[i]), int(self.memory[i]), devices)
+        return Load(self.vms_l[i], self.vcpus_l[i], self.memory_l[i], dict(sorted(self.used_l[i].items())))
 
     def _load_key(self, i: int) -> tuple[object, ...]:
         # Everything a request's cost depends on: the profile (its cost function and how many devices
         # of each type it has) and the load. Equal keys have equal costs and equal free devices.
-        devices = tuple((k, int(self.in_use[k][i])) for k in self.device_types if self.in_use[k][i] > 0)
-        return (
-            id(self.profiles[i]),
-            int(self.vms[i]),
-            int(self.vcpus[i]),
-            int(self.memory[i]),
-            devices,
-        )
+        used = self.used_l[i]
+        devices = tuple(sorted(used.items())) if used else ()
+        return (id(self.profiles[i]), self.vms_l[i], self.vcpus_l[i], self.memory_l[i], devices)
+
+    def _intern(self, i: int) -> int:
+        """The small integer naming host i's (enabled, load key): equal ids, equal costs."""
+        key = (self.enabled_l[i], self.load_keys[i])
+        kid = self._interned.get(key)
+        if kid is None:
+            kid = self._interned[key] = len(self._interned)
+        return kid
+
+    @property
+    def key_count(self) -> int:
+        return len(self._interned)
+
+    @property
+    def log_start(self) -> int:
+        """The oldest change position still in the log."""
+        return self.log.start
+
+    def _free_combo(self, i: int) -> tuple[int, ...]:
+        free = self.free_addrs[i]
+        return tuple(len(free.get(k, ())) for k in self.device_types)
+
+    def lacking_devices(self, request: Request) -> int:
+        """How many Enabled hosts lack the free devices this request needs (no walk over hosts)."""
+        if not request.devices:
+            return 0
+        where = {k: j for j, k in enumerate(self.device_types)}
+        need = [(where.get(kind), count) for kind, count in request.devices]
+        lacking = 0
+        for combo, hosts in self.free_combos.items():
+            if any(j is None or combo[j] < count for j, count in need):
+                lacking += hosts
+        return lacking
+
+    def refusal(self, i: int) -> str | None:
+        """Why host i takes no new VM whatever the request (its state, or that it is unreachable)."""
+        if self.states[i] is HostState.ENABLED:
+            return None
+        why = self.unavailable[i]
+        return f"host is {why}" if why is not None else f"host is {self.states[i].label}"
 
     def has_devices(self, i: int, request: Request) -> bool:
         free = self.free_addrs[i]
@@ -124,50 +253,121 @@ class FleetState:
     def add(self, i: int, request: Request) -> Allocation:
         """Put one VM of this shape on host i, taking the lowest free addresses of each device type."""
         taken: list[str] = []
-        free = self.free_addrs[i]
-        for kind, count in request.devices:
-            addrs = free.get(kind, [])
-            if len(addrs) < count:
-                raise ValueError(f"host {self.names[i]!r} has {len(addrs)} free {kind}, {count} requested")
-            taken.extend(addrs[:count])
-            del addrs[:count]
-            self.in_use[kind][i] += count
-            self.free[kind][i] -= count
-        self.used_addrs[i].update(taken)
-        self.vms[i] += 1
-        self.vcpus[i] += request.vcpus
-        self.memory[i] += request.memory
+        if request.devices:
+            free = self.free_addrs[i]
+            for kind, count in request.devices:
+                addrs = free.get(kind, [])
+                if len(addrs) < count:
+                    raise ValueError(
+                        f"host {self.names[i]!r} has {len(addrs)} free {kind}, {count} requested"
+                    )
+            combo = self._free_combo(i)
+            used = self.used_l[i]
+            for kind, count in request.devices:
+                addrs = free[kind]
+                taken.extend(addrs[:count])
+                del addrs[:count]
+                used[kind] = used.get(kind, 0) + count
+            self.used_addrs[i].update(taken)
+            self._recombo(i, combo)
+        self.vms_l[i] += 1
+        self.vcpus_l[i] += request.vcpus
+        self.memory_l[i] += request.memory
         self._changed(i)
         return Allocation(i, request, tuple(taken))
 
     def remove(self, allocation: Allocation) -> None:
         """Undo `add`: the VM stops and its devices become free again."""
         i, request = allocation.host, allocation.request
-        kinds = {d.addr: d.type for d in self.profiles[i].devices}
-        for addr in allocation.devices:
-            self.used_addrs[i].discard(addr)
-            addrs = self.free_addrs[i][kinds[addr]]
-            addrs.append(addr)
-            addrs.sort()
-        for kind, count in Counter(kinds[a] for a in allocation.devices).items():
-            self.in_use[kind][i] -= count
-            self.free[kind][i] += count
-        self.vms[i] -= 1
-        self.vcpus[i] -= request.vcpus
-        self.memory[i] -= request.memory
+        if allocation.devices:
+            combo = self._free_combo(i)
+            kinds = {d.addr: d.type for d in self.profiles[i].devices}
+            for addr in allocation.devices:
+                self.used_addrs[i].discard(addr)
+                addrs = self.free_addrs[i][kinds[addr]]
+                addrs.append(addr)
+                addrs.sort()
+            used = self.used_l[i]
+            for kind, count in Counter(kinds[a] for a in allocation.devices).items():
+                used[kind] -= count
+                if not used[kind]:
+                    del used[kind]
+            self._recombo(i, combo)
+        self.vms_l[i] -= 1
+        self.vcpus_l[i] -= request.vcpus
+        self.memory_l[i] -= request.memory
         self._changed(i)
+
+    def _recombo(self, i: int, before: tuple[int, ...]) -> None:
+        if self.enabled_l[i]:
+            self.free_combos[before] -= 1
+            if not self.free_combos[before]:
+                del self.free_combos[before]
+            self.free_combos[self._free_combo(i)] += 1
 
     def _changed(self, i: int) -> None:
         self.load_keys[i] = self._load_key(i)
-        self.changes.append(i)
+        if len(self._interned) >= INTERN_LIMIT:
+            self._interned.clear()
+            self.key_epoch += 1
+            self.key_ids[:] = [self._intern(j) for j in range(self.size)]
+        self.key_ids[i] = self._intern(i)
+        self.log.append(i)
 
     def host_json(self, i: int) -> dict[str, object]:
         return {
             "name": self.names[i],
             "profile": self.profiles[i].id,
             "state": self.states[i].value,
-            "vms": int(self.vms[i]),
-            "vcpus": int(self.vcpus[i]),
-            "memory": int(self.memory[i]),
+            "vms": self.vms_l[i],
+            "vcpus": self.vcpus_l[i],
+            "memory": self.memory_l[i],
             "devices_in_use": self.devices_in_use(i),
         }
+
+
+class ChangeLog:
+    """The hosts changed, in order, as a growing numpy buffer addressed by absolute position.
+
+    Readers remember the position they have read up to; `forget(before)` drops the prefix every
+    reader is past, so the buffer stays as small as the slowest reader needs."""
+
+    def __init__(self) -> None:
+        self._buffer: IntArray = np.empty(1024, dtype=np.int64)
+        self._base = 0  # absolute position of _buffer[0]
+        self._used = 0
+
+    @property
+    def end(self) -> int:
+        """The absolute position after the last change."""
+        return self._base + self._used
+
+    @property
+    def start(self) -> int:
+        """The absolute position of the oldest change kept."""
+        return self._base
+
+    @property
+    def pending(self) -> int:
+        """How many changes are kept."""
+        return self._used
+
+    def append(self, i: int) -> None:
+        if self._used == len(self._buffer):
+            grown = np.empty(2 * len(self._buffer), dtype=np.int64)
+            grown[: self._used] = self._buffer
+            self._buffer = grown
+        self._buffer[self._used] = i
+        self._used += 1
+
+    def since(self, position: int) -> IntArray:
+        """Hosts changed from `position` on (a view: do not keep it across appends)."""
+        return self._buffer[position - self._base : self._used]
+
+    def forget(self, before: int) -> None:
+        drop = min(max(0, before - self._base), self._used)
+        if drop:
+            rest = self._used - drop
+            self._buffer[:rest] = self._buffer[drop : self._used]
+            self._base += drop
+            self._used = rest

@@ -2,7 +2,10 @@
 guest address.
 
 One virConnect per host; every call here may block on a slow host, so callers run this off the UI
-loop in a daemon thread (tui/services/poller.py). Domain XML is only needed for the PCI host
+loop in a daemon thread (tui/services/poller.py). State, vCPUs, memory and CPU time of every domain
+come from one bulk call (`getAllDomainStats`: one round trip to a remote host instead of one `info`
+per domain); a driver that does not report a field (the test driver gives only the state) is read
+with `info` for that domain. Domain XML is only needed for the PCI host
 devices, and the guest's address (from the host's DHCP leases, the costliest call here) for static
 address translation; both change rarely, so they are cached per domain and re-read when the host
 sent an event, the domain changed state, or every `refresh_every` polls (events are hints; polling
@@ -17,6 +20,29 @@ from dataclasses import dataclass, field
 import libvirt
 
 from tui.core.live import DomainFacts, DomainState, NodeFacts, hostdev_addresses
+
+_BULK_STATS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+)
+_INACTIVE = (DomainState.SHUTOFF, DomainState.CRASHED, DomainState.NOSTATE)
+
+
+def bulk_info(stats: dict[str, object]) -> tuple[int, int, int, int, int] | None:
+    """`virDomain.info()`'s five fields (state, max KiB, KiB, vCPUs, CPU ns) from one domain's bulk
+    statistics, or None when the driver left one out. An inactive domain's CPU time is 0, as info()
+    reports it (bulk statistics keep the last value a stopped guest had)."""
+    values = [stats.get(k) for k in ("state.state", "balloon.maximum", "balloon.current", "vcpu.current")]
+    ints = [v for v in values if isinstance(v, int)]
+    if len(ints) != 4:
+        return None
+    state, max_kib, kib, vcpus = ints
+    if DomainState.from_code(state) in _INACTIVE:
+        return state, max_kib, kib, vcpus, 0  # qemu keeps a stopped guest's last CPU time in bulk
+    cpu = stats.get("cpu.time")
+    return (state, max_kib, kib, vcpus, cpu) if isinstance(cpu, int) else None
 
 
 def parse_hostdevs(xml: str) -> tuple[str, ...]:
@@ -63,12 +89,14 @@ class HostReader:
     _xml: dict[str, tuple[int, DomainState, tuple[str, ...], str | None]] = field(default_factory=dict)
     _cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
     _node_memory_stats: bool = True
+    bulk: bool = True  # getAllDomainStats works on this connection (cleared when the driver refuses it)
 
     def reset(self) -> None:
         """After a reconnect nothing cached can be trusted."""
         self._xml.clear()
         self._cpu.clear()
         self._node_memory_stats = True
+        self.bulk = True
 
     def node(self, conn: libvirt.virConnect) -> NodeFacts:
         model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
@@ -88,9 +116,12 @@ class HostReader:
         full_refresh = self._polls % self.refresh_every == 0
         out = []
         alive: set[str] = set()
-        for dom in conn.listAllDomains(0):
+        fallbacks = 0
+        for dom, stats in self._listing(conn):
             try:
-                state_code, max_kib, kib, vcpus, cpu_time = dom.info()
+                fields = bulk_info(stats) if stats is not None else None
+                fallbacks += fields is None
+                state_code, max_kib, kib, vcpus, cpu_time = fields if fields is not None else dom.info()
                 uuid = dom.UUIDString()
                 state = DomainState.from_code(int(state_code))
                 cached = self._xml.get(uuid)
@@ -123,12 +154,25 @@ class HostReader:
                     address=address,
                 )
             )
+        if self.bulk and out and fallbacks == len(out):
+            self.bulk = False  # the driver reports no more than the state (the test driver): one call less
         for gone in set(self._xml) - alive:
             del self._xml[gone]
         for gone in set(self._cpu) - alive:
             del self._cpu[gone]
         out.sort(key=lambda d: (d.name, d.uuid))
         return tuple(out)
+
+    def _listing(self, conn: libvirt.virConnect) -> list[tuple[libvirt.virDomain, dict[str, object] | None]]:
+        """Every domain with its bulk statistics (None: read it with info())."""
+        if self.bulk:
+            try:
+                return [(dom, stats) for dom, stats in conn.getAllDomainStats(_BULK_STATS, 0)]
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
+                    raise
+                self.bulk = False  # an old or limited driver: the per-domain path from now on
+        return [(dom, None) for dom in conn.listAllDomains(0)]
 
     def _rate(self, uuid: str, cpu_time: int, now: float, state: DomainState) -> float | None:
         previous = self._cpu.get(uuid)

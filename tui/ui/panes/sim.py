@@ -203,7 +203,7 @@ class SimPane(OrderedKeys, Pane):
             cells = (
                 verdict.host,
                 verdict.profile,
-                verdict.state.label,
+                verdict.state_label,
                 ("→ " if verdict.host == placement.host else "") + format_cost(verdict.cost),
                 *(values.get(t, "-") for t in terms),
                 format_cost(verdict.breakdown.scale),

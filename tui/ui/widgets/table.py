@@ -6,20 +6,33 @@ rows there is nothing to measure, so only the virtual size is recomputed.
 
 `load_rows` replaces every row at once. `add_row` re-assigns the cursor reactive (validation and
 watchers) and checks idle once per row, which is most of a 10,000-row rebuild; here that happens
-once per load. Both override or fill private parts of Textual 8.2's DataTable (pinned < 9 in
-pyproject); any auto-width column falls back to the public path.
+once per load.
+
+`update_cell` redraws only the rows it changed. Textual's version bumps a table-wide counter that is
+part of every render-cache key, so one changed cell re-renders every visible cell through Rich on
+the next frame (most of a live table's redraw cost when a poll batch lands); here the changed rows'
+cache entries are dropped (once per batch, before the next line is drawn) and only their regions
+are refreshed.
+
+All of this overrides or fills private parts of Textual 8.2's DataTable (pinned < 9 in pyproject);
+any auto-width column falls back to the public path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
+from typing import Any
 
 from textual._two_way_dict import TwoWayDict
+from textual.cache import LRUCache
+from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets._data_table import Row, RowKey
+from textual.widgets._data_table import CellDoesNotExist, ColumnKey, Row, RowKey
 
 
 class FixedTable(DataTable[str]):
+    _stale_rows: set[RowKey] | None = None  # rows changed by update_cell since the last draw
+
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         if self._fixed():
             new_rows = ()  # fixed widths, one-line rows: only the virtual size needs recomputing
@@ -27,6 +40,41 @@ class FixedTable(DataTable[str]):
 
     def _fixed(self) -> bool:
         return bool(self.columns) and not any(column.auto_width for column in self.columns.values())
+
+    def update_cell(
+        self, row_key: RowKey | str, column_key: ColumnKey | str, value: str, *, update_width: bool = False
+    ) -> None:
+        """Change one cell; only its row is drawn again (see the module docstring)."""
+        if update_width or not self._fixed():
+            super().update_cell(row_key, column_key, value, update_width=update_width)
+            return
+        row = RowKey(row_key) if isinstance(row_key, str) else row_key
+        column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
+        if row not in self._row_locations or column not in self._column_locations:
+            raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
+        self._data[row][column] = value
+        if self._stale_rows is None:
+            self._stale_rows = set()
+        self._stale_rows.add(row)
+        index = self._row_locations.get(row)
+        if index is not None:
+            self.refresh_row(index)
+
+    def render_line(self, y: int) -> Strip:
+        if self._stale_rows:
+            self._forget_rows(self._stale_rows)
+            self._stale_rows = None
+        return super().render_line(y)
+
+    def _forget_rows(self, rows: set[RowKey]) -> None:
+        """Drop the render caches' entries of these rows (keys start with the row key, the row
+        index or the line, depending on the cache)."""
+        indices = {self._row_locations.get(key) for key in rows} - {None}
+        lines = {self._get_row_region(index).y for index in indices if index is not None}
+        _drop(self._cell_render_cache, 0, rows)
+        _drop(self._row_render_cache, 0, rows)
+        _drop(self._row_renderable_cache, 1, indices)
+        _drop(self._line_cache, 0, lines)
 
     def load_rows(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
         """Replace all rows with (key, cells) pairs, in order (what clear() + add_row() each do)."""
@@ -52,3 +100,11 @@ class FixedTable(DataTable[str]):
             self._highlight_cursor()
         self.refresh()
         self.check_idle()
+
+
+def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:
+    """Discard the entries whose key has one of `match` at `position`."""
+    keys = list(cache.keys())  # an LRUCache, not a dict: it has no iterator of its own
+    for key in keys:
+        if key[position] in match:
+            cache.discard(key)

@@ -1,0 +1,90 @@
+"""`vmdeck simulate`'s whole-process path: the streamed workload reader and the fast JSON writer.
+
+The reader caches requests by their raw fields; these tests hold it to the same diagnostics as a
+fresh parse of every line. The writer must give the same document as the generic `emit`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from tui.cli import main
+from tui.commands.output import jsonable
+from tui.core.scheduling import replay
+from tui.services.config.loader import load_config
+from tui.services.scenario_files import ScenarioFileError, load_fleet, load_workload, stream_workload
+
+REPO = Path(__file__).resolve().parent.parent
+CONF = REPO / "config" / "ticrypt-vm.conf"
+FLEET = REPO / "config" / "fleet.json"
+WORKLOAD = REPO / "config" / "workload.jsonl"
+
+
+def _write(tmp_path: Path, *lines: str | bytes) -> Path:
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(b"\n".join(x if isinstance(x, bytes) else x.encode() for x in lines) + b"\n")
+    return path
+
+
+def test_cached_shapes_keep_every_check(tmp_path: Path) -> None:
+    ok = '{"op": "start", "id": "a", "vcpus": 1, "memory": "1 GiB"}'
+    # The same raw values with other JSON types must not hit the cache of line 1.
+    for bad, message in [
+        ('{"op": "start", "id": "b", "vcpus": true, "memory": "1 GiB"}', "'vcpus' must be a whole number"),
+        ('{"op": "start", "id": "b", "vcpus": 1.0, "memory": "1 GiB"}', "'vcpus' must be a whole number"),
+        ('{"op": "start", "id": "b", "vcpus": 1, "memory": "1 GiB", "devices": []}', "'devices' must be"),
+        ('{"op": "start", "id": "a", "vcpus": 1, "memory": "1 GiB"}', "while it is still running"),
+        ('{"op": "start", "id": "b", "vcpus": 1}', "missing 'memory'"),
+        ('{"op": "start", "id": "b", "vcpus": 1, "memory": NaN}', ""),
+        ('{"op": "start", "id": "b", "vcpus": 1, "memory": "1 GiB"', "not valid JSON"),
+        (b'{"op": "start", "id": "\xff", "vcpus": 1, "memory": "1 GiB"}', "not UTF-8"),
+    ]:
+        path = _write(tmp_path, ok, bad)
+        with pytest.raises(ScenarioFileError) as info:
+            load_workload(path)
+        assert info.value.line == 2, (bad, str(info.value))
+        assert message in str(info.value), (bad, str(info.value))
+
+
+def test_streamed_events_equal_the_whole_file(tmp_path: Path) -> None:
+    events = load_workload(WORKLOAD)
+    assert list(stream_workload(WORKLOAD)) == events
+    assert len({e.request for e in events if hasattr(e, "request")}) > 1
+    # An error after good lines is raised when the stream reaches it, naming the line.
+    lines = WORKLOAD.read_text().splitlines()[:5] + ["{}"]
+    stream = stream_workload(_write(tmp_path, *lines))
+    assert len([next(stream) for _ in range(5)]) == 5
+    with pytest.raises(ScenarioFileError, match=r":6: 'id' must be"):
+        next(stream)
+
+
+@pytest.mark.parametrize("policy", ["cost", "first-fit"])
+def test_simulate_json_is_the_generic_document(capsys: pytest.CaptureFixture[str], policy: str) -> None:
+    code = main(
+        ["simulate", "--config", str(CONF), "--fleet", str(FLEET), "--workload", str(WORKLOAD)]
+        + ["--policy", policy, "--json"]
+    )
+    assert code == 0
+    got = json.loads(capsys.readouterr().out)
+    config = load_config(CONF).config
+    expected = jsonable(replay(config, load_fleet(FLEET, config), load_workload(WORKLOAD), policy).to_json())
+    got.pop("elapsed_s"), expected.pop("elapsed_s")
+    assert list(got) == list(expected)
+    assert got == expected
+
+
+def test_infinite_costs_are_written_as_inf(capsys: pytest.CaptureFixture[str]) -> None:
+    # A hard-limit policy can place where the cost function says inf; emit writes that as "inf".
+    from tui.commands.scheduling import _write_replay_json
+    from tui.core.scheduling.replay import PlacementRecord, ReplayResult
+
+    records = (PlacementRecord("a", "h", math.inf, (), None), PlacementRecord("b", "h", 2.5, ("x",), None))
+    result = ReplayResult("first-fit", 2, 2, 0, 0, records, (), {"share": 0.5}, 0.1)
+    _write_replay_json(result)
+    got = json.loads(capsys.readouterr().out)
+    assert got == jsonable(result.to_json())
+    assert [p["cost"] for p in got["placements"]] == ["inf", 2.5]
