@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.binding import Binding
 from textual.suggester import SuggestFromList
@@ -34,7 +34,15 @@ from tui.core.whatif import (
 )
 from tui.core.whatif.edits import RESOURCE_TERMS
 from tui.services.actions.deck import READ_ONLY_MESSAGE
-from tui.services.store import StoreError
+from tui.services.scenarios import (
+    ScenarioStore,
+    attempt_write,
+    export_csv,
+    export_json,
+    jsonable,
+    scenario_store,
+    write_text,
+)
 from tui.ui.dialogs import ActionScreen, reason_ask
 from tui.ui.keymap import key
 from tui.ui.lab import compute
@@ -48,6 +56,7 @@ from tui.ui.lab.messages import (
     ScenarioOpened,
     ScenariosListed,
 )
+from tui.ui.lab.pane import LabPane
 from tui.ui.lab.params import ParamError, PlanParams, ResponseParams, WorkloadParams
 from tui.ui.lab.views import (
     AbView,
@@ -63,9 +72,6 @@ from tui.ui.lab.views import (
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
 from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
-
-if TYPE_CHECKING:
-    from tui.ui.panes.sim import SimPane
 
 # Keys of the lab (ids for help and palette). Letters the app uses (q, digits, :, /, ?) are avoided.
 # A view's key pressed again while it is shown puts the cursor in its parameter line.
@@ -115,7 +121,7 @@ VIEW_OF = {**{k: "plan" for k in PLAN_KINDS}, "place": "place"}
 
 
 class LabController:
-    def __init__(self, pane: SimPane) -> None:
+    def __init__(self, pane: LabPane) -> None:
         self.pane = pane
         self.view = "place"  # the lab view on screen: place, response, curve, replay, ab, drain, …
         self.edits: list[Edit] = []  # committed curve edits (enter)
@@ -168,9 +174,10 @@ class LabController:
 
     # --- keys ----------------------------------------------------------------------------------------------
     def act(self, name: str) -> None:
-        handler = getattr(self, f"do_{name}", None)
-        if handler is not None:
-            handler()
+        """A lab key (LAB_BINDINGS' `lab(NAME)`): its action, else the view of that name."""
+        action = ACTIONS.get(name)
+        if action is not None:
+            action(self)
         else:
             self.show(name)
 
@@ -404,7 +411,7 @@ class LabController:
         base = "replay" if kind == "replay-run" else kind
         if message.generation != self.generation.get(base):
             return  # overtaken by a newer job
-        getattr(self, f"_show_{kind.replace('-', '_')}")(message.result)
+        SHOW[kind](self, message.result)
         if kind != "replay-run":
             self.elapsed[base] = time.perf_counter() - self._started.get(base, time.perf_counter())
 
@@ -503,8 +510,6 @@ class LabController:
         self._view_of(plan.kind).show(plan, self.inputs().source, self.apply_refusal(plan))
         self.results[plan.kind] = plan.to_json()
 
-    _show_drain = _show_rebalance = _show_consolidate = _show_plan
-
     # --- plans: apply through the migrate action ---------------------------------------------------------
     def apply_refusal(self, plan: Plan | None) -> str | None:
         app = self.pane.app
@@ -575,25 +580,14 @@ class LabController:
             return
         self.pane.app.push_screen(
             PromptScreen("save HOCON to ", hint="a path, e.g. /tmp/cost-functions.conf"),
-            lambda path: (
-                self._write("HOCON", path, lambda p: [compute.write_text(p, hocon)]) if path else None
-            ),
+            lambda path: self._write("HOCON", path, lambda p: [write_text(p, hocon)]) if path else None,
         )
 
     def _write(self, what: str, path: str, work: Callable[[str], list[str]]) -> None:
         pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(LabFileWritten(what, work(path)))
-            except OSError as exc:
-                # The admin's path, not the temporary file the atomic write used beside it.
-                why = exc.strerror or type(exc).__name__
-                pane.post_message(LabFileWritten(what, [path], f"cannot write {path}: {why}"))
-            except (StoreError, ValueError) as exc:  # StoreError: the atomic write names the path
-                pane.post_message(LabFileWritten(what, [path], str(exc)))
-
-        pane.run_job(job, f"lab-write-{what}")
+        pane.run_job(
+            lambda: pane.post_message(LabFileWritten(what, *attempt_write(path, work))), f"lab-write-{what}"
+        )
 
     def file_written(self, message: LabFileWritten) -> None:
         if message.error:
@@ -610,8 +604,6 @@ class LabController:
         db = self.pane.session.db
 
         def make() -> Scenario:
-            from tui.services.scenarios import jsonable
-
             return Scenario(
                 name=name,
                 config_hash=config_hash(inputs.config),
@@ -625,13 +617,8 @@ class LabController:
 
         return make
 
-    def _store(self) -> Any:
-        from tui.services.scenarios import ScenarioStore
-        from tui.services.store import files_directory
-
-        if not self.pane.session.db:
-            raise ValueError("this console has no store directory to keep scenarios in")
-        return ScenarioStore(files_directory(self.pane.session.db))
+    def _store(self) -> ScenarioStore:
+        return scenario_store(self.pane.session.db)
 
     def do_save(self) -> None:
         suggestion = self.scenario.name if self.scenario else ""
@@ -707,8 +694,6 @@ class LabController:
         )
 
     def _export(self, path: str) -> None:
-        from tui.services.scenarios import export_csv, export_json
-
         make = self._scenario_maker(self.scenario.name if self.scenario else "what-if")
         if path.endswith(".json"):
             self._write("export", path, lambda p: [str(export_json(make(), p))])
@@ -722,3 +707,26 @@ class LabController:
 
     def request_changed(self) -> None:
         self.lab = None
+
+
+# What each lab key does beyond showing its view, and how each kind of result is shown: named here,
+# so a key, a result kind and its handler can be followed without building names from strings.
+ACTIONS: dict[str, Callable[[LabController], None]] = {
+    "place": LabController.do_place,
+    "undo": LabController.do_undo,
+    "hocon": LabController.do_hocon,
+    "save_hocon": LabController.do_save_hocon,
+    "apply": LabController.do_apply,
+    "save": LabController.do_save,
+    "open": LabController.do_open,
+    "export": LabController.do_export,
+    "live": LabController.do_live,
+}
+SHOW: dict[str, Callable[[LabController, Any], None]] = {
+    "response": LabController._show_response,
+    "curve": LabController._show_curve,
+    "replay-run": LabController._show_replay_run,
+    "replay": LabController._show_replay,
+    "ab": LabController._show_ab,
+    **{kind: LabController._show_plan for kind in PLAN_KINDS},
+}

@@ -11,7 +11,7 @@ migrate action, after a confirmation, and never in read-only mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -41,8 +41,8 @@ from tui.ui.lab.messages import (
     ScenarioOpened,
     ScenariosListed,
 )
+from tui.ui.lab.pane import LabPane
 from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
-from tui.ui.panes.base import Pane
 from tui.ui.text import plural, safe_cells
 
 
@@ -64,7 +64,7 @@ def lab_styles() -> str:
     raise FileNotFoundError(f"lab.tcss not found next to {package}")
 
 
-class SimPane(OrderedKeys, Pane):
+class SimPane(OrderedKeys, LabPane):
     """While one of its text fields has focus the pane takes its keys in order (tui/ui/keyorder.py):
     the field gets the text, enter submits and hands focus back at once, so a lab key typed after
     enter in the same burst acts as a lab key, and text typed before it is never one."""
@@ -174,10 +174,6 @@ class SimPane(OrderedKeys, Pane):
             self.refresh_all()
         elif event.state is WorkerState.ERROR:
             self.query_one("#sim-result", Static).update(f"Placement failed: {event.worker.error}")
-
-    def run_job(self, job: Callable[[], object], group: str) -> None:
-        """A lab job in a thread worker; it posts its own messages (a newer job supersedes it)."""
-        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
 
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).

@@ -1,0 +1,29 @@
+"""The pane the what-if lab lives on, as the lab sees it.
+
+`LabController` needs a few things of the Simulation pane beyond any `Pane` (the typed request, the
+host selected in the placement table, a thread worker for its jobs). Declaring them here, below both,
+lets the controller type its pane without importing `tui.ui.panes.sim`, which imports the controller:
+no import loop.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from tui.core.scheduling.request import Request
+from tui.ui.panes.base import Pane
+
+
+class LabPane(Pane):
+    """A pane that hosts the lab (SimPane is the one)."""
+
+    request: Request | None = None  # the request typed on the pane (None: the lab's default)
+
+    def selected_host(self) -> str | None:
+        """The host selected on the pane, if any (what a drain preview drains by default)."""
+        raise NotImplementedError
+
+    def run_job(self, job: Callable[[], object], group: str) -> None:
+        """A lab job in a thread worker; it posts its own messages (a newer job of the group
+        supersedes it)."""
+        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
