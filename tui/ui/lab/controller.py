@@ -33,7 +33,6 @@ from tui.core.whatif import (
     parse_edits,
 )
 from tui.core.whatif.edits import RESOURCE_TERMS
-from tui.services.actions.deck import READ_ONLY_MESSAGE
 from tui.services.scenarios import (
     ScenarioStore,
     attempt_write,
@@ -43,9 +42,9 @@ from tui.services.scenarios import (
     scenario_store,
     write_text,
 )
-from tui.ui.dialogs import ActionScreen, reason_ask
 from tui.ui.keymap import key
 from tui.ui.lab import compute
+from tui.ui.lab.apply import ask_apply, plan_refusal
 from tui.ui.lab.compute import CurveOutcome, LabInputs
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.messages import (
@@ -69,7 +68,7 @@ from tui.ui.lab.views import (
     curve_lines,
     term_curve,
 )
-from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
+from tui.ui.messages import ActionRefused
 from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
 
@@ -510,18 +509,10 @@ class LabController:
         self._view_of(plan.kind).show(plan, self.inputs().source, self.apply_refusal(plan))
         self.results[plan.kind] = plan.to_json()
 
-    # --- plans: apply through the migrate action ---------------------------------------------------------
+    # --- plans: apply through the migrate action (tui/ui/lab/apply.py) -----------------------------------
     def apply_refusal(self, plan: Plan | None) -> str | None:
-        app = self.pane.app
-        if plan is None or not plan.moves:
-            return "no moves"
-        if self.pane.session.read_only:
-            return READ_ONLY_MESSAGE
-        if self.scenario is not None:
-            return "the plan is over a scenario's fleet, not the live one (g: live fleet)"
-        if getattr(app, "deck", None) is None:
-            return "this console has no store: it cannot act"
-        return None
+        can_act = getattr(self.pane.app, "deck", None) is not None
+        return plan_refusal(plan, self.pane.session.read_only, self.scenario is not None, can_act)
 
     def do_apply(self) -> None:
         plan = self.plan if self.view in PLAN_KINDS else None
@@ -529,44 +520,7 @@ class LabController:
         if plan is None or why is not None:
             self.pane.app.post_message(ActionRefused("apply the plan", why or "show a plan first (d, b, c)"))
             return
-        if plan.kind == "drain":
-            from tui.ui.vmactions import ask_drain
-
-            ask_drain(self.pane.app, self.pane.view, self.pane.session, plan.moves[0].source)
-            return
-        moves = plan.moves
-        lines = [f"  {m.vm}: {m.source} → {m.target} (cost change {m.delta:.6g})" for m in moves[:10]]
-        if len(moves) > 10:
-            lines.append(f"  … and {len(moves) - 10} more")
-
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                from tui.ui.lab.apply import apply_moves
-
-                reason = values["reason"]
-                run = lambda deck, report: apply_moves(deck, plan.kind, moves, reason, report)  # noqa: E731
-                self.pane.app.post_message(
-                    ActionRequested(
-                        ActionJob(f"{plan.kind} plan", run, reason=reason, what=f"plan.{plan.kind}")
-                    )
-                )
-
-        self.pane.app.push_screen(
-            ActionScreen(
-                f"Apply the {plan.kind} plan: {plural(len(moves), 'live migration')}",
-                [
-                    ("plan", "\n".join(lines)),
-                    (
-                        "what",
-                        "Each move is the migrate action (checked again, audited); the first failure stops the rest.",
-                    ),
-                ],
-                [reason_ask()],
-                lambda v: f"live-migrate {plural(len(moves), 'VM')} because “{v['reason']}”",
-                prefix="labapply",
-            ),
-            done,
-        )
+        ask_apply(self.pane.app, self.pane.view, self.pane.session, plan)
 
     # --- HOCON ---------------------------------------------------------------------------------------------
     def do_hocon(self) -> None:
