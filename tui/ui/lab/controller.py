@@ -33,41 +33,22 @@ from tui.core.whatif import (
     parse_edits,
 )
 from tui.core.whatif.edits import RESOURCE_TERMS
-from tui.services.scenarios import (
-    ScenarioStore,
-    attempt_write,
-    export_csv,
-    export_json,
-    jsonable,
-    scenario_store,
-    write_text,
-)
+from tui.services.scenarios import attempt_write, jsonable, write_text
 from tui.ui.keymap import key
 from tui.ui.lab import compute
 from tui.ui.lab.apply import ask_apply, plan_refusal
 from tui.ui.lab.compute import CurveOutcome, LabInputs
+from tui.ui.lab.curvelab import CurveLabView, capacity_of, curve_lines, parameter_rows, term_curve
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.messages import (
-    HoconChecked,
     LabComputed,
     LabFailed,
     LabFileWritten,
-    ScenarioOpened,
-    ScenariosListed,
 )
 from tui.ui.lab.pane import LabPane
 from tui.ui.lab.params import ParamError, PlanParams, ResponseParams, WorkloadParams
-from tui.ui.lab.views import (
-    AbView,
-    CurveLabView,
-    PlanView,
-    ReplayView,
-    ResponseView,
-    ScenarioView,
-    capacity_of,
-    curve_lines,
-    term_curve,
-)
+from tui.ui.lab.scenarios import ScenarioView
+from tui.ui.lab.views import AbView, PlanView, ReplayView, ResponseView
 from tui.ui.messages import ActionRefused
 from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
@@ -147,8 +128,6 @@ class LabController:
         self._param_input().suggester = SuggestFromList(paths, case_sensitive=False)
 
     def _param_rows(self) -> list[tuple[str, str, str]]:
-        from tui.ui.lab.views import parameter_rows
-
         config = self.pane.view.config
         return parameter_rows(config, config)
 
@@ -467,13 +446,9 @@ class LabController:
         return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]
 
     def _check_hocon(self, text: str) -> None:
-        generation = self._next("hocon")
-        pane = self.pane
-        pane.run_job(
-            lambda: pane.post_message(HoconChecked(generation, compute.check_hocon(text))), "lab-hocon"
-        )
+        self.pane.query_one(CurveLabView).check_hocon(self._next("hocon"), text)
 
-    def hocon_checked(self, message: HoconChecked) -> None:
+    def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
         if message.generation != self.generation.get("hocon") or self.curve is None:
             return
         refusals = [
@@ -524,8 +499,7 @@ class LabController:
 
     # --- HOCON ---------------------------------------------------------------------------------------------
     def do_hocon(self) -> None:
-        box = self.pane.query_one("#curve-hocon-box")
-        box.display = not box.display
+        self.pane.query_one(CurveLabView).toggle_hocon()
 
     def do_save_hocon(self) -> None:
         hocon = self.curve.hocon if self.curve is not None else ""
@@ -555,24 +529,28 @@ class LabController:
         inputs, results = self.inputs(), dict(self.results)
         workload = self.workload.to_json() if self.workload else None
         source = inputs.source if self.scenario is None else (self.scenario.fleet_source or inputs.source)
-        db = self.pane.session.db
+        db, reopened, config_source = (
+            self.pane.session.db,
+            self.scenario is not None,
+            self.pane.session.source,
+        )
 
         def make() -> Scenario:
             return Scenario(
                 name=name,
                 config_hash=config_hash(inputs.config),
-                config_source=self.pane.session.source,
+                config_source=config_source,
                 edits=tuple(e.to_text() for e in inputs.edits),
                 fleet=inputs.model().to_json(),
-                fleet_source=source if self.scenario else f"live:{db}",
+                fleet_source=source if reopened else f"live:{db}",
                 workload=workload,
                 results=jsonable(results),
             )
 
         return make
 
-    def _store(self) -> ScenarioStore:
-        return scenario_store(self.pane.session.db)
+    def _scenarios(self) -> ScenarioView:
+        return self.pane.query_one(ScenarioView)
 
     def do_save(self) -> None:
         suggestion = self.scenario.name if self.scenario else ""
@@ -582,19 +560,10 @@ class LabController:
         )
 
     def _save(self, name: str) -> None:
-        make = self._scenario_maker(name)
-        self._write("scenario", name, lambda _n: [self._store().save(make(), replace=True).name])
+        self._scenarios().save(self.pane.session.db, name, self._scenario_maker(name))
 
     def do_open(self) -> None:
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(ScenariosListed(self._store().list()))
-            except (OSError, ValueError) as exc:
-                pane.post_message(LabFileWritten("scenarios", [], str(exc)))
-
-        pane.run_job(job, "lab-scenarios")
+        self._scenarios().list_saved(self.pane.session.db)
 
     def scenarios_listed(self, scenarios: list[Scenario]) -> None:
         if not scenarios:
@@ -606,17 +575,8 @@ class LabController:
         self.pane.app.push_screen(ScenarioPickScreen(scenarios), self._open)
 
     def _open(self, name: str | None) -> None:
-        if not name:
-            return
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(ScenarioOpened(self._store().get(name)))
-            except (OSError, ValueError) as exc:
-                pane.post_message(LabFileWritten(f"scenario {name}", [], str(exc)))
-
-        pane.run_job(job, "lab-scenarios")
+        if name:
+            self._scenarios().open_saved(self.pane.session.db, name)
 
     def scenario_opened(self, scenario: Scenario) -> None:
         """Restore its edits, workload and fleet; the saved results are shown as they were."""
@@ -648,11 +608,9 @@ class LabController:
         )
 
     def _export(self, path: str) -> None:
-        make = self._scenario_maker(self.scenario.name if self.scenario else "what-if")
-        if path.endswith(".json"):
-            self._write("export", path, lambda p: [str(export_json(make(), p))])
-        else:
-            self._write("export", path, lambda p: [str(x) for x in export_csv(make(), p)])
+        self._scenarios().export(
+            path, self._scenario_maker(self.scenario.name if self.scenario else "what-if")
+        )
 
     # --- the fleet moved ----------------------------------------------------------------------------------
     def fleet_changed(self) -> None:

@@ -11,9 +11,6 @@ from typing import Any
 
 from textual.message import Message
 
-from tui.core.diagnostics import Diagnostic
-from tui.core.whatif.scenario import Scenario
-
 
 @dataclass
 class LabComputed(Message):
@@ -32,24 +29,6 @@ class LabFailed(Message):
     kind: str
     generation: int
     error: str
-
-
-@dataclass
-class HoconChecked(Message):
-    """The loader's diagnostics for the curve lab's HOCON text (file/line/message)."""
-
-    generation: int
-    diagnostics: list[Diagnostic]
-
-
-@dataclass
-class ScenariosListed(Message):
-    scenarios: list[Scenario]
-
-
-@dataclass
-class ScenarioOpened(Message):
-    scenario: Scenario
 
 
 @dataclass

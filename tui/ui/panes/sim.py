@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -33,16 +34,15 @@ from tui.core.units import format_size
 from tui.ui.keymap import key
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.lab.controller import LAB_BINDINGS, LabController
+from tui.ui.lab.curvelab import CurveLabView
 from tui.ui.lab.messages import (
-    HoconChecked,
     LabComputed,
     LabFailed,
     LabFileWritten,
-    ScenarioOpened,
-    ScenariosListed,
 )
 from tui.ui.lab.pane import LabPane
-from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
+from tui.ui.lab.scenarios import ScenarioView
+from tui.ui.lab.views import AbView, PlanView, ReplayView, ResponseView
 from tui.ui.text import plural, safe_cells
 
 
@@ -143,15 +143,15 @@ class SimPane(OrderedKeys, LabPane):
         self.lab.request_changed()
         self.action_recompute()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "lab-params":
-            event.stop()
-            self.lab.params_changed(event.value)
+    @on(Input.Changed, "#lab-params")
+    def lab_params_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.lab.params_changed(event.value)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "curve-params":
-            event.stop()
-            self.lab.edit_selected_param()
+    @on(DataTable.RowSelected, "#curve-params")
+    def curve_param_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.lab.edit_selected_param()
 
     def action_recompute(self) -> None:
         if self.lab.view != "place":
@@ -226,13 +226,16 @@ class SimPane(OrderedKeys, LabPane):
     def on_lab_failed(self, message: LabFailed) -> None:
         self.lab.failed(message)
 
-    def on_hocon_checked(self, message: HoconChecked) -> None:
+    @on(CurveLabView.HoconChecked)
+    def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
         self.lab.hocon_checked(message)
 
-    def on_scenarios_listed(self, message: ScenariosListed) -> None:
+    @on(ScenarioView.Listed)
+    def scenarios_listed(self, message: ScenarioView.Listed) -> None:
         self.lab.scenarios_listed(message.scenarios)
 
-    def on_scenario_opened(self, message: ScenarioOpened) -> None:
+    @on(ScenarioView.Opened)
+    def scenario_opened(self, message: ScenarioView.Opened) -> None:
         self.lab.scenario_opened(message.scenario)
 
     def on_lab_file_written(self, message: LabFileWritten) -> None:
