@@ -104,14 +104,11 @@ class LabController:
     def __init__(self, pane: LabPane) -> None:
         self.pane = pane
         self.view = "place"  # the lab view on screen: place, response, curve, replay, ab, drain, …
-        self.edits: list[Edit] = []  # committed curve edits (enter)
         self.pending: Edit | None = None  # the edit being typed
         self.params: dict[str, str] = {"replay": "vms=1000 rate=1 lifetime=20 gpu=0 seed=0", "ab": ""}
         self.generation: dict[str, int] = {}
         self.results: dict[str, Any] = {}  # kind -> JSON, what a scenario saves
         self.lab: CurveLab | None = None  # base costs of the curve lab, reused while nothing changes
-        self.scenario: Scenario | None = None  # reopened: its fleet replaces the live one
-        self.model: FleetModel | None = None
         self.plan: Plan | None = None
         self.curve: CurveOutcome | None = None
         self.elapsed: dict[str, float] = {}  # kind -> seconds from job start to shown (bench, status)
@@ -119,6 +116,15 @@ class LabController:
         self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
         self._hocon_timer: Timer | None = None
         self._edit_refused: str | None = None  # why the edit being typed does not read, if it does not
+
+    # The shared state is the pane's (LabState); these read it for the views and the tests.
+    @property
+    def edits(self) -> list[Edit]:
+        return list(self.pane.lab_state.edits)
+
+    @property
+    def scenario(self) -> Scenario | None:
+        return self.pane.lab_state.scenario
 
     # --- set-up -------------------------------------------------------------------------------------------
     def mounted(self) -> None:
@@ -132,23 +138,22 @@ class LabController:
         return parameter_rows(config, config)
 
     def header(self) -> str:
-        fleet = f"scenario {self.scenario.name}'s fleet" if self.scenario else "live fleet"
-        edits = f", {plural(len(self.edits), 'curve edit')} in memory" if self.edits else ""
-        return f"what-if lab on the {fleet}{edits} (the live config is never changed)"
+        return self.pane.lab_state.header()
 
     def inputs(self) -> LabInputs:
         """Frozen inputs for a job, taken now on the UI loop."""
         pane = self.pane
         config = pane.view.config
-        if self.model is not None and self.scenario is not None:
-            model = self.model
+        state = self.pane.lab_state
+        if state.model is not None and state.scenario is not None:
+            model = state.model
             source: Callable[[], FleetModel] = lambda: model  # noqa: E731
-            label = f"scenario {self.scenario.name}'s fleet"
+            label = state.fleet_label()
         else:
             source = compute.live_source(config, list(pane.view.records.values()), pane.view.snapshots)
             label = "live fleet"
         request = pane.request or DEFAULT_REQUEST
-        return LabInputs(config, request, tuple(self.edits), source, label)
+        return LabInputs(config, request, state.edits, source, label)
 
     # --- keys ----------------------------------------------------------------------------------------------
     def act(self, name: str) -> None:
@@ -257,7 +262,7 @@ class LabController:
             return
         self._edit_refused = None
         if edit is not None:
-            self.edits = [e for e in self.edits if e.key != edit.key] + [edit]
+            self.pane.lab_state = self.pane.lab_state.with_edit(edit)
         self.pending = None
         box = self._param_input()
         with box.prevent(Input.Changed):
@@ -278,7 +283,8 @@ class LabController:
 
     def do_undo(self) -> None:
         if self.edits:
-            dropped = self.edits.pop()
+            dropped = self.edits[-1]
+            self.pane.lab_state = self.pane.lab_state.without_last_edit()
             self.pane.notify(f"dropped {dropped.to_text()}")
             self.recompute()
             self.pane.update_header()
@@ -475,7 +481,7 @@ class LabController:
 
     def _show_ab(self, result: tuple[Any, WorkloadParams]) -> None:
         ab, params = result
-        self._view_of("ab").show(ab, self.edits)
+        self._view_of("ab").show(ab, self.pane.lab_state.edits)
         self.results["ab"] = ab.to_json()
         self.workload = params
 
@@ -587,7 +593,8 @@ class LabController:
         except (EditError, FleetError) as exc:
             self.pane.notify(f"scenario {scenario.name}: {exc}", severity="error")
             return
-        self.scenario, self.model, self.edits, self.pending, self.lab = scenario, model, edits, None, None
+        self.pane.lab_state = self.pane.lab_state.opened(scenario, model, tuple(edits))
+        self.pending, self.lab = None, None
         self.results = dict(scenario.results)
         self.workload = WorkloadParams.from_json(dict(scenario.workload) if scenario.workload else None)
         self.params["replay"] = self.params["ab"] = self.workload.to_text()
@@ -597,7 +604,7 @@ class LabController:
 
     def do_live(self) -> None:
         if self.scenario is not None:
-            self.scenario, self.model, self.lab = None, None, None
+            self.pane.lab_state, self.lab = self.pane.lab_state.live(), None
             self.pane.notify("the lab uses the live fleet again")
             self.pane.update_header()
 
