@@ -33,7 +33,7 @@ from tui.core.whatif import (
     parse_edits,
 )
 from tui.core.whatif.edits import RESOURCE_TERMS
-from tui.services.scenarios import attempt_write, jsonable, write_text
+from tui.services.scenarios import jsonable
 from tui.ui.keymap import key
 from tui.ui.lab import compute
 from tui.ui.lab.apply import ask_apply, plan_refusal
@@ -41,14 +41,12 @@ from tui.ui.lab.compute import CurveOutcome, LabInputs
 from tui.ui.lab.curvelab import CurveLabView, capacity_of, curve_lines, parameter_rows, term_curve
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.messages import (
-    LabComputed,
-    LabFailed,
     LabFileWritten,
 )
 from tui.ui.lab.pane import LabPane
 from tui.ui.lab.params import ParamError, PlanParams, ResponseParams, WorkloadParams
 from tui.ui.lab.scenarios import ScenarioView
-from tui.ui.lab.views import AbView, PlanView, ReplayView, ResponseView
+from tui.ui.lab.views import AbView, LabView, PlanView, ReplayView, ResponseView
 from tui.ui.messages import ActionRefused
 from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
@@ -295,19 +293,10 @@ class LabController:
         self._started[kind] = time.perf_counter()
         return self.generation[kind]
 
-    def _job(self, kind: str, work: Callable[[], Any], result_kind: str | None = None) -> None:
-        """Run `work` in a thread; post its result (and its JSON, made there too) or why it failed."""
-        generation = self._next(kind)
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                result = work()
-                pane.post_message(LabComputed(result_kind or kind, generation, result))
-            except (ValueError, FleetError, OSError) as exc:  # includes ParamError, ScenarioFileError
-                pane.post_message(LabFailed(kind, generation, str(exc)))
-
-        pane.run_job(job, f"lab-{kind}")
+    def _job(self, kind: str, work: Callable[[], Any]) -> None:
+        """Run `work` in a thread of the kind's view; its result (its JSON made there too) comes back
+        as LabView.Computed, or why it failed as LabView.Failed."""
+        self._view_of(kind).run(kind, self._next(kind), work)
 
     def recompute(self) -> None:
         view = self.view
@@ -359,21 +348,10 @@ class LabController:
             self._job("ab", lambda: (compute.ab(inputs, params), params))
             return
         generation = self._next("replay")
-        pane = self.pane
-        self._view_of("replay").start([p for p in ("cost", "first-fit", "best-fit", "spread")])
-        self._view_of("replay").say(f"Replaying on the {inputs.source} …")
-
-        def job() -> None:
-            try:
-                runs = []
-                for run in compute.replay_runs(inputs, params):
-                    runs.append(run)
-                    pane.post_message(LabComputed("replay-run", generation, run))
-                pane.post_message(LabComputed("replay", generation, (runs, params)))
-            except (ValueError, FleetError, OSError) as exc:
-                pane.post_message(LabFailed("replay", generation, str(exc)))
-
-        pane.run_job(job, "lab-replay")
+        replays: ReplayView = self._view_of("replay")
+        replays.start([p for p in ("cost", "first-fit", "best-fit", "spread")])
+        replays.say(f"Replaying on the {inputs.source} …")
+        replays.replay(generation, inputs, params)
 
     def _plan(self, kind: str) -> None:
         params = PlanParams.parse(
@@ -390,7 +368,7 @@ class LabController:
         self._job(kind, lambda: compute.plan(inputs, kind, params, host))
 
     # --- results arrive -------------------------------------------------------------------------------------
-    def computed(self, message: LabComputed) -> None:
+    def computed(self, message: LabView.Computed) -> None:
         kind = message.kind
         base = "replay" if kind == "replay-run" else kind
         if message.generation != self.generation.get(base):
@@ -399,7 +377,7 @@ class LabController:
         if kind != "replay-run":
             self.elapsed[base] = time.perf_counter() - self._started.get(base, time.perf_counter())
 
-    def failed(self, message: LabFailed) -> None:
+    def failed(self, message: LabView.Failed) -> None:
         if message.generation == self.generation.get(message.kind):
             self._view_of(message.kind).say(f"Cannot compute: {message.error}")
 
@@ -514,14 +492,12 @@ class LabController:
             return
         self.pane.app.push_screen(
             PromptScreen("save HOCON to ", hint="a path, e.g. /tmp/cost-functions.conf"),
-            lambda path: self._write("HOCON", path, lambda p: [write_text(p, hocon)]) if path else None,
+            lambda path: self._save_hocon(path, hocon),
         )
 
-    def _write(self, what: str, path: str, work: Callable[[str], list[str]]) -> None:
-        pane = self.pane
-        pane.run_job(
-            lambda: pane.post_message(LabFileWritten(what, *attempt_write(path, work))), f"lab-write-{what}"
-        )
+    def _save_hocon(self, path: str | None, hocon: str) -> None:
+        if path:
+            self.pane.query_one(CurveLabView).save_hocon(path, hocon)
 
     def file_written(self, message: LabFileWritten) -> None:
         if message.error:

@@ -24,7 +24,9 @@ from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.core.whatif import Rerank
+from tui.services.scenarios import attempt_write, write_text
 from tui.ui.lab import compute
+from tui.ui.lab.messages import LabFileWritten
 from tui.ui.lab.views import LabView, fill, lab_table
 from tui.ui.text import BLOCKS, INFINITY, plural
 from tui.ui.widgets.curveplot import input_range
@@ -157,6 +159,11 @@ class CurveLabView(LabView):
     @work(thread=True, exclusive=True, group="lab-hocon", exit_on_error=False)
     def check_hocon(self, generation: int, text: str) -> None:
         self.post_message(self.HoconChecked(generation, compute.check_hocon(text)))
+
+    @work(thread=True, exclusive=True, group="lab-write-HOCON", exit_on_error=False)
+    def save_hocon(self, path: str, text: str) -> None:
+        """The edited HOCON to the admin's file (atomic), off the UI loop."""
+        self.post_message(LabFileWritten("HOCON", *attempt_write(path, lambda p: [write_text(p, text)])))
 
     def toggle_hocon(self) -> None:
         box = self.query_one("#curve-hocon-box")

@@ -2,14 +2,12 @@
 
 The pane holds the lab's shared state (`LabState`: edits, opened scenario and its fleet).
 `LabController` needs a few things of the Simulation pane beyond any `Pane` (the typed request, the
-host selected in the placement table, a thread worker for its jobs). Declaring them here, below both,
+host selected in the placement table). Declaring them here, below both,
 lets the controller type its pane without importing `tui.ui.panes.sim`, which imports the controller:
 no import loop.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
 
 from tui.core.scheduling.request import Request
 from tui.ui.lab.state import LabState
@@ -25,8 +23,3 @@ class LabPane(Pane):
     def selected_host(self) -> str | None:
         """The host selected on the pane, if any (what a drain preview drains by default)."""
         raise NotImplementedError
-
-    def run_job(self, job: Callable[[], object], group: str) -> None:
-        """A lab job in a thread worker; it posts its own messages (a newer job of the group
-        supersedes it)."""
-        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)

@@ -7,15 +7,23 @@ every meaning is in the characters: ∞ for infinite costs, ▲/▼/= for rank m
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
 
+from textual import work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
 from tui.core.costs import format_cost
+from tui.core.fleet import FleetError
 from tui.core.units import format_size
 from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun
+from tui.ui.lab import compute
+from tui.ui.lab.compute import LabInputs
+from tui.ui.lab.params import WorkloadParams
 from tui.ui.text import INFINITY, plural, safe_cells, spark
 from tui.ui.widgets.table import FixedTable
 
@@ -39,9 +47,42 @@ def pct(share: float) -> str:
 
 
 class LabView(Vertical):
-    """A view with a summary line on top; subclasses add their tables."""
+    """A view with a summary line on top; subclasses add their tables. Each view runs its own jobs
+    (`run`) and posts their results up to the pane.
+
+    `generation` is the lab's counter for that kind of result when the job started: a job that was
+    overtaken by a newer one (a keystroke later) still finishes in its thread, and its result is dropped.
+    """
 
     KIND = ""
+
+    @dataclass
+    class Computed(Message):
+        """A lab result (kind: response, curve, replay-run, replay, ab, drain, rebalance, consolidate)."""
+
+        kind: str
+        generation: int
+        result: Any
+
+    @dataclass
+    class Failed(Message):
+        """A lab job could not run (bad input found in the thread: a file, an unknown host)."""
+
+        kind: str
+        generation: int
+        error: str
+
+    def run(self, kind: str, generation: int, work: Callable[[], Any]) -> None:
+        """`work` in a thread worker of this view (a newer job of the kind supersedes it); its result
+        or why it failed is posted up."""
+
+        def job() -> None:
+            try:
+                self.post_message(self.Computed(kind, generation, work()))
+            except (ValueError, FleetError, OSError) as exc:  # includes ParamError, ScenarioFileError
+                self.post_message(self.Failed(kind, generation, str(exc)))
+
+        self.run_worker(job, thread=True, exclusive=True, group=f"lab-{kind}", exit_on_error=False)
 
     def __init__(self) -> None:
         super().__init__(id=f"lab-{self.KIND}", classes="lab-view")
@@ -126,6 +167,18 @@ POLICY_COLUMNS = [
 
 class ReplayView(LabView):
     KIND = "replay"
+
+    @work(thread=True, exclusive=True, group="lab-replay", exit_on_error=False)
+    def replay(self, generation: int, inputs: LabInputs, params: WorkloadParams) -> None:
+        """Each policy's run is posted as it finishes (`replay-run`), then all of them (`replay`)."""
+        try:
+            runs = []
+            for run in compute.replay_runs(inputs, params):
+                runs.append(run)
+                self.post_message(self.Computed("replay-run", generation, run))
+            self.post_message(self.Computed("replay", generation, (runs, params)))
+        except (ValueError, FleetError, OSError) as exc:
+            self.post_message(self.Failed("replay", generation, str(exc)))
 
     def compose_tables(self) -> ComposeResult:
         yield lab_table("replay-policies", POLICY_COLUMNS)

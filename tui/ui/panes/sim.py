@@ -36,13 +36,11 @@ from tui.ui.keyorder import OrderedKeys
 from tui.ui.lab.controller import LAB_BINDINGS, LabController
 from tui.ui.lab.curvelab import CurveLabView
 from tui.ui.lab.messages import (
-    LabComputed,
-    LabFailed,
     LabFileWritten,
 )
 from tui.ui.lab.pane import LabPane
 from tui.ui.lab.scenarios import ScenarioView
-from tui.ui.lab.views import AbView, PlanView, ReplayView, ResponseView
+from tui.ui.lab.views import AbView, LabView, PlanView, ReplayView, ResponseView
 from tui.ui.text import plural, safe_cells
 
 
@@ -220,10 +218,12 @@ class SimPane(OrderedKeys, LabPane):
         return self.lab.header()
 
     # --- the lab's messages: each handed to the controller ------------------------------------------
-    def on_lab_computed(self, message: LabComputed) -> None:
+    @on(LabView.Computed)
+    def lab_computed(self, message: LabView.Computed) -> None:
         self.lab.computed(message)
 
-    def on_lab_failed(self, message: LabFailed) -> None:
+    @on(LabView.Failed)
+    def lab_failed(self, message: LabView.Failed) -> None:
         self.lab.failed(message)
 
     @on(CurveLabView.HoconChecked)
