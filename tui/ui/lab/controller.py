@@ -32,13 +32,12 @@ from tui.core.whatif import (
     config_hash,
     parse_edits,
 )
-from tui.core.whatif.edits import RESOURCE_TERMS
 from tui.services.scenarios import jsonable
 from tui.ui.keymap import key
 from tui.ui.lab import compute
 from tui.ui.lab.apply import ask_apply, plan_refusal
 from tui.ui.lab.compute import CurveOutcome, LabInputs
-from tui.ui.lab.curvelab import CurveLabView, capacity_of, curve_lines, parameter_rows, term_curve
+from tui.ui.lab.curvelab import CurveLabView, parameter_rows
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.messages import (
     LabFileWritten,
@@ -392,16 +391,7 @@ class LabController:
         view.show_params(config, outcome.result.config)
         if self._edit_refused is not None:
             return  # typed on since this job started: the refusal stands
-        if outcome.result.ok:
-            view.show_rerank(outcome.rerank)
-        else:
-            view.hide_costs("the edited config is refused (see the diagnostics below)")
-        view.show_hocon(outcome.hocon)
-        view.show_curve(self._curve_lines(outcome))
-        refusals = [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
-        if outcome.export_error:
-            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
-        view.show_diagnostics(refusals, None if outcome.hocon else [])
+        view.show_outcome(config, outcome, max(16, min(120, self.pane.size.width - 40)))
         data = outcome.result.to_json()
         data["rerank"], data["hocon"] = outcome.rerank.to_json(), outcome.hocon
         self.results["curve"] = data
@@ -413,35 +403,13 @@ class LabController:
             hocon = outcome.hocon
             self._hocon_timer = self.pane.set_timer(HOCON_PAUSE_S, lambda: self._check_hocon(hocon))
 
-    def _curve_lines(self, outcome: CurveOutcome) -> list[str]:
-        """The curve of the term being edited (the last edit), before and after."""
-        edit = outcome.edits[-1] if outcome.edits else None
-        config, edited = self.pane.view.config, outcome.result.config
-        cid = edit.cost_function if edit else next(iter(config.cost_functions), "")
-        term = edit.term if edit and edit.term else "vcpus"
-        if term not in RESOURCE_TERMS and not term.startswith("devices."):
-            term = "vcpus"
-        before = term_curve(config.cost_functions.get(cid), term)
-        after = term_curve(edited.cost_functions.get(cid), term)
-        width = max(16, min(120, self.pane.size.width - 40))
-        head = f"{cid}.{term}" + (
-            f"  (edit: {edit.to_text()})" if edit else "  (no edit yet: enter on a parameter)"
-        )
-        return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]
-
     def _check_hocon(self, text: str) -> None:
         self.pane.query_one(CurveLabView).check_hocon(self._next("hocon"), text)
 
     def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
         if message.generation != self.generation.get("hocon") or self.curve is None:
             return
-        refusals = [
-            f"{d.severity.value.upper()} {d.path}: {d.message}" for d in self.curve.result.diagnostics()
-        ]
-        view: CurveLabView = self._view_of("curve")
-        view.show_diagnostics(refusals, message.diagnostics)
-        if any(d.severity.value == "error" for d in message.diagnostics):
-            view.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
+        self.pane.query_one(CurveLabView).show_loader(self.curve, message.diagnostics)
 
     def _show_replay_run(self, run: PolicyRun) -> None:
         self._view_of("replay").add_run(run)

@@ -24,8 +24,10 @@ from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.core.whatif import Rerank
+from tui.core.whatif.edits import RESOURCE_TERMS
 from tui.services.scenarios import attempt_write, write_text
 from tui.ui.lab import compute
+from tui.ui.lab.compute import CurveOutcome
 from tui.ui.lab.messages import LabFileWritten
 from tui.ui.lab.views import LabView, fill, lab_table
 from tui.ui.text import BLOCKS, INFINITY, plural
@@ -165,6 +167,25 @@ class CurveLabView(LabView):
         """The edited HOCON to the admin's file (atomic), off the UI loop."""
         self.post_message(LabFileWritten("HOCON", *attempt_write(path, lambda p: [write_text(p, text)])))
 
+    def show_outcome(self, config: VmConfig, outcome: CurveOutcome, width: int) -> None:
+        """A curve-lab result: costs and ranking (or why not), the HOCON, the curve, the diagnostics."""
+        if outcome.result.ok:
+            self.show_rerank(outcome.rerank)
+        else:
+            self.hide_costs("the edited config is refused (see the diagnostics below)")
+        self.show_hocon(outcome.hocon)
+        self.show_curve(edited_curve_lines(config, outcome, width))
+        refusals = refusal_lines(outcome)
+        if outcome.export_error:
+            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
+        self.show_diagnostics(refusals, None if outcome.hocon else [])
+
+    def show_loader(self, outcome: CurveOutcome, loader: list[Diagnostic]) -> None:
+        """The HOCON loader's verdict under the edit's own diagnostics; a load error hides the costs."""
+        self.show_diagnostics(refusal_lines(outcome), loader)
+        if any(d.severity.value == "error" for d in loader):
+            self.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
+
     def toggle_hocon(self) -> None:
         box = self.query_one("#curve-hocon-box")
         box.display = not box.display
@@ -267,3 +288,24 @@ class CurveLabView(LabView):
         self.query_one("#curve-hocon", Static).update(
             text or "(no edits yet: the HOCON of edited cost functions shows here)"
         )
+
+
+def refusal_lines(outcome: CurveOutcome) -> list[str]:
+    """The edited config's diagnostics, one line each (severity, key path, message)."""
+    return [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
+
+
+def edited_curve_lines(config: VmConfig, outcome: CurveOutcome, width: int) -> list[str]:
+    """The curve of the term being edited (the last edit), before and after."""
+    edit = outcome.edits[-1] if outcome.edits else None
+    edited = outcome.result.config
+    cid = edit.cost_function if edit else next(iter(config.cost_functions), "")
+    term = edit.term if edit and edit.term else "vcpus"
+    if term not in RESOURCE_TERMS and not term.startswith("devices."):
+        term = "vcpus"
+    before = term_curve(config.cost_functions.get(cid), term)
+    after = term_curve(edited.cost_functions.get(cid), term)
+    head = f"{cid}.{term}" + (
+        f"  (edit: {edit.to_text()})" if edit else "  (no edit yet: enter on a parameter)"
+    )
+    return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]
