@@ -1,20 +1,180 @@
-"""The architecture's one rule that a test can hold: tui.core performs no I/O-library imports."""
+"""The architecture's rules that a test can hold, one per layer (conventions.md "Architecture").
+
+- tui.core performs no I/O-library imports and imports no upper layer;
+- tui.services never imports the console (tui.ui), the headless commands (tui.commands) or tui.cli;
+- tui.ui and tui.commands never import each other (both sit on services; neither is the other's base);
+- no import loop among the modules of tui.ui.
+
+Checked twice: statically, over every import statement of every module (those inside functions and
+under `if TYPE_CHECKING:` included, since a hidden import is still a dependency), and dynamically, by
+importing every module of a layer in a fresh interpreter and looking at `sys.modules`.
+"""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
 
 from tests.conftest import REPO
 
+PACKAGE = Path(REPO) / "tui"
 
-def test_core_imports_no_ui_libvirt_or_store() -> None:
+# layer -> the module prefixes it must never import
+FORBIDDEN: dict[str, tuple[str, ...]] = {
+    "tui.core": (
+        "textual",
+        "libvirt",
+        "tinydb",
+        "pyhocon",
+        "tui.services",
+        "tui.ui",
+        "tui.commands",
+        "tui.cli",
+    ),
+    "tui.services": ("tui.ui", "tui.commands", "tui.cli"),
+    "tui.ui": ("tui.commands",),
+    "tui.commands": ("tui.ui",),
+}
+
+
+def module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES: dict[str, Path] = {module_name(p): p for p in sorted(PACKAGE.rglob("*.py"))}
+
+
+def imported(name: str) -> Iterator[tuple[str, int]]:
+    path = MODULES[name]
+    return imports_in(path.read_text(encoding="utf-8"), name, path.name == "__init__.py")
+
+
+def imports_in(source_text: str, name: str, is_package: bool = False) -> Iterator[tuple[str, int]]:
+    """Every module the module `name` imports (absolute names), with the line, wherever the statement
+    is; `from a import b` yields `a.b` when that is a module of ours, else `a`."""
+    package = name if is_package else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(source_text, name)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name, node.lineno
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                source = ".".join([*base, *([node.module] if node.module else [])])
+            else:
+                source = node.module or ""
+            for alias in node.names:
+                full = f"{source}.{alias.name}"
+                yield (full if full in MODULES else source), node.lineno
+
+
+def _under(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+def violations(layer: str) -> list[str]:
+    return [
+        f"{MODULES[name].relative_to(REPO)}:{line} imports {target}"
+        for name in MODULES
+        if _under(name, layer)
+        for target, line in imported(name)
+        if any(_under(target, bad) for bad in FORBIDDEN[layer])
+    ]
+
+
+def ui_cycles() -> list[list[str]]:
+    """Strongly connected groups (more than one module, or one importing itself) among tui.ui's
+    modules (Tarjan's algorithm)."""
+    graph = {
+        name: sorted({t for t, _ in imported(name) if _under(t, "tui.ui") and t in MODULES})
+        for name in MODULES
+        if _under(name, "tui.ui")
+    }
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for nxt in graph[node]:
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == node:
+                    break
+            if len(group) > 1 or node in graph[node]:
+                cycles.append(sorted(group))
+
+    for node in graph:
+        if node not in index:
+            visit(node)
+    return cycles
+
+
+def test_the_scan_sees_every_kind_of_import() -> None:
+    # The scan is only as good as its parsing: an import in a function, under TYPE_CHECKING, relative
+    # (from a module and from a package's __init__) and `from package import module` are all seen.
+    text = (
+        "from typing import TYPE_CHECKING\n"
+        "import tui.core.units\n"
+        "from . import keymap\n"
+        "from .lab import views\n"
+        "from ..services import store\n"
+        "if TYPE_CHECKING:\n"
+        "    from tui.ui.app import VmdeckApp\n"
+        "def later():\n"
+        "    from tui.commands.output import emit\n"
+    )
+    found = [t for t, _ in imports_in(text, "tui.ui.example")]
+    assert found == [
+        "typing",
+        "tui.core.units",
+        "tui.ui.keymap",
+        "tui.ui.lab.views",
+        "tui.services.store",
+        "tui.ui.app",
+        "tui.commands.output",
+    ]
+    assert [t for t, _ in imports_in("from . import views\n", "tui.ui.lab", is_package=True)] == [
+        "tui.ui.lab.views"
+    ]
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_no_layer_imports_what_it_must_not(layer: str) -> None:
+    assert violations(layer) == []
+
+
+def test_no_import_loop_inside_the_console() -> None:
+    assert ui_cycles() == []
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_importing_a_layer_loads_nothing_it_must_not(layer: str) -> None:
+    # Dynamically too: a layer's modules imported in a fresh interpreter pull in nothing forbidden,
+    # by any route (a package __init__, a re-export, an import made at import time).
     code = (
-        "import sys, pkgutil, importlib, tui.core\n"
-        "for m in pkgutil.walk_packages(tui.core.__path__, 'tui.core.'):\n"
+        "import sys, pkgutil, importlib\n"
+        f"top = importlib.import_module({layer!r})\n"
+        f"for m in pkgutil.walk_packages(top.__path__, {layer + '.'!r}):\n"
         "    importlib.import_module(m.name)\n"
-        "bad = [n for n in ('textual', 'libvirt', 'tinydb', 'pyhocon', 'tui.services', 'tui.ui') if n in sys.modules]\n"
+        f"bad = [n for n in {FORBIDDEN[layer]!r} if n in sys.modules]\n"
         "print(','.join(bad))\n"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, check=True)
-    assert proc.stdout.strip() == "", f"tui.core imported: {proc.stdout.strip()}"
+    assert proc.stdout.strip() == "", f"{layer} imported: {proc.stdout.strip()}"

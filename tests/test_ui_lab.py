@@ -29,8 +29,8 @@ from tui.core.whatif import (
 from tui.services.scenarios import ScenarioStore
 from tui.ui.app import VmdeckApp
 from tui.ui.lab.controller import DEFAULT_REQUEST, LabController
+from tui.ui.lab.curvelab import rank_text
 from tui.ui.lab.dialogs import ScenarioPickScreen
-from tui.ui.lab.views import rank_text
 from tui.ui.launch import build_console
 from tui.ui.text import spark
 

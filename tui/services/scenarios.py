@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +27,7 @@ from tui.core.model import VmConfig
 from tui.core.whatif.fleetmodel import FleetModel
 from tui.core.whatif.scenario import Scenario, csv_tables
 from tui.services.scenario_files import fleet_error_at, read_fleet_document
+from tui.services.store import files_directory
 from tui.services.store.files import AtomicJSONStorage, StoreError, StoreLock, atomic_write
 
 SCENARIOS_FILE = "scenarios.json"
@@ -90,6 +91,14 @@ class ScenarioStore:
         return Scenario.from_json(doc)
 
 
+def scenario_store(db: str | None) -> ScenarioStore:
+    """The scenarios kept beside the console's store (its files directory); ValueError when the
+    console has no store."""
+    if not db:
+        raise ValueError("this console has no store directory to keep scenarios in")
+    return ScenarioStore(files_directory(db))
+
+
 def _json_default(value: Any) -> Any:
     return repr(value)
 
@@ -128,6 +137,25 @@ def export_csv(scenario: Scenario, directory: str | os.PathLike[str]) -> list[Pa
         atomic_write(target, text.encode("utf-8"))
         written.append(target)
     return written
+
+
+def write_text(path: str, text: str) -> str:
+    """The curve lab's HOCON to a file the admin named (atomic: never half a file)."""
+    target = Path(path).expanduser()
+    atomic_write(target, text.encode("utf-8"))
+    return str(target)
+
+
+def attempt_write(path: str, work: Callable[[str], list[str]]) -> tuple[list[str], str | None]:
+    """Run a write the admin asked for (in a thread): the paths written and no error, or the admin's
+    path and the one-line reason it failed."""
+    try:
+        return work(path), None
+    except OSError as exc:
+        # The admin's path, not the temporary file the atomic write used beside it.
+        return [path], f"cannot write {path}: {exc.strerror or type(exc).__name__}"
+    except (StoreError, ValueError) as exc:  # StoreError: the atomic write names the path
+        return [path], str(exc)
 
 
 # --- scenario fleets -----------------------------------------------------------------------------------

@@ -10,23 +10,41 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, Protocol, cast
 
+from textual.app import App
 from textual.await_complete import AwaitComplete
 from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits, Provider
 
 from tui.core.fleet import HostState
+from tui.ui.fleetview import FleetView
 from tui.ui.keymap import PANES, VMS_BINDINGS
 from tui.ui.lab.controller import LAB_BINDINGS
+from tui.ui.panes.base import Pane
 from tui.ui.panes.hosts import HostsPane, ask_state_change
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
+from tui.ui.session import Session
 from tui.ui.vmactions import ask_drain, ask_start
 
-if TYPE_CHECKING:
-    from tui.ui.app import VmdeckApp
-
 Action = tuple[str, str, Callable[[], Any]]
+
+
+class ConsoleApp(Protocol):
+    """What the palette needs of the app (VmdeckApp, an App[None]): typed here, not imported, so the
+    app importing the palette is no import loop."""
+
+    view: FleetView
+    session: Session
+    panes: dict[str, Pane]
+
+    def action_pane(self, name: str) -> None: ...
+    def action_filter(self) -> None: ...
+    def action_help(self) -> None: ...
+    def request_quit(self) -> None: ...
+    def palette_actions(self) -> list[Action]: ...
+
+
 STATE_VERBS = {
     HostState.ENABLED: "Enable",
     HostState.NO_SCHEDULING: "No Scheduling for",
@@ -34,19 +52,26 @@ STATE_VERBS = {
 }
 
 
-def palette_actions(app: VmdeckApp) -> list[Action]:
-    view, session = app.view, app.session
+def palette_actions(console: ConsoleApp) -> list[Action]:
+    # The dialogs open on the App itself; ConsoleApp is only ever implemented by VmdeckApp, an App.
+    app = cast("App[None]", console)
+    view, session = console.view, console.session
     actions: list[Action] = [
-        (f"Show {title} pane", f":{name}", partial(app.action_pane, name)) for name, title in PANES.items()
+        (f"Show {title} pane", f":{name}", partial(console.action_pane, name))
+        for name, title in PANES.items()
     ]
-    actions.append(("Filter the current pane", "/ text or regex", app.action_filter))
+    actions.append(("Filter the current pane", "/ text or regex", console.action_filter))
     for binding in LAB_BINDINGS:  # the what-if lab: shown on the Simulation pane, then run
         name = binding.action[5:-2]  # "lab('curve')" -> curve
         actions.append(
-            (f"Lab: {binding.description}", f"{binding.key} on the Simulation pane", partial(_lab, app, name))
+            (
+                f"Lab: {binding.description}",
+                f"{binding.key} on the Simulation pane",
+                partial(_lab, console, name),
+            )
         )
-    actions.append(("Help: list every key", "?", app.action_help))
-    actions.append(("Quit vmdeck", "q (asks first while actions run)", app.request_quit))
+    actions.append(("Help: list every key", "?", console.action_help))
+    actions.append(("Quit vmdeck", "q (asks first while actions run)", console.request_quit))
     actions.append(
         (
             "Start a VM",
@@ -54,7 +79,7 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
             lambda: ask_start(app, view, session, None),
         )
     )
-    vms = app.panes["vms"]
+    vms = console.panes["vms"]
     assert isinstance(vms, VmsPane), "the vms pane is a VmsPane (PANE_CLASSES)"
     for binding in VMS_BINDINGS:
         if binding.action.startswith("vm("):
@@ -83,7 +108,7 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
                 partial(ask_drain, app, view, session, host),
             )
         )
-        hosts_pane = app.panes["hosts"]
+        hosts_pane = console.panes["hosts"]
         assert isinstance(hosts_pane, HostsPane), "the hosts pane is a HostsPane (PANE_CLASSES)"
         actions.append(
             (
@@ -95,18 +120,18 @@ def palette_actions(app: VmdeckApp) -> list[Action]:
     return actions
 
 
-def _lab(app: VmdeckApp, name: str) -> None:
+def _lab(console: ConsoleApp, name: str) -> None:
     """Show the Simulation pane, then (once it is on screen) run the lab action `name` on it."""
-    app.action_pane("sim")
-    sim = app.panes["sim"]
+    console.action_pane("sim")
+    sim = console.panes["sim"]
     assert isinstance(sim, SimPane), "the sim pane is a SimPane (PANE_CLASSES)"
-    app.call_after_refresh(sim.action_lab, name)
+    cast("App[None]", console).call_after_refresh(sim.action_lab, name)
 
 
 class VmdeckCommands(Provider):
     def _actions(self) -> list[Action]:
         # The provider is registered only by VmdeckApp (its COMMANDS); Textual types `self.app` as App.
-        return cast("VmdeckApp", self.app).palette_actions()
+        return cast(ConsoleApp, self.app).palette_actions()
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from tui.core.diagnostics import Diagnostic
 from tui.core.fleet import FleetError
@@ -140,19 +139,3 @@ def plan(inputs: LabInputs, kind: str, params: PlanParams, host: str | None = No
     if kind == "rebalance":
         return rebalance_plan(config, model, params.max_moves)
     return consolidation_plan(config, model, params.max_hosts, params.max_moves)
-
-
-def plain(value: Any) -> Any:
-    """A result's JSON for a scenario (each result type has to_json)."""
-    return value.to_json() if hasattr(value, "to_json") else value
-
-
-def write_text(path: str, text: str) -> str:
-    """The curve lab's HOCON to a file the admin named (atomic: never half a file)."""
-    from pathlib import Path
-
-    from tui.services.store.files import atomic_write
-
-    target = Path(path).expanduser()
-    atomic_write(target, text.encode("utf-8"))
-    return str(target)

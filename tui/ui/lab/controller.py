@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from textual.binding import Binding
 from textual.suggester import SuggestFromList
@@ -32,40 +32,23 @@ from tui.core.whatif import (
     config_hash,
     parse_edits,
 )
-from tui.core.whatif.edits import RESOURCE_TERMS
-from tui.services.actions.deck import READ_ONLY_MESSAGE
-from tui.services.store import StoreError
-from tui.ui.dialogs import ActionScreen, reason_ask
+from tui.services.scenarios import jsonable
 from tui.ui.keymap import key
 from tui.ui.lab import compute
+from tui.ui.lab.apply import ask_apply, plan_refusal
 from tui.ui.lab.compute import CurveOutcome, LabInputs
+from tui.ui.lab.curvelab import CurveLabView, parameter_rows
 from tui.ui.lab.dialogs import ScenarioPickScreen
 from tui.ui.lab.messages import (
-    HoconChecked,
-    LabComputed,
-    LabFailed,
     LabFileWritten,
-    ScenarioOpened,
-    ScenariosListed,
 )
+from tui.ui.lab.pane import LabPane
 from tui.ui.lab.params import ParamError, PlanParams, ResponseParams, WorkloadParams
-from tui.ui.lab.views import (
-    AbView,
-    CurveLabView,
-    PlanView,
-    ReplayView,
-    ResponseView,
-    ScenarioView,
-    capacity_of,
-    curve_lines,
-    term_curve,
-)
-from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
+from tui.ui.lab.scenarios import ScenarioView
+from tui.ui.lab.views import AbView, LabView, PlanView, ReplayView, ResponseView
+from tui.ui.messages import ActionRefused
 from tui.ui.text import plural
 from tui.ui.widgets.prompt import PromptScreen
-
-if TYPE_CHECKING:
-    from tui.ui.panes.sim import SimPane
 
 # Keys of the lab (ids for help and palette). Letters the app uses (q, digits, :, /, ?) are avoided.
 # A view's key pressed again while it is shown puts the cursor in its parameter line.
@@ -115,17 +98,14 @@ VIEW_OF = {**{k: "plan" for k in PLAN_KINDS}, "place": "place"}
 
 
 class LabController:
-    def __init__(self, pane: SimPane) -> None:
+    def __init__(self, pane: LabPane) -> None:
         self.pane = pane
         self.view = "place"  # the lab view on screen: place, response, curve, replay, ab, drain, …
-        self.edits: list[Edit] = []  # committed curve edits (enter)
         self.pending: Edit | None = None  # the edit being typed
         self.params: dict[str, str] = {"replay": "vms=1000 rate=1 lifetime=20 gpu=0 seed=0", "ab": ""}
         self.generation: dict[str, int] = {}
         self.results: dict[str, Any] = {}  # kind -> JSON, what a scenario saves
         self.lab: CurveLab | None = None  # base costs of the curve lab, reused while nothing changes
-        self.scenario: Scenario | None = None  # reopened: its fleet replaces the live one
-        self.model: FleetModel | None = None
         self.plan: Plan | None = None
         self.curve: CurveOutcome | None = None
         self.elapsed: dict[str, float] = {}  # kind -> seconds from job start to shown (bench, status)
@@ -133,6 +113,15 @@ class LabController:
         self.workload: WorkloadParams | None = None  # the last replayed workload (saved with a scenario)
         self._hocon_timer: Timer | None = None
         self._edit_refused: str | None = None  # why the edit being typed does not read, if it does not
+
+    # The shared state is the pane's (LabState); these read it for the views and the tests.
+    @property
+    def edits(self) -> list[Edit]:
+        return list(self.pane.lab_state.edits)
+
+    @property
+    def scenario(self) -> Scenario | None:
+        return self.pane.lab_state.scenario
 
     # --- set-up -------------------------------------------------------------------------------------------
     def mounted(self) -> None:
@@ -142,35 +131,33 @@ class LabController:
         self._param_input().suggester = SuggestFromList(paths, case_sensitive=False)
 
     def _param_rows(self) -> list[tuple[str, str, str]]:
-        from tui.ui.lab.views import parameter_rows
-
         config = self.pane.view.config
         return parameter_rows(config, config)
 
     def header(self) -> str:
-        fleet = f"scenario {self.scenario.name}'s fleet" if self.scenario else "live fleet"
-        edits = f", {plural(len(self.edits), 'curve edit')} in memory" if self.edits else ""
-        return f"what-if lab on the {fleet}{edits} (the live config is never changed)"
+        return self.pane.lab_state.header()
 
     def inputs(self) -> LabInputs:
         """Frozen inputs for a job, taken now on the UI loop."""
         pane = self.pane
         config = pane.view.config
-        if self.model is not None and self.scenario is not None:
-            model = self.model
+        state = self.pane.lab_state
+        if state.model is not None and state.scenario is not None:
+            model = state.model
             source: Callable[[], FleetModel] = lambda: model  # noqa: E731
-            label = f"scenario {self.scenario.name}'s fleet"
+            label = state.fleet_label()
         else:
             source = compute.live_source(config, list(pane.view.records.values()), pane.view.snapshots)
             label = "live fleet"
         request = pane.request or DEFAULT_REQUEST
-        return LabInputs(config, request, tuple(self.edits), source, label)
+        return LabInputs(config, request, state.edits, source, label)
 
     # --- keys ----------------------------------------------------------------------------------------------
     def act(self, name: str) -> None:
-        handler = getattr(self, f"do_{name}", None)
-        if handler is not None:
-            handler()
+        """A lab key (LAB_BINDINGS' `lab(NAME)`): its action, else the view of that name."""
+        action = ACTIONS.get(name)
+        if action is not None:
+            action(self)
         else:
             self.show(name)
 
@@ -272,7 +259,7 @@ class LabController:
             return
         self._edit_refused = None
         if edit is not None:
-            self.edits = [e for e in self.edits if e.key != edit.key] + [edit]
+            self.pane.lab_state = self.pane.lab_state.with_edit(edit)
         self.pending = None
         box = self._param_input()
         with box.prevent(Input.Changed):
@@ -293,7 +280,8 @@ class LabController:
 
     def do_undo(self) -> None:
         if self.edits:
-            dropped = self.edits.pop()
+            dropped = self.edits[-1]
+            self.pane.lab_state = self.pane.lab_state.without_last_edit()
             self.pane.notify(f"dropped {dropped.to_text()}")
             self.recompute()
             self.pane.update_header()
@@ -304,19 +292,10 @@ class LabController:
         self._started[kind] = time.perf_counter()
         return self.generation[kind]
 
-    def _job(self, kind: str, work: Callable[[], Any], result_kind: str | None = None) -> None:
-        """Run `work` in a thread; post its result (and its JSON, made there too) or why it failed."""
-        generation = self._next(kind)
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                result = work()
-                pane.post_message(LabComputed(result_kind or kind, generation, result))
-            except (ValueError, FleetError, OSError) as exc:  # includes ParamError, ScenarioFileError
-                pane.post_message(LabFailed(kind, generation, str(exc)))
-
-        pane.run_job(job, f"lab-{kind}")
+    def _job(self, kind: str, work: Callable[[], Any]) -> None:
+        """Run `work` in a thread of the kind's view; its result (its JSON made there too) comes back
+        as LabView.Computed, or why it failed as LabView.Failed."""
+        self._view_of(kind).run(kind, self._next(kind), work)
 
     def recompute(self) -> None:
         view = self.view
@@ -368,21 +347,10 @@ class LabController:
             self._job("ab", lambda: (compute.ab(inputs, params), params))
             return
         generation = self._next("replay")
-        pane = self.pane
-        self._view_of("replay").start([p for p in ("cost", "first-fit", "best-fit", "spread")])
-        self._view_of("replay").say(f"Replaying on the {inputs.source} …")
-
-        def job() -> None:
-            try:
-                runs = []
-                for run in compute.replay_runs(inputs, params):
-                    runs.append(run)
-                    pane.post_message(LabComputed("replay-run", generation, run))
-                pane.post_message(LabComputed("replay", generation, (runs, params)))
-            except (ValueError, FleetError, OSError) as exc:
-                pane.post_message(LabFailed("replay", generation, str(exc)))
-
-        pane.run_job(job, "lab-replay")
+        replays: ReplayView = self._view_of("replay")
+        replays.start([p for p in ("cost", "first-fit", "best-fit", "spread")])
+        replays.say(f"Replaying on the {inputs.source} …")
+        replays.replay(generation, inputs, params)
 
     def _plan(self, kind: str) -> None:
         params = PlanParams.parse(
@@ -399,16 +367,16 @@ class LabController:
         self._job(kind, lambda: compute.plan(inputs, kind, params, host))
 
     # --- results arrive -------------------------------------------------------------------------------------
-    def computed(self, message: LabComputed) -> None:
+    def computed(self, message: LabView.Computed) -> None:
         kind = message.kind
         base = "replay" if kind == "replay-run" else kind
         if message.generation != self.generation.get(base):
             return  # overtaken by a newer job
-        getattr(self, f"_show_{kind.replace('-', '_')}")(message.result)
+        SHOW[kind](self, message.result)
         if kind != "replay-run":
             self.elapsed[base] = time.perf_counter() - self._started.get(base, time.perf_counter())
 
-    def failed(self, message: LabFailed) -> None:
+    def failed(self, message: LabView.Failed) -> None:
         if message.generation == self.generation.get(message.kind):
             self._view_of(message.kind).say(f"Cannot compute: {message.error}")
 
@@ -423,16 +391,7 @@ class LabController:
         view.show_params(config, outcome.result.config)
         if self._edit_refused is not None:
             return  # typed on since this job started: the refusal stands
-        if outcome.result.ok:
-            view.show_rerank(outcome.rerank)
-        else:
-            view.hide_costs("the edited config is refused (see the diagnostics below)")
-        view.show_hocon(outcome.hocon)
-        view.show_curve(self._curve_lines(outcome))
-        refusals = [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
-        if outcome.export_error:
-            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
-        view.show_diagnostics(refusals, None if outcome.hocon else [])
+        view.show_outcome(config, outcome, max(16, min(120, self.pane.size.width - 40)))
         data = outcome.result.to_json()
         data["rerank"], data["hocon"] = outcome.rerank.to_json(), outcome.hocon
         self.results["curve"] = data
@@ -444,39 +403,13 @@ class LabController:
             hocon = outcome.hocon
             self._hocon_timer = self.pane.set_timer(HOCON_PAUSE_S, lambda: self._check_hocon(hocon))
 
-    def _curve_lines(self, outcome: CurveOutcome) -> list[str]:
-        """The curve of the term being edited (the last edit), before and after."""
-        edit = outcome.edits[-1] if outcome.edits else None
-        config, edited = self.pane.view.config, outcome.result.config
-        cid = edit.cost_function if edit else next(iter(config.cost_functions), "")
-        term = edit.term if edit and edit.term else "vcpus"
-        if term not in RESOURCE_TERMS and not term.startswith("devices."):
-            term = "vcpus"
-        before = term_curve(config.cost_functions.get(cid), term)
-        after = term_curve(edited.cost_functions.get(cid), term)
-        width = max(16, min(120, self.pane.size.width - 40))
-        head = f"{cid}.{term}" + (
-            f"  (edit: {edit.to_text()})" if edit else "  (no edit yet: enter on a parameter)"
-        )
-        return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]
-
     def _check_hocon(self, text: str) -> None:
-        generation = self._next("hocon")
-        pane = self.pane
-        pane.run_job(
-            lambda: pane.post_message(HoconChecked(generation, compute.check_hocon(text))), "lab-hocon"
-        )
+        self.pane.query_one(CurveLabView).check_hocon(self._next("hocon"), text)
 
-    def hocon_checked(self, message: HoconChecked) -> None:
+    def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
         if message.generation != self.generation.get("hocon") or self.curve is None:
             return
-        refusals = [
-            f"{d.severity.value.upper()} {d.path}: {d.message}" for d in self.curve.result.diagnostics()
-        ]
-        view: CurveLabView = self._view_of("curve")
-        view.show_diagnostics(refusals, message.diagnostics)
-        if any(d.severity.value == "error" for d in message.diagnostics):
-            view.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
+        self.pane.query_one(CurveLabView).show_loader(self.curve, message.diagnostics)
 
     def _show_replay_run(self, run: PolicyRun) -> None:
         self._view_of("replay").add_run(run)
@@ -494,7 +427,7 @@ class LabController:
 
     def _show_ab(self, result: tuple[Any, WorkloadParams]) -> None:
         ab, params = result
-        self._view_of("ab").show(ab, self.edits)
+        self._view_of("ab").show(ab, self.pane.lab_state.edits)
         self.results["ab"] = ab.to_json()
         self.workload = params
 
@@ -503,20 +436,10 @@ class LabController:
         self._view_of(plan.kind).show(plan, self.inputs().source, self.apply_refusal(plan))
         self.results[plan.kind] = plan.to_json()
 
-    _show_drain = _show_rebalance = _show_consolidate = _show_plan
-
-    # --- plans: apply through the migrate action ---------------------------------------------------------
+    # --- plans: apply through the migrate action (tui/ui/lab/apply.py) -----------------------------------
     def apply_refusal(self, plan: Plan | None) -> str | None:
-        app = self.pane.app
-        if plan is None or not plan.moves:
-            return "no moves"
-        if self.pane.session.read_only:
-            return READ_ONLY_MESSAGE
-        if self.scenario is not None:
-            return "the plan is over a scenario's fleet, not the live one (g: live fleet)"
-        if getattr(app, "deck", None) is None:
-            return "this console has no store: it cannot act"
-        return None
+        can_act = getattr(self.pane.app, "deck", None) is not None
+        return plan_refusal(plan, self.pane.session.read_only, self.scenario is not None, can_act)
 
     def do_apply(self) -> None:
         plan = self.plan if self.view in PLAN_KINDS else None
@@ -524,49 +447,11 @@ class LabController:
         if plan is None or why is not None:
             self.pane.app.post_message(ActionRefused("apply the plan", why or "show a plan first (d, b, c)"))
             return
-        if plan.kind == "drain":
-            from tui.ui.vmactions import ask_drain
-
-            ask_drain(self.pane.app, self.pane.view, self.pane.session, plan.moves[0].source)
-            return
-        moves = plan.moves
-        lines = [f"  {m.vm}: {m.source} → {m.target} (cost change {m.delta:.6g})" for m in moves[:10]]
-        if len(moves) > 10:
-            lines.append(f"  … and {len(moves) - 10} more")
-
-        def done(values: dict[str, str] | None) -> None:
-            if values:
-                from tui.ui.lab.apply import apply_moves
-
-                reason = values["reason"]
-                run = lambda deck, report: apply_moves(deck, plan.kind, moves, reason, report)  # noqa: E731
-                self.pane.app.post_message(
-                    ActionRequested(
-                        ActionJob(f"{plan.kind} plan", run, reason=reason, what=f"plan.{plan.kind}")
-                    )
-                )
-
-        self.pane.app.push_screen(
-            ActionScreen(
-                f"Apply the {plan.kind} plan: {plural(len(moves), 'live migration')}",
-                [
-                    ("plan", "\n".join(lines)),
-                    (
-                        "what",
-                        "Each move is the migrate action (checked again, audited); the first failure stops the rest.",
-                    ),
-                ],
-                [reason_ask()],
-                lambda v: f"live-migrate {plural(len(moves), 'VM')} because “{v['reason']}”",
-                prefix="labapply",
-            ),
-            done,
-        )
+        ask_apply(self.pane.app, self.pane.view, self.pane.session, plan)
 
     # --- HOCON ---------------------------------------------------------------------------------------------
     def do_hocon(self) -> None:
-        box = self.pane.query_one("#curve-hocon-box")
-        box.display = not box.display
+        self.pane.query_one(CurveLabView).toggle_hocon()
 
     def do_save_hocon(self) -> None:
         hocon = self.curve.hocon if self.curve is not None else ""
@@ -575,25 +460,12 @@ class LabController:
             return
         self.pane.app.push_screen(
             PromptScreen("save HOCON to ", hint="a path, e.g. /tmp/cost-functions.conf"),
-            lambda path: (
-                self._write("HOCON", path, lambda p: [compute.write_text(p, hocon)]) if path else None
-            ),
+            lambda path: self._save_hocon(path, hocon),
         )
 
-    def _write(self, what: str, path: str, work: Callable[[str], list[str]]) -> None:
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(LabFileWritten(what, work(path)))
-            except OSError as exc:
-                # The admin's path, not the temporary file the atomic write used beside it.
-                why = exc.strerror or type(exc).__name__
-                pane.post_message(LabFileWritten(what, [path], f"cannot write {path}: {why}"))
-            except (StoreError, ValueError) as exc:  # StoreError: the atomic write names the path
-                pane.post_message(LabFileWritten(what, [path], str(exc)))
-
-        pane.run_job(job, f"lab-write-{what}")
+    def _save_hocon(self, path: str | None, hocon: str) -> None:
+        if path:
+            self.pane.query_one(CurveLabView).save_hocon(path, hocon)
 
     def file_written(self, message: LabFileWritten) -> None:
         if message.error:
@@ -607,31 +479,28 @@ class LabController:
         inputs, results = self.inputs(), dict(self.results)
         workload = self.workload.to_json() if self.workload else None
         source = inputs.source if self.scenario is None else (self.scenario.fleet_source or inputs.source)
-        db = self.pane.session.db
+        db, reopened, config_source = (
+            self.pane.session.db,
+            self.scenario is not None,
+            self.pane.session.source,
+        )
 
         def make() -> Scenario:
-            from tui.services.scenarios import jsonable
-
             return Scenario(
                 name=name,
                 config_hash=config_hash(inputs.config),
-                config_source=self.pane.session.source,
+                config_source=config_source,
                 edits=tuple(e.to_text() for e in inputs.edits),
                 fleet=inputs.model().to_json(),
-                fleet_source=source if self.scenario else f"live:{db}",
+                fleet_source=source if reopened else f"live:{db}",
                 workload=workload,
                 results=jsonable(results),
             )
 
         return make
 
-    def _store(self) -> Any:
-        from tui.services.scenarios import ScenarioStore
-        from tui.services.store import files_directory
-
-        if not self.pane.session.db:
-            raise ValueError("this console has no store directory to keep scenarios in")
-        return ScenarioStore(files_directory(self.pane.session.db))
+    def _scenarios(self) -> ScenarioView:
+        return self.pane.query_one(ScenarioView)
 
     def do_save(self) -> None:
         suggestion = self.scenario.name if self.scenario else ""
@@ -641,19 +510,10 @@ class LabController:
         )
 
     def _save(self, name: str) -> None:
-        make = self._scenario_maker(name)
-        self._write("scenario", name, lambda _n: [self._store().save(make(), replace=True).name])
+        self._scenarios().save(self.pane.session.db, name, self._scenario_maker(name))
 
     def do_open(self) -> None:
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(ScenariosListed(self._store().list()))
-            except (OSError, ValueError) as exc:
-                pane.post_message(LabFileWritten("scenarios", [], str(exc)))
-
-        pane.run_job(job, "lab-scenarios")
+        self._scenarios().list_saved(self.pane.session.db)
 
     def scenarios_listed(self, scenarios: list[Scenario]) -> None:
         if not scenarios:
@@ -665,17 +525,8 @@ class LabController:
         self.pane.app.push_screen(ScenarioPickScreen(scenarios), self._open)
 
     def _open(self, name: str | None) -> None:
-        if not name:
-            return
-        pane = self.pane
-
-        def job() -> None:
-            try:
-                pane.post_message(ScenarioOpened(self._store().get(name)))
-            except (OSError, ValueError) as exc:
-                pane.post_message(LabFileWritten(f"scenario {name}", [], str(exc)))
-
-        pane.run_job(job, "lab-scenarios")
+        if name:
+            self._scenarios().open_saved(self.pane.session.db, name)
 
     def scenario_opened(self, scenario: Scenario) -> None:
         """Restore its edits, workload and fleet; the saved results are shown as they were."""
@@ -686,7 +537,8 @@ class LabController:
         except (EditError, FleetError) as exc:
             self.pane.notify(f"scenario {scenario.name}: {exc}", severity="error")
             return
-        self.scenario, self.model, self.edits, self.pending, self.lab = scenario, model, edits, None, None
+        self.pane.lab_state = self.pane.lab_state.opened(scenario, model, tuple(edits))
+        self.pending, self.lab = None, None
         self.results = dict(scenario.results)
         self.workload = WorkloadParams.from_json(dict(scenario.workload) if scenario.workload else None)
         self.params["replay"] = self.params["ab"] = self.workload.to_text()
@@ -696,7 +548,7 @@ class LabController:
 
     def do_live(self) -> None:
         if self.scenario is not None:
-            self.scenario, self.model, self.lab = None, None, None
+            self.pane.lab_state, self.lab = self.pane.lab_state.live(), None
             self.pane.notify("the lab uses the live fleet again")
             self.pane.update_header()
 
@@ -707,13 +559,9 @@ class LabController:
         )
 
     def _export(self, path: str) -> None:
-        from tui.services.scenarios import export_csv, export_json
-
-        make = self._scenario_maker(self.scenario.name if self.scenario else "what-if")
-        if path.endswith(".json"):
-            self._write("export", path, lambda p: [str(export_json(make(), p))])
-        else:
-            self._write("export", path, lambda p: [str(x) for x in export_csv(make(), p)])
+        self._scenarios().export(
+            path, self._scenario_maker(self.scenario.name if self.scenario else "what-if")
+        )
 
     # --- the fleet moved ----------------------------------------------------------------------------------
     def fleet_changed(self) -> None:
@@ -722,3 +570,26 @@ class LabController:
 
     def request_changed(self) -> None:
         self.lab = None
+
+
+# What each lab key does beyond showing its view, and how each kind of result is shown: named here,
+# so a key, a result kind and its handler can be followed without building names from strings.
+ACTIONS: dict[str, Callable[[LabController], None]] = {
+    "place": LabController.do_place,
+    "undo": LabController.do_undo,
+    "hocon": LabController.do_hocon,
+    "save_hocon": LabController.do_save_hocon,
+    "apply": LabController.do_apply,
+    "save": LabController.do_save,
+    "open": LabController.do_open,
+    "export": LabController.do_export,
+    "live": LabController.do_live,
+}
+SHOW: dict[str, Callable[[LabController, Any], None]] = {
+    "response": LabController._show_response,
+    "curve": LabController._show_curve,
+    "replay-run": LabController._show_replay_run,
+    "replay": LabController._show_replay,
+    "ab": LabController._show_ab,
+    **{kind: LabController._show_plan for kind in PLAN_KINDS},
+}

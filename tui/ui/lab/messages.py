@@ -1,55 +1,11 @@
-"""Messages the lab's thread jobs post back to the Simulation pane (past tense: it happened).
-
-`generation` is the pane's counter for that kind of result when the job started: a job that was
-overtaken by a newer one (a keystroke later) still finishes in its thread, and its result is dropped.
-"""
+"""The message every lab view's file job posts (past tense: it happened). A view's own results are
+nested in it (`LabView.Computed`, `ScenarioView.Opened`, `CurveLabView.HoconChecked`)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from textual.message import Message
-
-from tui.core.diagnostics import Diagnostic
-from tui.core.whatif.scenario import Scenario
-
-
-@dataclass
-class LabComputed(Message):
-    """A lab result (kind: response, curve, replay-run, replay, ab, drain, rebalance, consolidate)."""
-
-    kind: str
-    generation: int
-    result: Any
-    elapsed_s: float = 0.0
-
-
-@dataclass
-class LabFailed(Message):
-    """A lab job could not run (bad input found in the thread: a file, an unknown host)."""
-
-    kind: str
-    generation: int
-    error: str
-
-
-@dataclass
-class HoconChecked(Message):
-    """The loader's diagnostics for the curve lab's HOCON text (file/line/message)."""
-
-    generation: int
-    diagnostics: list[Diagnostic]
-
-
-@dataclass
-class ScenariosListed(Message):
-    scenarios: list[Scenario]
-
-
-@dataclass
-class ScenarioOpened(Message):
-    scenario: Scenario
 
 
 @dataclass

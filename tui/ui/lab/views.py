@@ -7,29 +7,28 @@ every meaning is in the characters: ∞ for infinite costs, ▲/▼/= for rank m
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
+from textual import work
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Vertical
+from textual.message import Message
 from textual.widgets import DataTable, Static
 
-from tui.core.costs import CostFunction, format_cost
-from tui.core.curves import Curve
-from tui.core.diagnostics import Diagnostic
-from tui.core.model import VmConfig
+from tui.core.costs import format_cost
+from tui.core.fleet import FleetError
 from tui.core.units import format_size
-from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun, Rerank, Scenario
-from tui.ui.text import BLOCKS, INFINITY, plural, safe_cells, spark
-from tui.ui.widgets.curveplot import input_range
+from tui.core.whatif import AbResult, Edit, LoadResponse, Plan, PolicyRun
+from tui.ui.lab import compute
+from tui.ui.lab.compute import LabInputs
+from tui.ui.lab.params import WorkloadParams
+from tui.ui.text import INFINITY, plural, safe_cells, spark
 from tui.ui.widgets.table import FixedTable
 
-CURVE_WIDTH = 40
 
-
-def _table(table_id: str, columns: Sequence[tuple[str, int]]) -> FixedTable:
+def lab_table(table_id: str, columns: Sequence[tuple[str, int]]) -> FixedTable:
     table = FixedTable(id=table_id, cursor_type="row", zebra_stripes=True)
     for label, width in columns:
         table.add_column(label, key=label, width=width)
@@ -48,9 +47,42 @@ def pct(share: float) -> str:
 
 
 class LabView(Vertical):
-    """A view with a summary line on top; subclasses add their tables."""
+    """A view with a summary line on top; subclasses add their tables. Each view runs its own jobs
+    (`run`) and posts their results up to the pane.
+
+    `generation` is the lab's counter for that kind of result when the job started: a job that was
+    overtaken by a newer one (a keystroke later) still finishes in its thread, and its result is dropped.
+    """
 
     KIND = ""
+
+    @dataclass
+    class Computed(Message):
+        """A lab result (kind: response, curve, replay-run, replay, ab, drain, rebalance, consolidate)."""
+
+        kind: str
+        generation: int
+        result: Any
+
+    @dataclass
+    class Failed(Message):
+        """A lab job could not run (bad input found in the thread: a file, an unknown host)."""
+
+        kind: str
+        generation: int
+        error: str
+
+    def run(self, kind: str, generation: int, work: Callable[[], Any]) -> None:
+        """`work` in a thread worker of this view (a newer job of the kind supersedes it); its result
+        or why it failed is posted up."""
+
+        def job() -> None:
+            try:
+                self.post_message(self.Computed(kind, generation, work()))
+            except (ValueError, FleetError, OSError) as exc:  # includes ParamError, ScenarioFileError
+                self.post_message(self.Failed(kind, generation, str(exc)))
+
+        self.run_worker(job, thread=True, exclusive=True, group=f"lab-{kind}", exit_on_error=False)
 
     def __init__(self) -> None:
         super().__init__(id=f"lab-{self.KIND}", classes="lab-view")
@@ -74,7 +106,7 @@ class ResponseView(LabView):
     KIND = "response"
 
     def compose_tables(self) -> ComposeResult:
-        yield _table(
+        yield lab_table(
             "response-table",
             [
                 ("Host", 14),
@@ -119,222 +151,6 @@ class ResponseView(LabView):
         fill(self.query_one("#response-table", DataTable), rows)
 
 
-# --- curve lab ---------------------------------------------------------------------------------------------
-def parameter_rows(config: VmConfig, edited: VmConfig) -> list[tuple[str, str, str]]:
-    """(edit key, value now, value edited) for every parameter of every cost function."""
-    rows: list[tuple[str, str, str]] = []
-    for cid, cf in config.cost_functions.items():
-        new = edited.cost_functions.get(cid, cf)
-        for key, (old_value, new_value) in _cf_params(cf, new).items():
-            rows.append((f"{cid}.{key}", old_value, new_value))
-    return rows
-
-
-def _cf_params(cf: CostFunction, new: CostFunction) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    terms = [(t, getattr(cf, t), getattr(new, t)) for t in ("vms", "vcpus", "memory")]
-    kinds = sorted(set(cf.devices) | set(new.devices))
-    terms += [(f"devices.{k}", cf.devices.get(k), new.devices.get(k)) for k in kinds]
-    for term, old, edited in terms:
-        out.update(_curve_params(term, old, edited, term == "memory"))
-    out["scale"] = (format_cost(cf.scale), format_cost(new.scale))
-    out["offset"] = (format_cost(cf.offset), format_cost(new.offset))
-    return out
-
-
-def _curve_params(
-    prefix: str, old: Curve | None, new: Curve | None, memory: bool
-) -> dict[str, tuple[str, str]]:
-    def flat(curve: Curve | None, at: str) -> dict[str, str]:
-        if curve is None:
-            return {f"{at}.curve": "none"}
-        out = {f"{at}.curve": curve.kind}
-        for name, value in curve.params().items():
-            if name in ("low", "high"):
-                out.update(flat(getattr(curve, name), f"{at}.{name}"))
-            else:
-                out[f"{at}.{name}"] = _value(value, memory and name in ("soft", "hard", "cutoff"))
-        out[f"{at}.scale"] = format_cost(curve.scale)
-        out[f"{at}.max"] = "none" if curve.max is None else _value(curve.max, memory)
-        return out
-
-    before, after = flat(old, prefix), flat(new, prefix)
-    return {k: (before.get(k, "-"), after.get(k, "-")) for k in dict.fromkeys([*before, *after])}
-
-
-def _value(value: float, size: bool) -> str:
-    if size and float(value).is_integer() and value > 0:
-        return format_size(int(value)).replace(" ", "")
-    return format_cost(float(value))
-
-
-def term_curve(cf: CostFunction | None, term: str) -> Curve | None:
-    if cf is None:
-        return None
-    if term.startswith("devices."):
-        return cf.devices.get(term.removeprefix("devices."))
-    return getattr(cf, term, None) if term in ("vms", "vcpus", "memory") else None
-
-
-def capacity_of(config: VmConfig, cid: str, term: str) -> float:
-    """The term's capacity on the first profile using this cost function (the curve's natural range)."""
-    for profile in config.hardware_profiles.values():
-        if profile.cost_function != cid:
-            continue
-        if term == "vcpus":
-            return float(profile.cores)
-        if term == "memory":
-            return float(profile.memory)
-        if term.startswith("devices."):
-            kind = term.removeprefix("devices.")
-            return float(sum(1 for d in profile.devices if d.type == kind))
-        return float(profile.cores)
-    return 1.0
-
-
-def curve_lines(
-    before: Curve | None, after: Curve | None, capacity: float, memory: bool, width: int
-) -> list[str]:
-    """Before and after on one scale over the same inputs, ∞ drawn as ∞, and the range underneath."""
-    top = max(input_range(before, capacity), input_range(after, capacity))
-    xs = np.linspace(0.0, top, width)
-    ys = [c.evaluate(xs) if c is not None else np.zeros(width) for c in (before, after)]
-    finite = np.concatenate([y[np.isfinite(y)] for y in ys])
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-
-    def fmt(x: float) -> str:
-        return format_size(x).replace(" ", "") if memory else f"{x:g}"
-
-    def bars(y: np.ndarray[Any, np.dtype[np.float64]]) -> str:
-        out = []
-        for v in y:
-            if math.isinf(v):
-                out.append(INFINITY)
-            elif high == low:
-                out.append(BLOCKS[0])
-            else:
-                out.append(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / (high - low) * len(BLOCKS)))])
-        return "".join(out)
-
-    def limit(c: Curve | None) -> str:
-        if c is None:
-            return "no curve"
-        lim = c.finite_limit()
-        return f"{INFINITY} past {fmt(lim)}" if math.isfinite(lim) else f"never {INFINITY}"
-
-    return [
-        f"before {bars(ys[0])} {limit(before)}",
-        f"after  {bars(ys[1])} {limit(after)}",
-        f"       input 0 … {fmt(top)}, cost {format_cost(low)} … {format_cost(high)}",
-    ]
-
-
-def rank_text(old: int | None, new: int | None) -> str:
-    mark = "=" if old == new else ("▲" if (new or 10**9) < (old or 10**9) else "▼")
-    return f"{old or '-'}→{new or '-'} {mark}"
-
-
-class CurveLabView(LabView):
-    KIND = "curve"
-
-    def compose_tables(self) -> ComposeResult:
-        yield Static("", id="curve-plot", markup=False)
-        yield Static("", id="curve-diag", markup=False)
-        with Horizontal(id="curve-body"):
-            yield _table("curve-params", [("Parameter", 24), ("Now", 9), ("Edited", 9)])
-            with Vertical(id="curve-right"):
-                yield _table(
-                    "curve-costs",
-                    [
-                        ("Host", 14),
-                        ("Rank", 11),
-                        ("Before", 10),
-                        ("After", 10),
-                        ("Change", 9),
-                        ("Profile", 16),
-                    ],
-                )
-                with VerticalScroll(id="curve-hocon-box"):
-                    yield Static("", id="curve-hocon", markup=False)
-
-    def show_params(self, config: VmConfig, edited: VmConfig) -> None:
-        table = self.query_one("#curve-params", DataTable)
-        selected = table.cursor_row
-        fill(
-            table,
-            (
-                (key, (key, now, new if new != now else ""))
-                for key, now, new in parameter_rows(config, edited)
-            ),
-        )
-        if table.row_count:
-            table.move_cursor(row=min(selected, table.row_count - 1))
-
-    def selected_param(self) -> tuple[str, str] | None:
-        table = self.query_one("#curve-params", DataTable)
-        if not table.row_count:
-            return None
-        row = table.get_row_at(table.cursor_row)
-        return str(row[0]), str(row[2] or row[1])
-
-    def show_rerank(self, ranked: Rerank) -> None:
-        moved = ranked.old_choice != ranked.new_choice
-        self.say(
-            f"The request goes to {ranked.old_choice or 'nowhere'} now, to {ranked.new_choice or 'nowhere'} "
-            f"with the edits{' (CHANGED)' if moved else ''}; {plural(ranked.changed_costs, 'cost')} and "
-            f"{plural(ranked.changed_ranks, 'rank')} change · nothing is saved to the live config"
-        )
-        rows = []
-        for h in ranked.hosts:
-            delta = h.delta
-            change = (
-                "-"
-                if delta is None and h.old_cost == h.new_cost
-                else (format_cost(delta) if delta is not None else ("→∞" if math.isinf(h.new_cost) else "∞→"))
-            )
-            choice = "→ " if h.new_rank == 1 else ""
-            rows.append(
-                (
-                    h.host,
-                    (
-                        choice + h.host,
-                        rank_text(h.old_rank, h.new_rank),
-                        format_cost(h.old_cost),
-                        format_cost(h.new_cost),
-                        change if delta != 0 else "0",
-                        h.profile,
-                    ),
-                )
-            )
-        fill(self.query_one("#curve-costs", DataTable), rows)
-
-    def hide_costs(self, why: str) -> None:
-        """No costs for a config that does not load: the table is emptied and the summary says why."""
-        self.say(f"No costs shown: {why}")
-        fill(self.query_one("#curve-costs", DataTable), [])
-
-    def show_curve(self, lines: list[str]) -> None:
-        self.query_one("#curve-plot", Static).update("\n".join(lines))
-
-    def show_diagnostics(self, edit_lines: list[str], loader: list[Diagnostic] | None) -> None:
-        lines = list(edit_lines)
-        if loader is None:
-            lines.append("loader: checking …")
-        elif not loader:
-            lines.append("loader: OK, the HOCON reads back (no diagnostics)")
-        else:
-            lines += [
-                f"loader {d.severity.value.upper()}: {d.file or '<curve lab>'}:{d.line or '?'}: {d.message}"
-                for d in loader
-            ]
-        self.query_one("#curve-diag", Static).update("\n".join(lines))
-
-    def show_hocon(self, text: str) -> None:
-        self.query_one("#curve-hocon", Static).update(
-            text or "(no edits yet: the HOCON of edited cost functions shows here)"
-        )
-
-
 # --- replays and A/B ------------------------------------------------------------------------------------
 POLICY_COLUMNS = [
     ("Policy", 10),
@@ -352,9 +168,21 @@ POLICY_COLUMNS = [
 class ReplayView(LabView):
     KIND = "replay"
 
+    @work(thread=True, exclusive=True, group="lab-replay", exit_on_error=False)
+    def replay(self, generation: int, inputs: LabInputs, params: WorkloadParams) -> None:
+        """Each policy's run is posted as it finishes (`replay-run`), then all of them (`replay`)."""
+        try:
+            runs = []
+            for run in compute.replay_runs(inputs, params):
+                runs.append(run)
+                self.post_message(self.Computed("replay-run", generation, run))
+            self.post_message(self.Computed("replay", generation, (runs, params)))
+        except (ValueError, FleetError, OSError) as exc:
+            self.post_message(self.Failed("replay", generation, str(exc)))
+
     def compose_tables(self) -> ComposeResult:
-        yield _table("replay-policies", POLICY_COLUMNS)
-        yield _table("replay-hosts", [("Host", 16), ("Profile", 16)])
+        yield lab_table("replay-policies", POLICY_COLUMNS)
+        yield lab_table("replay-hosts", [("Host", 16), ("Profile", 16)])
 
     def start(self, policies: Sequence[str]) -> None:
         hosts = self.query_one("#replay-hosts", DataTable)
@@ -403,8 +231,10 @@ class AbView(LabView):
     KIND = "ab"
 
     def compose_tables(self) -> ComposeResult:
-        yield _table("ab-diffs", [("VM", 12), ("Host A", 14), ("Cost A", 9), ("Host B", 14), ("Cost B", 9)])
-        yield _table(
+        yield lab_table(
+            "ab-diffs", [("VM", 12), ("Host A", 14), ("Cost A", 9), ("Host B", 14), ("Cost B", 9)]
+        )
+        yield lab_table(
             "ab-hosts",
             [("Host", 14), ("A VMs", 6), ("A vCPU/mem", 11), ("B VMs", 6), ("B vCPU/mem", 11), ("Change", 8)],
         )
@@ -462,7 +292,7 @@ class PlanView(LabView):
     KIND = "plan"
 
     def compose_tables(self) -> ComposeResult:
-        yield _table(
+        yield lab_table(
             "plan-moves",
             [
                 ("VM", 12),
@@ -514,51 +344,3 @@ class PlanView(LabView):
             lines.append(f"  … and {len(plan.unmovable) - 20} more")
         lines += [f"Note: {n}" for n in plan.notes]
         self.query_one("#plan-stuck", Static).update("\n".join(lines))
-
-
-# --- scenarios ---------------------------------------------------------------------------------------------
-class ScenarioView(LabView):
-    KIND = "scenario"
-
-    def compose_tables(self) -> ComposeResult:
-        with VerticalScroll(id="scenario-body"):
-            yield Static("", id="scenario-text", markup=False)
-
-    def show(self, scenario: Scenario, same_config: bool) -> None:
-        self.say(
-            f"Scenario {scenario.name} ({scenario.created}) · the lab now uses its edits, workload and fleet · "
-            "g: back to the live fleet"
-        )
-        lines = [
-            f"config {scenario.config_hash[:23]}… "
-            + ("(the same as the console's)" if same_config else "(DIFFERENT from the console's config)"),
-            f"fleet: {scenario.fleet_source or '-'}",
-            "edits: " + (" ".join(scenario.edits) or "none"),
-            f"workload: {scenario.workload or '-'}",
-            "saved results:",
-        ]
-        for kind, data in sorted(scenario.results.items()):
-            lines.append(f"  {kind}: {result_line(kind, data)}")
-        self.query_one("#scenario-text", Static).update("\n".join(lines))
-
-
-def result_line(kind: str, data: Any) -> str:
-    """One line per saved result, read from its JSON (what was true when it was saved)."""
-    if not isinstance(data, dict):
-        return "?"
-    if kind == "response":
-        return f"the fleet took {data['fleet']['fits']} more; next: {', '.join(str(p['host']) for p in data['next'][:5])}"
-    if kind == "curve":
-        r = data.get("rerank", {})
-        return f"{len(data.get('edits', []))} edit(s); request went {r.get('old_choice')} → {r.get('new_choice')}, {r.get('changed_ranks')} ranks changed"
-    if kind == "replay":
-        return "; ".join(
-            f"{p['policy']} placed {p['placed']} rejected {p['rejected']}" for p in data["policies"]
-        )
-    if kind == "ab":
-        return f"{data['differ']} of {data['decisions']} decisions differed"
-    if kind in ("drain", "rebalance", "consolidate"):
-        return (
-            f"{len(data['moves'])} move(s), fleet cost {data['before']['total']} → {data['after']['total']}"
-        )
-    return ", ".join(sorted(data))

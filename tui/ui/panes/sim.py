@@ -11,10 +11,11 @@ migrate action, after a confirmation, and never in read-only mode.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
@@ -33,16 +34,13 @@ from tui.core.units import format_size
 from tui.ui.keymap import key
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.lab.controller import LAB_BINDINGS, LabController
+from tui.ui.lab.curvelab import CurveLabView
 from tui.ui.lab.messages import (
-    HoconChecked,
-    LabComputed,
-    LabFailed,
     LabFileWritten,
-    ScenarioOpened,
-    ScenariosListed,
 )
-from tui.ui.lab.views import AbView, CurveLabView, PlanView, ReplayView, ResponseView, ScenarioView
-from tui.ui.panes.base import Pane
+from tui.ui.lab.pane import LabPane
+from tui.ui.lab.scenarios import ScenarioView
+from tui.ui.lab.views import AbView, LabView, PlanView, ReplayView, ResponseView
 from tui.ui.text import plural, safe_cells
 
 
@@ -64,7 +62,7 @@ def lab_styles() -> str:
     raise FileNotFoundError(f"lab.tcss not found next to {package}")
 
 
-class SimPane(OrderedKeys, Pane):
+class SimPane(OrderedKeys, LabPane):
     """While one of its text fields has focus the pane takes its keys in order (tui/ui/keyorder.py):
     the field gets the text, enter submits and hands focus back at once, so a lab key typed after
     enter in the same burst acts as a lab key, and text typed before it is never one."""
@@ -143,15 +141,15 @@ class SimPane(OrderedKeys, Pane):
         self.lab.request_changed()
         self.action_recompute()
 
-    def on_input_changed(self, event: Input.Changed) -> None:
-        if event.input.id == "lab-params":
-            event.stop()
-            self.lab.params_changed(event.value)
+    @on(Input.Changed, "#lab-params")
+    def lab_params_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        self.lab.params_changed(event.value)
 
-    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
-        if event.data_table.id == "curve-params":
-            event.stop()
-            self.lab.edit_selected_param()
+    @on(DataTable.RowSelected, "#curve-params")
+    def curve_param_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        self.lab.edit_selected_param()
 
     def action_recompute(self) -> None:
         if self.lab.view != "place":
@@ -174,10 +172,6 @@ class SimPane(OrderedKeys, Pane):
             self.refresh_all()
         elif event.state is WorkerState.ERROR:
             self.query_one("#sim-result", Static).update(f"Placement failed: {event.worker.error}")
-
-    def run_job(self, job: Callable[[], object], group: str) -> None:
-        """A lab job in a thread worker; it posts its own messages (a newer job supersedes it)."""
-        self.run_worker(job, thread=True, exclusive=True, group=group, exit_on_error=False)
 
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
@@ -224,19 +218,24 @@ class SimPane(OrderedKeys, Pane):
         return self.lab.header()
 
     # --- the lab's messages: each handed to the controller ------------------------------------------
-    def on_lab_computed(self, message: LabComputed) -> None:
+    @on(LabView.Computed)
+    def lab_computed(self, message: LabView.Computed) -> None:
         self.lab.computed(message)
 
-    def on_lab_failed(self, message: LabFailed) -> None:
+    @on(LabView.Failed)
+    def lab_failed(self, message: LabView.Failed) -> None:
         self.lab.failed(message)
 
-    def on_hocon_checked(self, message: HoconChecked) -> None:
+    @on(CurveLabView.HoconChecked)
+    def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
         self.lab.hocon_checked(message)
 
-    def on_scenarios_listed(self, message: ScenariosListed) -> None:
+    @on(ScenarioView.Listed)
+    def scenarios_listed(self, message: ScenarioView.Listed) -> None:
         self.lab.scenarios_listed(message.scenarios)
 
-    def on_scenario_opened(self, message: ScenarioOpened) -> None:
+    @on(ScenarioView.Opened)
+    def scenario_opened(self, message: ScenarioView.Opened) -> None:
         self.lab.scenario_opened(message.scenario)
 
     def on_lab_file_written(self, message: LabFileWritten) -> None:

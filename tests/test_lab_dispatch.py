@@ -1,0 +1,38 @@
+"""Every lab key names something the lab does (an action of its own or a view to show); the lab's
+shared state changes only by being replaced."""
+
+from __future__ import annotations
+
+from tui.core.whatif import Edit, Scenario
+from tui.ui.lab.controller import ACTIONS, LAB_BINDINGS, PLAN_KINDS, SHOW, TABS
+from tui.ui.lab.state import LabState
+
+
+def test_every_lab_key_has_an_action_or_a_view() -> None:
+    views = {name for name, _label in TABS}
+    names = {binding.action[len("lab('") : -len("')")] for binding in LAB_BINDINGS}
+    assert names - set(ACTIONS) - views == set()
+    assert set(ACTIONS) <= names  # no action without a key
+
+
+def test_every_result_kind_has_a_view_to_show_it() -> None:
+    assert set(SHOW) == {"response", "curve", "replay-run", "replay", "ab", *PLAN_KINDS}
+
+
+def test_lab_state_is_replaced_on_each_change_and_an_edit_replaces_its_parameters_earlier_one() -> None:
+    first, other, again = (
+        Edit.parse(t) for t in ("pool1.vcpus.soft=4", "pool2.offset=0", "pool1.vcpus.soft=6")
+    )
+    start = LabState()
+    state = start.with_edit(first).with_edit(other).with_edit(again)
+    assert start.edits == ()  # never changed in place
+    assert [e.to_text() for e in state.edits] == ["pool2.offset=0", "pool1.vcpus.soft=6"]
+    assert [e.to_text() for e in state.without_last_edit().edits] == ["pool2.offset=0"]
+    assert (
+        state.header()
+        == "what-if lab on the live fleet, 2 curve edits in memory (the live config is never changed)"
+    )
+    opened = state.opened(Scenario(name="s1", config_hash="h"), None, (first,))
+    assert opened.fleet_label() == "scenario s1's fleet"
+    assert opened.edits == (first,)
+    assert opened.live() == LabState((first,))
