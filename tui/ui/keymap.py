@@ -72,6 +72,35 @@ PROFILES_BINDINGS: list[Binding] = [
     key("enter", "details", "Details", id="profiles.details"),
 ]
 
+# Keys that change the fleet: the key bar does not offer them in read-only mode (pressed anyway,
+# they still say why they are refused: the one read-only rule lives in the action path).
+MUTATING_IDS: frozenset[str] = frozenset(
+    {
+        "hosts.enable",
+        "hosts.no_scheduling",
+        "hosts.disable",
+        "hosts.drain",
+        "hosts.start",
+        "vms.start",
+        "vms.stop",
+        "vms.destroy",
+        "vms.migrate",
+        "vms.scale",
+        "vms.reboot",
+        "vms.suspend",
+        "vms.resume",
+        "vms.power_on",
+        "vms.autostart",
+        "vms.undefine",
+        "vmdetail.snapshot",
+        "vmdetail.revert",
+        "vmdetail.delete_snapshot",
+    }
+)
+
+# Kept on the key bar at any width: the way out and the way to every other key.
+ESSENTIAL_IDS: frozenset[str] = frozenset({"app.help", "app.quit"})
+
 # Keys the help screen lists that belong to Textual itself.
 BUILTIN_KEYS: list[tuple[str, str]] = [
     ("ctrl+p", "Command palette: every action, searchable"),

@@ -43,12 +43,13 @@ class Pane(Screen[None]):
         self.filter = TextFilter()
         self.stale: set[str] = set()  # hosts that changed while the pane was not on screen
         self._shown: dict[str, str] = {}  # selector -> text last set
+        self._notice: str | None = None  # the newest notification, shown instead of the status
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pane-header", markup=False)
         yield from self.compose_body()
         yield Static("", id="pane-status", markup=False)
-        yield KeyBar()
+        yield KeyBar(read_only=self.session.read_only)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -114,8 +115,22 @@ class Pane(Screen[None]):
         self._show("#pane-header", " · ".join(p for p in parts if p))
 
     def update_status(self) -> None:
-        """The status bar: actions running and the last result (the app's Activity)."""
-        self._show("#pane-status", printable(self.activity.line()))
+        """The status bar: actions running and the last result (the app's Activity), or while it
+        lasts the newest notification (`show_notice`)."""
+        self._show("#pane-status", self._notice or printable(self.activity.line()))
+
+    def show_notice(self, text: str | None, severity: str = "information") -> None:
+        """Show a notification (one printable line) on the status line, or None to end it.
+
+        Notifications live here rather than in toasts so that they never cover a table row (at
+        80x24 a toast hid the selected row); the status line returns when the notice expires."""
+        self._notice = text
+        if self.is_mounted:
+            status = self.query_one("#pane-status", Static)
+            status.set_class(text is not None, "-notice")
+            for level in ("warning", "error"):
+                status.set_class(text is not None and severity == level, f"-notice-{level}")
+        self.update_status()
 
     def _show(self, selector: str, text: str) -> None:
         # Static.update re-lays-out the whole screen: on a pane switch in front of a large table
