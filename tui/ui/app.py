@@ -41,7 +41,7 @@ from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
-from tui.ui.keymap import APP_BINDINGS, PANES, describe
+from tui.ui.keymap import APP_BINDINGS, PANES, SORT_BINDINGS, describe
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.messages import (
     ActionFinished,
@@ -56,7 +56,7 @@ from tui.ui.messages import (
     HostStateChangeRequested,
 )
 from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
-from tui.ui.panes.base import Pane
+from tui.ui.panes.base import Pane, TablePane
 from tui.ui.panes.curves import CurvesPane
 from tui.ui.panes.hosts import HostsPane
 from tui.ui.panes.profiles import ProfilesPane
@@ -481,6 +481,8 @@ class VmdeckApp(App[None]):
             sections.append(
                 (f"{self.screen.TITLE_TEXT} pane", [describe(b) for b in self.screen.PANE_BINDINGS])
             )
+        if isinstance(self.screen, TablePane):
+            sections.append(("Every table", [describe(b) for b in SORT_BINDINGS]))
         sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
         self.push_screen(HelpScreen(sections))
 

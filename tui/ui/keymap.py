@@ -68,6 +68,32 @@ VMS_BINDINGS: list[Binding] = [
     key("v", "vm('display')", "Display cmd", id="vms.display", show=False),
 ]
 
+# Every table (hosts, profiles, VMs) sorts the same way (tui/ui/panes/base.py TablePane): `>` and `<`
+# move the sort to the next or previous column (after the last: unsorted), `!` reverses it. These
+# three are free on every pane and in the what-if lab, and work alike in any keyboard layout that
+# has them, where shift+letter per column would take letters the panes already use (D, and more later).
+SORT_BINDINGS: list[Binding] = [
+    key(
+        "greater_than_sign", "sort(1)", "Sort next column", id="table.sort_next", key_display=">", show=False
+    ),
+    key(
+        "less_than_sign",
+        "sort(-1)",
+        "Sort previous column",
+        id="table.sort_prev",
+        key_display="<",
+        show=False,
+    ),
+    key(
+        "exclamation_mark",
+        "sort_reverse",
+        "Reverse sort",
+        id="table.sort_reverse",
+        key_display="!",
+        show=False,
+    ),
+]
+
 PROFILES_BINDINGS: list[Binding] = [
     key("enter", "details", "Details", id="profiles.details"),
 ]
