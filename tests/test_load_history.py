@@ -6,12 +6,17 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from textual.widgets import Static
+
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.libvirt.testdriver import fake_fleet
 from tui.services.loadhistory import HOST_BYTES, SLOTS, VM_BYTES, WINDOW_S, LoadHistory, Ring
 from tui.services.poller import Poller, PollerSettings
+from tui.ui.dialogs import HostDetailScreen
+from tui.ui.text import spark
 
 from .livefixtures import make_config
+from .test_ui_console import SIZE, console, polled, select_host, table_rows, wait_for
 
 FAST = PollerSettings(open_timeout=2.0, call_timeout=5.0, backoff_base=0.05, backoff_max=0.2)
 
@@ -70,3 +75,28 @@ def test_poller_records_every_connected_poll(tmp_path: Path) -> None:
         assert math.isclose(rows[-1][2], expected, rel_tol=1e-6)
         for dom in snap.domains:
             assert len(poller.history.vm(name, dom.uuid)) == 3
+
+
+async def test_trend_column_and_host_detail_show_the_load_history(tmp_path: Path) -> None:
+    async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        name = "pool2-05"
+        for _ in range(4):
+            app.poller.request_poll(name)  # type: ignore[union-attr]
+            await pilot.pause(0.1)
+        await wait_for(pilot, lambda: len(app.poller.history.host(name)) >= 3, "three samples")  # type: ignore[union-attr]
+        cpu = [row[1] for row in app.poller.history.host(name)]  # type: ignore[union-attr]
+        assert any(v > 0 for v in cpu)  # the demo's running VMs keep CPUs busy
+        app.panes["hosts"].refresh_all()
+        await pilot.pause()
+        trend = table_rows(app)[name][8]
+        assert len(trend) >= 3
+        assert trend == app.view.trend(name) == spark(app.view.load_series(name)[0], width=16)
+        await select_host(pilot, name)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, HostDetailScreen)
+        summary = str(app.screen.query_one("#detail-summary", Static).render())
+        assert "CPU use" in summary
+        assert "Memory use" in summary
+        assert "Cost" in summary

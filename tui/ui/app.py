@@ -587,6 +587,7 @@ def make_app(
     records = list(records)
     view = FleetView(config, records)
     poller = Poller(records, config, poller_settings) if poller_settings is not None else None
+    view.load = poller.history if poller is not None else None
     deck = None
     if poller is not None and store is not None:
         settings = action_settings or ActionSettings(read_only=session.read_only)
