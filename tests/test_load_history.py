@@ -87,11 +87,13 @@ async def test_trend_column_and_host_detail_show_the_load_history(tmp_path: Path
         await wait_for(pilot, lambda: len(app.poller.history.host(name)) >= 3, "three samples")  # type: ignore[union-attr]
         cpu = [row[1] for row in app.poller.history.host(name)]  # type: ignore[union-attr]
         assert any(v > 0 for v in cpu)  # the demo's running VMs keep CPUs busy
-        app.panes["hosts"].refresh_all()
+        await select_host(pilot, name)  # on screen: its Trend cell follows the history
+        app.panes["hosts"].refresh_trends()  # what the pane's timer runs
         await pilot.pause()
         trend = table_rows(app)[name][8]
         assert len(trend) >= 3
         assert trend == app.view.trend(name) == spark(app.view.load_series(name)[0], width=16)
+        assert app.panes["hosts"]._rows[name][8] == trend  # the model too (filter, sort)
         await select_host(pilot, name)
         await pilot.press("enter")
         await pilot.pause()
@@ -100,3 +102,11 @@ async def test_trend_column_and_host_detail_show_the_load_history(tmp_path: Path
         assert "CPU use" in summary
         assert "Memory use" in summary
         assert "Cost" in summary
+
+
+def test_ring_reads_only_the_newest_when_asked() -> None:
+    ring = Ring(1)
+    for i in range(10):
+        ring.add(float(i), float(i))
+    assert [r[0] for r in ring.read(since=0.0, last=3)] == [7.0, 8.0, 9.0]
+    assert ring.read(since=0.0, last=0) == []

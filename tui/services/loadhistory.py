@@ -43,11 +43,13 @@ class Ring:
         self._next = (i + 1) % SLOTS
         self._count = min(self._count + 1, SLOTS)
 
-    def read(self, since: float) -> list[tuple[float, ...]]:
-        """(time, value...) of the samples at or after `since`, oldest first; NaN: unknown."""
-        start = (self._next - self._count) % SLOTS
+    def read(self, since: float, last: int | None = None) -> list[tuple[float, ...]]:
+        """(time, value...) of the samples at or after `since` (only the newest `last`), oldest
+        first; NaN: unknown."""
+        count = self._count if last is None else min(self._count, max(0, last))
+        start = (self._next - count) % SLOTS
         out = []
-        for k in range(self._count):
+        for k in range(count):
             i = (start + k) % SLOTS
             at = self._times[i]
             if at >= since:
@@ -98,12 +100,14 @@ class LoadHistory:
                 self._hosts.pop(name, None)
                 self._vms.pop(name, None)
 
-    def host(self, name: str, now: float | None = None) -> list[tuple[float, float, float]]:
-        """(time, CPU use 0..1, memory use 0..1) over the last hour, oldest first."""
+    def host(
+        self, name: str, now: float | None = None, last: int | None = None
+    ) -> list[tuple[float, float, float]]:
+        """(time, CPU use 0..1, memory use 0..1) over the last hour (the newest `last`), oldest first."""
         since = (now if now is not None else time.time()) - WINDOW_S
         with self._lock:
             ring = self._hosts.get(name)
-            rows = ring.read(since) if ring is not None else []
+            rows = ring.read(since, last) if ring is not None else []
         return [(r[0], r[1], r[2]) for r in rows]
 
     def vm(self, host: str, uuid: str, now: float | None = None) -> list[tuple[float, float]]:

@@ -230,14 +230,16 @@ class FleetView:
     def trend(self, name: str) -> str:
         """The hosts table's Trend: CPU use over the last samples of the hour (the poller's load
         history); the cost's recent values when there is no load history (no poller)."""
-        cpu = self.load_series(name)[0]
+        cpu = self.load_series(name, last=HISTORY)[0]
         if cpu:
             return spark(cpu, width=HISTORY)
         return spark(list(self.history.get(name, ())))
 
-    def load_series(self, name: str) -> tuple[list[float | None], list[float | None]]:
-        """(CPU use, memory use) over the last hour, oldest first; None where unknown."""
-        rows = self.load.host(name) if self.load is not None else []
+    def load_series(
+        self, name: str, last: int | None = None
+    ) -> tuple[list[float | None], list[float | None]]:
+        """(CPU use, memory use) over the last hour (the newest `last`), oldest first; None: unknown."""
+        rows = self.load.host(name, last=last) if self.load is not None else []
 
         def known(value: float) -> float | None:
             return None if math.isnan(value) else value
