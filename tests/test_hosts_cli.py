@@ -306,3 +306,19 @@ def test_poll_refuses_unknown_host(vm, tmp_path):
     code, out = vm("poll", "--once", "--host", "nobody")
     assert code == 1
     assert "no host named 'nobody'" in out["error"]
+
+
+def test_poll_json_includes_the_recent_load(vm, tmp_path):
+    fleet = add_test_hosts(vm, tmp_path)
+    vm("hosts", "state", fleet[2].name, "disabled", "--reason", "test")
+    code, out = vm("poll", "--once")
+    assert code == 0
+    by = {h["host"]: h for h in out["hosts"]}
+    load = by[fleet[0].name]["load"]
+    assert load["window_seconds"] == 3600
+    assert len(load["at"]) == len(load["cpu"]) == len(load["memory"]) == 1  # one poll, one sample
+    assert load["cpu"] == [None]  # a CPU rate needs two polls
+    running = [d for d in by[fleet[0].name]["domains"] if d["state"] == "running"]
+    node_memory = by[fleet[0].name]["node"]["memory"]
+    assert load["memory"][0] == round(sum(d["memory"] for d in running) / node_memory, 4)
+    assert by[fleet[2].name]["load"]["at"] == []  # disabled: not polled, no sample

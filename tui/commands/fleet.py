@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import math
 import signal
 import sys
 import threading
@@ -30,9 +31,12 @@ from tui.core.live import (
 )
 from tui.core.model import VmConfig
 from tui.core.units import format_size
+from tui.services.loadhistory import WINDOW_S, LoadHistory
 from tui.services.poller import Poller, PollerSettings
 
 log = logging.getLogger("vmdeck.poll")
+
+RECENT_SAMPLES = 60  # in `poll --json`: the newest samples of the hour (10 minutes at 10 s)
 
 
 def register(subparsers: Any) -> None:
@@ -117,6 +121,22 @@ def _host_json(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) ->
     return data
 
 
+def _load_json(history: LoadHistory, name: str) -> dict[str, Any]:
+    """The host's recent load (the poller's last hour, the newest RECENT_SAMPLES samples): times,
+    CPU use and memory use (0..1; null where unknown, e.g. CPU on a first poll)."""
+    rows = history.host(name)[-RECENT_SAMPLES:]
+
+    def known(value: float) -> float | None:
+        return None if math.isnan(value) else round(value, 4)
+
+    return {
+        "window_seconds": WINDOW_S,
+        "at": [r[0] for r in rows],
+        "cpu": [known(r[1]) for r in rows],
+        "memory": [known(r[2]) for r in rows],
+    }
+
+
 def _host_line(host: HostRecord, snap: HostSnapshot | None, config: VmConfig) -> list[str]:
     alloc = allocation(host, snap, config)
     status = snap.status.value if snap else "not polled"
@@ -169,7 +189,15 @@ def cmd_poll(args: argparse.Namespace) -> int:
     if not args.once:
         return _poll_forever(args)
     config, hosts, snaps, took = poll_fleet(args)
-    data = {"hosts": [_host_json(h, snaps.get(h.name), config) for h in hosts], "cycle_seconds": took}
+    history = LoadHistory()  # one poll: one sample per host (the continuous mode keeps the hour)
+    for snap in snaps.values():
+        history.record(snap)
+    data = {
+        "hosts": [
+            {**_host_json(h, snaps.get(h.name), config), "load": _load_json(history, h.name)} for h in hosts
+        ],
+        "cycle_seconds": took,
+    }
     emit(data, args.json, lambda _: _render(hosts, snaps, config, args.summary))
     missing = not_polled(hosts, snaps)
     if missing:
@@ -204,7 +232,8 @@ def _poll_forever(args: argparse.Namespace) -> int:
         host = hosts[snap.host]
         with lock:
             if args.json:
-                sys.stdout.write(json.dumps(jsonable(_host_json(host, snap, config))) + "\n")
+                data = {**_host_json(host, snap, config), "load": _load_json(poller.history, snap.host)}
+                sys.stdout.write(json.dumps(jsonable(data)) + "\n")
             else:
                 say("  ".join(str(c) for c in _host_line(host, snap, config)).rstrip())
             sys.stdout.flush()

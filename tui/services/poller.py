@@ -39,6 +39,7 @@ from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
 from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
 from tui.services.libvirt import Connection, HostReader, NodeFileMissing, open_connection
+from tui.services.loadhistory import LoadHistory
 
 SnapshotCallback = Callable[[HostSnapshot], None]
 
@@ -136,6 +137,7 @@ class Poller:
         self._inflight: dict[int, _Slot] = {}  # id(slot) -> slot with a poll or open in flight
         self._released: set[tuple[int, int]] = set()  # (id(slot), token) of slow pool workers replaced
         self._next_due = 0.0  # earliest due time among idle hosts at the dispatcher's last scan
+        self.history = LoadHistory()  # CPU and memory use over the last hour (bounded rings)
         self.set_hosts(hosts)
 
     # --- public API ----------------------------------------------------------------------------------
@@ -571,6 +573,7 @@ class Poller:
                 poll_seconds=took,
                 seq=slot.seq,
             )
+            self.history.record(snap)
         elif previous is not None and status is not HostStatus.DISABLED:
             # Keep the last known facts (marked by polled_at) so the UI can show them as stale.
             snap = replace(previous, status=status, error=error, seq=slot.seq, uri=slot.record.uri)

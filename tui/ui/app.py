@@ -16,13 +16,15 @@ from pathlib import Path
 from typing import Any, ClassVar, cast
 
 from textual import events
-from textual.app import App
+from textual.app import App, ScreenStackError
 from textual.binding import BindingType
 from textual.command import CommandPalette
-from textual.notifications import SeverityLevel
+from textual.css.query import NoMatches
+from textual.notifications import Notifications, SeverityLevel
 from textual.screen import ModalScreen
 from textual.timer import Timer
 from textual.widgets import Input
+from textual.widgets._toast import ToastRack
 
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import HostStatus
@@ -39,7 +41,7 @@ from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
-from tui.ui.keymap import APP_BINDINGS, PANES, describe
+from tui.ui.keymap import APP_BINDINGS, PANES, SORT_BINDINGS, describe
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.messages import (
     ActionFinished,
@@ -54,7 +56,7 @@ from tui.ui.messages import (
     HostStateChangeRequested,
 )
 from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
-from tui.ui.panes.base import Pane
+from tui.ui.panes.base import Pane, TablePane
 from tui.ui.panes.curves import CurvesPane
 from tui.ui.panes.hosts import HostsPane
 from tui.ui.panes.profiles import ProfilesPane
@@ -132,6 +134,7 @@ class VmdeckApp(App[None]):
         self.pane_history: list[str] = []
         self.crash_log: Path | None = None
         self.crash_message: str | None = None
+        self._notice_timer: Timer | None = None
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -478,6 +481,8 @@ class VmdeckApp(App[None]):
             sections.append(
                 (f"{self.screen.TITLE_TEXT} pane", [describe(b) for b in self.screen.PANE_BINDINGS])
             )
+        if isinstance(self.screen, TablePane):
+            sections.append(("Every table", [describe(b) for b in SORT_BINDINGS]))
         sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
         self.push_screen(HelpScreen(sections))
 
@@ -529,6 +534,35 @@ class VmdeckApp(App[None]):
             markup=False,
         )
 
+    def _refresh_notifications(self) -> None:
+        # Overrides Textual's (private in Textual 8, pinned < 9): on a pane the newest notification
+        # is shown on the status line (Pane.show_notice) instead of a toast over the table, so it
+        # never hides the selected row; other screens (dialogs, details) keep Textual's toasts.
+        # Every notification stays in `_notifications` until it expires.
+        try:
+            screen = self.screen
+        except ScreenStackError:
+            return
+        if not isinstance(screen, Pane) or self._disable_notifications:
+            super()._refresh_notifications()
+            return
+        with contextlib.suppress(NoMatches):
+            rack = screen.get_child_by_type(ToastRack)
+            self.call_later(rack.show, Notifications())  # toasts raised over another screen
+        for pane in self.panes.values():
+            if pane is not screen:
+                pane.show_notice(None)  # shown again with the pane if it still lasts then
+        live = [n for n in self._notifications if not n.has_expired]
+        if self._notice_timer is not None:
+            self._notice_timer.stop()
+            self._notice_timer = None
+        if not live:
+            screen.show_notice(None)
+            return
+        newest = live[-1]
+        screen.show_notice(toast_line(newest.title, newest.message), newest.severity)
+        self._notice_timer = self.set_timer(newest.time_left + 0.05, self._refresh_notifications)
+
     # --- the palette: every action by name ---------------------------------------------------------
     def palette_actions(self) -> list[tuple[str, str, Callable[[], Any]]]:
         return palette_actions(self)
@@ -553,8 +587,17 @@ def make_app(
     records = list(records)
     view = FleetView(config, records)
     poller = Poller(records, config, poller_settings) if poller_settings is not None else None
+    view.load = poller.history if poller is not None else None
     deck = None
     if poller is not None and store is not None:
         settings = action_settings or ActionSettings(read_only=session.read_only)
         deck = Deck(config, store, poller, settings)
     return VmdeckApp(view, session, store, poller, deck)
+
+
+def toast_line(title: str, message: str) -> str:
+    """A notification as one printable line: "title: first line · second line"."""
+    lines = [printable(line).strip() for line in message.splitlines()]
+    text = " · ".join(line for line in lines if line)
+    head = printable(title).strip()
+    return f"{head}: {text}" if head else text

@@ -25,7 +25,7 @@ from tui.ui.fleetview import FleetView
 from tui.ui.hostchecks import detail_lines
 from tui.ui.keymap import BUILTIN_KEYS
 from tui.ui.keyorder import Dialog
-from tui.ui.text import fmt_gib, plural
+from tui.ui.text import fmt_gib, plural, spark
 
 SHOWN_VMS = 8
 
@@ -353,8 +353,23 @@ class HostDetailScreen(Screen[None]):
             for reason in alloc.over():
                 lines.append(f"Over capacity (!): {reason}")
         lines += detail_lines(self.view.checks.get(self.host), snap.error if snap is not None else None)
+        lines += self._history()
         lines.append("Cost breakdown (current load):")
         return "\n".join(lines)
+
+    def _history(self) -> list[str]:
+        """CPU, memory and cost over time (the poller's last hour; the cost's recent polls)."""
+        cpu, memory = self.view.load_series(self.host)
+        costs = list(self.view.history.get(self.host, ()))
+        lines = []
+        for label, values, last in (
+            ("CPU use", cpu, _percent(cpu)),
+            ("Memory use", memory, _percent(memory)),
+            ("Cost", costs, format_cost(costs[-1]) if costs else "-"),
+        ):
+            if values:
+                lines.append(f"{label:<11}{spark(values, width=60)}  now {last}")
+        return lines
 
     def _vms(self) -> str:
         doms = self.view.domains(self.host)
@@ -366,3 +381,8 @@ class HostDetailScreen(Screen[None]):
 
     def action_close(self) -> None:
         self.dismiss(None)
+
+
+def _percent(values: list[float | None]) -> str:
+    last = values[-1] if values else None
+    return "-" if last is None else f"{last:.0%}"

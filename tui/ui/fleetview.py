@@ -18,6 +18,7 @@ from tui.core.hostcheck import HostCheckReport
 from tui.core.hosts import HostRecord
 from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, allocation, live_fleet
 from tui.core.model import VmConfig
+from tui.services.loadhistory import LoadHistory
 from tui.ui.hostchecks import mark as check_mark
 from tui.ui.text import fmt_gib, plural, spark
 
@@ -82,6 +83,7 @@ class FleetView:
             str, HostCheckReport
         ] = {}  # the last host check of each host (tui/ui/hostchecks.py)
         self.store_problem: str | None = None  # why the store cannot be reached (shown in the summary)
+        self.load: LoadHistory | None = None  # the poller's CPU and memory history, when polling
 
     # --- changes (UI loop only) ------------------------------------------------------------------
     def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
@@ -226,7 +228,23 @@ class FleetView:
         )
 
     def trend(self, name: str) -> str:
+        """The hosts table's Trend: CPU use over the last samples of the hour (the poller's load
+        history); the cost's recent values when there is no load history (no poller)."""
+        cpu = self.load_series(name, last=HISTORY)[0]
+        if cpu:
+            return spark(cpu, width=HISTORY)
         return spark(list(self.history.get(name, ())))
+
+    def load_series(
+        self, name: str, last: int | None = None
+    ) -> tuple[list[float | None], list[float | None]]:
+        """(CPU use, memory use) over the last hour (the newest `last`), oldest first; None: unknown."""
+        rows = self.load.host(name, last=last) if self.load is not None else []
+
+        def known(value: float) -> float | None:
+            return None if math.isnan(value) else value
+
+        return [known(r[1]) for r in rows], [known(r[2]) for r in rows]
 
     def cost(self, name: str) -> float | None:
         cost = self.breakdown(name)

@@ -68,9 +68,64 @@ VMS_BINDINGS: list[Binding] = [
     key("v", "vm('display')", "Display cmd", id="vms.display", show=False),
 ]
 
+# Every table (hosts, profiles, VMs) sorts the same way (tui/ui/panes/base.py TablePane): `>` and `<`
+# move the sort to the next or previous column (after the last: unsorted), `!` reverses it. These
+# three are free on every pane and in the what-if lab, and work alike in any keyboard layout that
+# has them, where shift+letter per column would take letters the panes already use (D, and more later).
+SORT_BINDINGS: list[Binding] = [
+    key(
+        "greater_than_sign", "sort(1)", "Sort next column", id="table.sort_next", key_display=">", show=False
+    ),
+    key(
+        "less_than_sign",
+        "sort(-1)",
+        "Sort previous column",
+        id="table.sort_prev",
+        key_display="<",
+        show=False,
+    ),
+    key(
+        "exclamation_mark",
+        "sort_reverse",
+        "Reverse sort",
+        id="table.sort_reverse",
+        key_display="!",
+        show=False,
+    ),
+]
+
 PROFILES_BINDINGS: list[Binding] = [
     key("enter", "details", "Details", id="profiles.details"),
 ]
+
+# Keys that change the fleet: the key bar does not offer them in read-only mode (pressed anyway,
+# they still say why they are refused: the one read-only rule lives in the action path).
+MUTATING_IDS: frozenset[str] = frozenset(
+    {
+        "hosts.enable",
+        "hosts.no_scheduling",
+        "hosts.disable",
+        "hosts.drain",
+        "hosts.start",
+        "vms.start",
+        "vms.stop",
+        "vms.destroy",
+        "vms.migrate",
+        "vms.scale",
+        "vms.reboot",
+        "vms.suspend",
+        "vms.resume",
+        "vms.power_on",
+        "vms.autostart",
+        "vms.undefine",
+        "vmdetail.snapshot",
+        "vmdetail.revert",
+        "vmdetail.delete_snapshot",
+    }
+)
+
+# Kept on the key bar at any width: the way out and the way to every other key.
+ESSENTIAL_IDS: frozenset[str] = frozenset({"app.help", "app.quit"})
 
 # Keys the help screen lists that belong to Textual itself.
 BUILTIN_KEYS: list[tuple[str, str]] = [

@@ -75,7 +75,7 @@ class VmDetailScreen(Screen[None]):
             with TabPane("History", id="vmd-tab-history"):
                 yield DataTable(id="vmd-history", cursor_type="row", zebra_stripes=True)
         yield Static("", id="vmd-status", markup=False)
-        yield KeyBar()
+        yield KeyBar(read_only=self.session.read_only)
 
     def on_mount(self) -> None:
         self.query_one("#vmd-disks", DataTable).add_columns(

@@ -11,8 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
+from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
 from textual.screen import Screen
 from textual.widgets import Static
@@ -20,7 +21,9 @@ from textual.widgets import Static
 from tui.core.printable import printable
 from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
+from tui.ui.keymap import SORT_BINDINGS
 from tui.ui.session import Session
+from tui.ui.sorting import arrow, cell_sort_key
 from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
@@ -43,12 +46,13 @@ class Pane(Screen[None]):
         self.filter = TextFilter()
         self.stale: set[str] = set()  # hosts that changed while the pane was not on screen
         self._shown: dict[str, str] = {}  # selector -> text last set
+        self._notice: str | None = None  # the newest notification, shown instead of the status
 
     def compose(self) -> ComposeResult:
         yield Static("", id="pane-header", markup=False)
         yield from self.compose_body()
         yield Static("", id="pane-status", markup=False)
-        yield KeyBar()
+        yield KeyBar(read_only=self.session.read_only)
 
     def compose_body(self) -> ComposeResult:
         raise NotImplementedError
@@ -114,8 +118,22 @@ class Pane(Screen[None]):
         self._show("#pane-header", " · ".join(p for p in parts if p))
 
     def update_status(self) -> None:
-        """The status bar: actions running and the last result (the app's Activity)."""
-        self._show("#pane-status", printable(self.activity.line()))
+        """The status bar: actions running and the last result (the app's Activity), or while it
+        lasts the newest notification (`show_notice`)."""
+        self._show("#pane-status", self._notice or printable(self.activity.line()))
+
+    def show_notice(self, text: str | None, severity: str = "information") -> None:
+        """Show a notification (one printable line) on the status line, or None to end it.
+
+        Notifications live here rather than in toasts so that they never cover a table row (at
+        80x24 a toast hid the selected row); the status line returns when the notice expires."""
+        self._notice = text
+        if self.is_mounted:
+            status = self.query_one("#pane-status", Static)
+            status.set_class(text is not None, "-notice")
+            for level in ("warning", "error"):
+                status.set_class(text is not None and severity == level, f"-notice-{level}")
+        self.update_status()
 
     def _show(self, selector: str, text: str) -> None:
         # Static.update re-lays-out the whole screen: on a pane switch in front of a large table
@@ -126,14 +144,21 @@ class Pane(Screen[None]):
 
 
 class TablePane(Pane):
-    """A pane whose body is one DataTable keyed by a string (host name, VM UUID, profile id)."""
+    """A pane whose body is one DataTable keyed by a string (host name, VM UUID, profile id).
+
+    Sorting lives here, once for every table: `sort` is (column index, reversed) or None (the
+    model's order). It is applied whenever rows are loaded, so it holds across filters and poller
+    refreshes; a poll that changes a sorted cell or adds a row reloads the shown rows in order.
+    """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [*SORT_BINDINGS]
 
     def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
         super().__init__(view, session, activity)
         self._rows: dict[str, tuple[str, ...]] = {}  # every row, filtered or not: the pane's model
         self._hay: dict[str, str] = {}  # key -> the row's search text (TextFilter.matches_text)
+        self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
 
     def compose_body(self) -> ComposeResult:
         yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
@@ -146,7 +171,8 @@ class TablePane(Pane):
         # Every column gets a width (None: sized from the data by `refresh_all`), so the table never
         # measures cells one by one (see widgets/table.py).
         for label, width in self.COLUMNS:
-            self.table.add_column(label, key=label, width=width or len(label))
+            # One column more than the label: room for the sort arrow.
+            self.table.add_column(label, key=label, width=max(width or 0, len(label) + 1))
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
         raise NotImplementedError
@@ -175,16 +201,61 @@ class TablePane(Pane):
         selected = self.selected_key()
         keep = self.filter.matches_text
         hay = self._hay
-        table.load_rows((key, cells) for key, cells in self._rows.items() if keep(hay[key]))
+        table.load_rows(self.ordered((key, cells) for key, cells in self._rows.items() if keep(hay[key])))
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
+
+    # --- sorting ---------------------------------------------------------------------------------
+    def ordered(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
+        """The rows in the pane's sort order (stable: equal values keep the model's order)."""
+        if self.sort is None:
+            return list(rows)
+        column, reverse = self.sort
+        return sorted(rows, key=lambda row: cell_sort_key(row[1][column]), reverse=reverse)
+
+    def action_sort(self, step: int) -> None:
+        """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
+        count = len(self.COLUMNS)
+        if self.sort is None:
+            column: int | None = 0 if step > 0 else count - 1
+        else:
+            column = self.sort[0] + step
+            column = column if 0 <= column < count else None
+        self.set_sort(None if column is None else (column, False))
+
+    def action_sort_reverse(self) -> None:
+        """`!`: reverse the sort (unsorted: sort by the first column, descending)."""
+        self.set_sort((0, True) if self.sort is None else (self.sort[0], not self.sort[1]))
+
+    def set_sort(self, sort: tuple[int, bool] | None) -> None:
+        self.sort = sort
+        if self.is_mounted:
+            for i, column in enumerate(self.table.ordered_columns):
+                label = self.COLUMNS[i][0]
+                marked = sort is not None and sort[0] == i
+                column.label = Text(label + arrow(sort[1]) if marked and sort is not None else label)
+            self._load()
+            self.table.refresh()
+        self.update_header()
+
+    def sort_text(self) -> str:
+        if self.sort is None:
+            return ""
+        column, reverse = self.sort
+        return f"sorted by {self.COLUMNS[column][0]} {arrow(reverse)}"
+
+    def update_header(self) -> None:
+        super().update_header()
+        if self.sort is not None and self.is_mounted:
+            text = self._shown.get("#pane-header", "")
+            self._show("#pane-header", f"{text} · {self.sort_text()}")
 
     def _size_columns(self, rows: Iterable[tuple[str, ...]]) -> None:
         """Data-sized columns: the longest text (len, not a Rich measurement), capped at MAX_WIDTH."""
         auto = [i for i, (_label, width) in enumerate(self.COLUMNS) if width is None]
         if not auto:
             return
-        widest = {i: len(self.COLUMNS[i][0]) for i in auto}
+        widest = {i: len(self.COLUMNS[i][0]) + 1 for i in auto}  # + the sort arrow
         for cells in rows:
             for i in auto:
                 widest[i] = max(widest[i], len(cells[i]))
@@ -199,6 +270,9 @@ class TablePane(Pane):
             return
         table = self.table
         rows, before = self.rows_of_hosts(names)
+        if self.sort is not None:
+            self._apply_sorted(rows, before)
+            return
         labels = [label for label, _ in self.COLUMNS]
         for key in before - set(rows):
             self._rows.pop(key, None)
@@ -221,6 +295,38 @@ class TablePane(Pane):
             for label, new, was in zip(labels, cells, old, strict=True):
                 if new != was:
                     table.update_cell(key, label, new)  # never update_width on live data
+
+    def _apply_sorted(self, rows: Mapping[str, tuple[str, ...]], before: set[str]) -> None:
+        """update_rows on a sorted table: a row that appeared, or whose sort cell changed, may move,
+        so the shown rows are reloaded in order; other changes are applied cell by cell."""
+        assert self.sort is not None
+        column = self.sort[0]
+        moved = bool(before - set(rows))
+        changed: dict[str, tuple[str, ...]] = {}
+        for key in before - set(rows):
+            self._rows.pop(key, None)
+            self._hay.pop(key, None)
+        keep = self.filter.matches_text
+        for key, raw in rows.items():
+            cells = safe_cells(raw)
+            old = self._rows.get(key)
+            hay = haystack(cells)
+            if old is None or old[column] != cells[column] or keep(self._hay[key]) != keep(hay):
+                moved = True  # a new row, a new place, or in or out of the filter
+            self._rows[key] = cells
+            self._hay[key] = hay
+            changed[key] = cells
+        if moved:
+            self._load()
+            return
+        table = self.table
+        labels = [label for label, _ in self.COLUMNS]
+        for key, cells in changed.items():
+            if key not in table.rows:
+                continue
+            for label, new, was in zip(labels, cells, table.get_row(key), strict=True):
+                if new != was:
+                    table.update_cell(key, label, new)
 
     def open_detail(self, screen: Screen[None]) -> None:
         """Show a detail screen over this pane, once: enter arrives as a key and as the table's

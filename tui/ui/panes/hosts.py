@@ -15,6 +15,7 @@ from typing import ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import BindingType
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
@@ -25,6 +26,7 @@ from tui.ui.keymap import HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
+from tui.ui.text import haystack
 from tui.ui.vmactions import ask_drain, ask_start
 
 
@@ -52,6 +54,10 @@ def ask_state_change(app: App[None], view: FleetView, session: Session, host: st
 
     dialog = StateChangeScreen(host, record.state, state, view.vms_holding_resources(host))
     app.push_screen(dialog, done)
+
+
+TREND_REFRESH_S = 5.0
+TREND_COLUMN = 8  # "Trend" in HostsPane.COLUMNS
 
 
 class HostsPane(TablePane):
@@ -116,6 +122,27 @@ class HostsPane(TablePane):
     def build(self) -> None:
         super().build()
         self._load_checks()
+        # CPU use changes on every poll but is not a change a row is redrawn for (HostSnapshot.
+        # looks_like): the Trend cells of the rows on screen are brought up to date on a timer.
+        self.set_interval(TREND_REFRESH_S, self.refresh_trends)
+
+    def refresh_trends(self) -> None:
+        """Redraw the Trend cell of each row on screen whose sparkline moved."""
+        if not self.is_current or self.view.load is None:
+            return
+        table = self.table
+        first = int(table.scroll_y)
+        column = TREND_COLUMN
+        for index in range(first, min(table.row_count, first + table.size.height)):
+            key = table.coordinate_to_cell_key(Coordinate(index, 0)).row_key.value
+            cells = self._rows.get(key) if key is not None else None
+            if key is None or cells is None:
+                continue
+            trend = self.view.trend(key)
+            if trend != cells[column]:
+                self._rows[key] = cells = (*cells[:column], trend, *cells[column + 1 :])
+                self._hay[key] = haystack(cells)
+                table.update_cell(key, self.COLUMNS[column][0], trend)
 
     @work(thread=True, exclusive=True, group="hostchecks-load")
     def _load_checks(self) -> None:

@@ -1,0 +1,121 @@
+"""Sorting every table, k9s style: `>` / `<` move the sort column, `!` reverses it; the header shows
+the column and direction; the order holds across poller refreshes and filters. Numbers sort as
+numbers (by the value the cell shows in its column's unit, not as text). Pilot on the demo fleet."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+from textual.widgets import DataTable
+
+from tui.core.live import DomainState
+from tui.ui.app import VmdeckApp
+from tui.ui.panes.base import TablePane
+from tui.ui.sorting import cell_sort_key
+
+from .test_ui_console import SIZE, console, header, polled, wait_for
+
+
+@pytest.fixture
+def demo(tmp_path: Path) -> Path:
+    return tmp_path / "demo"
+
+
+def shown_order(app: VmdeckApp) -> list[str]:
+    table = app.screen.query_one(DataTable)
+    return [str(row.key.value) for row in table.ordered_rows]
+
+
+def cost_of(app: VmdeckApp, name: str) -> float:
+    cost = app.view.cost(name)
+    return -math.inf if cost is None else cost  # "-" sorts after every number; checked below
+
+
+async def sort_by(pilot: object, pane: TablePane, label: str) -> None:
+    target = [c for c, _ in pane.COLUMNS].index(label)
+    for _ in range(target + 1):
+        await pilot.press("greater_than_sign")  # type: ignore[attr-defined]
+    await pilot.pause()  # type: ignore[attr-defined]
+    assert pane.sort == (target, False)
+
+
+def test_cells_sort_by_their_numbers() -> None:
+    cells = ["10/8!", "9/8", "-", "∞", "2.5", "abc", "100004.5", "?"]
+    assert sorted(cells, key=cell_sort_key) == ["2.5", "9/8", "10/8!", "100004.5", "∞", "-", "?", "abc"]
+    assert cell_sort_key("12.5 GiB") < cell_sort_key("100 GiB")
+    assert cell_sort_key("-∞") < cell_sort_key("-3")
+
+
+async def test_hosts_by_cost_descending_kept_after_a_refresh(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        pane = app.panes["hosts"]
+        await sort_by(pilot, pane, "Cost")
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        assert pane.sort == (7, True)
+        assert "sorted by Cost ▼" in header(app)
+        assert str(app.screen.query_one(DataTable).ordered_columns[7].label) == "Cost▼"
+        priced = [n for n in shown_order(app) if app.view.cost(n) is not None]
+        assert len(priced) > 10
+        costs = [cost_of(app, n) for n in priced]
+        assert costs == sorted(costs, reverse=True)
+        # A poll changes one host's cost: the table stays sorted by cost.
+        running = {n: [d for d in app.view.domains(n) if d.state is DomainState.RUNNING] for n in priced}
+        name = next(n for n in priced if running[n])  # the dearest host that runs a VM
+        before = app.view.cost(name)
+        dom = running[name][0]
+        app.poller.connection(name).lookupByUUIDString(dom.uuid).destroy()  # type: ignore[union-attr]
+        app.poller.request_poll(name)  # type: ignore[union-attr]
+        await wait_for(pilot, lambda: app.view.cost(name) != before, "the cost to change")
+        await pilot.pause(0.5)
+        priced = [n for n in shown_order(app) if app.view.cost(n) is not None]
+        costs = [cost_of(app, n) for n in priced]
+        assert costs == sorted(costs, reverse=True)
+        assert pane.sort == (7, True)
+
+
+async def test_vms_by_memory_kept_across_a_filter_and_a_refresh(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        await sort_by(pilot, pane, "Memory")
+        assert "sorted by Memory ▲" in header(app)
+        memory = {row.key: row.memory for row in app.view.vm_rows()}
+        order = shown_order(app)
+        assert [memory[k] for k in order] == sorted(memory[k] for k in order)
+        assert len({memory[k] for k in order}) > 1  # more than one size: the order means something
+        pane.set_filter("pool")
+        await pilot.pause()
+        order = shown_order(app)
+        assert order
+        assert [memory[k] for k in order] == sorted(memory[k] for k in order)
+        pane.refresh_all()  # what the poller does after a large batch
+        await pilot.pause()
+        assert shown_order(app) == order
+        await pilot.press("less_than_sign")  # back to vCPU
+        await pilot.pause()
+        assert pane.sort == (3, False)
+        assert "sorted by vCPU ▲" in header(app)
+
+
+async def test_sort_cycles_back_to_the_model_order(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        pane = app.panes["profiles"]
+        await pilot.press("2")
+        await pilot.pause()
+        model = shown_order(app)
+        for _ in range(len(pane.COLUMNS)):
+            await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert pane.sort == (len(pane.COLUMNS) - 1, False)
+        await pilot.press("greater_than_sign")
+        await pilot.pause()
+        assert pane.sort is None
+        assert "sorted by" not in header(app)
+        assert shown_order(app) == model

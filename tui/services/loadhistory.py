@@ -1,0 +1,119 @@
+"""Load over the last hour, per host (CPU use, memory use) and per VM (CPU use), in bounded memory.
+
+Each series is a fixed-size ring of `SLOTS` samples in `array` buffers (no per-sample objects):
+a host costs `HOST_BYTES` (time as a double, CPU and memory as floats) and each VM `VM_BYTES`,
+whatever the poll period. A sample older than `WINDOW_S` is not returned; with polls faster than
+WINDOW_S / SLOTS the ring holds the last SLOTS samples (less than an hour, never more memory).
+
+A host's CPU use is the host CPUs its VMs keep busy over its CPUs (0..1); a VM's is the host CPUs
+it keeps busy (DomainFacts.cpu_rate); memory use is the running VMs' memory over the host's (0..1). Written by poller threads, read by any: one lock per history.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from array import array
+from collections.abc import Iterable
+
+from tui.core.live import DomainState, HostSnapshot
+
+WINDOW_S = 3600.0
+SLOTS = 360  # one sample per 10 s over an hour: the realm's usual poll period
+NAN = math.nan
+
+
+class Ring:
+    """The last `SLOTS` (time, value...) samples of one series, oldest first when read."""
+
+    __slots__ = ("_columns", "_count", "_next", "_times")
+
+    def __init__(self, columns: int) -> None:
+        self._times = array("d", [NAN]) * SLOTS
+        self._columns = [array("f", [NAN]) * SLOTS for _ in range(columns)]
+        self._next = 0
+        self._count = 0
+
+    def add(self, at: float, *values: float) -> None:
+        i = self._next
+        self._times[i] = at
+        for column, value in zip(self._columns, values, strict=True):
+            column[i] = value
+        self._next = (i + 1) % SLOTS
+        self._count = min(self._count + 1, SLOTS)
+
+    def read(self, since: float, last: int | None = None) -> list[tuple[float, ...]]:
+        """(time, value...) of the samples at or after `since` (only the newest `last`), oldest
+        first; NaN: unknown."""
+        count = self._count if last is None else min(self._count, max(0, last))
+        start = (self._next - count) % SLOTS
+        out = []
+        for k in range(count):
+            i = (start + k) % SLOTS
+            at = self._times[i]
+            if at >= since:
+                out.append((at, *(float(c[i]) for c in self._columns)))
+        return out
+
+    @staticmethod
+    def nbytes(columns: int) -> int:
+        return SLOTS * (8 + 4 * columns)
+
+
+HOST_BYTES = Ring.nbytes(2)
+VM_BYTES = Ring.nbytes(1)
+
+
+class LoadHistory:
+    """Per host and per VM rings, fed with every connected snapshot (`record`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._hosts: dict[str, Ring] = {}
+        self._vms: dict[str, dict[str, Ring]] = {}  # host -> VM UUID -> ring
+
+    def record(self, snap: HostSnapshot, at: float | None = None) -> None:
+        if not snap.live or snap.node is None:
+            return
+        when = at if at is not None else (snap.polled_at or time.time())
+        cpus = max(1, snap.node.cpus)
+        rates = [d.cpu_rate for d in snap.domains]
+        known = [r for r in rates if r is not None]
+        cpu = sum(known) / cpus if known or not rates else NAN
+        running = [d for d in snap.domains if d.state is DomainState.RUNNING]
+        memory = sum(d.memory for d in running) / snap.node.memory if snap.node.memory else NAN
+        with self._lock:
+            self._hosts.setdefault(snap.host, Ring(2)).add(when, cpu, memory)
+            vms = self._vms.setdefault(snap.host, {})
+            present = {d.uuid for d in snap.domains}
+            for uuid in list(vms):
+                if uuid not in present:
+                    del vms[uuid]  # gone from the host: its history goes too (bounded by VMs now)
+            for d in snap.domains:
+                rate = d.cpu_rate if d.cpu_rate is not None else NAN
+                vms.setdefault(d.uuid, Ring(1)).add(when, rate)
+
+    def forget(self, names: Iterable[str]) -> None:
+        with self._lock:
+            for name in names:
+                self._hosts.pop(name, None)
+                self._vms.pop(name, None)
+
+    def host(
+        self, name: str, now: float | None = None, last: int | None = None
+    ) -> list[tuple[float, float, float]]:
+        """(time, CPU use 0..1, memory use 0..1) over the last hour (the newest `last`), oldest first."""
+        since = (now if now is not None else time.time()) - WINDOW_S
+        with self._lock:
+            ring = self._hosts.get(name)
+            rows = ring.read(since, last) if ring is not None else []
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def vm(self, host: str, uuid: str, now: float | None = None) -> list[tuple[float, float]]:
+        """(time, host CPUs busy) of one VM over the last hour, oldest first."""
+        since = (now if now is not None else time.time()) - WINDOW_S
+        with self._lock:
+            ring = self._vms.get(host, {}).get(uuid)
+            rows = ring.read(since) if ring is not None else []
+        return [(r[0], r[1]) for r in rows]
