@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import SplitResult, parse_qsl, urlencode, urlsplit, urlunsplit
 
+from tui.core.hosts import redact_uri
 from tui.services.store.files import StoreError
 
 URL_SCHEMES = ("postgresql://", "postgres://")
@@ -35,15 +36,14 @@ def redact_url(location: str) -> str:
     """The location with any password replaced by ***; anything else (a directory) unchanged."""
     if location.lower().startswith(URL_SCHEMES):
         try:
-            parts = urlsplit(location)
-            netloc = parts.netloc
-            if "@" in netloc:
-                userinfo, _, hostport = netloc.rpartition("@")
-                if ":" in userinfo:
-                    userinfo = userinfo.split(":", 1)[0] + ":" + REDACTED
-                netloc = f"{userinfo}@{hostport}"
+            # The password in user:password@ is hidden by the one rule for URIs (core.hosts); a
+            # libpq URL may also carry ?password=, hidden here.
+            urlsplit(location)  # raises ValueError on a URL that cannot be parsed (handled below)
+            parts = urlsplit(redact_uri(location))
             query = [(k, REDACTED if k.lower() == "password" else v) for k, v in parse_qsl(parts.query)]
-            return urlunsplit(SplitResult(parts.scheme, netloc, parts.path, urlencode(query, safe="/*"), ""))
+            return urlunsplit(
+                SplitResult(parts.scheme, parts.netloc, parts.path, urlencode(query, safe="/*"), "")
+            )
         except ValueError:
             return f"{location.split(':', 1)[0]}://{REDACTED} (unparsable URL)"
     if _KEYWORD_FORM.match(location):
