@@ -23,7 +23,7 @@ from textual.widgets import Input, Static
 from tui.core.live import DomainState
 from tui.services.actions import Deck, Outcome
 from tui.services.actions.path import Note
-from tui.services.store import Store
+from tui.services.store import Actor, Store
 from tui.ui.activity import Running
 from tui.ui.app import VmdeckApp
 from tui.ui.dialogs import ActionScreen, HostDetailScreen, StateChangeScreen
@@ -303,6 +303,29 @@ async def test_a_vm_with_an_action_running_is_refused_at_once(demo: Path) -> Non
         await pilot.press("c")
         assert not isinstance(app.screen, ActionScreen)
         assert f"stop {vm.name} already running" in status_line(app)
+
+
+async def test_an_action_another_admin_runs_is_refused_before_the_question(demo: Path) -> None:
+    """Another vmdeck's lease (another console, the CLI, another machine) is seen without store I/O
+    on the UI loop: from the copy the app reads in a worker."""
+    other = Store(demo / "db", actor=Actor("bob"))
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        vm = running_vm(app, "pool2-01")
+        await on_vms_pane(pilot, "pool2-01", vm)
+        lease = other.acquire_lease(f"vm:{vm.name}", "vm.stop", 60)
+        try:
+            await wait_for(
+                pilot, lambda: app.leases.holding(f"vm:{vm.name}", None) is not None, "the lease copy"
+            )
+            await pilot.press("c")
+            assert not isinstance(app.screen, ActionScreen)
+            assert f"stop {vm.name} already running, started by bob" in status_line(app)
+        finally:
+            other.release_lease(lease)
+        await wait_for(pilot, lambda: app.leases.holding(f"vm:{vm.name}", None) is None, "the release")
+        await pilot.press("c")
+        assert isinstance(app.screen, ActionScreen)  # free again: the question is asked
 
 
 async def test_status_line_tracks_the_latest_action(demo: Path) -> None:

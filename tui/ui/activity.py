@@ -35,6 +35,8 @@ class Activity:
         self.running: dict[int, Running] = {}
         self.last = ""
         self._ids = 0
+        # "vm:NAME" / "host:NAME" -> time.monotonic() when this console's last action on it ended
+        self.ended_at: dict[str, float] = {}
 
     def started(
         self,
@@ -53,7 +55,9 @@ class Activity:
         self.ended(token, outcome_line(outcome))
 
     def ended(self, token: int, line: str) -> None:
-        self.running.pop(token, None)
+        job = self.running.pop(token, None)
+        if job is not None and (job.vm or job.host):
+            self.ended_at[f"vm:{job.vm}" if job.vm else f"host:{job.host}"] = time.monotonic()
         self.last = line
 
     def progressed(self, text: str) -> None:

@@ -43,6 +43,7 @@ from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
 from tui.ui.keymap import APP_BINDINGS, PANES, SORT_BINDINGS, describe
 from tui.ui.keyorder import OrderedKeys
+from tui.ui.leases import LEASE_READ_S, LeaseCopy, LeasesRead
 from tui.ui.messages import (
     ActionFinished,
     ActionJob,
@@ -135,6 +136,8 @@ class VmdeckApp(App[None]):
         self.crash_log: Path | None = None
         self.crash_message: str | None = None
         self._notice_timer: Timer | None = None
+        self.leases = LeaseCopy()  # the store's live leases, read off the UI loop (tui/ui/leases.py)
+        self._reading_leases = False
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -146,6 +149,28 @@ class VmdeckApp(App[None]):
             self.poller.start()
         if self.store is not None:  # changes by any other vmdeck reach this console (feed's thread)
             self._unwatch = watch(self.store, self._store_changed, on_status=self._store_status)
+            self._read_leases()
+            self.set_interval(LEASE_READ_S, self._read_leases)
+
+    def _read_leases(self) -> None:
+        if self._reading_leases or self.store is None:
+            return  # one read at a time: a store that stopped answering never piles up workers
+        self._reading_leases = True
+        store, began = self.store, time.monotonic()
+
+        def read() -> None:
+            try:
+                leases = store.leases()
+            except (StoreError, OSError):
+                leases = None  # unreachable: the feed's status says so; keep the last copy
+            self.post_message(LeasesRead(leases if leases is not None else [], began, leases is not None))
+
+        self.run_worker(read, thread=True, group="leases", name="leases")
+
+    def on_leases_read(self, message: LeasesRead) -> None:
+        self._reading_leases = False
+        if message.ok:
+            self.leases.replace(message.leases, message.read_at)
 
     def _store_changed(self, change: StoreChange) -> None:
         if change.kind == "host":

@@ -42,6 +42,7 @@ from tui.services.store.base import Busy
 from tui.ui.activity import Activity
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
+from tui.ui.leases import LeaseCopy
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested, Report
 from tui.ui.session import Session
 
@@ -62,14 +63,17 @@ def refusal(view: FleetView, session: Session, host: str) -> str | None:
 def busy(app: App[None], kind: str, name: str) -> str | None:
     """What already runs on this VM (`kind` "vm") or host ("host"), or None: one action per object.
 
-    The store's leases (`Deck.busy`) see every console and CLI run on this fleet; the console's own
-    jobs cover an action asked for here whose worker has not taken its lease yet.
+    The store's leases (the app's copy, read off the UI loop: tui/ui/leases.py) show every console's
+    and CLI's actions on this fleet; the console's own jobs cover an action asked for here whose
+    worker has not taken its lease yet. No store I/O here: this runs on the UI loop.
     """
-    deck: Deck | None = getattr(app, "deck", None)
-    lease = deck.busy(kind, name) if deck is not None else None
+    activity: Activity | None = getattr(app, "activity", None)
+    copy: LeaseCopy | None = getattr(app, "leases", None)
+    key = f"{kind}:{name}"
+    ended = activity.ended_at.get(key) if activity is not None else None
+    lease = copy.holding(key, ended) if copy is not None else None
     if lease is not None:
         return str(Busy(lease.key, lease.action, lease.holder, lease.since))
-    activity: Activity | None = getattr(app, "activity", None)
     for job in activity.running.values() if activity is not None else ():
         if (kind == "vm" and job.vm == name) or (kind == "host" and job.host == name and job.vm is None):
             return f"{job.label} already running, started by this console at {job.since}"
