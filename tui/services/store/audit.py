@@ -38,6 +38,7 @@ from typing import Any
 from tui.services.store.files import StoreError, fsync_dir, os_error
 
 OUTCOME_UNKNOWN = "outcome unknown"
+IN_PROGRESS = "in progress"  # an open intent whose holder is alive (both backends fold to this)
 NOT_APPLIED = "not-applied"
 KINDS = ("change", "intent", "outcome", "event")
 _MAX_LINE = 1 << 20

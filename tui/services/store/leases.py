@@ -28,7 +28,7 @@ from tui.services.store.files import StoreError, StoreLock, atomic_write, read_j
 LEASES_FILE = "leases.json"
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -167,7 +167,7 @@ class LeasesAndIntents:
     def _holder_gone(info: Mapping[str, Any], leases: Mapping[str, Any], now: float) -> bool:
         same_machine = info.get("machine") == machine()
         pid = info.get("pid")
-        if same_machine and isinstance(pid, int) and not _pid_alive(pid):
+        if same_machine and isinstance(pid, int) and not pid_alive(pid):
             return True
         key, token = info.get("key"), info.get("token")
         if key is None:
@@ -210,7 +210,7 @@ class LeasesAndIntents:
             return False
         pid = record.get("pid")
         # A holder on this machine that is gone frees its lease at once (the ttl bounds the rest).
-        return not (record.get("machine") == machine() and isinstance(pid, int) and not _pid_alive(pid))
+        return not (record.get("machine") == machine() and isinstance(pid, int) and not pid_alive(pid))
 
     @staticmethod
     def _lease(key: str, record: Mapping[str, Any]) -> Lease:

@@ -1,7 +1,7 @@
 """Which audit entries a query asks for (`vmdeck audit --host/--vm/--actor/--since`): one rule.
 
 The local backend filters with `matches`; the PostgreSQL backend translates the same rule into SQL
-(postgres/backend.py `_audit_where`), and the backend tests check both give the same answers.
+(postgres/intents.py `IntentTables.audit`), and the backend tests check both give the same answers.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
 from tui.services.store.audit import (
+    IN_PROGRESS,
     OUTCOME_UNKNOWN,
     Actor,
     AuditEntry,
@@ -47,7 +48,6 @@ AUDIT_FILE = "audit.jsonl"
 # Temp files of these are only ever written under the store lock: any found while holding it is a
 # dead writer's, whatever its age.
 _LOCKED_FILES = (HOSTS_FILE, VMS_FILE, LEASES_FILE)
-IN_PROGRESS = "in progress"
 VM_STATUSES = ("active", "starting", "leftover")
 
 
