@@ -1,4 +1,4 @@
-"""The host-check rules (tui/core/hostcheck.py) on facts, and node-device XML from outside.
+"""The host-check rules (tui/core/hostcheck/) on facts, and node-device XML from outside.
 
 The node-device documents are real: captured with `virsh nodedev-dumpxml` on the test-bed machine
 (tests/golden/nodedev/), then mutated — an IOMMU group added the way libvirt writes it, a field
@@ -15,24 +15,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tui.core.hostcheck import (
-    CheckItem,
-    HostCheckReport,
+from tui.core.hostcheck import CheckItem, HostCheckReport, Verdict, exit_code
+from tui.core.hostcheck.hardware import (
     PciDeviceFacts,
-    PeerResult,
-    PoolFacts,
-    Verdict,
-    check_capacity,
     check_device,
     check_iommu,
     check_kvm,
-    check_peers,
-    check_pool,
-    check_versions,
-    exit_code,
     node_device_name,
     parse_capabilities,
     parse_node_device,
+)
+from tui.core.hostcheck.resources import (
+    PeerResult,
+    PoolFacts,
+    check_capacity,
+    check_peers,
+    check_pool,
+    check_versions,
 )
 from tui.core.model import Device, HardwareProfile
 

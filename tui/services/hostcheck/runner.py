@@ -1,7 +1,7 @@
 """Running one host's readiness check through libvirt (remote, like every other call).
 
 Reads capabilities, domain capabilities, node info and memory stats, the profile's PCI node devices,
-the realm's pools and the versions, and judges them with the rules in tui/core/hostcheck.py. Two
+the realm's pools and the versions, and judges them with the rules in tui/core/hostcheck/. Two
 checks change something for a moment, so they go through `Deck.run` (refused in read-only mode,
 audited): a marker volume written through this host and looked up through every other host of the
 realm (shared storage really shared), and a paused, disk-less probe VM live-migrated to every other
@@ -26,26 +26,25 @@ from typing import Any, TypeVar
 
 import libvirt
 
-from tui.core.hostcheck import (
+from tui.core.hostcheck import CheckItem, HostCheckReport, Verdict, access_hint
+from tui.core.hostcheck.hardware import (
     PCI_BRIDGE_CLASS,
-    CheckItem,
-    HostCheckReport,
     PciDeviceFacts,
-    PeerResult,
-    PoolFacts,
-    Verdict,
-    access_hint,
-    check_capacity,
     check_device,
     check_iommu,
     check_kvm,
-    check_peers,
-    check_pool,
-    check_versions,
-    clip,
     node_device_name,
     parse_capabilities,
     parse_node_device,
+)
+from tui.core.hostcheck.report import clip
+from tui.core.hostcheck.resources import (
+    PeerResult,
+    PoolFacts,
+    check_capacity,
+    check_peers,
+    check_pool,
+    check_versions,
 )
 from tui.core.hosts import HostRecord
 from tui.core.model import Graphics, HardwareProfile
