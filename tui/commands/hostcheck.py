@@ -111,8 +111,7 @@ def check_after_add(store: Any, config: Any, name: str, open_timeout: float = 10
     other hosts and `vmdeck hosts check`), cached like any check. Never raises for the host's sake:
     a host that cannot be reached gets a report saying so."""
     from tui.services.actions import ActionSettings, Deck
-    from tui.services.hostcheck import CheckCache
-    from tui.services.hostcheck.runner import check_host
+    from tui.services.hostcheck import CheckCache, check_host
     from tui.services.poller import Poller, PollerSettings
 
     record = store.host(name)

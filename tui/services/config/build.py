@@ -27,8 +27,8 @@ from tui.core.model import (
     VmConfig,
 )
 from tui.core.pci import normalize_pci
-from tui.services.config.locator import KeyPath
 from tui.services.config.reader import Reader, did_you_mean
+from tui.services.config.sourceindex import KeyPath
 
 ROOT: KeyPath = ("ticrypt", "vm")
 

@@ -24,8 +24,9 @@ from tui.services.bounded_files import InputFileError, read_text, resolve
 from tui.services.config import cache
 from tui.services.config.build import build_config, build_curve
 from tui.services.config.hocon import HoconError, parse
-from tui.services.config.locator import SourceIndex, format_path, index_source
+from tui.services.config.locator import index_source
 from tui.services.config.reader import Reader
+from tui.services.config.sourceindex import SourceIndex, format_path
 
 
 class ConfigFileError(OSError):

@@ -17,148 +17,13 @@ config with problems to pyhocon, and pyhocon's includes are served from the text
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from tui.core import limits
 from tui.services.bounded_files import InputFileError, read_text, resolve
 from tui.services.config.hocon import can_wrap
-
-Key = str | int
-KeyPath = tuple[Key, ...]
-
-
-@dataclass(frozen=True)
-class Location:
-    file: str
-    line: int
-
-
-@dataclass(frozen=True)
-class IncludeRef:
-    at: Location  # where the include statement is
-    path: KeyPath  # the object it includes into
-    target: str  # as written
-    resolved: Path
-    exists: bool
-    empty: bool
-
-
-@dataclass(frozen=True)
-class MergedObjects:
-    at: Location  # the line holding both objects
-    path: KeyPath  # the array element they became
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Input vmdeck refuses to parse (an unsafe include, unbalanced brackets, nesting too deep)."""
-
-    at: Location
-    path: KeyPath
-    message: str
-
-
-@dataclass
-class SourceIndex:
-    """Everything the scanner learnt about a config and the files it includes."""
-
-    keys: dict[KeyPath, Location] = field(default_factory=dict)
-    raw: dict[KeyPath, str] = field(default_factory=dict)
-    includes: list[IncludeRef] = field(default_factory=list)
-    merged: list[MergedObjects] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
-    problems: list[Problem] = field(default_factory=list)
-    texts: dict[str, str] = field(default_factory=dict)  # resolved path -> text, for pyhocon's includes
-    total_bytes: int = 0
-    substitutions: int = 0
-
-    def locate(self, path: KeyPath) -> Location | None:
-        """The definition of `path`, or of its nearest ancestor that is written somewhere."""
-        for end in range(len(path), 0, -1):
-            hit = self.keys.get(path[:end])
-            if hit is not None:
-                return hit
-        return None
-
-
-_TOKEN = re.compile(
-    r"""
-    (?P<nl>\n)
-  | (?P<ws>[ \t\r\f\ufeff]+)
-  | (?P<comment>(?:\#|//)[^\n]*)
-  | (?P<triple>\"\"\"[\s\S]*?\"\"\"\"*)
-  | (?P<string>"(?:[^"\\\n]|\\.)*")
-  | (?P<subst>\$\{[^}\n]*\})
-  | (?P<plus_eq>\+=)
-  | (?P<punct>[{}\[\],:=])
-  | (?P<text>(?:[^\s"{}\[\],:=\#$+]|\+(?!=)|/(?!/))+)
-  | (?P<other>.)
-    """,
-    re.VERBOSE,
-)
-
-
-@dataclass
-class _Tok:
-    kind: str
-    text: str
-    line: int
-
-
-def _tokenize(text: str) -> list[_Tok]:
-    tokens: list[_Tok] = []
-    line = 1
-    for match in _TOKEN.finditer(text):
-        kind = match.lastgroup or "other"
-        value = match.group()
-        if kind not in ("ws", "comment"):
-            tokens.append(_Tok(kind, value, line))
-        line += value.count("\n")
-    return tokens
-
-
-def _unquote(token: _Tok) -> str:
-    if token.kind == "string":
-        body = token.text[1:-1]
-        return re.sub(r"\\(.)", r"\1", body)
-    if token.kind == "triple":
-        return token.text[3:-3]
-    return token.text
-
-
-def _split_key(parts: list[_Tok]) -> list[str]:
-    """`a.b."c.d"` -> ['a', 'b', 'c.d']: dots split unquoted text only."""
-    out: list[str] = [""]
-    for tok in parts:
-        if tok.kind == "text":
-            pieces = tok.text.split(".")
-            out[-1] += pieces[0]
-            out.extend(pieces[1:])
-        else:
-            out[-1] += _unquote(tok)
-    return out
-
-
-def _nesting_problem(toks: list[_Tok], name: str, prefix: KeyPath) -> Problem | None:
-    """Brackets open deeper than the limit (one linear pass): pyhocon's parser recurses once per level
-    and fails with RecursionError at about 50. Unbalanced brackets are left to pyhocon's syntax error,
-    which names the line where its parse stopped."""
-    depth = 0
-    for tok in toks:
-        if tok.kind != "punct":
-            continue
-        if tok.text in "{[":
-            depth += 1
-            if depth > limits.MAX_NESTING:
-                return Problem(
-                    Location(name, tok.line),
-                    prefix,
-                    f"nesting deeper than {limits.MAX_NESTING} levels of {{ }} and [ ]",
-                )
-        elif tok.text in "}]":
-            depth = max(0, depth - 1)
-    return None
+from tui.services.config.hocon_tokens import Token, has_content, nesting_problem, split_key, tokenize, unquote
+from tui.services.config.sourceindex import IncludeRef, KeyPath, Location, MergedObjects, Problem, SourceIndex
 
 
 class _Scanner:
@@ -170,15 +35,15 @@ class _Scanner:
         self.name = str(file)
         self.prefix = prefix
         self.chain = chain  # (resolved file, include statement) for every file that led here
-        self.toks: list[_Tok] = []
+        self.toks: list[Token] = []
         self.pos = 0
         self.too_deep = False
         self.root_dotted = 0
 
     def run(self, text: str) -> None:
-        self.toks = _tokenize(text)
+        self.toks = tokenize(text)
         self.pos = 0
-        too_deep = _nesting_problem(self.toks, self.name, self.prefix)
+        too_deep = nesting_problem(self.toks, self.name, self.prefix)
         if too_deep:
             self.index.problems.append(too_deep)
             return
@@ -207,7 +72,7 @@ class _Scanner:
             )
 
     # -- token helpers ------------------------------------------------------------------------------
-    def _peek(self) -> _Tok | None:
+    def _peek(self) -> Token | None:
         return self.toks[self.pos] if self.pos < len(self.toks) else None
 
     def _peek_kind(self) -> str:
@@ -253,7 +118,7 @@ class _Scanner:
             self._field(path)
 
     def _field(self, path: KeyPath) -> None:
-        key_parts: list[_Tok] = []
+        key_parts: list[Token] = []
         while self._peek_kind() in ("text", "string"):
             tok = self._peek()
             assert tok is not None
@@ -265,7 +130,7 @@ class _Scanner:
         if not key_parts:
             self.pos += 1  # not a key: skip one token and resynchronise
             return
-        keys = _split_key(key_parts)
+        keys = split_key(key_parts)
         line = key_parts[0].line
         if path == self.prefix and len(keys) > 1:
             self.root_dotted += 1
@@ -307,7 +172,7 @@ class _Scanner:
             assert tok is not None
             if last_line is not None and parts:
                 parts.append(" ")
-            parts.append(_unquote(tok) if tok.kind in ("string", "triple") else tok.text)
+            parts.append(unquote(tok) if tok.kind in ("string", "triple") else tok.text)
             last_line = tok.line
             self.pos += 1
         if parts:
@@ -376,7 +241,7 @@ class _Scanner:
             tok = self._peek()
             assert tok is not None
             if tok.kind == "string" and target is None:
-                target = _unquote(tok)
+                target = unquote(tok)
             elif tok.kind == "text":
                 words.extend(w for w in re.split(r"[()\s]+", tok.text) if w)
             self.pos += 1
@@ -428,7 +293,7 @@ class _Scanner:
                 )
                 return
             self.index.texts[str(resolved)] = text
-        empty = exists and not _has_content(text)
+        empty = exists and not has_content(text)
         self.index.includes.append(IncludeRef(at, path, target, resolved, exists, empty))
         if exists and not empty:
             self.index.files.append(resolved)
@@ -445,23 +310,8 @@ class _Scanner:
         return None
 
 
-def _has_content(text: str) -> bool:
-    return any(t.kind not in ("nl",) for t in _tokenize(text))
-
-
 def index_source(text: str, file: Path) -> SourceIndex:
     """Scan a config's text (already read) and, recursively, the files it includes."""
     index = SourceIndex(files=[file], texts={str(file): text}, total_bytes=len(text))
     _Scanner(index, file, (), ((file, Location(str(file), 0)),)).run(text)
     return index
-
-
-def format_path(path: KeyPath) -> str:
-    out = ""
-    for key in path:
-        if isinstance(key, int):
-            out += f"[{key}]"
-        else:
-            shown = f'"{key}"' if "." in key else key
-            out += f".{shown}" if out else shown
-    return out

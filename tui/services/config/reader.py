@@ -16,7 +16,7 @@ from typing import Any
 
 from tui.core.diagnostics import Diagnostic, Severity
 from tui.core.units import UnitError, parse_duration, parse_real_or_size, parse_size
-from tui.services.config.locator import KeyPath, Location, SourceIndex, format_path
+from tui.services.config.sourceindex import KeyPath, Location, SourceIndex, format_path
 
 _TRUE = {"true", "yes", "on"}
 _FALSE = {"false", "no", "off"}
