@@ -19,7 +19,8 @@ import pytest
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
-from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, ManagedVm, reconcile
+from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, ManagedVm
+from tui.core.live.reconcile import reconcile
 from tui.services.actions import Result
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.outcome import Failed

@@ -11,14 +11,13 @@ from tui.core.hosts import HostRecord
 from tui.core.live import (
     DomainFacts,
     DomainState,
-    FindingKind,
     HostSnapshot,
     HostStatus,
     ManagedVm,
     allocation,
     live_fleet,
-    reconcile,
 )
+from tui.core.live.reconcile import ReconcileKind, reconcile
 
 from .livefixtures import GIB, make_config
 
@@ -112,11 +111,11 @@ def test_reconcile_kinds():
     findings = reconcile(managed, snaps)
     kinds = {(f.kind, f.name, f.host) for f in findings}
     assert kinds == {
-        (FindingKind.UNMANAGED, "stranger", "h1"),
-        (FindingKind.MISSING, "gone", "h1"),
-        (FindingKind.MOVED, "moved", "h2"),
-        (FindingKind.UNKNOWN, "dark", "h3"),
+        (ReconcileKind.UNMANAGED, "stranger", "h1"),
+        (ReconcileKind.MISSING, "gone", "h1"),
+        (ReconcileKind.MOVED, "moved", "h2"),
+        (ReconcileKind.UNKNOWN, "dark", "h3"),
     }
-    assert next(f for f in findings if f.kind is FindingKind.MOVED).recorded_host == "h1"
+    assert next(f for f in findings if f.kind is ReconcileKind.MOVED).recorded_host == "h1"
     assert all(f.action for f in findings)
     assert reconcile([], {}) == []

@@ -23,7 +23,7 @@ import pytest
 from tui.core.costs import CostFunction
 from tui.core.curves import Linear
 from tui.core.hosts import HostRecord
-from tui.core.live import FindingKind, reconcile
+from tui.core.live.reconcile import ReconcileKind, reconcile
 from tui.core.model import DriveCache, DrivesPolicy, HardwareProfile, Realm, VmConfig
 from tui.services.actions import Deck, Result, StartRequest, create_pools, start_vm
 from tui.services.store import Store
@@ -138,7 +138,7 @@ def test_a_start_killed_mid_way_is_known_as_vmdeck_s_to_reconcile(bed: tuple[VmC
     finally:
         deck.close()
     # Its domain and drive are there, and reconcile knows them as vmdeck's (before: "not started by vmdeck").
-    assert [f.kind for f in findings] == [FindingKind.LEFTOVER]
+    assert [f.kind for f in findings] == [ReconcileKind.LEFTOVER]
     # And the intent the dead process wrote is reconciled by the next start (the Deck above).
     [entry] = [e for e in Store(db).audit(vm=name) if e.what == "vm.start"]
     assert entry.result == "abandoned"

@@ -27,8 +27,8 @@ from tui.core.live import (
     ManagedVm,
     allocation,
     live_fleet,
-    reconcile,
 )
+from tui.core.live.reconcile import reconcile
 from tui.core.model import VmConfig
 from tui.core.units import format_size
 from tui.services.loadhistory import WINDOW_S, LoadHistory

@@ -6,7 +6,7 @@ The host and fleet types, from the durable record to what the console shows:
 
 - `HostRecord` (core/hosts.py): a host as the store keeps it: name, URI, profile, realm, state
   (enabled / no scheduling / disabled), address translation. Durable; the admin's facts.
-- `HostSnapshot` (core/live.py): one host as last polled from libvirt: reachability, node facts and
+- `HostSnapshot` (core/live/snapshots.py): one host as last polled from libvirt: reachability, node facts and
   its domains. Live only, never stored; the poller posts a new one each cycle.
 - `FleetHost` (core/fleet.py): one host as the scheduler sees it: profile, state, and the load on it
   (VMs, vCPUs, memory, devices in use). A `Fleet` is a tuple of them, built from records + snapshots

@@ -178,7 +178,7 @@ def _with_totals(raw: Mapping[str, Any], vms: tuple[VmSpec, ...], where: str) ->
 def live_model(
     hosts: Iterable[HostRecord], snapshots: Mapping[str, HostSnapshot], config: VmConfig
 ) -> FleetModel:
-    """The live fleet (the scheduler's export, tui/core/live.py) with each reachable host's VMs."""
+    """The live fleet (the scheduler's export, tui/core/live/allocation.py) with each reachable host's VMs."""
     records = list(hosts)
     fleet = live_fleet(records, snapshots, config)
     vms: dict[str, tuple[VmSpec, ...]] = {}
