@@ -10,16 +10,15 @@ from tui.core.whatif.edits import (
     Edit,
     EditError,
     EditResult,
-    HostChange,
-    Rerank,
     apply_edits,
     parse_edits,
-    rerank,
 )
 from tui.core.whatif.fleetmodel import FleetModel, VmSpec, add_hosts, live_model, remove_hosts
 from tui.core.whatif.hocon_export import ExportError, cost_function_text, cost_functions_text, curve_text
-from tui.core.whatif.plans import Move, Plan, Stuck, consolidation_plan, drain_preview, rebalance_plan
+from tui.core.whatif.plan_data import Move, Plan, Stuck
+from tui.core.whatif.plans import consolidation_plan, drain_preview, rebalance_plan
 from tui.core.whatif.replays import AbResult, PolicyRun, PolicyTable, ab_replay, replay_policies
+from tui.core.whatif.rerank import HostChange, Rerank, rerank
 from tui.core.whatif.response import LoadResponse, load_response
 from tui.core.whatif.scenario import Scenario, config_hash, csv_tables
 

@@ -10,7 +10,8 @@ cost function itself `COST_FUNCTION.scale|offset|name|description`. Values are n
 Applying edits gives a new `VmConfig` and findings: structural refusals (an unknown cost function, a
 parameter the curve type does not have, a non-finite number) and the loader's own lint
 (`lint_config`, which runs `lint_curve` on every curve) for the edited cost functions, each with the
-config key path the loader would report. `rerank` then compares every host's cost before and after.
+config key path the loader would report. `rerank` (rerank.py) then compares every host's cost before
+and after; `CurveLab` does both per keystroke.
 """
 
 from __future__ import annotations
@@ -25,13 +26,14 @@ import numpy as np
 from tui.core.costs import CostFunction
 from tui.core.curves import CURVE_TYPES, Constant, Curve, HardSoft, Invalid, Linear, Piecewise
 from tui.core.diagnostics import Diagnostic, Severity
-from tui.core.fleet import Fleet, HostState
+from tui.core.fleet import Fleet
 from tui.core.lint import ROOT, Finding, KeyPath, lint_config
 from tui.core.model import VmConfig
-from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import FleetState
 from tui.core.units import UnitError, parse_real_or_size
+from tui.core.whatif.rerank import Rerank, request_costs, rerank_costs
+from tui.core.whatif.rerank import rerank as rerank  # re-exported: tui/commands/lab.py imports it from here
 
 RESOURCE_TERMS = ("vms", "vcpus", "memory")
 COST_FUNCTION_PARAMS = ("scale", "offset", "name", "description")
@@ -319,109 +321,6 @@ def convert(curve: Curve | None, kind: str, edit: Edit, memory: bool = False) ->
         low = curve if curve is not None else Linear(slope=1.0, base=0.0)
         return Piecewise(cutoff=span, low=low, high=Invalid(), kind=kind)
     return cls(**common)
-
-
-# --- the effect on every host ------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HostChange:
-    host: str
-    profile: str
-    state: HostState
-    old_cost: float  # cost for the request before the edits (inf: refused)
-    new_cost: float
-    old_rank: int | None  # 1 = where the request goes; None = refused
-    new_rank: int | None
-
-    @property
-    def delta(self) -> float | None:
-        if math.isfinite(self.old_cost) and math.isfinite(self.new_cost):
-            return self.new_cost - self.old_cost
-        return None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "host": self.host,
-            "profile": self.profile,
-            "state": self.state.value,
-            "old_cost": self.old_cost,
-            "new_cost": self.new_cost,
-            "delta": self.delta,
-            "old_rank": self.old_rank,
-            "new_rank": self.new_rank,
-        }
-
-
-@dataclass(frozen=True)
-class Rerank:
-    request: Request
-    hosts: tuple[HostChange, ...]  # by new rank (refused last), then name
-    old_choice: str | None
-    new_choice: str | None
-    changed_costs: int
-    changed_ranks: int
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "request": self.request.to_json(),
-            "old_choice": self.old_choice,
-            "new_choice": self.new_choice,
-            "changed_costs": self.changed_costs,
-            "changed_ranks": self.changed_ranks,
-            "hosts": [h.to_json() for h in self.hosts],
-        }
-
-
-def ranks(costs: np.ndarray[Any, np.dtype[np.float64]]) -> np.ndarray[Any, np.dtype[np.int64]]:
-    """1-based rank of each host by (cost, index); 0 for refused hosts. Index order is name order, so
-    this is the scheduler's tie-break: the first rank is exactly `CostEngine.decide`'s choice."""
-    order = np.argsort(costs, kind="stable")
-    out = np.zeros(costs.shape[0], dtype=np.int64)
-    out[order] = np.arange(1, costs.shape[0] + 1)
-    out[~np.isfinite(costs)] = 0
-    return out
-
-
-def rerank_costs(
-    state: FleetState,
-    request: Request,
-    old: np.ndarray[Any, np.dtype[np.float64]],
-    new: np.ndarray[Any, np.dtype[np.float64]],
-) -> Rerank:
-    """Compare two cost vectors of the same fleet (indexed as `state`, i.e. by name)."""
-    old_rank, new_rank = ranks(old), ranks(new)
-    hosts = [
-        HostChange(
-            state.names[i],
-            state.profiles[i].id,
-            state.states[i],
-            float(old[i]),
-            float(new[i]),
-            int(old_rank[i]) or None,
-            int(new_rank[i]) or None,
-        )
-        for i in range(state.size)
-    ]
-    hosts.sort(key=lambda h: (h.new_rank is None, h.new_rank or 0, h.host))
-    same = (old == new) | (~np.isfinite(old) & ~np.isfinite(new))
-    first_old = next((h.host for h in hosts if h.old_rank == 1), None)
-    first_new = next((h.host for h in hosts if h.new_rank == 1), None)
-    return Rerank(
-        request, tuple(hosts), first_old, first_new, int((~same).sum()), int((old_rank != new_rank).sum())
-    )
-
-
-def request_costs(
-    config: VmConfig, fleet: Fleet, request: Request
-) -> tuple[FleetState, np.ndarray[Any, np.dtype[np.float64]]]:
-    state = FleetState(config, fleet)
-    return state, CostEngine(state).evaluate(request)
-
-
-def rerank(base: VmConfig, edited: VmConfig, fleet: Fleet, request: Request) -> Rerank:
-    """Every host's cost for `request` under both configs, and how the ranking moves."""
-    state, old = request_costs(base, fleet, request)
-    _, new = request_costs(edited, fleet, request)
-    return rerank_costs(state, request, old, new)
 
 
 @dataclass
