@@ -16,11 +16,12 @@ Exit codes, the same in every command (README "Exit codes"):
 from __future__ import annotations
 
 import json
-import math
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+# `jsonable` is re-exported: the commands import it from here.
+from tui.core.jsonsafe import jsonable as jsonable
 from tui.core.printable import printable
 
 EXIT_OK = 0
@@ -28,21 +29,6 @@ EXIT_FAILED = 1  # refused, invalid input, or the action failed
 EXIT_USAGE = 2  # argparse: unknown option, missing argument
 EXIT_PARTLY = 3  # partly done: e.g. some hosts unreachable, the rest polled
 EXIT_INTERRUPTED = 130  # Ctrl-C
-
-
-def jsonable(value: Any) -> Any:
-    """Make floats JSON-safe: +inf -> "inf", -inf -> "-inf", NaN -> null; recurse into containers."""
-    if isinstance(value, float):
-        if math.isinf(value):
-            return "inf" if value > 0 else "-inf"
-        if math.isnan(value):
-            return None
-        return value
-    if isinstance(value, dict):
-        return {str(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v) for v in value]
-    return value
 
 
 def say(text: str, stream: Any = None) -> None:

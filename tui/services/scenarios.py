@@ -23,6 +23,9 @@ from tinydb.table import Table
 from tui.core.costs import CostFunction
 from tui.core.diagnostics import Diagnostic
 from tui.core.fleet import FleetError
+from tui.core.jsonsafe import (
+    jsonable as jsonable,
+)  # re-exported: the lab (console and CLI) imports it from here
 from tui.core.model import VmConfig
 from tui.core.whatif.fleetmodel import FleetModel
 from tui.core.whatif.scenario import Scenario, csv_tables
@@ -103,27 +106,10 @@ def _json_default(value: Any) -> Any:
     return repr(value)
 
 
-def _finite(value: Any) -> Any:
-    """JSON has no infinity: write it as "inf" (the CLI's spelling) so every reader can parse it."""
-    if isinstance(value, float) and value != value:
-        return None
-    if isinstance(value, float) and value in (float("inf"), float("-inf")):
-        return "inf" if value > 0 else "-inf"
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_finite(v) for v in value]
-    return value
-
-
-def jsonable(value: Any) -> Any:
-    return _finite(value)
-
-
 # --- exports -------------------------------------------------------------------------------------------
 def export_json(scenario: Scenario, path: str | os.PathLike[str]) -> Path:
     target = Path(path)
-    atomic_write(target, (json.dumps(_finite(scenario.to_json()), indent=2) + "\n").encode("utf-8"))
+    atomic_write(target, (json.dumps(jsonable(scenario.to_json()), indent=2) + "\n").encode("utf-8"))
     return target
 
 
@@ -132,7 +118,7 @@ def export_csv(scenario: Scenario, directory: str | os.PathLike[str]) -> list[Pa
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for stem, text in csv_tables(_finite(scenario.results)).items():
+    for stem, text in csv_tables(jsonable(scenario.results)).items():
         target = out / f"{stem}.csv"
         atomic_write(target, text.encode("utf-8"))
         written.append(target)
