@@ -24,9 +24,10 @@ LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck"
 COMMAND_MODULES: tuple[str, ...] = (
     "tui.commands.config",
     "tui.commands.scheduling",
-    "tui.commands.hosts",  # it registers hosts drain (tui.commands.vms) and hosts check (tui.commands.hostcheck)
+    "tui.commands.hosts",  # it registers hosts drain (tui.commands.drain) and hosts check (tui.commands.hostcheck)
     "tui.commands.fleet",
     "tui.commands.vms",
+    "tui.commands.pools",
     "tui.commands.lab",
     "tui.commands.shell",
     "tui.commands.store",

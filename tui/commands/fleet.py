@@ -16,7 +16,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tui.commands.hosts import CommandError, add_common_options, load_vm_config, open_store, run
+from tui.commands.hosts import add_common_options, load_vm_config, open_store, run
+from tui.commands.inputs import InputError
 from tui.commands.options import add_open_timeout, add_timeout, mutating
 from tui.commands.output import EXIT_PARTLY, emit, jsonable, say, table, warn
 from tui.core.costs import format_cost
@@ -82,20 +83,20 @@ def _inventory(args: argparse.Namespace, config: VmConfig) -> list[HostRecord]:
     if wanted:
         unknown = sorted(set(wanted) - {h.name for h in hosts})
         if unknown:
-            raise CommandError(f"no host named {', '.join(map(repr, unknown))}")
+            raise InputError(f"no host named {', '.join(map(repr, unknown))}")
         hosts = [h for h in hosts if h.name in wanted]
     for h in hosts:
         try:
             check_against_config(h, config)
         except HostError as exc:
-            raise CommandError(f"{exc}: fix it with `vmdeck hosts edit` or use the right --config") from None
+            raise InputError(f"{exc}: fix it with `vmdeck hosts edit` or use the right --config") from None
     return hosts
 
 
 def _settings(args: argparse.Namespace) -> PollerSettings:
     open_timeout = args.timeout if args.open_timeout is None else args.open_timeout
     if not args.timeout > 0 or not open_timeout > 0:
-        raise CommandError("--timeout and --open-timeout must be > 0")
+        raise InputError("--timeout and --open-timeout must be > 0")
     return PollerSettings(read_only=True, open_timeout=open_timeout, call_timeout=args.timeout)
 
 
@@ -265,7 +266,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             Path(args.output).write_text(text, encoding="utf-8")
         except OSError as exc:
-            raise CommandError(f"cannot write {args.output}: {exc.strerror}") from None
+            raise InputError(f"cannot write {args.output}: {exc.strerror}") from None
         if args.json:
             emit({"ok": True, "output": args.output, "hosts": len(fleet.hosts)}, True, str)
     else:
@@ -307,14 +308,12 @@ def _apply(store: Any, snaps: dict[str, HostSnapshot], args: argparse.Namespace)
     forget = [u.lower() for u in args.forget or []]
     for uuid in adopt:
         if uuid not in found:
-            raise CommandError(f"--adopt {uuid}: no connected host reports a domain with that UUID")
+            raise InputError(f"--adopt {uuid}: no connected host reports a domain with that UUID")
     for uuid in forget:
         if uuid not in records:
-            raise CommandError(f"--forget {uuid}: vmdeck has no record of that VM")
+            raise InputError(f"--forget {uuid}: vmdeck has no record of that VM")
         if uuid in found:
-            raise CommandError(
-                f"--forget {uuid}: host {found[uuid][0]!r} still reports it; it is not missing"
-            )
+            raise InputError(f"--forget {uuid}: host {found[uuid][0]!r} still reports it; it is not missing")
     done = []
     for uuid in adopt:
         host, name = found[uuid]

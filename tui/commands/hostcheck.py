@@ -17,6 +17,8 @@ from typing import Any
 
 import filelock
 
+from tui.commands.deck import action_options, guest_args, migration_args, open_deck
+from tui.commands.inputs import InputError
 from tui.commands.output import emit, fail
 from tui.core.hostcheck import HostCheckReport, Verdict, exit_code
 from tui.core.printable import printable
@@ -27,8 +29,6 @@ _MARK = {Verdict.PASS: "PASS", Verdict.WARN: "WARN", Verdict.FAIL: "FAIL"}
 
 def register_check(hosts_actions: Any) -> None:
     """`vmdeck hosts check`, added by tui.commands.hosts to its own sub-command set (as `hosts drain`)."""
-    from tui.commands.vms import _common, _guest_args, _migration_args
-
     p = hosts_actions.add_parser(
         "check", help="is the host ready? KVM, IOMMU, devices, capacity, pools, storage, migration"
     )
@@ -36,20 +36,19 @@ def register_check(hosts_actions: Any) -> None:
     p.add_argument("--all", action="store_true", help="every registered host")
     p.add_argument("--parallel", type=int, default=4, help="hosts checked at once (default 4)")
     # Not `mutating`: read-only mode does not refuse the check, it skips the two items that write.
-    _common(p, mutates=False)
+    action_options(p, mutates=False)
     p.add_argument(
         "--read-only",
         action="store_true",
         default=argparse.SUPPRESS,
         help="skip the two checks that write for a moment (marker volume, probe VM)",
     )
-    _migration_args(p)
-    _guest_args(p)  # the probe VM is built like a VM start (domain type, firmware, CPU model)
+    migration_args(p)
+    guest_args(p)  # the probe VM is built like a VM start (domain type, firmware, CPU model)
     p.set_defaults(handler=run_check)
 
 
 def run_check(args: argparse.Namespace) -> int:
-    from tui.commands.vms import _deck, _InputError
     from tui.services.hostcheck import CheckCache, check_hosts
 
     if bool(args.names) == bool(args.all):
@@ -57,8 +56,8 @@ def run_check(args: argparse.Namespace) -> int:
     if args.parallel < 1:
         return fail("--parallel must be at least 1", args.json, code=2)
     try:
-        deck = _deck(args)
-    except _InputError as exc:
+        deck = open_deck(args)
+    except InputError as exc:
         return fail(str(exc), args.json)
     try:
         records = deck.store.hosts()

@@ -13,10 +13,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from tui.commands import drain
 from tui.commands.hostcheck import check_after_add, register_check, report_text
+from tui.commands.inputs import InputError
 from tui.commands.options import add_common, config_path, mutating
 from tui.commands.output import emit, fail, table
-from tui.commands.vms import register_drain
 from tui.core.fleet import HostState
 from tui.core.hosts import (
     HostError,
@@ -34,9 +35,9 @@ from tui.services.store import FleetStore, StoreError
 from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
-
-class CommandError(Exception):
-    """A refusal: the message is printed as is and the command exits 1."""
+# The old name of InputError, kept only for tui/commands/lab.py (another engineer's file this wave);
+# switch it to tui.commands.inputs.InputError and delete this line.
+CommandError = InputError
 
 
 # --- shared by the live-fleet commands (tui/commands/fleet.py) -------------------------------------------
@@ -57,10 +58,10 @@ def load_vm_config(args: argparse.Namespace) -> VmConfig:
     try:
         result = load_config(path)
     except (ConfigFileError, OSError) as exc:
-        raise CommandError(f"cannot read config {path}: {exc}") from None
+        raise InputError(f"cannot read config {path}: {exc}") from None
     if not result.ok or result.config is None:
         first = result.errors[0] if result.errors else "no configuration"
-        raise CommandError(
+        raise InputError(
             f"config {path} has {len(result.errors)} error(s), first: {first} (see `vmdeck validate`)"
         )
     return result.config
@@ -72,7 +73,7 @@ def run(handler: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Name
     def wrapped(args: argparse.Namespace) -> int:
         try:
             return handler(args)
-        except (CommandError, HostError, StoreError) as exc:
+        except (InputError, HostError, StoreError) as exc:
             return fail(str(exc), args.json)
 
     return wrapped
@@ -130,7 +131,7 @@ def register(subparsers: Any) -> None:
     add_common_options(p)
     p.set_defaults(handler=run(cmd_state))
 
-    register_drain(sub)
+    drain.register(sub)
     register_check(sub)
 
     audit = subparsers.add_parser("audit", help="who changed what, when, from where and why")
@@ -162,12 +163,12 @@ def _state(text: str | None) -> HostState | None:
     try:
         return HostState.parse(text)
     except ValueError as exc:
-        raise CommandError(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def _nat(args: argparse.Namespace) -> Any:
     if (args.nat_ip is None) != (args.nat_base_port is None):
-        raise CommandError("static address translation needs both --nat-ip and --nat-base-port")
+        raise InputError("static address translation needs both --nat-ip and --nat-base-port")
     if args.nat_ip is None:
         return None
     return check_nat(args.nat_ip, args.nat_base_port, "--nat")
@@ -230,7 +231,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
     store = open_store(args)
     current = store.host(args.name)
     if current is None:
-        raise CommandError(f"no host named {args.name!r}")
+        raise InputError(f"no host named {args.name!r}")
     changes: dict[str, Any] = {}
     if args.uri is not None:
         changes["uri"] = check_uri(args.uri, f"host {args.name!r}")
@@ -242,11 +243,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
         changes["state"] = _state(args.state)
     nat = _nat(args)
     if args.no_nat and nat is not None:
-        raise CommandError("--no-nat contradicts --nat-ip/--nat-base-port")
+        raise InputError("--no-nat contradicts --nat-ip/--nat-base-port")
     if nat is not None or args.no_nat:
         changes["nat"] = nat
     if not changes:
-        raise CommandError("nothing to change: give --uri, --profile, --realm, --state or --nat-ip/--no-nat")
+        raise InputError("nothing to change: give --uri, --profile, --realm, --state or --nat-ip/--no-nat")
     check_against_config(current.with_changes(**changes), config)
     after = store.edit_host(args.name, changes, reason=args.reason)
     emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"updated host {args.name}")
@@ -263,14 +264,14 @@ def cmd_state(args: argparse.Namespace) -> int:
     state = _state(args.state)
     assert state is not None
     if not args.reason or not args.reason.strip():
-        raise CommandError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
+        raise InputError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
     store = open_store(args)
     # The one action path (read-only check, the host's lease, audit); no host is connected for it.
     outcome = set_host_state(
         ActionPath(store, read_only=getattr(args, "read_only", False)), args.name, state, args.reason
     )
     if not outcome.ok:
-        raise CommandError(outcome.message)
+        raise InputError(outcome.message)
     after = store.host(args.name)
     assert after is not None
     emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"host {args.name} is now {state.label}")
@@ -291,9 +292,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     result = read_hosts_file(Path(args.file), config, defaults, args.uri_template)
     if result.errors:
         shown = "\n  ".join(result.errors)
-        raise CommandError(f"nothing imported: {len(result.errors)} problem(s):\n  {shown}")
+        raise InputError(f"nothing imported: {len(result.errors)} problem(s):\n  {shown}")
     if not result.hosts:
-        raise CommandError(f"nothing to import: {args.file} lists no hosts")
+        raise InputError(f"nothing to import: {args.file} lists no hosts")
     open_store(args).add_hosts(result.hosts, reason=args.reason, what="host.import")
     data = {"ok": True, "imported": [h.name for h in result.hosts], "warnings": result.warnings}
 
@@ -325,7 +326,7 @@ def _change(before: Any, after: Any) -> str:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
-        raise CommandError("--limit must be >= 0")
+        raise InputError("--limit must be >= 0")
     store = open_store(args)
     entries = store.audit(args.host, vm=args.vm, actor=args.actor, since=args.since)
     # Damaged lines are never skipped in silence: named with their line numbers.

@@ -11,15 +11,16 @@ import datetime as dt
 import sys
 from typing import Any
 
+from tui.commands.deck import action_options, open_deck, run_action, vm_args
+from tui.commands.inputs import InputError
 from tui.commands.output import emit, fail, table
-from tui.commands.vms import _common, _deck, _InputError, _run, _vm_args
 from tui.core.printable import printable
 from tui.core.units import format_size
 
 
 def _life_common(parser: argparse.ArgumentParser, mutates: bool = True) -> None:
     """The vms commands' common flags (a mutating one gets --read-only and --reason)."""
-    _common(parser, mutates=mutates)
+    action_options(parser, mutates=mutates)
 
 
 def register(actions: Any) -> None:
@@ -31,14 +32,14 @@ def register(actions: Any) -> None:
     ):
         p = actions.add_parser(verb, help=text)
         _life_common(p)
-        _vm_args(p)
+        vm_args(p)
         if verb == "reboot":
             p.add_argument("--hard", action="store_true", help="reset (like the reset button), not ACPI")
         p.set_defaults(handler=run_power, power=verb)
 
     auto = actions.add_parser("autostart", help="start the VM when its host boots: on|off")
     _life_common(auto)
-    _vm_args(auto)
+    vm_args(auto)
     auto.add_argument("setting", choices=("on", "off"))
     auto.set_defaults(handler=run_autostart)
 
@@ -46,28 +47,28 @@ def register(actions: Any) -> None:
         "cold-migrate", help="move a shut-off VM's definition to --to HOST or the scheduler's choice"
     )
     _life_common(cold)
-    _vm_args(cold)
+    vm_args(cold)
     cold.add_argument("--to", metavar="HOST")
     cold.set_defaults(handler=run_cold_migrate)
 
     console = actions.add_parser("console", help="attach to the serial console (ctrl+] detaches)")
     _life_common(console)
-    _vm_args(console)
+    vm_args(console)
     console.set_defaults(handler=run_console)
 
     display = actions.add_parser("display", help="print the virt-viewer / ssh-tunnel command for the display")
     _life_common(display, mutates=False)
-    _vm_args(display)
+    vm_args(display)
     display.set_defaults(handler=run_display)
 
     info = actions.add_parser("info", help="state, shape, disks, NICs, devices, snapshots, history")
     _life_common(info, mutates=False)
-    _vm_args(info)
+    vm_args(info)
     info.set_defaults(handler=run_info)
 
     xml = actions.add_parser("xml", help="the domain XML as libvirt has it")
     _life_common(xml, mutates=False)
-    _vm_args(xml)
+    vm_args(xml)
     xml.add_argument("--inactive", action="store_true", help="the persistent definition, not the live XML")
     xml.set_defaults(handler=run_xml)
 
@@ -129,26 +130,28 @@ def run_power_on(args: argparse.Namespace) -> int:
             "`vms start NAME` powers on the existing VM)",
             args.json,
         )
-    return _run(args, lambda deck: power_on_vm(deck, args.name, host=args.host, reason=_reason(args)))
+    return run_action(args, lambda deck: power_on_vm(deck, args.name, host=args.host, reason=_reason(args)))
 
 
 def run_power(args: argparse.Namespace) -> int:
     from tui.services.actions import reboot_vm, resume_vm, suspend_vm
 
     if args.power == "reboot":
-        return _run(
+        return run_action(
             args,
             lambda deck: reboot_vm(deck, args.name, host=args.host, hard=args.hard, reason=_reason(args)),
         )
     fn = suspend_vm if args.power == "suspend" else resume_vm
-    return _run(args, lambda deck: fn(deck, args.name, host=args.host, reason=_reason(args)))
+    return run_action(args, lambda deck: fn(deck, args.name, host=args.host, reason=_reason(args)))
 
 
 def run_autostart(args: argparse.Namespace) -> int:
     from tui.services.actions import set_autostart
 
     on = args.setting == "on"
-    return _run(args, lambda deck: set_autostart(deck, args.name, on, host=args.host, reason=_reason(args)))
+    return run_action(
+        args, lambda deck: set_autostart(deck, args.name, on, host=args.host, reason=_reason(args))
+    )
 
 
 def run_undefine(args: argparse.Namespace) -> int:
@@ -163,24 +166,24 @@ def run_undefine(args: argparse.Namespace) -> int:
             try:
                 where, doomed = storage_of(deck, args.name, args.host)
             except Refused as exc:
-                raise _InputError(str(exc)) from None
+                raise InputError(str(exc)) from None
             lines = [f"  {v.path}  (pool {v.pool})" for v in doomed] or ["  (none in the realm's pools)"]
             sys.stdout.write(f"undefine {args.name} on {where} and delete:\n" + "\n".join(lines) + "\n")
             sys.stdout.write("proceed? [y/N] ")
             sys.stdout.flush()
             if sys.stdin.readline().strip().lower() not in ("y", "yes"):
-                raise _InputError("nothing changed (not confirmed)")
+                raise InputError("nothing changed (not confirmed)")
         return undefine_vm(
             deck, args.name, host=args.host, remove_storage=args.remove_storage, reason=_reason(args)
         )
 
-    return _run(args, act)
+    return run_action(args, act)
 
 
 def run_cold_migrate(args: argparse.Namespace) -> int:
     from tui.services.actions.coldmigrate import cold_migrate_vm
 
-    return _run(
+    return run_action(
         args, lambda deck: cold_migrate_vm(deck, args.name, to=args.to, host=args.host, reason=_reason(args))
     )
 
@@ -191,7 +194,7 @@ def run_console(args: argparse.Namespace) -> int:
 
     if args.json:
         return fail("the console is interactive: --json does not apply", True, code=2)
-    return _run(
+    return run_action(
         args,
         lambda deck: attach_console(
             deck,
@@ -211,8 +214,8 @@ def _read(args: argparse.Namespace, fn: Any) -> tuple[int, Any]:
     from tui.services.actions import Failed, Refused
 
     try:
-        deck = _deck(args)
-    except _InputError as exc:
+        deck = open_deck(args)
+    except InputError as exc:
         return fail(str(exc), args.json), None
     try:
         return 0, fn(deck)
@@ -329,7 +332,7 @@ def run_snapshot_create(args: argparse.Namespace) -> int:
     from tui.services.actions.snapshots import SnapshotKind, create_snapshot
 
     kind = SnapshotKind(args.kind)
-    return _run(
+    return run_action(
         args,
         lambda deck: create_snapshot(
             deck, args.name, args.snapshot, kind=kind, host=args.host, reason=_reason(args)
@@ -351,7 +354,7 @@ def run_snapshot_list(args: argparse.Namespace) -> int:
 def run_snapshot_revert(args: argparse.Namespace) -> int:
     from tui.services.actions.snapshots import revert_snapshot
 
-    return _run(
+    return run_action(
         args,
         lambda deck: revert_snapshot(deck, args.name, args.snapshot, host=args.host, reason=_reason(args)),
     )
@@ -360,7 +363,7 @@ def run_snapshot_revert(args: argparse.Namespace) -> int:
 def run_snapshot_delete(args: argparse.Namespace) -> int:
     from tui.services.actions.snapshots import delete_snapshot
 
-    return _run(
+    return run_action(
         args,
         lambda deck: delete_snapshot(
             deck,

@@ -22,30 +22,27 @@ import contextlib
 import re
 import time
 import uuid as uuidlib
-import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import libvirt
 
-from tui.core.hostcheck import HostCheckReport
 from tui.core.hosts import HostError, default_realm
 from tui.core.live import DomainState, ManagedVm
 from tui.core.model import Realm
-from tui.core.scheduling import CostEngine, FleetState, Request, RequestError, explain_request
-from tui.core.scheduling.explain import note_device_checks, rejection_reason, verdict
+from tui.core.scheduling import Request, RequestError
 from tui.core.units import format_size
 from tui.services.actions.deck import Deck, Note
 from tui.services.actions.domain_xml import (
     DiskSpec,
     DomainSpec,
     NetworkSpec,
-    VolumeSpec,
     build_domain_xml,
-    build_volume_xml,
 )
 from tui.services.actions.outcome import Failed, Outcome, Refused
-from tui.services.store import DevicesTaken, Lease, StoreError
+from tui.services.actions.start_drive import create_drive
+from tui.services.actions.start_placement import choose_and_reserve, release_devices
+from tui.services.store import StoreError
 
 # libvirt accepts more, but these names are safe in file names, shells and URIs.
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")  # fullmatch: "$" would accept "x\n"
@@ -70,14 +67,6 @@ class StartRequest:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class _Choice:
-    host: str
-    cost: float
-    devices: tuple[str, ...]
-    candidates: list[dict[str, object]]
-
-
 def start_vm(deck: Deck, req: StartRequest) -> Outcome:
     return deck.run("vm.start", req.name, lambda note: _start(deck, req, note), reason=req.reason)
 
@@ -95,7 +84,7 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
     uid = str(uuidlib.uuid4())
     lease = deck.current_lease(f"vm:{req.name}")
     with deck.placement_lock:
-        choice = _choose_and_reserve(deck, realm, shape, req.host, lease)
+        choice = choose_and_reserve(deck, realm, shape, req.host, lease)
         note.host = choice.host
         note.details.update(
             uuid=uid, cost=choice.cost, devices=list(choice.devices), candidates=choice.candidates
@@ -103,7 +92,7 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
         try:
             record, conn = deck.connect(choice.host)
         except BaseException:
-            _release_devices(deck, lease)
+            release_devices(deck, lease)
             raise
         deck.add_pending(uid, choice.host, req.vcpus, req.memory, choice.devices)
     timings["schedule"] = time.perf_counter() - t0
@@ -115,7 +104,7 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
             ManagedVm(uid, req.name, choice.host, "starting", choice.devices), reason=req.reason
         )
         try:
-            created = _create_drive(deck, conn, realm, req, note, timings)
+            created = create_drive(deck, conn, realm, req, note, timings)
         except BaseException:
             _forget(deck, uid, "start failed before its drive existed")
             raise
@@ -140,11 +129,11 @@ def _start(deck: Deck, req: StartRequest, note: Note) -> str:
         _define_and_start(deck, conn, spec, created, realm, timings, uid)
     except BaseException:
         deck.drop_pending(uid)
-        _release_devices(deck, lease)
+        release_devices(deck, lease)
         raise
     t = time.perf_counter()
     deck.store.record_vm(ManagedVm(uid, req.name, choice.host, devices=choice.devices), reason=req.reason)
-    _release_devices(deck, lease)  # recorded: the host's own poll now shows the devices in use
+    release_devices(deck, lease)  # recorded: the host's own poll now shows the devices in use
     deck.refresh(choice.host)
     timings["record"] = time.perf_counter() - t
     timings["total"] = time.perf_counter() - t0
@@ -184,161 +173,9 @@ def _check_request(deck: Deck, req: StartRequest) -> None:
             raise Refused(f"a VM named {req.name!r} already exists on host {host!r}")
 
 
-_RESERVE_TRIES = 5
-
-
-def _choose_and_reserve(
-    deck: Deck, realm: Realm, shape: Request, host: str | None, lease: Lease | None
-) -> _Choice:
-    """The scheduler's choice, with its PCI devices reserved in the store under the VM's lease.
-
-    Another vmdeck may reserve the same address between our look and our reservation: then the
-    fleet view (which counts every live reservation) is read again and the choice made anew.
-    """
-    for _ in range(_RESERVE_TRIES):
-        choice = _choose(deck, realm, shape, host)
-        if not choice.devices or lease is None:
-            return choice
-        try:
-            deck.store.reserve_devices(lease, choice.host, choice.devices)
-        except DevicesTaken:
-            continue
-        return choice
-    raise Refused(f"the devices chosen were reserved by other starts {_RESERVE_TRIES} times in a row; retry")
-
-
-def _release_devices(deck: Deck, lease: Lease | None) -> None:
-    if lease is not None:
-        with contextlib.suppress(StoreError):
-            deck.store.release_devices(lease)
-
-
 def _forget(deck: Deck, uid: str, why: str) -> None:
     with contextlib.suppress(StoreError, HostError):
         deck.store.forget_vm(uid, reason=why)
-
-
-def _choose(deck: Deck, realm: Realm, shape: Request, host: str | None) -> _Choice:
-    fleet = deck.fleet(realm.id)
-    if not fleet.hosts:
-        raise Refused(f"realm {realm.id!r} has no hosts (vmdeck hosts add ...)")
-    state = FleetState(deck.config, fleet)
-    engine = CostEngine(state)
-    if host is None:
-        placement = note_device_checks(explain_request(state, engine, shape), _device_checks(deck, shape))
-        candidates: list[dict[str, object]] = [
-            {"host": v.host, "cost": v.cost, "reason": v.reason} for v in placement.candidates[:10]
-        ]
-        if not placement.placed or placement.host is None or placement.cost is None:
-            raise Refused(rejection_reason(state, engine, shape), candidates=candidates)
-        return _Choice(placement.host, placement.cost, placement.devices, candidates)
-    i = state.index.get(host)
-    if i is None:
-        raise Refused(f"host {host!r} is not a host of realm {realm.id!r}")
-    v = verdict(state, i, shape)
-    candidates = [{"host": v.host, "cost": v.cost, "reason": v.reason}]
-    if not v.feasible or v.cost is None:
-        raise Refused(f"host {host!r} refuses this VM: {v.reason}", candidates=candidates)
-    devices = tuple(a for kind, count in shape.devices for a in state.free_addrs[i][kind][:count])
-    return _Choice(host, v.cost, devices, candidates)
-
-
-def _device_checks(deck: Deck, shape: Request) -> dict[str, HostCheckReport]:
-    """The last host checks, when the request needs devices (their explanations cite failed ones)."""
-    if not shape.devices:
-        return {}
-    from tui.services.hostcheck.cache import CheckCache  # not at import: hostcheck builds on actions
-
-    return CheckCache.of_store(deck.store).load()
-
-
-def _drive_size(deck: Deck, realm: Realm, req: StartRequest, image_capacity: int | None) -> int:
-    size = req.disk or image_capacity or deck.settings.default_disk
-    policy = realm.drives
-    if req.disk is None and image_capacity is None:
-        # The default adapts to the realm's bounds; an explicit size is checked against them.
-        if policy.min_size is not None:
-            size = max(size, policy.min_size)
-        if policy.max_size is not None:
-            size = min(size, policy.max_size)
-    if policy.min_size is not None and size < policy.min_size:
-        raise Refused(
-            f"drive size {format_size(size)} is below realm {realm.id!r}'s drives.min-size {format_size(policy.min_size)}"
-        )
-    if policy.max_size is not None and size > policy.max_size:
-        raise Refused(
-            f"drive size {format_size(size)} is above realm {realm.id!r}'s drives.max-size {format_size(policy.max_size)}"
-        )
-    if image_capacity is not None and size < image_capacity:
-        raise Refused(
-            f"drive size {format_size(size)} is smaller than the image ({format_size(image_capacity)})"
-        )
-    return size
-
-
-def _pool(deck: Deck, conn: libvirt.virConnect, name: str, role: str, host: str) -> libvirt.virStoragePool:
-    try:
-        pool = deck.call(conn.storagePoolLookupByName, name, what=f"find pool {name}")
-    except libvirt.libvirtError:
-        raise Refused(
-            f"host {host!r} has no {role} pool {name!r}: create the realm's pools with `vmdeck pools create {host}`"
-        ) from None
-    if not deck.call(pool.isActive, what=f"pool {name} state"):
-        raise Refused(f"the {role} pool {name!r} on host {host!r} is not active (vmdeck pools create {host})")
-    return pool
-
-
-def _create_drive(
-    deck: Deck,
-    conn: libvirt.virConnect,
-    realm: Realm,
-    req: StartRequest,
-    note: Note,
-    timings: dict[str, float],
-) -> libvirt.virStorageVol:
-    t = time.perf_counter()
-    host = note.host or "?"
-    drives = _pool(deck, conn, realm.drives_pool, "drives", host)
-    backing: tuple[str, str] | None = None
-    capacity: int | None = None
-    if req.image:
-        bricks = _pool(deck, conn, realm.bricks_pool, "bricks (VM images)", host)
-        deck.call(bricks.refresh, 0, what=f"refresh pool {realm.bricks_pool}")
-        try:
-            image = deck.call(bricks.storageVolLookupByName, req.image, what=f"find image {req.image}")
-        except libvirt.libvirtError:
-            raise Refused(f"no image {req.image!r} in pool {realm.bricks_pool!r} on host {host!r}") from None
-        root = ET.fromstring(deck.call(image.XMLDesc, 0, what=f"read image {req.image}"))
-        fmt = root.find("target/format")
-        backing = (image.path(), fmt.get("type", "raw") if fmt is not None else "raw")
-        capacity = int(deck.call(image.info, what=f"size of image {req.image}")[1])
-    size = _drive_size(deck, realm, req, capacity)
-    vol_name = f"{req.name}.qcow2"
-    try:
-        deck.call(drives.storageVolLookupByName, vol_name, what=f"look for {vol_name}")
-    except libvirt.libvirtError:
-        pass
-    else:
-        raise Refused(f"pool {realm.drives_pool!r} on host {host!r} already has a volume {vol_name!r}")
-    spec = VolumeSpec(
-        vol_name,
-        size,
-        lazy=realm.drives.lazy_allocation,
-        backing_path=backing[0] if backing else None,
-        backing_format=backing[1] if backing else "qcow2",
-    )
-    # Without lazy allocation the drive's space is reserved now (qemu-img preallocation=falloc).
-    vol = deck.call(drives.createXML, build_volume_xml(spec), 0, what=f"create drive {vol_name}")
-    note.details["drive"] = {
-        "pool": realm.drives_pool,
-        "volume": vol_name,
-        "path": vol.path(),
-        "capacity": size,
-        "lazy": realm.drives.lazy_allocation,
-        "image": req.image,
-    }
-    timings["volume"] = time.perf_counter() - t
-    return vol
 
 
 def _define_and_start(
