@@ -175,12 +175,15 @@ def test_realm_graphics_typo_is_a_diagnostic_with_its_line(tmp_path: Path) -> No
 
 
 def test_the_drain_plan_shows_cold_beside_shut_off_vms() -> None:
-    from tui.services.actions.drain import DrainPlan, Move
+    from tui.services.actions.drain import DrainMove, DrainPlan
     from tui.ui.vmactions import plan_lines
 
     plan = DrainPlan(
         "n1",
-        (Move("web1", "u1", "n2", 3.0, 1, 1 << 30), Move("old", "u2", "n2", 4.0, 1, 1 << 30, cold=True)),
+        (
+            DrainMove("web1", "u1", "n2", 3.0, 1, 1 << 30),
+            DrainMove("old", "u2", "n2", 4.0, 1, 1 << 30, cold=True),
+        ),
         (),
     )
     moves, _ = plan_lines(plan)

@@ -16,7 +16,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from tui.commands.hosts import add_common_options, load_vm_config, open_store, run
+from tui.commands.hosts import add_common_options, load_vm_config, open_db, run
 from tui.commands.inputs import InputError
 from tui.commands.options import add_open_timeout, add_timeout, mutating
 from tui.commands.output import EXIT_PARTLY, emit, jsonable, say, table, warn
@@ -78,7 +78,7 @@ def _poll_options(p: argparse.ArgumentParser) -> None:
 
 # --- polling -------------------------------------------------------------------------------------------------
 def _inventory(args: argparse.Namespace, config: VmConfig) -> list[HostRecord]:
-    hosts = open_store(args).hosts()
+    hosts = open_db(args).hosts()
     wanted = getattr(args, "host", None)
     if wanted:
         unknown = sorted(set(wanted) - {h.name for h in hosts})
@@ -276,7 +276,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     config, hosts, snaps, _ = poll_fleet(args)
-    store = open_store(args)
+    store = open_db(args)
     changed: list[str] = []
     if args.adopt or args.forget:
         changed = _apply(store, snaps, args)

@@ -45,7 +45,8 @@ def add_common_options(parser: argparse.ArgumentParser) -> None:
     add_common(parser)
 
 
-def open_store(args: argparse.Namespace) -> FleetStore:
+def open_db(args: argparse.Namespace) -> FleetStore:
+    """The store --db names (or the default one)."""
     return open_store_at(args.db)
 
 
@@ -180,7 +181,7 @@ def _host_row(h: HostRecord) -> list[str]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    hosts = open_store(args).hosts()
+    hosts = open_db(args).hosts()
     problems: dict[str, str] = {}
     if args.config:  # only then: listing must work even where no config can be read
         config = load_vm_config(args)
@@ -214,7 +215,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         nat=_nat(args),
     )
     check_against_config(host, config)
-    store = open_store(args)
+    store = open_db(args)
     store.add_host(host, reason=args.reason)
     # The new host's own checks, quietly: reported, cached for the console, never failing the add.
     check = check_after_add(store, config, name)
@@ -228,7 +229,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     config = load_vm_config(args)
-    store = open_store(args)
+    store = open_db(args)
     current = store.host(args.name)
     if current is None:
         raise InputError(f"no host named {args.name!r}")
@@ -255,7 +256,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    before = open_store(args).remove_host(args.name, reason=args.reason)
+    before = open_db(args).remove_host(args.name, reason=args.reason)
     emit({"ok": True, "removed": before.to_json()}, args.json, lambda _: f"removed host {args.name}")
     return 0
 
@@ -265,7 +266,7 @@ def cmd_state(args: argparse.Namespace) -> int:
     assert state is not None
     if not args.reason or not args.reason.strip():
         raise InputError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
-    store = open_store(args)
+    store = open_db(args)
     # The one action path (read-only check, the host's lease, audit); no host is connected for it.
     outcome = set_host_state(
         ActionPath(store, read_only=getattr(args, "read_only", False)), args.name, state, args.reason
@@ -295,7 +296,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         raise InputError(f"nothing imported: {len(result.errors)} problem(s):\n  {shown}")
     if not result.hosts:
         raise InputError(f"nothing to import: {args.file} lists no hosts")
-    open_store(args).add_hosts(result.hosts, reason=args.reason, what="host.import")
+    open_db(args).add_hosts(result.hosts, reason=args.reason, what="host.import")
     data = {"ok": True, "imported": [h.name for h in result.hosts], "warnings": result.warnings}
 
     def human(_: Any) -> str:
@@ -327,7 +328,7 @@ def _change(before: Any, after: Any) -> str:
 def cmd_audit(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 0:
         raise InputError("--limit must be >= 0")
-    store = open_store(args)
+    store = open_db(args)
     entries = store.audit(args.host, vm=args.vm, actor=args.actor, since=args.since)
     # Damaged lines are never skipped in silence: named with their line numbers.
     problems = store.audit_problems()

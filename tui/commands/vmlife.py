@@ -54,7 +54,7 @@ def register(actions: Any) -> None:
     console = actions.add_parser("console", help="attach to the serial console (ctrl+] detaches)")
     _life_common(console)
     vm_args(console)
-    console.set_defaults(handler=run_console)
+    console.set_defaults(handler=run_serial_console)
 
     display = actions.add_parser("display", help="print the virt-viewer / ssh-tunnel command for the display")
     _life_common(display, mutates=False)
@@ -189,7 +189,7 @@ def run_cold_migrate(args: argparse.Namespace) -> int:
 
 
 # --- console and display -----------------------------------------------------------------------------
-def run_console(args: argparse.Namespace) -> int:
+def run_serial_console(args: argparse.Namespace) -> int:
     from tui.services.actions.serialconsole import attach_console
 
     if args.json:

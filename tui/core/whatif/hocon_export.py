@@ -47,7 +47,8 @@ def quoted(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def key(name: str) -> str:
+def hocon_key(name: str) -> str:
+    """A HOCON key: bare when HOCON allows it, else quoted."""
     return name if _BARE_KEY.match(name) else quoted(name)
 
 
@@ -74,7 +75,7 @@ def curve_text(curve: Curve, memory: bool = False, indent: int = 0) -> str:
 def cost_function_text(cf: CostFunction, indent: int = 0) -> str:
     """`id { ... }` as it sits inside `ticrypt.vm.cost-functions`."""
     pad = " " * (indent + 2)
-    lines = [f"{' ' * indent}{key(cf.id)} {{"]
+    lines = [f"{' ' * indent}{hocon_key(cf.id)} {{"]
     if cf.name != cf.id:
         lines.append(f"{pad}name: {quoted(cf.name)}")
     if cf.description:
@@ -86,7 +87,7 @@ def cost_function_text(cf: CostFunction, indent: int = 0) -> str:
     if cf.devices:
         lines.append(f"{pad}devices {{")
         for kind, curve in cf.devices.items():
-            lines.append(f"{pad}  {key(kind)}: {curve_text(curve, False, indent + 4)}")
+            lines.append(f"{pad}  {hocon_key(kind)}: {curve_text(curve, False, indent + 4)}")
         lines.append(f"{pad}}}")
     if cf.scale != 1.0:
         lines.append(f"{pad}scale: {number(cf.scale)}")

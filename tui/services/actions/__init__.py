@@ -10,7 +10,7 @@ from tui.services.actions.deck import ActionSettings, Deck
 from tui.services.actions.domain_xml import CpuSpec, DiskSpec, DomainSpec, NetworkSpec, VolumeSpec
 from tui.services.actions.drain import DrainPlan, MoveResult, drain_host, plan_drain
 from tui.services.actions.hoststate import set_host_state
-from tui.services.actions.listing import VmRow, list_vms
+from tui.services.actions.listing import ListedVm, list_vms
 from tui.services.actions.migrate import migrate_vm
 from tui.services.actions.outcome import Failed, Outcome, Refused, Result
 from tui.services.actions.path import ActionPath, InFlight
@@ -46,7 +46,7 @@ __all__ = [
     "Refused",
     "Result",
     "StartRequest",
-    "VmRow",
+    "ListedVm",
     "VolumeSpec",
     "check_pools",
     "check_power",

@@ -36,7 +36,7 @@ from tui.services.actions.outcome import Failed, Outcome, Refused
 
 
 @dataclass(frozen=True)
-class Move:
+class DrainMove:
     vm: str
     uuid: str
     to: str
@@ -62,7 +62,7 @@ class Unmovable:
 @dataclass(frozen=True)
 class DrainPlan:
     host: str
-    moves: tuple[Move, ...]
+    moves: tuple[DrainMove, ...]
     unmovable: tuple[Unmovable, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -75,7 +75,7 @@ class DrainPlan:
 
 @dataclass(frozen=True)
 class MoveResult:
-    move: Move
+    move: DrainMove
     ok: bool
     message: str
     seconds: float
@@ -98,7 +98,7 @@ def plan_drain(deck: Deck, host: str) -> DrainPlan:
         raise Refused(f"host {host!r} is unreachable: cannot see its VMs to plan a drain")
     state = FleetState(deck.config, deck.fleet(record.realm, unschedulable=(host,)))
     engine = CostEngine(state)
-    moves: list[Move] = []
+    moves: list[DrainMove] = []
     stuck: list[Unmovable] = []
     order = sorted(snap.domains, key=lambda d: (-d.memory, -d.vcpus, d.name))
     for facts in order:
@@ -115,12 +115,12 @@ def plan_drain(deck: Deck, host: str) -> DrainPlan:
             stuck.append(Unmovable(facts.name, facts.uuid, rejection_reason(state, engine, shape)))
             continue
         state.add(i, shape)  # the next VM sees this one already placed
-        moves.append(Move(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory))
+        moves.append(DrainMove(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory))
     return DrainPlan(host, tuple(moves), tuple(stuck))
 
 
 def _plan_cold(
-    state: FleetState, engine: CostEngine, facts: DomainFacts, moves: list[Move], stuck: list[Unmovable]
+    state: FleetState, engine: CostEngine, facts: DomainFacts, moves: list[DrainMove], stuck: list[Unmovable]
 ) -> None:
     why = cold_refusal(facts)
     shape = shape_of(facts)
@@ -128,7 +128,9 @@ def _plan_cold(
     if why or i < 0:
         stuck.append(Unmovable(facts.name, facts.uuid, why or rejection_reason(state, engine, shape)))
         return
-    moves.append(Move(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory, cold=True))
+    moves.append(
+        DrainMove(facts.name, facts.uuid, state.names[i], cost, facts.vcpus, facts.memory, cold=True)
+    )
 
 
 def drain_host(
@@ -200,7 +202,7 @@ def _execute(
 ) -> list[MoveResult]:
     """Run the moves with at most `parallel` in flight. The workers are daemon threads and every
     libvirt call they make is bounded, so a hung host costs a bounded wait, never a hung process."""
-    todo: queue.SimpleQueue[Move | None] = queue.SimpleQueue()
+    todo: queue.SimpleQueue[DrainMove | None] = queue.SimpleQueue()
     for m in plan.moves:
         todo.put(m)
     workers = min(parallel, len(plan.moves))
@@ -227,7 +229,7 @@ def _execute(
     return sorted(results, key=lambda r: order[r.move.uuid])
 
 
-def _one(deck: Deck, source: str, move: Move, reason: str) -> MoveResult:
+def _one(deck: Deck, source: str, move: DrainMove, reason: str) -> MoveResult:
     """One move of a drain, on the action path: it holds the VM's lease, with its own intent/outcome."""
     began = time.perf_counter()
     state = DomainState.SHUTOFF if move.cold else DomainState.RUNNING

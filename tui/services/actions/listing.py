@@ -9,7 +9,7 @@ from tui.services.actions.deck import Deck, host_status_line
 
 
 @dataclass(frozen=True)
-class VmRow:
+class ListedVm:
     name: str
     uuid: str
     host: str
@@ -24,11 +24,11 @@ class VmRow:
         return {**self.__dict__, "hostdevs": list(self.hostdevs)}
 
 
-def list_vms(deck: Deck, host: str | None = None) -> tuple[list[VmRow], dict[str, str]]:
+def list_vms(deck: Deck, host: str | None = None) -> tuple[list[ListedVm], dict[str, str]]:
     """(VM rows by host then name, {host: status} for every host); unreachable hosts list no VMs."""
     managed = {vm.uuid.lower() for vm in deck.store.managed_vms()}
     snaps = deck.snapshots()
-    rows: list[VmRow] = []
+    rows: list[ListedVm] = []
     statuses: dict[str, str] = {}
     for name in sorted(deck.hosts()):
         if host is not None and name != host:
@@ -39,7 +39,7 @@ def list_vms(deck: Deck, host: str | None = None) -> tuple[list[VmRow], dict[str
             continue
         for d in snap.domains:
             rows.append(
-                VmRow(
+                ListedVm(
                     d.name,
                     d.uuid,
                     name,
