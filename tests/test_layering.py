@@ -8,6 +8,10 @@
 Checked twice: statically, over every import statement of every module (those inside functions and
 under `if TYPE_CHECKING:` included, since a hidden import is still a dependency), and dynamically, by
 importing every module of a layer in a fresh interpreter and looking at `sys.modules`.
+
+And imports sit at module level, where a reader sees a module's dependencies: in tui.core,
+tui.services, tui.commands and tui.cli an import inside a function is allowed only where
+`DEFERRED_IMPORTS` says why (a measured start-up cost or an import loop), so a new one is deliberate.
 """
 
 from __future__ import annotations
@@ -60,18 +64,115 @@ def imports_in(source_text: str, name: str, is_package: bool = False) -> Iterato
     is; `from a import b` yields `a.b` when that is a module of ours, else `a`."""
     package = name if is_package else name.rpartition(".")[0]
     for node in ast.walk(ast.parse(source_text, name)):
-        if isinstance(node, ast.Import):
-            for alias in node.names:
-                yield alias.name, node.lineno
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
-                source = ".".join([*base, *([node.module] if node.module else [])])
-            else:
-                source = node.module or ""
-            for alias in node.names:
-                full = f"{source}.{alias.name}"
-                yield (full if full in MODULES else source), node.lineno
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            for target in _targets(node, package):
+                yield target, node.lineno
+
+
+def _targets(node: ast.Import | ast.ImportFrom, package: str) -> Iterator[str]:
+    if isinstance(node, ast.Import):
+        yield from (alias.name for alias in node.names)
+        return
+    if node.level:
+        base = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+        source = ".".join([*base, *([node.module] if node.module else [])])
+    else:
+        source = node.module or ""
+    for alias in node.names:
+        full = f"{source}.{alias.name}"
+        yield full if full in MODULES else source
+
+
+def function_imports_in(source_text: str, name: str, is_package: bool = False) -> Iterator[tuple[str, int]]:
+    """The imports of `name` that stand inside a function (at any depth), as `imports_in` names them."""
+    package = name if is_package else name.rpartition(".")[0]
+    for func in ast.walk(ast.parse(source_text, name)):
+        if isinstance(func, ast.FunctionDef | ast.AsyncFunctionDef):
+            for node in ast.walk(func):
+                # A nested function is walked again as its own `func`: count each import once.
+                if isinstance(node, ast.Import | ast.ImportFrom) and _innermost(func, node):
+                    for target in _targets(node, package):
+                        yield target, node.lineno
+
+
+def _innermost(func: ast.AST, node: ast.AST) -> bool:
+    return not any(
+        isinstance(inner, ast.FunctionDef | ast.AsyncFunctionDef) and node in ast.walk(inner)
+        for inner in ast.walk(func)
+        if inner is not func
+    )
+
+
+# Imports left inside a function on purpose: (module, what it imports) -> why. Figures: CPU time of
+# the import in a process that already holds what `vmdeck simulate` loads (2026-12-01, this machine).
+_EVERY_START = "on every vmdeck start (each command module is imported to register its parser)"
+DEFERRED_IMPORTS: dict[tuple[str, str], str] = {
+    (
+        "tui.cli",
+        "tui.ui.launch",
+    ): "the console (Textual): +303 modules, 226 ms, which no headless command needs",
+    ("tui.services.config.hocon", "pyhocon"): "+38 modules, 33 ms; `vmdeck simulate` reads a cached config",
+    (
+        "tui.services.store",
+        "tui.services.store.postgres",
+    ): "psycopg: +133 modules, 89 ms, for PostgreSQL only",
+    ("tui.services.actions.start_placement", "tui.services.hostcheck.cache"): (
+        "an import loop: tui.services.hostcheck builds on tui.services.actions"
+    ),
+    ("tui.commands.hostcheck", "tui.services.hostcheck"): f"+12 modules, 12 ms {_EVERY_START}",
+    ("tui.commands.vmlife", "tui.services.actions.serialconsole"): f"+3 modules, 2 ms {_EVERY_START}",
+    ("tui.commands.vmlife", "tui.services.actions.vminfo"): f"+2 modules, 7 ms {_EVERY_START}",
+    ("tui.commands.vmlife", "tui.services.actions.snapshots"): f"+1 module, 4 ms {_EVERY_START}",
+}
+# Two modules other engineers change in this wave keep the function-level imports they have today
+# until their owners move them; anything new in them still fails.
+_OWNED_ELSEWHERE = "not yet moved: another engineer's module in this wave"
+for _module, _targets_today in {
+    "tui.commands.scheduling": (
+        "orjson",
+        "tui.core.scheduling",
+        "tui.core.scheduling.compare",
+        "tui.core.scheduling.headroom",
+        "tui.core.scheduling.replay",
+        "tui.core.scheduling.request",
+        "tui.core.scheduling.workload",
+        "tui.services.config",
+        "tui.services.scenario_files",
+    ),
+    "tui.commands.lab": (
+        "argparse",
+        "tui.commands.fleet",
+        "tui.core.scheduling",
+        "tui.core.scheduling.request",
+        "tui.core.scheduling.workload",
+        "tui.core.whatif.edits",
+        "tui.core.whatif.fleetmodel",
+        "tui.core.whatif.hocon_export",
+        "tui.core.whatif.plans",
+        "tui.core.whatif.replays",
+        "tui.core.whatif.response",
+        "tui.core.whatif.scenario",
+        "tui.services.scenario_files",
+        "tui.services.scenarios",
+        "tui.services.store",
+    ),
+}.items():
+    DEFERRED_IMPORTS.update({(_module, target): _OWNED_ELSEWHERE for target in _targets_today})
+MODULE_LEVEL_LAYERS = ("tui.core", "tui.services", "tui.commands", "tui.cli")
+
+
+def hidden_imports() -> list[str]:
+    """Function-level imports in MODULE_LEVEL_LAYERS that DEFERRED_IMPORTS does not explain."""
+    found = [
+        f"{MODULES[name].relative_to(REPO)}:{line} imports {target} inside a function"
+        for name in MODULES
+        if any(_under(name, layer) for layer in MODULE_LEVEL_LAYERS)
+        for target, line in function_imports_in(
+            MODULES[name].read_text(encoding="utf-8"), name, MODULES[name].name == "__init__.py"
+        )
+        if (name, target) not in DEFERRED_IMPORTS
+    ]
+    return list(dict.fromkeys(found))  # `from a import b, c` names its line once
 
 
 def _under(name: str, prefix: str) -> bool:
@@ -153,6 +254,38 @@ def test_the_scan_sees_every_kind_of_import() -> None:
     assert [t for t, _ in imports_in("from . import views\n", "tui.ui.lab", is_package=True)] == [
         "tui.ui.lab.views"
     ]
+
+
+def test_the_scan_sees_imports_inside_functions() -> None:
+    text = (
+        "import json\n"
+        "def outer():\n"
+        "    import tui.core.units\n"
+        "    def inner():\n"
+        "        from tui.services import store\n"
+        "    return inner\n"
+        "class K:\n"
+        "    async def method(self):\n"
+        "        from . import keymap\n"
+    )
+    found = [t for t, _ in function_imports_in(text, "tui.ui.example")]
+    assert sorted(found) == ["tui.core.units", "tui.services.store", "tui.ui.keymap"]
+
+
+def test_imports_inside_functions_are_only_the_explained_ones() -> None:
+    assert hidden_imports() == []
+
+
+def test_every_explained_import_inside_a_function_still_exists() -> None:
+    # An entry whose import moved to module level (or went) is removed with it, so the list stays true.
+    present = {
+        (name, target)
+        for name in MODULES
+        for target, _ in function_imports_in(
+            MODULES[name].read_text(encoding="utf-8"), name, MODULES[name].name == "__init__.py"
+        )
+    }
+    assert sorted(set(DEFERRED_IMPORTS) - present) == []
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))

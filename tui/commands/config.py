@@ -12,6 +12,7 @@ from tui.commands.output import emit, fail, say, table, warn
 from tui.core.costs import format_cost
 from tui.core.diagnostics import Diagnostic
 from tui.core.units import UnitError, format_size, parse_real_or_size
+from tui.services.config import ConfigFileError, load_config, parse_curve_spec
 
 
 def register(subparsers: Any) -> None:
@@ -55,8 +56,6 @@ def format_diagnostic(d: Diagnostic) -> str:
 
 
 def run_validate(args: argparse.Namespace) -> int:
-    from tui.services.config import ConfigFileError, load_config
-
     path = str(Path(args.config)) if args.config else str(config_path(args, "config_opt"))
     try:
         result = load_config(path)
@@ -84,8 +83,6 @@ def run_validate(args: argparse.Namespace) -> int:
 
 
 def run_curve(args: argparse.Namespace) -> int:
-    from tui.services.config import parse_curve_spec
-
     xs: list[float] = []
     for text in args.at:
         try:

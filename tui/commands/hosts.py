@@ -31,6 +31,7 @@ from tui.core.hosts import (
 from tui.core.model import VmConfig
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.path import ActionPath
+from tui.services.config import ConfigFileError, load_config
 from tui.services.store import FleetStore, StoreError
 from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
@@ -52,9 +53,6 @@ def open_db(args: argparse.Namespace) -> FleetStore:
 
 def load_vm_config(args: argparse.Namespace) -> VmConfig:
     """The configuration, or a refusal naming its first error (`vmdeck validate` shows them all)."""
-    # Imported here: the HOCON parser is only needed by commands that check against the config.
-    from tui.services.config import ConfigFileError, load_config
-
     path = config_path(args)
     try:
         result = load_config(path)

@@ -29,6 +29,7 @@ from tui.core.jsonsafe import (
 from tui.core.model import VmConfig
 from tui.core.whatif.fleetmodel import FleetModel
 from tui.core.whatif.scenario import Scenario, csv_tables
+from tui.services.config import load_config
 from tui.services.scenario_files import fleet_error_at, read_fleet_document
 from tui.services.store import files_directory
 from tui.services.store.files import AtomicJSONStorage, StoreError, StoreLock, atomic_write
@@ -171,8 +172,6 @@ def check_cost_functions_text(
     """Load a `ticrypt.vm.cost-functions { ... }` block with the real loader: the cost functions it
     defines and the loader's diagnostics (file and line in `text`). The block stands alone here, so
     the lint about cost functions used by no profile is left out."""
-    from tui.services.config import load_config  # pyhocon: only when text is checked
-
     with tempfile.TemporaryDirectory(prefix="vmdeck-lab-") as tmp:
         file = Path(tmp) / "lab.conf"
         file.write_text(text + _MINIMAL_REST, encoding="utf-8")

@@ -14,6 +14,7 @@ state keeps *new* VMs away, and this VM already lives there.
 from __future__ import annotations
 
 import contextlib
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
 import libvirt
@@ -241,8 +242,6 @@ def storage_of(deck: Deck, name: str, host: str | None = None) -> tuple[str, lis
 
 def snapshot_files(snapshot_xml: str) -> list[str]:
     """Files a snapshot made: external disk overlays and an external memory file."""
-    import xml.etree.ElementTree as ET
-
     root = ET.fromstring(snapshot_xml)
     files = [
         str(src.get("file"))
@@ -259,8 +258,6 @@ def snapshot_files(snapshot_xml: str) -> list[str]:
 
 def _pool_and_backing(deck: Deck, conn: libvirt.virConnect, path: str) -> tuple[str | None, str | None]:
     """(the pool holding this file, the file it is backed by) — (None, None) when no pool has it."""
-    import xml.etree.ElementTree as ET
-
     try:
         vol = deck.call(conn.storageVolLookupByPath, path, what=f"find volume {path}")
         pool = deck.call(vol.storagePoolLookupByVolume, what=f"pool of {path}")

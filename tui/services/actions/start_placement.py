@@ -83,6 +83,7 @@ def _device_checks(deck: Deck, shape: Request) -> dict[str, HostCheckReport]:
     """The last host checks, when the request needs devices (their explanations cite failed ones)."""
     if not shape.devices:
         return {}
-    from tui.services.hostcheck.cache import CheckCache  # not at import: hostcheck builds on actions
+    # lazy: an import loop (tui.services.hostcheck builds on tui.services.actions)
+    from tui.services.hostcheck.cache import CheckCache
 
     return CheckCache.of_store(deck.store).load()

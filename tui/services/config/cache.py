@@ -26,6 +26,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import platformdirs
+
 from tui.core import limits
 from tui.services.bounded_files import InputFileError, read_text
 
@@ -46,8 +48,6 @@ def cache_dir() -> Path | None:
     override = os.environ.get("VMDECK_CACHE_DIR")
     if override:
         return Path(override) / "config"
-    import platformdirs
-
     return Path(platformdirs.user_cache_dir("vmdeck")) / "config"
 
 
