@@ -19,7 +19,7 @@ import filelock
 
 from tui.commands.deck import action_options, guest_args, migration_args, open_deck
 from tui.commands.inputs import InputError
-from tui.commands.output import emit, fail
+from tui.commands.output import EXIT_USAGE, emit, fail
 from tui.core.hostcheck import HostCheckReport, Verdict, exit_code
 from tui.core.printable import printable
 from tui.services.actions import ActionSettings, Deck
@@ -55,9 +55,9 @@ def run_check(args: argparse.Namespace) -> int:
     from tui.services.hostcheck import CheckCache, check_hosts
 
     if bool(args.names) == bool(args.all):
-        return fail("name the hosts to check, or give --all (not both)", args.json, code=2)
+        return fail("name the hosts to check, or give --all (not both)", args.json, code=EXIT_USAGE)
     if args.parallel < 1:
-        return fail("--parallel must be at least 1", args.json, code=2)
+        return fail("--parallel must be at least 1", args.json, code=EXIT_USAGE)
     try:
         deck = open_deck(args)
     except InputError as exc:

@@ -15,7 +15,7 @@ import libvirt
 
 from tui.commands.deck import action_options, open_deck, run_action, vm_args
 from tui.commands.inputs import InputError
-from tui.commands.output import emit, fail, table
+from tui.commands.output import EXIT_USAGE, emit, fail, table
 from tui.core.printable import printable
 from tui.core.units import format_size
 from tui.services.actions import (
@@ -197,7 +197,7 @@ def run_serial_console(args: argparse.Namespace) -> int:
     from tui.services.actions.serialconsole import attach_console
 
     if args.json:
-        return fail("the console is interactive: --json does not apply", True, code=2)
+        return fail("the console is interactive: --json does not apply", True, code=EXIT_USAGE)
     return run_action(
         args,
         lambda deck: attach_console(

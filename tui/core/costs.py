@@ -82,9 +82,6 @@ class CostFunction:
         # Device curves are kept in type-name order: that order is the order of addition.
         object.__setattr__(self, "devices", dict(sorted(self.devices.items())))
 
-    def device_curve(self, kind: str) -> Curve:
-        return self.devices.get(kind, UNAVAILABLE)
-
     def device_types_for(self, load: Load) -> list[str]:
         """Listed types (always evaluated, even at 0) plus unlisted types that are in use."""
         extra = [k for k, n in load.devices.items() if k not in self.devices and n > 0]

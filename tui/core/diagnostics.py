@@ -35,7 +35,3 @@ class Diagnostic:
 
 def error(path: str, message: str) -> Diagnostic:
     return Diagnostic(Severity.ERROR, path, message)
-
-
-def warning(path: str, message: str) -> Diagnostic:
-    return Diagnostic(Severity.WARNING, path, message)

@@ -183,13 +183,3 @@ def format_size(num_bytes: float) -> str:
             return f"{text} {unit}"
         value /= 1024
     raise AssertionError("unreachable")
-
-
-def format_duration(seconds: float) -> str:
-    """Short human form: 300 -> '5m', 90 -> '1m30s', 0.25 -> '250ms'."""
-    if seconds < 1:
-        return f"{seconds * 1000:g}ms"
-    minutes, secs = divmod(seconds, 60)
-    hours, minutes = divmod(int(minutes), 60)
-    parts = [f"{hours}h" if hours else "", f"{minutes}m" if minutes else "", f"{secs:g}s" if secs else ""]
-    return "".join(parts) or "0s"

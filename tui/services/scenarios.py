@@ -155,12 +155,6 @@ def load_fleet_model(path: str | os.PathLike[str], config: VmConfig | None = Non
         raise fleet_error_at(path, text, exc) from None
 
 
-def write_fleet_model(model: FleetModel, path: str | os.PathLike[str]) -> Path:
-    target = Path(path)
-    atomic_write(target, (json.dumps(model.to_json(), indent=2) + "\n").encode("utf-8"))
-    return target
-
-
 # --- the curve lab's text, read back by the loader ---------------------------------------------------------
 # What the loader needs besides cost functions; appended AFTER the text so its line numbers hold.
 _MINIMAL_REST = "\nticrypt.vm { mongodb {}, hardware-profiles {}, realms {} }\n"

@@ -36,7 +36,6 @@ from tui.core.whatif.rerank import Rerank, request_costs, rerank_costs
 from tui.core.whatif.rerank import rerank as rerank  # re-exported: tui/commands/lab.py imports it from here
 
 RESOURCE_TERMS = ("vms", "vcpus", "memory")
-COST_FUNCTION_PARAMS = ("scale", "offset", "name", "description")
 # Config spelling -> dataclass field, per curve class (the loader's CURVE_KEYS plus scale and max).
 _FIELDS: dict[type[Curve], dict[str, str]] = {
     Constant: {"value": "value"},
