@@ -27,6 +27,7 @@ from tui.core.hosts import (
     check_nat,
     check_uri,
     default_realm,
+    missing_state_reason,
 )
 from tui.core.model import VmConfig
 from tui.services.actions.hoststate import set_host_state
@@ -262,8 +263,8 @@ def cmd_remove(args: argparse.Namespace) -> int:
 def cmd_state(args: argparse.Namespace) -> int:
     state = _state(args.state)
     assert state is not None
-    if not args.reason or not args.reason.strip():
-        raise InputError(f"changing the state of {args.name!r} needs a reason: --reason TEXT")
+    if why := missing_state_reason(args.name, args.reason):
+        raise InputError(why)
     store = open_db(args)
     # The one action path (read-only check, the host's lease, audit); no host is connected for it.
     outcome = set_host_state(

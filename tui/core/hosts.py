@@ -280,3 +280,11 @@ def default_realm(config: VmConfig) -> str:
         return next(iter(config.realms))
     known = ", ".join(sorted(config.realms)) or "none"
     raise HostError(f"name a realm with --realm (realms: {known})")
+
+
+def missing_state_reason(name: str, reason: str | None) -> str | None:
+    """Why a change of host `name`'s state may not go ahead, or None when it has a reason: the one
+    rule (the stores, the action path and `vmdeck hosts state` all refuse with this text)."""
+    if reason and reason.strip():
+        return None
+    return f"changing the state of {name!r} needs a reason (--reason TEXT)"

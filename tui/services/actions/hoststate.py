@@ -9,7 +9,7 @@ inventory, so an `ActionPath` with only a store is enough (the CLI opens no poll
 from __future__ import annotations
 
 from tui.core.fleet import HostState
-from tui.core.hosts import HostError
+from tui.core.hosts import HostError, missing_state_reason
 from tui.services.actions.outcome import Outcome, Refused, Result
 from tui.services.actions.path import READ_ONLY_MESSAGE, ActionPath, Note
 
@@ -23,8 +23,8 @@ def set_host_state(path: ActionPath, name: str, state: HostState, reason: str) -
     refusal = None
     if path.read_only:
         refusal = READ_ONLY_MESSAGE
-    elif not reason or not reason.strip():
-        refusal = f"changing the state of {name!r} needs a reason (--reason TEXT)"
+    elif why := missing_state_reason(name, reason):
+        refusal = why
     elif path.store.host(name) is None:
         known = ", ".join(h.name for h in path.store.hosts()) or "none"
         refusal = f"no host named {name!r} (hosts: {known})"

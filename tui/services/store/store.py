@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from tui.core.fleet import HostState
-from tui.core.hosts import HostError, HostRecord
+from tui.core.hosts import HostError, HostRecord, missing_state_reason
 from tui.core.live import ManagedVm
 from tui.services.store.audit import (
     IN_PROGRESS,
@@ -192,8 +192,8 @@ class Store(LeasesAndIntents):
             after = self._checked(before.with_changes(**changes))
             if after == before:
                 return before
-            if after.state is not before.state and not (reason and reason.strip()):
-                raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+            if after.state is not before.state and (why := missing_state_reason(name, reason)):
+                raise HostError(why)
             docs[doc_id] = after.to_json()
             what = "host.state" if set(changes) == {"state"} else "host.edit"
             self._commit(
@@ -202,8 +202,8 @@ class Store(LeasesAndIntents):
             return after
 
     def set_state(self, name: str, state: HostState, reason: str) -> HostRecord:
-        if not reason or not reason.strip():
-            raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+        if why := missing_state_reason(name, reason):
+            raise HostError(why)
         return self.edit_host(name, {"state": state}, reason.strip())
 
     def remove_host(self, name: str, reason: str | None = None) -> HostRecord:

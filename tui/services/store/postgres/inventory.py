@@ -11,7 +11,7 @@ from typing import Any
 from psycopg.types.json import Jsonb
 
 from tui.core.fleet import HostState
-from tui.core.hosts import HostError, HostRecord
+from tui.core.hosts import HostError, HostRecord, missing_state_reason
 from tui.core.live import ManagedVm
 from tui.services.store.postgres.transaction import PostgresConnection
 
@@ -71,8 +71,8 @@ class InventoryTables(PostgresConnection):
             after = before.with_changes(**changes)
             if after == before:
                 return before
-            if after.state is not before.state and not (reason and reason.strip()):
-                raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+            if after.state is not before.state and (why := missing_state_reason(name, reason)):
+                raise HostError(why)
             cur.execute(
                 "UPDATE vmdeck_hosts SET record = %s, version = version + 1 WHERE name = %s",
                 (Jsonb(after.to_json()), name),
@@ -83,8 +83,8 @@ class InventoryTables(PostgresConnection):
             return after
 
     def set_state(self, name: str, state: HostState, reason: str) -> HostRecord:
-        if not reason or not reason.strip():
-            raise HostError(f"changing the state of {name!r} needs a reason (--reason TEXT)")
+        if why := missing_state_reason(name, reason):
+            raise HostError(why)
         return self.edit_host(name, {"state": state}, reason.strip())
 
     def remove_host(self, name: str, reason: str | None = None) -> HostRecord:
