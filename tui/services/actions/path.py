@@ -13,8 +13,8 @@
 4. the outcome (ok / refused / failed / timed-out) with the real message after; the lease is released.
 
 Nested runs in one thread (a drain setting its host's state) reuse the lease the thread holds.
-`abandon_in_flight(note)` records an "abandoned" outcome for each action still running (the console
-calls it when the admin quits while actions run).
+`in_flight()` lists what runs now; `abandon_in_flight(note)` records an "abandoned" outcome for each
+(the console calls it when the admin quits while actions run).
 """
 
 from __future__ import annotations
@@ -149,6 +149,10 @@ class ActionPath:
         return self._thread_leases().get(key)
 
     # --- in-flight actions ---------------------------------------------------------------------------
+    def in_flight(self) -> list[InFlight]:
+        with self._flight_lock:
+            return sorted(self._in_flight.values(), key=lambda f: f.since)
+
     def abandon_in_flight(self, note: str) -> list[InFlight]:
         """Record an "abandoned" outcome (with `note`) for every action still running; returns them."""
         with self._flight_lock:

@@ -19,7 +19,7 @@ from tui.services.store.feed import ChangeCallback, StatusCallback, StoreChange
 from tui.services.store.files import StoreError
 from tui.services.store.postgres.connect import connect, describe_error
 
-CHANNEL = "vmdeck"  # the channel every change is announced on (backend.py sends with pg_notify)
+CHANNEL = "vmdeck"  # the channel every change is announced on (transaction.py sends with pg_notify)
 # How often the thread looks up from waiting to see whether it was stopped.
 WAKE_S = 0.5
 RETRY_MIN_S, RETRY_MAX_S = 0.5, 5.0
