@@ -51,6 +51,19 @@ def test_store_round_trip(tmp_path: Path) -> None:
     assert rows == [{"vm": "a", "from": "h1", "to": "h2", "delta": "-inf"}]
 
 
+def test_export_json_is_strict_json_even_for_nan(tmp_path: Path) -> None:
+    # One JSON-safe rule (tui/core/jsonsafe.py) for the CLI and the scenario files: a NaN (a 0/0 in a
+    # result) is null, never the bare `NaN` json.dumps writes, which strict JSON readers refuse.
+    scenario = Scenario("x", "h", results={"response": {"costs": [float("nan"), float("inf"), 1.5]}})
+    text = export_json(scenario, tmp_path / "nan.json").read_text()
+
+    def refuse(constant: str) -> None:
+        raise ValueError(f"not strict JSON: {constant}")
+
+    data = json.loads(text, parse_constant=refuse)
+    assert data["results"]["response"]["costs"] == [None, "inf", 1.5]
+
+
 def _lab(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
     code = main(["lab", *args, "--json"])
     out = capsys.readouterr().out
