@@ -30,7 +30,7 @@ from tui.core.fleet import HostState
 from tui.core.hosts import HostError, HostRecord
 from tui.core.live import ManagedVm
 from tui.core.printable import printable
-from tui.services.store.audit import OUTCOME_UNKNOWN, Actor, AuditEntry, current_actor, fold
+from tui.services.store.audit import OUTCOME_UNKNOWN, Actor, AuditEntry, AuditPage, current_actor, fold
 from tui.services.store.base import Busy, DevicesTaken, Lease
 from tui.services.store.feed import ChangeCallback, StatusCallback
 from tui.services.store.files import StoreError
@@ -38,6 +38,7 @@ from tui.services.store.location import redact_url
 from tui.services.store.postgres.connect import connect, describe_error, parse_location
 from tui.services.store.postgres.listener import CHANNEL, Listener
 from tui.services.store.postgres.schema import current_version, ensure_schema
+from tui.services.store.postgres.tail import follow_cursor, parse_cursor
 from tui.services.store.query import matches, parse_since
 
 # More hosts than this in one change are announced as one "re-read all" notification.
@@ -589,6 +590,34 @@ class PostgresStore:
             for e in fold(entries)
         ]
         return [e for e in folded if matches(e, host, vm, actor, after)]
+
+    def audit_tail(self, limit: int) -> AuditPage:
+        """The last `limit` entries as stored (by commit sequence), oldest first."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT seq, {_AUDIT_COLUMNS} FROM vmdeck_audit ORDER BY seq DESC LIMIT %s", (max(0, limit),)
+            ).fetchall()
+        rows.reverse()
+        seqs = [int(r[0]) for r in rows]
+        return AuditPage([_entry(r[1:]) for r in rows], follow_cursor(seqs, None))
+
+    def audit_after(self, cursor: str, limit: int) -> AuditPage:
+        """At most `limit` entries after `cursor`, including late commits of sequence numbers the
+        cursor remembers as missing (postgres/tail.py says why)."""
+        parsed = parse_cursor(cursor)
+        if parsed is None:
+            page = self.audit_tail(limit)
+            return AuditPage(page.entries, page.cursor, reset=True)
+        last, gaps = parsed
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT seq, {_AUDIT_COLUMNS} FROM vmdeck_audit WHERE seq > %s OR seq = ANY(%s) "
+                "ORDER BY seq LIMIT %s",
+                (last, list(gaps), max(0, limit)),
+            ).fetchall()
+        seqs = [int(r[0]) for r in rows]
+        more = len(rows) >= limit > 0
+        return AuditPage([_entry(r[1:]) for r in rows], follow_cursor(seqs, parsed), more=more)
 
     def audit_problems(self) -> list[str]:
         """Rows a person changed by hand into something vmdeck cannot read (the schema forbids the rest)."""
