@@ -30,7 +30,9 @@ def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[s
 
     def open_as(user: str) -> FleetStore:
         store: FleetStore = (
-            Store(tmp_path / "db", actor=Actor(user)) if url is None else PostgresStore(url, actor=Actor(user))
+            Store(tmp_path / "db", actor=Actor(user))
+            if url is None
+            else PostgresStore(url, actor=Actor(user))
         )
         opened.append(store)
         return store
