@@ -49,23 +49,28 @@ def rec(name: str) -> HostRecord:
 def test_tail_then_follow_reads_each_entry_once_in_order(make: Callable[[str], FleetStore]) -> None:
     alice, bob = make("alice"), make("bob")
     empty = alice.audit_tail(10)
-    assert empty.entries == [] and not empty.reset
+    assert empty.entries == []
+    assert not empty.reset
     alice.add_hosts([rec(f"n{i:02d}") for i in range(12)], reason="rack")
     tail = alice.audit_tail(5)
     assert [e.host for e in tail.entries] == [f"n{i:02d}" for i in range(7, 12)]
-    assert not tail.more and not tail.reset
+    assert not tail.more
+    assert not tail.reset
     nothing = alice.audit_after(tail.cursor, 100)
-    assert nothing.entries == [] and nothing.cursor == tail.cursor
+    assert nothing.entries == []
+    assert nothing.cursor == tail.cursor
     # Another admin's changes and an action (intent and outcome apart: raw) follow.
     bob.remove_host("n03", reason="dead PSU")
     intent = bob.begin("vm.stop", "n1", "web1", None, "maintenance")
     bob.finish(intent, "failed", {"result": "failed"}, "domain not found")
     first = alice.audit_after(tail.cursor, 2)
     assert [(e.what, e.who.user) for e in first.entries] == [("host.remove", "bob"), ("vm.stop", "bob")]
-    assert first.entries[1].kind == "intent" and first.more
+    assert first.entries[1].kind == "intent"
+    assert first.more
     rest = alice.audit_after(first.cursor, 2)
     assert [(e.kind, e.intent) for e in rest.entries] == [("outcome", intent)]
-    assert rest.entries[0].result == "failed" and not rest.more
+    assert rest.entries[0].result == "failed"
+    assert not rest.more
     assert alice.audit_after(rest.cursor, 10).entries == []
     # The empty store's cursor also follows: the first entries ever written are read, not skipped.
     all_ids = [e.id for e in alice.audit(raw=True)]
@@ -76,7 +81,8 @@ def test_a_foreign_cursor_resets_to_the_tail(make: Callable[[str], FleetStore]) 
     store = make("alice")
     store.add_hosts([rec("a"), rec("b")])
     page = store.audit_after("not a cursor", 1)
-    assert page.reset and [e.host for e in page.entries] == ["b"]
+    assert page.reset
+    assert [e.host for e in page.entries] == ["b"]
     assert store.audit_after(page.cursor, 10).entries == []
 
 
@@ -90,7 +96,8 @@ def test_local_log_replaced_reads_as_reset(tmp_path: Path) -> None:
     replacement.write_bytes(lines[0])
     os.replace(replacement, path)  # restored from a backup: another file, shorter
     page = store.audit_after(cursor, 10)
-    assert page.reset and [e.host for e in page.entries] == ["a"]
+    assert page.reset
+    assert [e.host for e in page.entries] == ["a"]
 
 
 def test_local_unterminated_line_waits_for_its_end(tmp_path: Path) -> None:
@@ -140,5 +147,8 @@ def test_postgres_cursor_forgets_old_gaps() -> None:
     assert parse_cursor(cursor) == (3, frozenset({2}))
     far = follow_cursor([3 + GAP_WINDOW + 5], parse_cursor(cursor))
     last, gaps = parse_cursor(far) or (0, frozenset())
-    assert last == 3 + GAP_WINDOW + 5 and 2 not in gaps and max(gaps) == last - 1
-    assert parse_cursor("12:34") is None and parse_cursor("pg:x") is None
+    assert last == 3 + GAP_WINDOW + 5
+    assert 2 not in gaps
+    assert max(gaps) == last - 1
+    assert parse_cursor("12:34") is None
+    assert parse_cursor("pg:x") is None

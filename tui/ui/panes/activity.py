@@ -67,13 +67,13 @@ class ActivityPane(Pane):
         self._drawn = self.entries.version
         listing = self.listing
         selected = listing.selected
-        keep = self.filter.matches_text
+        matches = self.filter.matches_text
         rows = self.entries.newest_first()
         if self.filter.text:
-            rows = [e for e in rows if keep(e.hay)]
+            rows = [e for e in rows if matches(e.hay)]
         # On the newest entry the cursor follows new ones (like `tail -f`); elsewhere it stays on its entry.
-        follow = selected is None or listing.cursor == 0
-        listing.set_rows(rows, keep=None if follow else selected.key)
+        keep = selected.key if selected is not None and listing.cursor > 0 else None
+        listing.set_rows(rows, keep=keep)
 
     def update_rows(self, names: list[str]) -> None:
         return  # polls change no entry: the log does (`log_changed`)
