@@ -277,6 +277,7 @@ class ActivityLog:
         self.audit_cursor: str | None = None  # where the next audit read continues (store's own form)
         self.audit_error: str | None = None  # the last audit read's failure, shown in the header
         self.latest: LogEntry | None = None  # the newest action's row: the status line points at it
+        self.counts: dict[str, int] = {ACTION: 0, EVENT: 0, AUDIT: 0}  # entries kept, by source
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -293,8 +294,10 @@ class ActivityLog:
 
     def add(self, entries: Iterable[LogEntry]) -> None:
         """Append (an entry whose key is present replaces it where it is)."""
-        store = self._entries
+        store, counts = self._entries, self.counts
         for entry in entries:
+            if entry.key not in store:
+                counts[entry.source] += 1
             store[entry.key] = entry
             if entry.source == ACTION:
                 self.latest = entry
@@ -307,12 +310,19 @@ class ActivityLog:
         self._entries = {e.key: e for e in entries if e.key not in newer}
         self._entries.update(newer)
         self._trim()
+        self._count()
         self.version += 1
 
     def clear_audit(self) -> None:
         """The store's log was replaced: what was read from it no longer describes it."""
         self._entries = {k: e for k, e in self._entries.items() if e.source != AUDIT}
+        self._count()
         self.version += 1
+
+    def _count(self) -> None:
+        self.counts = {ACTION: 0, EVENT: 0, AUDIT: 0}
+        for entry in self._entries.values():
+            self.counts[entry.source] += 1
 
     def _trim(self) -> None:
         extra = len(self._entries) - self.limit
@@ -320,10 +330,11 @@ class ActivityLog:
             return
         if extra > self.limit:  # a flood: rebuilding is cheaper than popping one by one
             self._entries = dict(list(self._entries.items())[-self.limit :])
+            self._count()
             return
         keys = iter(self._entries)
         for old in [next(keys) for _ in range(extra)]:
-            del self._entries[old]
+            self.counts[self._entries.pop(old).source] -= 1
 
     def newest_first(self) -> list[LogEntry]:
         return list(reversed(self._entries.values()))

@@ -96,9 +96,11 @@ SORT_BINDINGS: list[Binding] = [
     ),
 ]
 
-# The Activity pane (tui/ui/panes/activity.py): arrows, pgup/pgdn, home/end move in the list.
+# The Activity pane (tui/ui/panes/activity.py): arrows, pgup/pgdn, home/end move in the list. Enter is
+# not a priority key here: it must wait behind the arrow keys typed before it (routed to the list),
+# or "down down enter" typed fast opens the first entry instead of the third.
 ACTIVITY_BINDINGS: list[Binding] = [
-    key("enter", "details", "Details", id="activity.details"),
+    Binding("enter", "details", "Details", id="activity.details"),
 ]
 
 PROFILES_BINDINGS: list[Binding] = [

@@ -31,11 +31,11 @@ COLUMNS = (
     Column("When (UTC)", 11),
     Column("Source", 6, drop=2),
     Column("Who", 8),
-    Column("What", 14),
-    Column("Target", 14, drop=1),
-    Column("Result", 9),
+    Column("What", 12),
+    Column("Target", 12, drop=1),
+    Column("Result", 8),
     Column("Took", 5, drop=3),
-    Column("Message", 12),
+    Column("Message", 20),
 )
 
 
@@ -67,9 +67,9 @@ class ActivityPane(Pane):
         self._drawn = self.entries.version
         listing = self.listing
         selected = listing.selected
-        matches = self.filter.matches_text
         rows = self.entries.newest_first()
         if self.filter.text:
+            matches = self.filter.matcher()
             rows = [e for e in rows if matches(e.hay)]
         # On the newest entry the cursor follows new ones (like `tail -f`); elsewhere it stays on its entry.
         keep = selected.key if selected is not None and listing.cursor > 0 else None
@@ -91,13 +91,11 @@ class ActivityPane(Pane):
         self.listing.focus()
 
     def header_text(self) -> str:
-        counts = {ACTION: 0, EVENT: 0, AUDIT: 0}
-        for entry in self.entries:
-            counts[entry.source] += 1
+        counts = self.entries.counts
         shown = len(self.listing.rows) if self.is_mounted else len(self.entries)
         text = (
-            f"{shown} {'entry' if shown == 1 else 'entries'} shown of {len(self.entries)}: "
-            f"{counts[ACTION]} actions, {counts[EVENT]} events, {counts[AUDIT]} audit · UTC"
+            f"{shown} of {len(self.entries)}: {counts[ACTION]} actions, "
+            f"{counts[EVENT]} events, {counts[AUDIT]} audit"
         )
         if self.entries.audit_error:
             text += f" · audit unreadable: {printable(self.entries.audit_error)}"

@@ -67,6 +67,7 @@ class LogList(ScrollView, can_focus=True, inherit_bindings=False):
         self.rows: Sequence[ListRow] = ()
         self._lines: dict[int, str] = {}  # row index -> its text at the current width (visible only)
         self._layout: tuple[int, tuple[tuple[int, int], ...]] = (-1, ())
+        self._styles: tuple[Style, Style, Style, Style] | None = None  # base, header, cursor, odd
 
     # --- data ---------------------------------------------------------------------------------------
     def set_rows(self, rows: Sequence[ListRow], keep: str | None = None) -> None:
