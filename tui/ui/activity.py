@@ -20,8 +20,7 @@ from tui.services.actions import Outcome
 from tui.services.store.audit import current_actor
 from tui.ui.activitylog import ActivityLog, action_entry
 
-# The status line's result part is cut here so the pointer to the pane stays on an 80-column line.
-STATUS_WIDTH = 62
+# Ends the status line once an action ended: where its whole result is.
 WHERE = " — 6 Activity"
 
 
@@ -125,7 +124,8 @@ class Activity:
             ]
         )
 
-    def line(self) -> str:
+    def line(self, width: int | None = None) -> str:
+        """Running actions and the latest result, then where to read it whole; at most `width`."""
         parts = []
         if self.running:
             labels = [r.label for r in self.running.values()]
@@ -138,7 +138,10 @@ class Activity:
         if not self.last:
             return text or "no action yet"
         text = text.replace("\n", " ")
-        return (text[: STATUS_WIDTH - 1] + "…" if len(text) > STATUS_WIDTH else text) + WHERE
+        room = (width or 0) - len(WHERE)
+        if width is not None and len(text) > room:  # cut the result, never the pointer to the whole
+            text = text[: max(1, room - 1)] + "…"
+        return text + WHERE
 
 
 def outcome_line(outcome: Outcome) -> str:
