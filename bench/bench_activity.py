@@ -104,7 +104,7 @@ def entries(count: int) -> list[list[AuditEntry]]:
 def figures(name: str, walls: list[float], cpu: float) -> None:
     ms = sorted(w * 1000 for w in walls)
     print(
-        f"  {name:<34} p50 {statistics.median(ms):7.1f} ms   max {ms[-1]:7.1f} ms   "
+        f"  {name:<40} p50 {statistics.median(ms):7.1f} ms   max {ms[-1]:7.1f} ms   "
         f"CPU {cpu * 1000 / len(ms):7.1f} ms/call   (n={len(ms)}, load {loadavg()})"
     )
 
@@ -196,6 +196,16 @@ async def pane(store: FleetStore, repeat: int) -> None:
 
         walls, cpu = await timed(pilot, repeat * len(keys) // 2, scroll_step)
         figures("scroll (pgdn, end, home, down)", walls, cpu)
+
+        listing = screen.listing
+        moves = [lambda: listing.action_page(1), lambda: listing.action_jump(-1), lambda: listing.action_jump(0)]
+
+        async def scroll_direct(i: int) -> None:
+            moves[i % len(moves)]()
+            await pilot.pause()
+
+        walls, cpu = await timed(pilot, repeat * len(moves) // 2, scroll_direct)
+        figures("scroll, no key routing (pgdn/end/home)", walls, cpu)
 
         # Baseline: the same rows in the other panes' table.
         rows = [(e.key, e.cells()) for e in log.newest_first()]

@@ -43,12 +43,8 @@ MARK = "▶ "
 
 
 class LogList(ScrollView, can_focus=True, inherit_bindings=False):
-    DEFAULT_CSS = """
-    LogList { height: 1fr; }
-    LogList > .loglist--header { text-style: bold; }
-    LogList > .loglist--cursor { background: $accent 40%; text-style: bold; }
-    LogList > .loglist--odd { background: $surface; }
-    """
+    # Styles live in styles/vmdeck.tcss, not DEFAULT_CSS: a widget class's first DEFAULT_CSS makes
+    # Textual parse the whole stylesheet again (~100 ms, most of the pane's first open).
     COMPONENT_CLASSES: ClassVar[set[str]] = {"loglist--header", "loglist--cursor", "loglist--odd"}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "move(-1)", "Up", show=False),
