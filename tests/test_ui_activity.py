@@ -26,6 +26,7 @@ from tui.services.poller import PollerSettings
 from tui.services.store import Actor, Store
 from tui.ui.activitylog import ACTION, AUDIT, EVENT, LogEntry
 from tui.ui.app import VmdeckApp, make_app
+from tui.ui.dialogs import HelpScreen
 from tui.ui.panes.activity import ActivityDetailScreen, ActivityPane
 from tui.ui.session import Session
 from tui.ui.widgets.loglist import LogList
@@ -202,12 +203,43 @@ async def test_80x24_shows_the_columns_that_matter_and_help_lists_the_key(demo: 
         assert listing.size.height >= 18
         await pilot.press("question_mark")
         await pilot.pause()
-        help_text = screen_text(app)
-        assert "Activity" in help_text
+        assert isinstance(app.screen, HelpScreen)
+        keys = [k for _title, section in app.screen.sections for k in section]
+        assert ("6", "Activity") in keys
+        assert ("enter", "Details") in keys
+        assert "activity" in str(app.screen.query_one("#help-text", Static).render())
         await pilot.press("escape")
         await pilot.press("colon", *"activity", "enter")
         await pilot.pause()
         assert isinstance(app.screen, ActivityPane)
+
+
+async def test_postgres_store_other_admin_s_change_and_action_appear_live(pg_url: str) -> None:
+    """The same follow on the PostgreSQL backend: LISTEN/NOTIFY says something changed, the pane
+    reads only what is new; bob's change and bob's failed action (intent + outcome: one row)."""
+    from tui.services.store.postgres import PostgresStore
+
+    mine, bob = PostgresStore(pg_url, actor=Actor("alice")), PostgresStore(pg_url, actor=Actor("bob"))
+    record = HostRecord("pgnode", "test:///default", "pool1", "libvirt1")
+    mine.add_host(record, reason="rack")
+    app = make_app(make_config(), [record], session=Session("pg"), store=mine)
+    try:
+        async with app.run_test(size=SIZE) as pilot:
+            await audit_loaded(pilot, app)
+            assert [e.what for e in entries(app, AUDIT)] == ["host.add"]
+            await open_pane(pilot)
+            bob.edit_host("pgnode", {"profile": "pool2"}, reason="new board")
+            intent = bob.begin("vm.stop", "pgnode", "web9", None, "ticket 7")
+            bob.finish(intent, "failed", {"result": "failed"}, "domain not found")
+            await wait_for(pilot, lambda: len(entries(app, AUDIT)) == 3, "bob's entries")
+            await wait_for(pilot, lambda: entries(app, AUDIT)[-1].result == "failed", "the outcome")
+            edit, stop = entries(app, AUDIT)[1:]
+            assert (edit.what, edit.who, edit.message) == ("host.edit", "bob", "new board")
+            assert (stop.key, stop.target, stop.message) == (f"audit:{intent}", "web9", "domain not found")
+            assert [r.key for r in shown(app)[:2]] == [stop.key, edit.key]
+    finally:
+        mine.close()
+        bob.close()
 
 
 URIS = testbed.testbed_uris()
