@@ -198,7 +198,11 @@ async def pane(store: FleetStore, repeat: int) -> None:
         figures("scroll (pgdn, end, home, down)", walls, cpu)
 
         listing = screen.listing
-        moves = [lambda: listing.action_page(1), lambda: listing.action_jump(-1), lambda: listing.action_jump(0)]
+        moves = [
+            lambda: listing.action_page(1),
+            lambda: listing.action_jump(-1),
+            lambda: listing.action_jump(0),
+        ]
 
         async def scroll_direct(i: int) -> None:
             moves[i % len(moves)]()
