@@ -9,37 +9,20 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tui.core.hosts import HostRecord
 from tui.services.store import Actor, FleetStore, Store
 from tui.services.store.postgres import PostgresStore
 from tui.services.store.postgres.tail import GAP_WINDOW, follow_cursor, parse_cursor
 
-BACKENDS = ("local", "postgresql")
+from . import test_store_contract
 
-
-@pytest.fixture(params=BACKENDS)
-def make(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Callable[[str], FleetStore]]:
-    opened: list[FleetStore] = []
-    url = str(request.getfixturevalue("pg_url")) if request.param == "postgresql" else None
-
-    def open_as(user: str) -> FleetStore:
-        store: FleetStore = (
-            Store(tmp_path / "db", actor=Actor(user))
-            if url is None
-            else PostgresStore(url, actor=Actor(user))
-        )
-        opened.append(store)
-        return store
-
-    yield open_as
-    for store in opened:
-        store.close()
+# The backends' fixture of the contract tests: "local" (a directory) and "postgresql".
+make = test_store_contract.make
 
 
 def rec(name: str) -> HostRecord:
