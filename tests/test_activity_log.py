@@ -3,6 +3,7 @@ history before what was heard since, every outside text printable."""
 
 from __future__ import annotations
 
+from tui.core.fleet import HostState
 from tui.core.lifecycle import LifecycleEvent
 from tui.services.store.audit import Actor, AuditEntry
 from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, action_entry, detail_fields, event_entry
@@ -93,3 +94,49 @@ def test_an_action_keeps_its_whole_message_and_duration() -> None:
     assert entry.message.endswith("line two")
     assert "failed" in entry.hay
     assert "web1" in entry.hay
+
+
+def test_the_feed_wakes_once_per_burst_and_bounds_its_inbox(tmp_path) -> None:
+    from tui.ui.activityfeed import INBOX_LIMIT, ActivityFeed, LifecycleHeard
+
+    posted: list[object] = []
+    log = ActivityLog()
+    feed = ActivityFeed(log, None, posted.append, lambda job: job())
+    event = LifecycleEvent("n1", "web1", "stopped", "destroyed", 1_700_000_000.0)
+    for _ in range(INBOX_LIMIT + 5):
+        feed.heard(event)
+    assert len(posted) == 1
+    assert isinstance(posted[0], LifecycleHeard)
+    feed.take_events()
+    assert len(log) == INBOX_LIMIT
+    assert log.events_dropped == 5
+    feed.heard(event)
+    assert len(posted) == 2  # the next burst wakes the app again
+
+
+def test_the_feed_reads_the_tail_then_only_what_is_new_one_read_at_a_time(tmp_path) -> None:
+    from tui.core.hosts import HostRecord
+    from tui.services.store import Store
+    from tui.ui.activityfeed import ActivityFeed, AuditRead
+
+    store = Store(tmp_path / "db", actor=Actor("alice"))
+    store.add_host(HostRecord("n1", "test:///default", "pool1", "libvirt1"), reason="rack")
+    jobs: list[object] = []
+    posted: list[object] = []
+    log = ActivityLog()
+    feed = ActivityFeed(log, store, posted.append, jobs.append)
+    feed.start()
+    feed.audit_changed()  # heard while the first read runs: read again after it, not twice at once
+    assert len(jobs) == 1
+    jobs.pop()()  # the worker
+    [first] = posted
+    assert isinstance(first, AuditRead)
+    assert first.first
+    store.set_state("n1", HostState.DISABLED, "PSU")
+    feed.apply(first)
+    assert [e.what for e in log] == ["host.add"]
+    assert len(jobs) == 1  # the change heard meanwhile
+    jobs.pop()()
+    feed.apply(posted[-1])
+    assert [e.what for e in log] == ["host.add", "host.state"]
+    assert not posted[-1].first

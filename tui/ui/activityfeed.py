@@ -82,6 +82,8 @@ class ActivityFeed:
         """UI loop: move the waiting events into the log."""
         with self._lock:
             events, self._inbox, self._woken = self._inbox, [], False
+            dropped, self._dropped = self._dropped, 0
+        self.log.events_dropped += dropped
         self.log.add(event_entry(self.log.next_number(), e) for e in events)
 
     # --- the audit (a worker reads, the UI loop applies) -------------------------------------------

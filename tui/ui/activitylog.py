@@ -276,6 +276,7 @@ class ActivityLog:
         self.version = 0
         self.audit_cursor: str | None = None  # where the next audit read continues (store's own form)
         self.audit_error: str | None = None  # the last audit read's failure, shown in the header
+        self.events_dropped = 0  # lifecycle events not kept: more arrived at once than the inbox holds
         self.latest: LogEntry | None = None  # the newest action's row: the status line points at it
         self.counts: dict[str, int] = {ACTION: 0, EVENT: 0, AUDIT: 0}  # entries kept, by source
 

@@ -97,6 +97,8 @@ class ActivityPane(Pane):
             f"{shown} of {len(self.entries)}: {counts[ACTION]} actions, "
             f"{counts[EVENT]} events, {counts[AUDIT]} audit"
         )
+        if self.entries.events_dropped:
+            text += f" · {self.entries.events_dropped} events not kept (a burst)"
         if self.entries.audit_error:
             text += f" · audit unreadable: {printable(self.entries.audit_error)}"
         return text
