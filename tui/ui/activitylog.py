@@ -72,8 +72,10 @@ class LogEntry:
 
 
 def _hay(entry: LogEntry) -> LogEntry:
-    fields = (entry.source, entry.who, entry.what, entry.target, entry.result, entry.message)
-    return replace(entry, hay="\n".join(fields).lower() + "\n" + when_iso(entry.at))
+    """The entry with its search text, and its message bounded (a row never holds a megabyte)."""
+    message = entry.message if len(entry.message) <= DETAIL_LIMIT else entry.message[:DETAIL_LIMIT] + " …"
+    fields = (entry.source, entry.who, entry.what, entry.target, entry.result, message)
+    return replace(entry, message=message, hay="\n".join(fields).lower() + "\n" + when_iso(entry.at))
 
 
 def when_text(at: float) -> str:
