@@ -131,7 +131,8 @@ async def test_destroy_of_a_vm_already_off_is_refused_before_any_question(demo: 
             await pilot.pause()
             assert not isinstance(app.screen, ActionScreen)  # no reason asked, no confirmation
             assert (
-                status_line(app) == f"REFUSED: {verb} {vm.name}: {vm.name} is not running (already shut off)"
+                status_line(app)
+                == f"REFUSED: {verb} {vm.name}: {vm.name} is not running (already shut off) — 6 Activity"
             )
         await app.workers.wait_for_complete()
         refused = audit(demo, "console.refused")

@@ -65,7 +65,7 @@ def keys(name: str, *sequence: str) -> None:
 def command(name: str, word: str) -> None:
     """Type `:word` like a person: wait for the prompt before typing (keys sent earlier would race it)."""
     keys(name, ":")
-    wait_screen(name, lambda s: "hosts profiles curves vms sim help quit" in s, "the command prompt")
+    wait_screen(name, lambda s: "hosts profiles curves vms sim activity help quit" in s, "the command prompt")
     keys(name, "-l", word)
     keys(name, "Enter")
 

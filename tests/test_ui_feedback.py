@@ -11,7 +11,14 @@ from textual.widgets import DataTable, Static
 
 from tui.core.units import UnitError, parse_size
 from tui.ui.dialogs import ActionScreen
-from tui.ui.keymap import APP_BINDINGS, HOSTS_BINDINGS, PROFILES_BINDINGS, VMS_BINDINGS, describe
+from tui.ui.keymap import (
+    ACTIVITY_BINDINGS,
+    APP_BINDINGS,
+    HOSTS_BINDINGS,
+    PROFILES_BINDINGS,
+    VMS_BINDINGS,
+    describe,
+)
 from tui.ui.panes.sim import SimPane
 
 from .test_ui_console import SIZE, console, polled, wait_for
@@ -95,13 +102,14 @@ def test_readme_console_keys_match_the_app() -> None:
         "Hosts": HOSTS_BINDINGS,
         "VMs": VMS_BINDINGS,
         "Profiles": PROFILES_BINDINGS,
+        "Activity": ACTIVITY_BINDINGS,
         "Simulation": SimPane.PANE_BINDINGS,
         "Dialogs": [b for b in ActionScreen.BINDINGS if isinstance(b, Binding)],
     }
     for where, bindings in rows.items():
         for binding in bindings:
             key, description = describe(binding)
-            shown = "`1`-`5`" if key in ("1", "2", "3", "4", "5") else f"`{key}`"
+            shown = "`1`-`6`" if key in ("1", "2", "3", "4", "5", "6") else f"`{key}`"
             assert shown in groups[where], f"README console keys, {where}: no {key}"
             if where != "Dialogs":  # the dialogs' row explains its keys in its own words
                 assert description in groups[where], f"README console keys, {where}: no {description!r}"

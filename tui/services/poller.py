@@ -36,12 +36,15 @@ from dataclasses import dataclass, field, replace
 import libvirt
 
 from tui.core.hosts import HostRecord
+from tui.core.lifecycle import LifecycleEvent
 from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
 from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
 from tui.services.libvirt import Connection, HostReader, NodeFileMissing, open_connection
+from tui.services.libvirt.events import lifecycle_event
 from tui.services.loadhistory import LoadHistory
 
 SnapshotCallback = Callable[[HostSnapshot], None]
+EventSubscriber = Callable[[LifecycleEvent], None]
 
 MAX_ABANDONED = 2  # stuck calls per host before we stop retrying it until one returns
 EVENT_DEBOUNCE_S = 0.1  # an event burst (RESUMED + STARTED, ...) becomes one poll
@@ -130,6 +133,7 @@ class Poller:
         self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._slots: dict[str, _Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
+        self._event_subscribers: list[EventSubscriber] = []
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._live_workers = 0
@@ -161,6 +165,21 @@ class Poller:
         def unsubscribe() -> None:
             with self._lock, contextlib.suppress(ValueError):
                 self._subscribers.remove(callback)
+
+        return unsubscribe
+
+    def subscribe_events(self, callback: EventSubscriber) -> Callable[[], None]:
+        """Call `callback(event)` for every domain lifecycle event heard on any host's connection.
+
+        Called on libvirt's event-loop thread: the subscriber must only hand the event on. Events are
+        hints (the next poll is the truth) and are not kept: a subscriber hears those after it came.
+        """
+        with self._lock:
+            self._event_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._event_subscribers.remove(callback)
 
         return unsubscribe
 
@@ -484,7 +503,7 @@ class Poller:
                     slot.record.uri,
                     read_only=self.settings.read_only,
                     keepalive=self.settings.keepalive,
-                    on_event=lambda: self._on_event(name),
+                    on_event=lambda vm, event, detail: self._on_event(name, vm, event, detail),
                     on_close=lambda _reason: self._on_close(name),
                 )
                 slot.reader.reset()
@@ -536,7 +555,7 @@ class Poller:
         self._deliver(published)
 
     # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
-    def _on_event(self, name: str) -> None:
+    def _on_event(self, name: str, vm: str = "", event: int | None = None, detail: int = 0) -> None:
         with self._lock:
             slot = self._slots.get(name)
             if slot is None or slot.disabled is not None:
@@ -545,6 +564,14 @@ class Poller:
             slot.due = min(slot.due, time.monotonic() + EVENT_DEBOUNCE_S)
             slot.again = slot.again or slot.queued or slot.started is not None
             self._wake.notify_all()
+            listeners = list(self._event_subscribers) if event is not None else []
+        if listeners and event is not None:
+            heard = lifecycle_event(name, vm, event, detail)
+            for callback in listeners:
+                try:
+                    callback(heard)
+                except Exception:
+                    self.stats.callback_errors += 1  # as for snapshots: never stop the event loop
 
     def _on_close(self, name: str) -> None:
         self.request_poll(name)  # the worker sees conn.dead and reconnects

@@ -37,6 +37,7 @@ from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
 from tui.services.store import FleetStore, StoreError
 from tui.services.store.feed import StoreChange, watch
 from tui.ui.activity import Activity, Running
+from tui.ui.activityfeed import ActivityFeed, AuditChanged, AuditRead, LifecycleHeard
 from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
@@ -57,6 +58,7 @@ from tui.ui.messages import (
     HostStateChangeRequested,
 )
 from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
+from tui.ui.panes.activity import ActivityPane
 from tui.ui.panes.base import Pane, TablePane
 from tui.ui.panes.curves import CurvesPane
 from tui.ui.panes.hosts import HostsPane
@@ -75,8 +77,17 @@ PANE_CLASSES: dict[str, type[Pane]] = {
     "curves": CurvesPane,
     "vms": VmsPane,
     "sim": SimPane,
+    "activity": ActivityPane,
 }
-COMMAND_ALIASES = {"h": "hosts", "p": "profiles", "c": "curves", "v": "vms", "vm": "vms", "s": "sim"}
+COMMAND_ALIASES = {
+    "h": "hosts",
+    "p": "profiles",
+    "c": "curves",
+    "v": "vms",
+    "vm": "vms",
+    "s": "sim",
+    "a": "activity",
+}
 # More transitions to unreachable than this in one batch get one summary notification, not a flood.
 NOTIFY_LIMIT = 3
 # Changed snapshots are applied at most this often: every table update repaints the visible rows, so
@@ -129,6 +140,7 @@ class VmdeckApp(App[None]):
         self.batcher = SnapshotBatcher(lambda: self.post_message(FleetPolled()))  # called on a poller thread
         self._unsubscribe: Callable[[], None] | None = None
         self._unwatch: Callable[[], None] | None = None
+        self._unsubscribe_events: Callable[[], None] | None = None
         self.reloads = Reloads()  # the store's change feed: one re-read at a time
         self._apply_timer: Timer | None = None
         self._last_apply = 0.0
@@ -138,6 +150,8 @@ class VmdeckApp(App[None]):
         self._notice_timer: Timer | None = None
         self.leases = LeaseCopy()  # the store's live leases, read off the UI loop (tui/ui/leases.py)
         self._reading_leases = False
+        # The Activity pane's log: lifecycle events and the store's audit (tui/ui/activityfeed.py).
+        self.activity_feed = ActivityFeed(self.activity.log, store, self.post_message, self._run_audit_read)
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -147,6 +161,8 @@ class VmdeckApp(App[None]):
         if self.poller is not None:
             self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
             self.poller.start()
+            self._unsubscribe_events = self.poller.subscribe_events(self.activity_feed.heard)
+        self.activity_feed.start()
         if self.store is not None:  # changes by any other vmdeck reach this console (feed's thread)
             self._unwatch = watch(self.store, self._store_changed, on_status=self._store_status)
             self._read_leases()
@@ -173,6 +189,7 @@ class VmdeckApp(App[None]):
             self.leases.replace(message.leases, message.read_at)
 
     def _store_changed(self, change: StoreChange) -> None:
+        self.post_message(AuditChanged())  # every change has an audit entry: the Activity pane reads it
         if change.kind == "host":
             self.post_message(StoreChanged(change))
 
@@ -185,6 +202,8 @@ class VmdeckApp(App[None]):
         if self.poller is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()
+            if self._unsubscribe_events is not None:
+                self._unsubscribe_events()
             self.poller.close(wait=0)  # closing runs in daemon threads: a dead host never delays exit
 
     def _handle_exception(self, error: Exception) -> None:
@@ -247,6 +266,26 @@ class VmdeckApp(App[None]):
         for name in names:
             error = self.view.snapshots[name].error or "no answer"
             self.notify(f"{name}: {error}", title="Host unreachable", severity="warning")
+
+    # --- the Activity pane's feed: lifecycle events and the audit as it grows -------------------------
+    def _run_audit_read(self, read: Callable[[], None]) -> None:
+        self.run_worker(read, thread=True, group="activity-audit", name="audit read")
+
+    def on_lifecycle_heard(self, _message: LifecycleHeard) -> None:
+        self.activity_feed.take_events()
+        self._activity_changed()
+
+    def on_audit_changed(self, _message: AuditChanged) -> None:
+        self.activity_feed.audit_changed()
+
+    def on_audit_read(self, message: AuditRead) -> None:
+        self.activity_feed.apply(message)
+        self._activity_changed()
+
+    def _activity_changed(self) -> None:
+        pane = self.panes["activity"]
+        if isinstance(pane, ActivityPane):
+            pane.log_changed()
 
     # --- the store's change feed: what other vmdecks changed (tui/ui/storefeed.py) -------------------
     def on_store_changed(self, message: StoreChanged) -> None:
@@ -448,6 +487,7 @@ class VmdeckApp(App[None]):
     def _show_status(self) -> None:
         if isinstance(self.screen, Pane):
             self.screen.update_status()
+        self._activity_changed()  # the action's whole result is in the Activity pane
 
     # --- keys --------------------------------------------------------------------------------------
     def action_pane(self, name: str) -> None:
@@ -471,7 +511,7 @@ class VmdeckApp(App[None]):
     def action_command_line(self) -> None:
         names = [*PANES, "help", "quit"]
         self.push_screen(
-            PromptScreen(":", suggestions=names, hint="hosts profiles curves vms sim help quit"),
+            PromptScreen(":", suggestions=names, hint="hosts profiles curves vms sim activity help quit"),
             self.run_command,
         )
 
@@ -489,7 +529,10 @@ class VmdeckApp(App[None]):
         elif word in ("help", "?"):
             self.action_help()
         else:
-            self.notify(f"unknown command :{word} (try :hosts :profiles :curves :vms :sim)", severity="error")
+            self.notify(
+                f"unknown command :{word} (try :hosts :profiles :curves :vms :sim :activity)",
+                severity="error",
+            )
 
     def action_filter(self) -> None:
         pane = self.screen

@@ -23,7 +23,7 @@ from tui.core.units import format_size
 from tui.ui.activity import Running
 from tui.ui.fleetview import FleetView
 from tui.ui.hostchecks import detail_lines
-from tui.ui.keymap import BUILTIN_KEYS
+from tui.ui.keymap import BUILTIN_KEYS, PANES
 from tui.ui.keyorder import Dialog
 from tui.ui.text import fmt_gib, plural, spark
 
@@ -282,7 +282,7 @@ class HelpScreen(Dialog[None]):
             for key, description in keys:
                 text.append(f"  {key:<14} {description}\n")
             text.append("\n")
-        text.append("Commands (:)  hosts profiles curves vms sim help quit\n")
+        text.append(f"Commands (:)  {' '.join([*PANES, 'help', 'quit'])}\n")
         text.append("Filter (/)    plain text matches as a substring; text with regex syntax as a regex\n")
         text.append("esc closes this help.")
         with VerticalScroll(id="help-body"):

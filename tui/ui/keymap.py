@@ -24,6 +24,7 @@ PANES: dict[str, str] = {
     "curves": "Curves",
     "vms": "VMs",
     "sim": "Simulation",
+    "activity": "Activity",
 }
 
 APP_BINDINGS: list[Binding] = [
@@ -36,6 +37,7 @@ APP_BINDINGS: list[Binding] = [
     key("3", "pane('curves')", "Curves", id="pane.curves", show=False),
     key("4", "pane('vms')", "VMs", id="pane.vms", show=False),
     key("5", "pane('sim')", "Simulation", id="pane.sim", show=False),
+    key("6", "pane('activity')", "Activity", id="pane.activity", show=False),
     key("q", "quit", "Quit", id="app.quit"),
 ]
 
@@ -92,6 +94,13 @@ SORT_BINDINGS: list[Binding] = [
         key_display="!",
         show=False,
     ),
+]
+
+# The Activity pane (tui/ui/panes/activity.py): arrows, pgup/pgdn, home/end move in the list. Enter is
+# not a priority key here: it must wait behind the arrow keys typed before it (routed to the list),
+# or "down down enter" typed fast opens the first entry instead of the third.
+ACTIVITY_BINDINGS: list[Binding] = [
+    Binding("enter", "details", "Details", id="activity.details"),
 ]
 
 PROFILES_BINDINGS: list[Binding] = [

@@ -98,6 +98,10 @@ async def capture(out: Path) -> list[Path]:
             await pilot.press("question_mark")
             await pilot.pause()
             save("help")
+            await pilot.press("escape", "escape", "6")  # the Activity pane: the actions above, the audit
+            await app.workers.wait_for_complete()
+            await pilot.pause(0.3)
+            save("activity")
     return written
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from rich.markup import escape
@@ -115,6 +115,17 @@ class TextFilter:
         if pattern is not None:
             return pattern.search(hay) is not None
         return self.text.lower() in hay
+
+    def matcher(self) -> Callable[[str], bool]:
+        """`matches_text` with the regex-or-text choice made once: for filtering 100,000 rows."""
+        if not self.text:
+            return lambda _hay: True
+        pattern = self.pattern
+        if pattern is not None:
+            search = pattern.search
+            return lambda hay: search(hay) is not None
+        needle = self.text.lower()
+        return lambda hay: needle in hay
 
     def describe(self) -> str:
         return f"filter /{self.text}/ ({self.kind})" if self.text else ""

@@ -2,6 +2,7 @@
 
 from tui.services.libvirt.connection import (
     Connection,
+    EventCallback,
     NodeFileMissing,
     effective_uri,
     missing_node_file,
@@ -12,6 +13,7 @@ from tui.services.libvirt.runtime import ensure_runtime
 
 __all__ = [
     "Connection",
+    "EventCallback",
     "HostReader",
     "NodeFileMissing",
     "effective_uri",

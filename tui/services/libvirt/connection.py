@@ -24,6 +24,8 @@ _EVENTS = (
     libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
     libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
 )
+# (VM name, lifecycle event, detail) — libvirt's numbers (words: events.py); event None for hot-plug.
+EventCallback = Callable[[str, int | None, int], None]
 
 
 def effective_uri(uri: str) -> str:
@@ -83,7 +85,7 @@ def open_connection(
     *,
     read_only: bool,
     keepalive: tuple[int, int] | None,
-    on_event: Callable[[], None],
+    on_event: EventCallback,
     on_close: Callable[[int], None],
 ) -> Connection:
     """Open (read-only when asked), then set keepalive and register the close callback and events.
@@ -110,13 +112,19 @@ def open_connection(
         handle.dead.set()
         on_close(reason)
 
-    def event(*_args: object) -> None:
-        on_event()
+    def lifecycle(
+        _conn: libvirt.virConnect, dom: libvirt.virDomain, event: int, detail: int, _o: object
+    ) -> None:
+        on_event(dom.name(), event, detail)  # name() is local: no call to the host from its loop
+
+    def hotplug(_conn: libvirt.virConnect, dom: libvirt.virDomain, *_args: object) -> None:
+        on_event(dom.name(), None, 0)
 
     try:
         conn.registerCloseCallback(closed, None)
         for event_id in _EVENTS:
-            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, event, None))
+            callback = lifecycle if event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE else hotplug
+            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, callback, None))
     except libvirt.libvirtError:
         handle.close()
         raise

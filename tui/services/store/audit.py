@@ -374,3 +374,19 @@ def fold(entries: Iterable[AuditEntry], current: Mapping[str, Any] | None = None
         else:
             out.append(e)
     return out
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    """A bounded read of the audit log as stored (raw: intents and outcomes apart), oldest first.
+
+    `cursor` is opaque (each backend has its own form): pass it to `audit_after` to read what was
+    appended since. `more`: the limit cut the page, read again at once. `reset`: the cursor no longer
+    fits the log (it was replaced, or the cursor is another store's): `entries` are then the latest
+    ones, as from `audit_tail`, and what the reader held from the old log is gone.
+    """
+
+    entries: list[AuditEntry]
+    cursor: str
+    more: bool = False
+    reset: bool = False

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import ManagedVm
-from tui.services.store.audit import Actor, AuditEntry
+from tui.services.store.audit import Actor, AuditEntry, AuditPage
 from tui.services.store.files import StoreError
 
 LEASE_TTL_S = 30.0  # a lease not renewed for this long is free (its holder died)
@@ -134,4 +134,7 @@ class FleetStore(Protocol):
         raw: bool = False,
     ) -> list[AuditEntry]: ...
     def audit_problems(self) -> list[str]: ...
+    # Bounded reads for followers of the log (the console's Activity pane): raw entries, oldest first.
+    def audit_tail(self, limit: int) -> AuditPage: ...
+    def audit_after(self, cursor: str, limit: int) -> AuditPage: ...
     def close(self) -> None: ...

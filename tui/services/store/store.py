@@ -30,9 +30,11 @@ from tui.services.store.audit import (
     Actor,
     AuditEntry,
     AuditLog,
+    AuditPage,
     current_actor,
     fold,
 )
+from tui.services.store.audittail import read_after, read_tail
 from tui.services.store.files import (
     AtomicJSONStorage,
     StoreError,
@@ -337,6 +339,14 @@ class Store(LeasesAndIntents):
             return self._read_leases()
         except StoreError:
             return None
+
+    def audit_tail(self, limit: int) -> AuditPage:
+        """The last `limit` entries as stored, without reading the whole log (audittail.py)."""
+        return read_tail(self.audit_log.path, limit)
+
+    def audit_after(self, cursor: str, limit: int) -> AuditPage:
+        """At most `limit` entries appended after `cursor` (from a page this store returned)."""
+        return read_after(self.audit_log.path, cursor, limit)
 
     def audit_problems(self) -> list[str]:
         """Every damaged audit line with its number, e.g. "audit.jsonl:17: not valid JSON (...)"."""

@@ -120,7 +120,8 @@ class Pane(Screen[None]):
     def update_status(self) -> None:
         """The status bar: actions running and the last result (the app's Activity), or while it
         lasts the newest notification (`show_notice`)."""
-        self._show("#pane-status", self._notice or printable(self.activity.line()))
+        width = self.size.width - 2 if self.size.width > 20 else None  # the status line's padding
+        self._show("#pane-status", self._notice or printable(self.activity.line(width)))
 
     def show_notice(self, text: str | None, severity: str = "information") -> None:
         """Show a notification (one printable line) on the status line, or None to end it.

@@ -10,9 +10,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from tui.services.store.audit import IN_PROGRESS, OUTCOME_UNKNOWN, Actor, AuditEntry, fold
+from tui.services.store.audit import IN_PROGRESS, OUTCOME_UNKNOWN, Actor, AuditEntry, AuditPage, fold
 from tui.services.store.base import Lease
 from tui.services.store.leases import pid_alive
+from tui.services.store.postgres.tail import follow_cursor, parse_cursor
 from tui.services.store.postgres.transaction import AUDIT_COLUMNS, Cursor, PostgresConnection, iso
 from tui.services.store.query import matches, parse_since
 
@@ -203,6 +204,34 @@ class IntentTables(PostgresConnection):
             for e in fold(entries)
         ]
         return [e for e in folded if matches(e, host, vm, actor, after)]
+
+    def audit_tail(self, limit: int) -> AuditPage:
+        """The last `limit` entries as stored (by commit sequence), oldest first."""
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT seq, {AUDIT_COLUMNS} FROM vmdeck_audit ORDER BY seq DESC LIMIT %s", (max(0, limit),)
+            ).fetchall()
+        rows.reverse()
+        seqs = [int(r[0]) for r in rows]
+        return AuditPage([entry_of(r[1:]) for r in rows], follow_cursor(seqs, None))
+
+    def audit_after(self, cursor: str, limit: int) -> AuditPage:
+        """At most `limit` entries after `cursor`, including late commits of sequence numbers the
+        cursor remembers as missing (postgres/tail.py says why)."""
+        parsed = parse_cursor(cursor)
+        if parsed is None:
+            page = self.audit_tail(limit)
+            return AuditPage(page.entries, page.cursor, reset=True)
+        last, gaps = parsed
+        with self._tx() as cur:
+            rows = cur.execute(
+                f"SELECT seq, {AUDIT_COLUMNS} FROM vmdeck_audit WHERE seq > %s OR seq = ANY(%s) "
+                "ORDER BY seq LIMIT %s",
+                (last, list(gaps), max(0, limit)),
+            ).fetchall()
+        seqs = [int(r[0]) for r in rows]
+        more = len(rows) >= limit > 0
+        return AuditPage([entry_of(r[1:]) for r in rows], follow_cursor(seqs, parsed), more=more)
 
     def audit_problems(self) -> list[str]:
         """Rows a person changed by hand into something vmdeck cannot read (the schema forbids the rest)."""
