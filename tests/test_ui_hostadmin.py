@@ -288,8 +288,10 @@ async def test_reconcile_lists_first_then_adopts_and_forgets_the_chosen(tmp_path
         assert kinds[adopt.uuid] is FindingKind.UNMANAGED
         listing = screen.query_one(SelectionList)
         assert app.screen.focused is listing
+        assert listing.render_line(0).text.startswith("▐ ▌")  # not selected: no X (not colour alone)
         await pilot.press("space")  # the first candidate, highlighted: selected, then deselected
         assert len(listing.selected) == 1
+        assert listing.render_line(0).text.startswith("▐X▌")
         await pilot.press("space")
         assert listing.selected == []
         listing.select(gone)
@@ -395,6 +397,7 @@ async def test_pools_check_then_create_on_a_testbed_host(pools_bed: tuple[VmConf
     )
     async with app.run_test(size=SIZE) as pilot:
         await polled(pilot)
+        await wait_for(pilot, lambda: app.view.snapshots["bed-a"].live, "bed-a connected")
         await select_host(pilot, "bed-a")
         await pilot.press("p")
         await finished(pilot, app)

@@ -25,12 +25,15 @@ from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
 
+from rich.segment import Segment
 from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import Input, SelectionList, Static
+from textual.strip import Strip
+from textual.widgets import Checkbox, Input, SelectionList, Static
+from textual.widgets.option_list import OptionDoesNotExist
 from textual.widgets.selection_list import Selection
 
 from tui.core.hosts import HostError, HostRecord, check_name, check_uri, redact_uri
@@ -57,7 +60,6 @@ from tui.services.store import StoreError
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached
-from tui.ui.keymap import HOSTADMIN_BINDINGS
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, Report
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
@@ -419,6 +421,24 @@ def candidate_label(finding: Finding) -> str:
     return printable(f"{verb:<6} {finding.kind.value:<9} {finding.name}  on {where}  {finding.uuid}")
 
 
+class MarkedSelectionList(SelectionList[str]):
+    """A SelectionList whose toggle shows X only when selected: Textual's draws X either way and
+    tells them apart by colour alone, which a terminal without colour (or NO_COLOR) cannot show."""
+
+    def render_line(self, y: int) -> Strip:
+        strip = super().render_line(y)
+        try:
+            option = self.get_option_at_index(self.scroll_offset.y + y)
+        except OptionDoesNotExist:
+            return strip
+        segments = list(strip)
+        if len(segments) < 2 or segments[1].text != Checkbox.BUTTON_INNER:
+            return strip
+        mark = Checkbox.BUTTON_INNER if option.value in self.selected else " "
+        segments[1] = Segment(mark, segments[1].style, segments[1].control)
+        return Strip(segments, strip.cell_length)
+
+
 class ReconcileScreen(ActionScreen):
     """The reconcile candidates first (space selects), then a reason and y/n."""
 
@@ -450,7 +470,7 @@ class ReconcileScreen(ActionScreen):
 
     def on_mount(self) -> None:
         selections = [Selection(candidate_label(f), f.uuid, False) for f in self.candidates]
-        listing: SelectionList[str] = SelectionList(*selections, id="reconcile-list")
+        listing = MarkedSelectionList(*selections, id="reconcile-list")
         dialog = self.query_one("#reconcile-dialog", Vertical)
         dialog.mount(listing, before=self.query_one("#reconcile-reason", Input))
         self.call_after_refresh(self.set_focus, listing)
@@ -564,8 +584,6 @@ def ask_pools_create(app: App[None], view: FleetView, session: Session, host: st
 # --- the hosts pane's part ------------------------------------------------------------------------------
 class HostAdminPane(TablePane):
     """The hosts pane's administration keys, the store reads behind them, and the empty-store hint."""
-
-    BINDINGS = [*HOSTADMIN_BINDINGS]
 
     @dataclass
     class StoreRead(Message):

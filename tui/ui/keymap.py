@@ -52,8 +52,8 @@ HOSTS_BINDINGS: list[Binding] = [
 # Host administration on the hosts pane (tui/ui/hostadmin.py): the same services as `vmdeck hosts
 # add|edit|remove`, `vmdeck reconcile` and `vmdeck pools`. `e` is Enable, so edit is `E`.
 HOSTADMIN_BINDINGS: list[Binding] = [
-    key("a", "add_host", "Add host", id="hosts.add"),
-    key("E", "edit_host", "Edit host", id="hosts.edit", key_display="E"),
+    key("a", "add_host", "Add host", id="hosts.add", show=False),  # the empty store's hint names it
+    key("E", "edit_host", "Edit host", id="hosts.edit", key_display="E", show=False),
     key("delete", "remove_host", "Remove host", id="hosts.remove", key_display="del", show=False),
     key("R", "reconcile", "Reconcile VMs", id="hosts.reconcile", key_display="R", show=False),
     key("p", "pools_check", "Check pools", id="hosts.pools_check", show=False),

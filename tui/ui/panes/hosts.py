@@ -65,7 +65,7 @@ TREND_COLUMN = 8  # "Trend" in HostsPane.COLUMNS
 class HostsPane(HostAdminPane):
     PANE = "hosts"
     TITLE_TEXT = "Hosts"
-    BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
     PANE_BINDINGS = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
     # Most telling first: at 80 columns the profile and realm are the ones scrolled off.
     COLUMNS = (
