@@ -49,7 +49,7 @@ HOSTS_BINDINGS: list[Binding] = [
     key("c", "check_host", "Check", id="hosts.check"),
 ]
 
-# Host administration on the hosts pane (tui/ui/hostadmin.py): the same services as `vmdeck hosts
+# Host administration on the hosts pane (tui/ui/hostadmin/): the same services as `vmdeck hosts
 # add|edit|remove`, `vmdeck reconcile` and `vmdeck pools`. `e` is Enable, so edit is `E`.
 HOSTADMIN_BINDINGS: list[Binding] = [
     key("a", "add_host", "Add host", id="hosts.add", show=False),  # the empty store's hint names it

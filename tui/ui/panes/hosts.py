@@ -6,7 +6,7 @@ app then writes the change and its audit entry through the store, off the UI loo
 (the scheduler's plan and the VMs that cannot move are shown before confirming); s starts a VM;
 c runs the host check again (tui/ui/hostchecks.py): a host whose last check failed is marked ✗chk.
 a / E / del / R / p / P add, edit and remove hosts, reconcile and check or create the realm's pools
-(tui/ui/hostadmin.py, the base class); an empty store shows how to add the first host.
+(tui/ui/hostadmin/, the base class); an empty store shows how to add the first host.
 """
 
 from __future__ import annotations
