@@ -77,7 +77,7 @@ class Shot:
 
 
 async def _type_request(pilot: Pilot[None]) -> None:
-    await pilot.press("5", *"2 8GiB", "enter")
+    await pilot.press("5", "r", *"2 8GiB", "enter")
     await pilot.app.workers.wait_for_complete()
     await pilot.pause(0.2)
 
@@ -111,13 +111,16 @@ SHOTS: tuple[Shot, ...] = (
     Shot("sim", drive=_type_request),
     Shot("lab-curve", drive=lambda p: _lab(p, "e")),
     Shot("lab-response", drive=lambda p: _lab(p, "l")),
+    # Not the replay view (w): its Seconds column is each policy's wall time, different every run.
+    Shot("lab-ab", drive=lambda p: _lab(p, "a")),
+    Shot("lab-rebalance", drive=lambda p: _lab(p, "b")),
     Shot("host-detail", ("down", "down", "enter")),
     Shot("profile-detail", ("2", "enter")),
     Shot("help", ("question_mark",)),
     Shot("filter-prompt", ("slash", *"pool2")),
     Shot("host-state-change", ("d", *"firmware")),
     Shot("command-line", ("colon",)),
-    # Host administration (tui/ui/hostadmin.py)
+    # Host administration (tui/ui/hostadmin/)
     Shot("host-add", ("a", *"web-07")),
     Shot("host-edit", ("E",)),
     Shot("host-remove", drive=_then("down", "down", "delete")),
