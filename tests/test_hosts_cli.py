@@ -10,6 +10,7 @@ from tui.cli import main
 from tui.core.fleet import Fleet
 from tui.services.config import load_config
 from tui.services.libvirt.testdriver import FakeDomain, fake_fleet, write_node_file
+from tui.services.store import Store
 
 from .conftest import SAMPLE_CONFIG
 
@@ -322,3 +323,24 @@ def test_poll_json_includes_the_recent_load(vm, tmp_path):
     node_memory = by[fleet[0].name]["node"]["memory"]
     assert load["memory"][0] == round(sum(d["memory"] for d in running) / node_memory, 4)
     assert by[fleet[2].name]["load"]["at"] == []  # disabled: not polled, no sample
+
+
+def test_remove_is_refused_while_vmdecks_vm_runs_there(vm, tmp_path):
+    """The console's rule (tui/services/hostadmin.py), from the CLI: the host is polled (only when
+    vmdeck has VMs recorded on it), and one of them running keeps the host, named in the refusal."""
+    add_test_hosts(vm, tmp_path)
+    train = next(f for f in vm("reconcile", "--host", "gpu")[1]["findings"] if f["name"] == "train")["uuid"]
+    off = next(f for f in vm("reconcile", "--host", "gpu")[1]["findings"] if f["name"] == "off")["uuid"]
+    assert vm("reconcile", "--host", "gpu", "--adopt", off, "--reason", "ours")[0] == 0
+    before = files(vm.db)
+    assert vm("reconcile", "--host", "gpu", "--adopt", train, "--reason", "ours")[0] == 0
+    code, out = vm("hosts", "remove", "gpu", "--reason", "gone")
+    assert code == 1
+    assert "host 'gpu' still runs vmdeck's VM(s): train (running); stop or migrate them first" in out["error"]
+    assert "off" not in out["error"].split(";")[0]  # a shut-off VM of vmdeck's keeps nothing
+    assert vm("hosts", "list")[1]["hosts"][-1]["name"] == "gpu"
+    # Once only the shut-off one is recorded there, the host can go.
+    Store(vm.db).forget_vm(train, reason="test")
+    assert files(vm.db)["hosts.json"] == before["hosts.json"]
+    code, out = vm("hosts", "remove", "gpu", "--reason", "gone")
+    assert (code, out["removed"]["name"]) == (0, "gpu")

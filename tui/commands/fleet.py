@@ -25,13 +25,13 @@ from tui.core.fleet import Fleet
 from tui.core.hosts import HostError, HostRecord, check_against_config
 from tui.core.live import (
     HostSnapshot,
-    ManagedVm,
     allocation,
     live_fleet,
 )
 from tui.core.live.reconcile import reconcile
 from tui.core.model import VmConfig
 from tui.core.units import format_size
+from tui.services.hostadmin import reconcile_changes
 from tui.services.loadhistory import WINDOW_S, LoadHistory
 from tui.services.poller import Poller, PollerSettings
 
@@ -301,25 +301,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 
 def _apply(store: Any, snaps: dict[str, HostSnapshot], args: argparse.Namespace) -> list[str]:
-    """Adopt/forget, all checked before anything is written."""
-    found = {d.uuid.lower(): (s.host, d.name) for s in snaps.values() if s.live for d in s.domains}
-    records = {vm.uuid.lower() for vm in store.managed_vms()}
-    adopt = [u.lower() for u in args.adopt or []]
-    forget = [u.lower() for u in args.forget or []]
-    for uuid in adopt:
-        if uuid not in found:
-            raise InputError(f"--adopt {uuid}: no connected host reports a domain with that UUID")
-    for uuid in forget:
-        if uuid not in records:
-            raise InputError(f"--forget {uuid}: vmdeck has no record of that VM")
-        if uuid in found:
-            raise InputError(f"--forget {uuid}: host {found[uuid][0]!r} still reports it; it is not missing")
-    done = []
-    for uuid in adopt:
-        host, name = found[uuid]
-        store.record_vm(ManagedVm(uuid, name, host), reason=args.reason or "adopted by vmdeck reconcile")
-        done.append(f"adopted {name} ({uuid}) on {host}")
-    for uuid in forget:
-        vm = store.forget_vm(uuid, reason=args.reason or "forgotten by vmdeck reconcile")
-        done.append(f"forgot {vm.name} ({uuid})")
-    return done
+    """Adopt/forget (tui/services/hostadmin.py, shared with the console), all checked first."""
+    try:
+        return reconcile_changes(store, snaps, args.adopt or [], args.forget or [], args.reason)
+    except HostError as exc:
+        raise InputError(str(exc)) from None

@@ -23,16 +23,17 @@ from tui.core.hosts import (
     HostError,
     HostRecord,
     check_against_config,
-    check_name,
     check_nat,
-    check_uri,
-    default_realm,
     missing_state_reason,
 )
+from tui.core.live import HostSnapshot
 from tui.core.model import VmConfig
 from tui.services.actions.hoststate import set_host_state
+from tui.services.actions.outcome import Outcome
 from tui.services.actions.path import ActionPath
 from tui.services.config import ConfigFileError, load_config
+from tui.services.hostadmin import add_host, edit_host, host_changes, host_record, recorded_on, remove_host
+from tui.services.poller import Poller, PollerSettings
 from tui.services.store import FleetStore, StoreError
 from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
@@ -202,20 +203,33 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def _outcome(outcome: Outcome) -> Outcome:
+    if not outcome.ok:
+        raise InputError(outcome.message)
+    return outcome
+
+
+def _path(args: argparse.Namespace, store: FleetStore) -> ActionPath:
+    return ActionPath(store, read_only=getattr(args, "read_only", False))
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     config = load_vm_config(args)
-    name = check_name(args.name)
-    host = HostRecord(
-        name=name,
-        uri=check_uri(args.uri, f"host {name!r}"),
+    if (args.nat_ip is None) != (args.nat_base_port is None):
+        raise InputError("static address translation needs both --nat-ip and --nat-base-port")
+    host = host_record(
+        config,
+        name=args.name,
+        uri=args.uri,
         profile=args.profile,
-        realm=args.realm or default_realm(config),
-        state=_state(args.state) or HostState.ENABLED,
-        nat=_nat(args),
+        realm=args.realm,
+        state=args.state,
+        nat_ip=args.nat_ip,
+        nat_base_port=args.nat_base_port,
     )
-    check_against_config(host, config)
+    name = host.name
     store = open_db(args)
-    store.add_host(host, reason=args.reason)
+    _outcome(add_host(_path(args, store), host, args.reason))
     # The new host's own checks, quietly: reported, cached for the console, never failing the add.
     check = check_after_add(store, config, name)
     emit(
@@ -232,31 +246,53 @@ def cmd_edit(args: argparse.Namespace) -> int:
     current = store.host(args.name)
     if current is None:
         raise InputError(f"no host named {args.name!r}")
-    changes: dict[str, Any] = {}
-    if args.uri is not None:
-        changes["uri"] = check_uri(args.uri, f"host {args.name!r}")
-    if args.profile is not None:
-        changes["profile"] = args.profile
-    if args.realm is not None:
-        changes["realm"] = args.realm
-    if args.state is not None:
-        changes["state"] = _state(args.state)
     nat = _nat(args)
     if args.no_nat and nat is not None:
         raise InputError("--no-nat contradicts --nat-ip/--nat-base-port")
-    if nat is not None or args.no_nat:
-        changes["nat"] = nat
-    if not changes:
+    given = [args.uri, args.profile, args.realm, args.state, nat]
+    if all(v is None for v in given) and not args.no_nat:
         raise InputError("nothing to change: give --uri, --profile, --realm, --state or --nat-ip/--no-nat")
-    check_against_config(current.with_changes(**changes), config)
-    after = store.edit_host(args.name, changes, reason=args.reason)
+    _state(args.state)  # the CLI's own wording for an unknown state
+    changes = host_changes(
+        config,
+        current,
+        uri=args.uri,
+        profile=args.profile,
+        realm=args.realm,
+        state=args.state,
+        nat=nat,
+        no_nat=args.no_nat,
+    )
+    if not changes:
+        emit(
+            {"ok": True, "host": current.to_json()}, args.json, lambda _: f"host {args.name}: nothing changed"
+        )
+        return 0
+    _outcome(edit_host(_path(args, store), args.name, changes, args.reason))
+    after = store.host(args.name)
+    assert after is not None
     emit({"ok": True, "host": after.to_json()}, args.json, lambda _: f"updated host {args.name}")
     return 0
 
 
+def _live_snapshot(args: argparse.Namespace, record: HostRecord) -> HostSnapshot:
+    """One bounded, read-only poll of the host (only made when vmdeck has VMs recorded on it)."""
+    poller = Poller([record], load_vm_config(args), PollerSettings(read_only=True))
+    try:
+        return poller.poll_once()[record.name]
+    finally:
+        poller.close()
+
+
 def cmd_remove(args: argparse.Namespace) -> int:
-    before = open_db(args).remove_host(args.name, reason=args.reason)
-    emit({"ok": True, "removed": before.to_json()}, args.json, lambda _: f"removed host {args.name}")
+    store = open_db(args)
+    record = store.host(args.name)
+    snapshot = None
+    if record is not None and recorded_on(store.managed_vms(), record.name):
+        snapshot = _live_snapshot(args, record)  # which of vmdeck's VMs there run, seen live
+    outcome = _outcome(remove_host(_path(args, store), args.name, args.reason, snapshot))
+    removed = outcome.details["removed"]
+    emit({"ok": True, "removed": removed}, args.json, lambda _: f"removed host {args.name}")
     return 0
 
 

@@ -51,6 +51,20 @@ HOSTS_BINDINGS: list[Binding] = [
     key("c", "check_host", "Check", id="hosts.check"),
 ]
 
+# Host administration on the hosts pane (tui/ui/hostadmin/): the same services as `vmdeck hosts
+# add|edit|remove`, `vmdeck reconcile` and `vmdeck pools`. `e` is Enable, so edit is `E`.
+HOSTADMIN_BINDINGS: list[Binding] = [
+    key("a", "add_host", "Add host", id="hosts.add", show=False),  # the empty store's hint names it
+    key("E", "edit_host", "Edit host", id="hosts.edit", key_display="E", show=False),
+    key("delete", "remove_host", "Remove host", id="hosts.remove", key_display="del", show=False),
+    key("R", "reconcile", "Reconcile VMs", id="hosts.reconcile", key_display="R", show=False),
+    key("p", "pools_check", "Check pools", id="hosts.pools_check", show=False),
+    key("P", "pools_create", "Create pools", id="hosts.pools_create", key_display="P", show=False),
+]
+HOSTADMIN_MUTATING_IDS = frozenset(
+    {"hosts.add", "hosts.edit", "hosts.remove", "hosts.reconcile", "hosts.pools_create"}
+)
+
 # VM actions act on the selected row; `vm(kind)` names the flow in tui/ui/vmactions.py or
 # tui/ui/vmlife_actions.py. `s` on a shut-off VM powers it on; `m` on a shut-off VM moves it cold.
 VMS_BINDINGS: list[Binding] = [
@@ -109,28 +123,31 @@ PROFILES_BINDINGS: list[Binding] = [
 
 # Keys that change the fleet: the key bar does not offer them in read-only mode (pressed anyway,
 # they still say why they are refused: the one read-only rule lives in the action path).
-MUTATING_IDS: frozenset[str] = frozenset(
-    {
-        "hosts.enable",
-        "hosts.no_scheduling",
-        "hosts.disable",
-        "hosts.drain",
-        "hosts.start",
-        "vms.start",
-        "vms.stop",
-        "vms.destroy",
-        "vms.migrate",
-        "vms.scale",
-        "vms.reboot",
-        "vms.suspend",
-        "vms.resume",
-        "vms.power_on",
-        "vms.autostart",
-        "vms.undefine",
-        "vmdetail.snapshot",
-        "vmdetail.revert",
-        "vmdetail.delete_snapshot",
-    }
+MUTATING_IDS: frozenset[str] = (
+    frozenset(
+        {
+            "hosts.enable",
+            "hosts.no_scheduling",
+            "hosts.disable",
+            "hosts.drain",
+            "hosts.start",
+            "vms.start",
+            "vms.stop",
+            "vms.destroy",
+            "vms.migrate",
+            "vms.scale",
+            "vms.reboot",
+            "vms.suspend",
+            "vms.resume",
+            "vms.power_on",
+            "vms.autostart",
+            "vms.undefine",
+            "vmdetail.snapshot",
+            "vmdetail.revert",
+            "vmdetail.delete_snapshot",
+        }
+    )
+    | HOSTADMIN_MUTATING_IDS
 )
 
 # Kept on the key bar at any width: the way out and the way to every other key.

@@ -18,6 +18,7 @@ from textual.command import CommandList, CommandPalette, DiscoveryHit, Hit, Hits
 
 from tui.core.fleet import HostState
 from tui.ui.fleetview import FleetView
+from tui.ui.hostadmin import palette_actions as hostadmin_actions
 from tui.ui.keymap import PANES, VMS_BINDINGS
 from tui.ui.lab.controller import LAB_BINDINGS
 from tui.ui.panes.base import Pane
@@ -92,6 +93,9 @@ def palette_actions(console: ConsoleApp) -> list[Action]:
                     partial(vms.action_vm, kind),
                 )
             )
+    hosts = console.panes["hosts"]
+    assert isinstance(hosts, HostsPane), "the hosts pane is a HostsPane (PANE_CLASSES)"
+    actions += hostadmin_actions(hosts, view)  # add, edit, remove, reconcile, pools
     for host in view.records:
         for state, verb in STATE_VERBS.items():
             actions.append(

@@ -5,6 +5,8 @@ No Scheduling or Disabled — each asks for a reason, shows the VMs affected and
 app then writes the change and its audit entry through the store, off the UI loop. r drains the host
 (the scheduler's plan and the VMs that cannot move are shown before confirming); s starts a VM;
 c runs the host check again (tui/ui/hostchecks.py): a host whose last check failed is marked ✗chk.
+a / E / del / R / p / P add, edit and remove hosts, reconcile and check or create the realm's pools
+(tui/ui/hostadmin/, the base class); an empty store shows how to add the first host.
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from textual.widgets import DataTable
 from tui.core.fleet import HostState
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
 from tui.ui.fleetview import FleetView
+from tui.ui.hostadmin import HostAdminPane
 from tui.ui.hostchecks import HostChecked, check_job, load_cached
-from tui.ui.keymap import HOSTS_BINDINGS
+from tui.ui.keymap import HOSTADMIN_BINDINGS, HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
-from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
 from tui.ui.text import haystack
 from tui.ui.vmactions import ask_drain, ask_start
@@ -60,11 +62,11 @@ TREND_REFRESH_S = 5.0
 TREND_COLUMN = 8  # "Trend" in HostsPane.COLUMNS
 
 
-class HostsPane(TablePane):
+class HostsPane(HostAdminPane):
     PANE = "hosts"
     TITLE_TEXT = "Hosts"
-    BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS]
-    PANE_BINDINGS = HOSTS_BINDINGS
+    BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
+    PANE_BINDINGS = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
     # Most telling first: at 80 columns the profile and realm are the ones scrolled off.
     COLUMNS = (
         ("Host", None),
