@@ -23,7 +23,7 @@ from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import SORT_BINDINGS
 from tui.ui.session import Session
-from tui.ui.sorting import arrow, cell_sort_key
+from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
 from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
@@ -148,7 +148,9 @@ class TablePane(Pane):
 
     Sorting lives here, once for every table: `sort` is (column index, reversed) or None (the
     model's order). It is applied whenever rows are loaded, so it holds across filters and poller
-    refreshes; a poll that changes a sorted cell or adds a row reloads the shown rows in order.
+    refreshes; a poll that changes a sorted value or adds a row reloads the shown rows in order.
+    Rows sort on raw values (`sort_value`, overridden by panes that have them), not on their text:
+    each row's key for the sort column is computed when the row is (`_sort_keys`).
     """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
@@ -159,6 +161,7 @@ class TablePane(Pane):
         self._rows: dict[str, tuple[str, ...]] = {}  # every row, filtered or not: the pane's model
         self._hay: dict[str, str] = {}  # key -> the row's search text (TextFilter.matches_text)
         self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
+        self._sort_keys: dict[str, SortKey] = {}  # key -> its sort key in the sort column (when sorted)
 
     def compose_body(self) -> ComposeResult:
         yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
@@ -187,6 +190,7 @@ class TablePane(Pane):
         # The one place a table pane's cells become display text (names from libvirt included).
         self._rows = {key: safe_cells(cells) for key, cells in rows.items()}
         self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
+        self._index_sort()
         self._size_columns(self._rows.values())
         self._load()
 
@@ -206,12 +210,34 @@ class TablePane(Pane):
             table.move_cursor(row=table.get_row_index(selected))
 
     # --- sorting ---------------------------------------------------------------------------------
+    def sort_value(self, key: str, column: int) -> SortValue | SortKey:
+        """The raw value row `key`'s cell in `column` was built from (a number, text or None).
+
+        Panes override it with their model's values; this fallback parses the shown text."""
+        return cell_sort_key(self._rows[key][column])
+
+    def _sort_key(self, key: str, column: int) -> SortKey:
+        value = self.sort_value(key, column)
+        return value if isinstance(value, tuple) else value_key(value)
+
+    def _index_sort(self, keys: Iterable[str] | None = None) -> None:
+        """Compute the sort column's key of these rows (default: every row); none while unsorted."""
+        if self.sort is None:
+            self._sort_keys = {}
+            return
+        column = self.sort[0]
+        if keys is None:
+            self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
+        else:
+            for key in keys:
+                self._sort_keys[key] = self._sort_key(key, column)
+
     def ordered(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
         """The rows in the pane's sort order (stable: equal values keep the model's order)."""
         if self.sort is None:
             return list(rows)
-        column, reverse = self.sort
-        return sorted(rows, key=lambda row: cell_sort_key(row[1][column]), reverse=reverse)
+        keys, reverse = self._sort_keys, self.sort[1]
+        return sorted(rows, key=lambda row: keys[row[0]], reverse=reverse)
 
     def action_sort(self, step: int) -> None:
         """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
@@ -228,15 +254,31 @@ class TablePane(Pane):
         self.set_sort((0, True) if self.sort is None else (self.sort[0], not self.sort[1]))
 
     def set_sort(self, sort: tuple[int, bool] | None) -> None:
+        same_column = sort is not None and self.sort is not None and sort[0] == self.sort[0]
         self.sort = sort
+        if not same_column:  # a reversal keeps the keys
+            self._index_sort()
         if self.is_mounted:
             for i, column in enumerate(self.table.ordered_columns):
                 label = self.COLUMNS[i][0]
                 marked = sort is not None and sort[0] == i
                 column.label = Text(label + arrow(sort[1]) if marked and sort is not None else label)
-            self._load()
+            self._reorder()
             self.table.refresh()
         self.update_header()
+
+    def _reorder(self) -> None:
+        """The shown rows in the pane's order: the same rows as before, only their places change."""
+        table = self.table
+        selected = self.selected_key()
+        shown = {key.value for key in table.rows}
+        try:
+            table.reorder(key for key, _ in self.ordered((k, c) for k, c in self._rows.items() if k in shown))
+        except ValueError:  # a table not in step with the model (an auto-width column): load it whole
+            self._load()
+            return
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
 
     def sort_text(self) -> str:
         if self.sort is None:
@@ -297,7 +339,7 @@ class TablePane(Pane):
                     table.update_cell(key, label, new)  # never update_width on live data
 
     def _apply_sorted(self, rows: Mapping[str, tuple[str, ...]], before: set[str]) -> None:
-        """update_rows on a sorted table: a row that appeared, or whose sort cell changed, may move,
+        """update_rows on a sorted table: a row that appeared, or whose sort value changed, may move,
         so the shown rows are reloaded in order; other changes are applied cell by cell."""
         assert self.sort is not None
         column = self.sort[0]
@@ -306,14 +348,17 @@ class TablePane(Pane):
         for key in before - set(rows):
             self._rows.pop(key, None)
             self._hay.pop(key, None)
+            self._sort_keys.pop(key, None)
         keep = self.filter.matches_text
         for key, raw in rows.items():
             cells = safe_cells(raw)
             old = self._rows.get(key)
             hay = haystack(cells)
-            if old is None or old[column] != cells[column] or keep(self._hay[key]) != keep(hay):
-                moved = True  # a new row, a new place, or in or out of the filter
             self._rows[key] = cells
+            sort_key = self._sort_key(key, column)
+            if old is None or self._sort_keys.get(key) != sort_key or keep(self._hay[key]) != keep(hay):
+                moved = True  # a new row, a new place, or in or out of the filter
+            self._sort_keys[key] = sort_key
             self._hay[key] = hay
             changed[key] = cells
         if moved:

@@ -26,6 +26,7 @@ from tui.ui.keymap import HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
+from tui.ui.sorting import SortValue
 from tui.ui.text import haystack
 from tui.ui.vmactions import ask_drain, ask_start
 
@@ -88,6 +89,9 @@ class HostsPane(TablePane):
         wanted = [n for n in names if n in self.view.records]
         # A host removed from the store (by any vmdeck) had a row: it goes.
         return {n: self.view.host_cells(n) for n in wanted}, set(wanted) | (set(names) & set(self._rows))
+
+    def sort_value(self, key: str, column: int) -> SortValue:
+        return self.view.host_values(key)[column]
 
     def action_details(self) -> None:
         host = self.selected_key()

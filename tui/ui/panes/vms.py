@@ -26,11 +26,12 @@ from tui.core.printable import printable
 from tui.services.actions import storage_of
 from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
 from tui.services.actions.vminfo import domain_xml
-from tui.ui.fleetview import FleetView
+from tui.ui.fleetview import FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
 from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
+from tui.ui.sorting import SortValue
 from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop, refusal
 from tui.ui.vmdetail import VmDetailScreen
 from tui.ui.vmlife_actions import (
@@ -76,12 +77,14 @@ class VmsPane(TablePane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._owner: dict[str, set[str]] = {}  # host -> its rows' keys, for incremental updates
+        self._vm_rows: dict[str, VmRow] = {}  # key -> the row's raw values (sorting, marks)
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
-        self._owner = {}
+        self._owner, self._vm_rows = {}, {}
         rows = {}
         for row in self.view.vm_rows():
             rows[row.key] = row.cells()
+            self._vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows
 
@@ -90,11 +93,17 @@ class VmsPane(TablePane):
         before: set[str] = set()
         for name in names:
             before |= self._owner.pop(name, set())
+        for key in before:
+            self._vm_rows.pop(key, None)
         rows = {}
         for row in self.view.vm_rows(n for n in names if n in self.view.records):
             rows[row.key] = row.cells()
+            self._vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows, before
+
+    def sort_value(self, key: str, column: int) -> SortValue:
+        return self._vm_rows[key].values()[column]
 
     def header_text(self) -> str:
         total = sum(len(self.view.domains(n)) for n in self.view.records)
