@@ -21,7 +21,7 @@ from textual.widgets import Static
 from tui.core.printable import printable
 from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
-from tui.ui.keymap import SORT_BINDINGS
+from tui.ui.keymap import MARK_BINDINGS, SORT_BINDINGS
 from tui.ui.session import Session
 from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
 from tui.ui.text import TextFilter, haystack, safe_cells
@@ -151,10 +151,16 @@ class TablePane(Pane):
     refreshes; a poll that changes a sorted value or adds a row reloads the shown rows in order.
     Rows sort on raw values (`sort_value`, overridden by panes that have them), not on their text:
     each row's key for the sort column is computed when the row is (`_sort_keys`).
+
+    Marks live here too (`marks`): names (`mark_name`: a host's, a VM's) rather than row keys, so a
+    mark survives refreshes, sorting, filtering and a VM's move to another host; a mark whose row is
+    gone is dropped. Marked rows show ✓ in the table's label column; the header counts them. The
+    pane's action keys act on the marked rows (tui/ui/bulk.py).
     """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
-    BINDINGS: ClassVar[list[BindingType]] = [*SORT_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*SORT_BINDINGS, *MARK_BINDINGS]
+    MARKABLE: ClassVar[bool] = True  # whether rows can be marked (a pane with bulk actions)
 
     def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
         super().__init__(view, session, activity)
@@ -162,6 +168,7 @@ class TablePane(Pane):
         self._hay: dict[str, str] = {}  # key -> the row's search text (TextFilter.matches_text)
         self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
         self._sort_keys: dict[str, SortKey] = {}  # key -> its sort key in the sort column (when sorted)
+        self.marks: set[str] = set()  # mark names of the marked rows
 
     def compose_body(self) -> ComposeResult:
         yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
@@ -191,6 +198,7 @@ class TablePane(Pane):
         self._rows = {key: safe_cells(cells) for key, cells in rows.items()}
         self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
         self._index_sort()
+        self._prune_marks()
         self._size_columns(self._rows.values())
         self._load()
 
@@ -208,6 +216,66 @@ class TablePane(Pane):
         table.load_rows(self.ordered((key, cells) for key, cells in self._rows.items() if keep(hay[key])))
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
+        self._show_marks()
+
+    # --- marks -----------------------------------------------------------------------------------
+    def mark_name(self, key: str) -> str:
+        """What a mark on row `key` names (default: the key itself, e.g. a host's name)."""
+        return key
+
+    def marked_keys(self) -> list[str]:
+        """The keys of every marked row, shown or hidden by the filter, in the model's order."""
+        if not self.marks:
+            return []
+        return [key for key in self._rows if self.mark_name(key) in self.marks]
+
+    def _show_marks(self) -> None:
+        if self.is_mounted:
+            self.table.show_marks(self.marked_keys())
+
+    def _prune_marks(self) -> None:
+        """Drop the marks whose rows are gone (a host removed, a VM undefined)."""
+        if self.marks:
+            self.marks &= {self.mark_name(key) for key in self._rows}
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("toggle_mark", "mark_all"):
+            return self.MARKABLE
+        return True
+
+    def action_toggle_mark(self) -> None:
+        """space: mark or unmark the selected row, then move down (mark a run of rows key by key)."""
+        key = self.selected_key()
+        if key is None:
+            return
+        self.marks ^= {self.mark_name(key)}
+        self._show_marks()
+        self.table.action_cursor_down()
+        self.update_header()
+
+    def action_mark_all(self) -> None:
+        """`*` / ctrl+a: mark every row the filter shows; when all of them are marked, unmark them."""
+        shown = {self.mark_name(str(key.value)) for key in self.table.rows}
+        self.marks = self.marks - shown if shown <= self.marks else self.marks | shown
+        self._show_marks()
+        self.update_header()
+
+    def clear_marks(self) -> bool:
+        """esc: drop every mark first (before the filter). Returns False when there was none."""
+        if not self.marks:
+            return False
+        self.marks = set()
+        self._show_marks()
+        self.update_header()
+        return True
+
+    def marks_text(self) -> str:
+        keys = self.marked_keys()
+        if not keys:
+            return ""
+        hidden = sum(1 for key in keys if key not in self.table.rows)
+        more = f", {hidden} hidden by the filter" if hidden else ""
+        return f"{len(self.marks)} marked{more} (esc clears)"
 
     # --- sorting ---------------------------------------------------------------------------------
     def sort_value(self, key: str, column: int) -> SortValue | SortKey:
@@ -288,9 +356,10 @@ class TablePane(Pane):
 
     def update_header(self) -> None:
         super().update_header()
-        if self.sort is not None and self.is_mounted:
+        if self.is_mounted and (self.sort is not None or self.marks):
+            extra = [t for t in (self.sort_text(), self.marks_text()) if t]
             text = self._shown.get("#pane-header", "")
-            self._show("#pane-header", f"{text} · {self.sort_text()}")
+            self._show("#pane-header", " · ".join([text, *extra]))
 
     def _size_columns(self, rows: Iterable[tuple[str, ...]]) -> None:
         """Data-sized columns: the longest text (len, not a Rich measurement), capped at MAX_WIDTH."""
@@ -306,7 +375,14 @@ class TablePane(Pane):
             columns[i].width = min(widest[i], MAX_WIDTH)
 
     def update_rows(self, names: list[str]) -> None:
-        """Apply changed hosts: only rows that appeared, went or changed are touched, cell by cell."""
+        """Apply changed hosts: only rows that appeared, went or changed are touched, cell by cell;
+        marks whose rows went are dropped, new rows of marked names show their mark."""
+        self._apply_rows(names)
+        if self.marks:
+            self._prune_marks()
+            self._show_marks()
+
+    def _apply_rows(self, names: list[str]) -> None:
         if len(names) > REBUILD_SHARE * max(1, len(self.view.records)):
             self.refresh_all()
             return

@@ -19,6 +19,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
+from tui.ui.bulk import ask_bulk_drain, ask_bulk_state
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.hostchecks import HostChecked, check_job, load_cached
@@ -104,6 +105,11 @@ class HostsPane(TablePane):
         self.action_details()
 
     def action_set_state(self, state: str) -> None:
+        if self.marks:  # every marked host (tui/ui/bulk.py)
+            ask_bulk_state(
+                self.app, self.view, self.session, self.marked_keys(), HostState(state), self.clear_marks
+            )
+            return
         host = self.selected_key()
         if host is None:
             self.notify("No host selected", severity="warning")
@@ -111,6 +117,9 @@ class HostsPane(TablePane):
         ask_state_change(self.app, self.view, self.session, host, HostState(state))
 
     def action_drain(self) -> None:
+        if self.marks:
+            ask_bulk_drain(self.app, self.view, self.session, self.marked_keys(), self.clear_marks)
+            return
         host = self.selected_key()
         if host is None:
             self.notify("No host selected", severity="warning")

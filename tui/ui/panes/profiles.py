@@ -20,6 +20,7 @@ class ProfilesPane(TablePane):
     TITLE_TEXT = "Profiles"
     BINDINGS: ClassVar[list[BindingType]] = [*PROFILES_BINDINGS]
     PANE_BINDINGS = PROFILES_BINDINGS
+    MARKABLE = False  # no action acts on profiles
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -26,6 +26,7 @@ from tui.core.printable import printable
 from tui.services.actions import storage_of
 from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
 from tui.services.actions.vminfo import domain_xml
+from tui.ui.bulk import ask_bulk_vms
 from tui.ui.fleetview import FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
 from tui.ui.messages import ActionRefused
@@ -121,7 +122,24 @@ class VmsPane(TablePane):
         facts = next((d for d in self.view.domains(host) if d.uuid == uuid), None)
         return (host, facts) if facts is not None else None
 
+    def mark_name(self, key: str) -> str:
+        return self._vm_rows[key].name  # a VM's mark follows it to another host
+
+    def marked_vms(self) -> list[tuple[str, DomainFacts]]:
+        """(host, facts) of each marked VM as last polled; a VM shown on two hosts (migrating) once,
+        where it holds resources."""
+        found: dict[str, tuple[str, DomainFacts]] = {}
+        for key in self.marked_keys():
+            row = self._vm_rows[key]
+            facts = next((d for d in self.view.domains(row.host) if d.uuid == row.uuid), None)
+            if facts is not None and (row.name not in found or facts.state.holds_resources):
+                found[row.name] = (row.host, facts)
+        return list(found.values())
+
     def action_vm(self, kind: str) -> None:
+        if self.marks:
+            ask_bulk_vms(self.app, self.view, self.session, kind, self.marked_vms(), self.clear_marks)
+            return
         selected = self.selected_vm()
         if selected is None:
             self.app.notify("No VM selected (VMs pane, arrows to choose one)", severity="warning")

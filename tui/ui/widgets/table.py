@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
 from textual.strip import Strip
@@ -121,6 +122,47 @@ class FixedTable(DataTable[str]):
         ordered = [self.rows[key] for key in locations]  # built in index order by both callers
         self._ordered_row_cache[(len(ordered), self._update_count)] = ordered
         self._offset_cache[self._update_count] = [(row.key, 0) for row in ordered]
+
+    # --- marks: a row label column "✓" shown while any row is marked (tui/ui/marks.py) -------------
+    def show_marks(self, marked: Collection[str]) -> None:
+        """Label the marked rows ✓ and the others blank; no label column at all while none is.
+
+        Row labels are DataTable's fixed first column: it stays in view when the table scrolls
+        sideways, and the row's cells (what `get_row`, sorting and filtering see) are untouched.
+        The mark is text, never only a colour."""
+        wanted = {RowKey(key) for key in marked} & self.rows.keys()
+        shown = self._labelled_row_exists
+        if not wanted and not shown:
+            return
+        changed: set[RowKey] = set()
+        for key, row in self.rows.items():
+            label = MARKED if key in wanted else UNMARKED
+            if row.label is not label:
+                row.label = label
+                changed.add(key)
+        if not wanted:
+            for row in self.rows.values():
+                row.label = None
+        if bool(wanted) != shown:  # the label column appears or goes: every line moves sideways
+            self._labelled_row_exists = bool(wanted)
+            self._label_column.content_width = len(MARK) if wanted else 0
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
+            self.check_idle()
+            return
+        for key in changed:
+            if self._stale_rows is None:
+                self._stale_rows = set()
+            self._stale_rows.add(key)
+            index = self._row_locations.get(key)
+            if index is not None:
+                self.refresh_row(index)
+
+
+MARK = "✓"
+MARKED = Text(MARK)
+UNMARKED = Text(" ")
 
 
 def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:
