@@ -68,6 +68,8 @@ class Console(Protocol):
 
     def post_message(self, message: Message) -> bool: ...
 
+    def call_later(self, callback: Callable[[], object]) -> bool: ...
+
     def notify(
         self,
         message: str,
@@ -120,7 +122,9 @@ class BulkRun:
             if why is not None:
                 self._record(item, Outcome(item.label, item.vm or item.host, item.host, Result.REFUSED, why))
                 self.console.post_message(ActionRefused(item.label, why, item.host))
-                continue
+                # On after the app has shown (and audited) the refusal: the summary comes last.
+                self.console.call_later(self._advance)
+                return
             self.running = item
             self.console.post_message(ActionRequested(replace(item.job(self.reason), done=self._done)))
             self._say(self.progress())

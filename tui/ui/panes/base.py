@@ -110,12 +110,18 @@ class Pane(Screen[None]):
         return self.view.summary()
 
     def update_header(self) -> None:
-        parts = [f"vmdeck · {self.TITLE_TEXT}", self.header_text(), self.session.source]
+        # Marks come second: a long header is cut at the right edge, and what an action key acts on
+        # must stay in view (at 80 columns too).
+        parts = [f"vmdeck · {self.TITLE_TEXT}", self.marks_text(), self.header_text(), self.session.source]
         if self.filter.text:
             parts.append(self.filter.describe())
         if self.session.read_only:
             parts.append("READ-ONLY: changes blocked")
         self._show("#pane-header", " · ".join(p for p in parts if p))
+
+    def marks_text(self) -> str:
+        """"3 marked" on a pane whose rows can be marked (TablePane)."""
+        return ""
 
     def update_status(self) -> None:
         """The status bar: actions running and the last result (the app's Activity), or while it
@@ -356,10 +362,9 @@ class TablePane(Pane):
 
     def update_header(self) -> None:
         super().update_header()
-        if self.is_mounted and (self.sort is not None or self.marks):
-            extra = [t for t in (self.sort_text(), self.marks_text()) if t]
+        if self.sort is not None and self.is_mounted:
             text = self._shown.get("#pane-header", "")
-            self._show("#pane-header", " · ".join([text, *extra]))
+            self._show("#pane-header", f"{text} · {self.sort_text()}")
 
     def _size_columns(self, rows: Iterable[tuple[str, ...]]) -> None:
         """Data-sized columns: the longest text (len, not a Rich measurement), capped at MAX_WIDTH."""
