@@ -164,7 +164,7 @@ async def test_select_all_marks_only_the_rows_the_filter_shows(demo: Path) -> No
         await pilot.pause()
         radius = dialog(app, "radius")
         assert f"{len(on_host)} VMs on 1 host" in radius
-        assert "pool2-01:" in radius
+        assert f"pool2-01 ({len(on_host)}): " in radius
         await pilot.press("escape")  # cancelled: nothing done, the marks stay
         await pilot.pause()
         assert pane.marks == on_host
@@ -334,3 +334,32 @@ async def test_one_marked_item_or_none_takes_the_same_path(demo: Path) -> None:
         await bulk_finished(pilot, app)
         [intent] = [e for e in raw_audit(demo, "vm.stop") if e.kind == "intent"]
         assert (intent.target, intent.reason) == (vm.name, "one item")
+
+
+async def test_help_lists_the_mark_and_bulk_keys(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        await polled(pilot)
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(pilot.app.screen.query_one("#help-text", Static).render())
+        for key, what in [
+            ("space", "Mark / unmark row"),
+            ("* ctrl+a", "Mark all shown rows"),
+            ("ctrl+c", "Cancel bulk action"),
+        ]:
+            assert f"  {key:<14} {what}" in text
+
+
+async def test_the_confirmation_fits_80x24_with_every_vm_marked(demo: Path) -> None:
+    """81 VMs on 22 hosts at 80x24: the blast radius is cut to fit ("… and N more"), and the reason
+    field and the question stay on screen."""
+    async with console(demo).run_test(size=(80, 24)) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4", "asterisk", "x")
+        await pilot.pause()
+        assert isinstance(app.screen, ActionScreen)
+        assert "more" in dialog(app, "radius")
+        for part in ("reason", "status"):
+            region = app.screen.query_one(f"#bulk-{part}").region
+            assert region.bottom <= 24
+            assert region.height > 0

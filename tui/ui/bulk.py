@@ -42,8 +42,10 @@ from tui.ui.session import Session
 from tui.ui.text import plural
 from tui.ui.vmactions import busy, refusal
 
-SHOWN_LINES = 8  # blast-radius lines in the confirmation (then "… and N more"): it fits 80x24
-SHOWN_NAMES = 4  # VM names per host line
+# The confirmation fits the terminal (80x24 included): its fixed parts — title, what it does, the
+# reason field, the question — take about this many rows; the blast radius gets the rest of the
+# dialog (90% of the screen, styles/vmdeck.tcss .action-dialog), one line per host, names cut to fit.
+FIXED_ROWS = 12
 CANCEL_KEY = "ctrl+c"
 
 
@@ -235,16 +237,45 @@ def _confirm_and_run(
     app.push_screen(ActionScreen(title, sections, [*asks, reason_ask()], question, prefix="bulk"), done)
 
 
-def _limited(lines: list[str]) -> str:
-    shown = lines[:SHOWN_LINES]
-    if len(lines) > SHOWN_LINES:
-        shown.append(f"  … and {len(lines) - SHOWN_LINES} more")
-    return "\n".join(shown)
+@dataclass(frozen=True)
+class Room:
+    """How much of the dialog the lists may take: rows, and columns per line."""
+
+    rows: int
+    width: int
+
+    @classmethod
+    def of(cls, app: App[None], extra_rows: int = 0) -> Room:
+        size = app.size
+        inner = int(size.height * 0.9) - 2  # the dialog's border
+        width = min(100, int(size.width * 0.9)) - 4  # border and padding
+        return cls(max(3, inner - FIXED_ROWS - extra_rows), max(20, width))
+
+    def split(self, second: int) -> tuple[Room, Room]:
+        """Room for two lists (the second `second` lines long, and a margin between them)."""
+        if not second:
+            return self, Room(0, self.width)
+        rows = min(second, max(2, self.rows // 3))
+        return Room(max(2, self.rows - rows - 1), self.width), Room(rows, self.width)
 
 
-def _names(names: Sequence[str]) -> str:
-    more = f" … +{len(names) - SHOWN_NAMES}" if len(names) > SHOWN_NAMES else ""
-    return ", ".join(names[:SHOWN_NAMES]) + more
+def _limited(lines: list[str], room: Room) -> str:
+    """The lines that fit, the last one saying how many more there are."""
+    if len(lines) > room.rows:
+        rest = len(lines) - room.rows + 1
+        lines = [*lines[: room.rows - 1], f"  … and {rest} more"]
+    return "\n".join(line if len(line) <= room.width else line[: room.width - 1] + "…" for line in lines)
+
+
+def _names(names: Sequence[str], width: int) -> str:
+    """As many names as fit in `width` columns, then "… +N"."""
+    shown: list[str] = []
+    for i, name in enumerate(names):
+        more = f" … +{len(names) - i - 1}" if i < len(names) - 1 else ""
+        if shown and len(", ".join([*shown, name]) + more) > width:
+            return ", ".join(shown) + f" … +{len(names) - i}"
+        shown.append(name)
+    return ", ".join(shown)
 
 
 def _host_check(app: App[None], view: FleetView, session: Session, host: str) -> str | None:
@@ -252,16 +283,16 @@ def _host_check(app: App[None], view: FleetView, session: Session, host: str) ->
 
 
 # --- hosts ----------------------------------------------------------------------------------------------
-def host_radius(view: FleetView, hosts: Sequence[str], change: Callable[[str], str]) -> str:
-    """The hosts and the VMs running on each: "pool1-01 Enabled → Disabled: 3 VMs running (a, b, c)"."""
+def host_radius(view: FleetView, hosts: Sequence[str], change: Callable[[str], str], room: Room) -> str:
+    """The hosts and the VMs running on each: "pool1-01 Enabled → Disabled: 3 VMs (a, b, c)"."""
     running = {h: [d.name for d in view.vms_holding_resources(h)] for h in hosts}
     total = sum(len(v) for v in running.values())
     lines = [f"{plural(len(hosts), 'host')}, {plural(total, 'VM')} running on them:"]
     for host in hosts:
         vms = running[host]
-        there = f"{plural(len(vms), 'VM')} running ({_names(vms)})" if vms else "no VM running"
-        lines.append(f"  {host} {change(host)}: {there}")
-    return _limited(lines)
+        head = f"  {host} {change(host)}: {plural(len(vms), 'VM')}"
+        lines.append(f"{head} ({_names(vms, room.width - len(head) - 3)})" if vms else f"{head} running")
+    return _limited(lines, room)
 
 
 def ask_bulk_state(
@@ -282,12 +313,11 @@ def ask_bulk_state(
     if not change:
         app.notify(f"every marked host is already {state.label}", title="No change")
         return
-    sections = [
-        ("what", EFFECTS[state]),
-        ("radius", host_radius(view, change, lambda h: _arrow(view, h, state))),
-    ]
+    room = Room.of(app, 2 if same else 0)
+    radius = host_radius(view, change, lambda h: _arrow(view, h, state), room)
+    sections = [("what", EFFECTS[state]), ("radius", radius)]
     if same:
-        sections.append(("same", f"Already {state.label}, left as they are: {_names(same)}"))
+        sections.append(("same", f"Already {state.label}, left as they are: {_names(same, room.width - 40)}"))
 
     def check(host: str) -> Callable[[], str | None]:
         def why() -> str | None:
@@ -339,7 +369,7 @@ def ask_bulk_drain(
         "migrate where the scheduler places them when that drain starts (never onto a marked host); "
         "each migration is reported."
     )
-    radius = host_radius(view, known, lambda h: "drain")
+    radius = host_radius(view, known, lambda h: "drain", Room.of(app, 1))
 
     def items(_values: dict[str, str]) -> list[BulkItem]:
         fenced = HostState.NO_SCHEDULING
@@ -429,14 +459,16 @@ VM_KINDS: dict[str, VmKind] = {
 }  # fmt: skip
 
 
-def vm_radius(vms: Sequence[tuple[str, DomainFacts]]) -> str:
-    """The VMs and their hosts, one line per host: "pool1-01: web1 (running), web2 (paused)"."""
+def vm_radius(vms: Sequence[tuple[str, DomainFacts]], room: Room) -> str:
+    """The VMs and their hosts, one line per host: "pool1-01 (2): web1, web2"."""
     by_host: dict[str, list[str]] = {}
     for host, vm in vms:
-        by_host.setdefault(host, []).append(f"{vm.name} ({vm.state.value})")
+        by_host.setdefault(host, []).append(vm.name)
     lines = [f"{plural(len(vms), 'VM')} on {plural(len(by_host), 'host')}:"]
-    lines += [f"  {host}: {_names(names)}" for host, names in by_host.items()]
-    return _limited(lines)
+    for host, names in by_host.items():
+        head = f"  {host} ({len(names)}): "
+        lines.append(head + _names(names, room.width - len(head)))
+    return _limited(lines, room)
 
 
 def ask_bulk_vms(
@@ -459,11 +491,14 @@ def ask_bulk_vms(
     if _refused_before_asking(app, session, title.lower()):
         return
     now = [
-        f"  {vm.name}: {why}" for host, vm in vms if (why := _vm_refusal(app, view, session, spec, host, vm))
+        f"  {why}" if vm.name in why else f"  {vm.name}: {why}"
+        for host, vm in vms
+        if (why := _vm_refusal(app, view, session, spec, host, vm))
     ]
-    sections = [("what", spec.what), ("radius", vm_radius(vms))]
+    room, refused_room = Room.of(app, 3 if kind == "migrate" else 0).split(len(now) + 1 if now else 0)
+    sections = [("what", spec.what), ("radius", vm_radius(vms, room))]
     if now:
-        sections.append(("refused", _limited([f"Refused as things are now: {len(now)}", *now])))
+        sections.append(("refused", _limited([f"Refused as things are now: {len(now)}", *now], refused_room)))
     asks: list[Ask] = []
     if kind == "migrate":
         realms = {view.records[h].realm for h, _ in vms if h in view.records}

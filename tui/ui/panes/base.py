@@ -120,7 +120,7 @@ class Pane(Screen[None]):
         self._show("#pane-header", " · ".join(p for p in parts if p))
 
     def marks_text(self) -> str:
-        """"3 marked" on a pane whose rows can be marked (TablePane)."""
+        """ "3 marked" on a pane whose rows can be marked (TablePane)."""
         return ""
 
     def update_status(self) -> None:
