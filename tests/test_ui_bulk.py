@@ -363,3 +363,58 @@ async def test_the_confirmation_fits_80x24_with_every_vm_marked(demo: Path) -> N
             region = app.screen.query_one(f"#bulk-{part}").region
             assert region.bottom <= 24
             assert region.height > 0
+
+
+async def test_bulk_drain_fences_every_marked_host_first_then_drains_each(demo: Path) -> None:
+    """The demo's test driver cannot migrate: each drain fails with the driver's message, but
+    every marked host was set to No Scheduling before the first drain began."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        hosts = ["pool1-05", "pool1-06"]
+        await mark_rows(pilot, hosts)
+        await pilot.press("r")
+        await pilot.pause()
+        assert "2 hosts" in dialog(app, "radius")
+        await confirm(pilot, "rack 3 out")
+        await bulk_finished(pilot, app)
+        run = app.bulk.run
+        assert run is not None
+        assert [item.label for item, _ in run.outcomes] == [
+            "set pool1-05 No Scheduling",
+            "set pool1-06 No Scheduling",
+            "drain pool1-05",
+            "drain pool1-06",
+        ]
+        store = Store(demo / "db")
+        assert [store.host(h).state for h in hosts] == [HostState.NO_SCHEDULING] * 2  # type: ignore[union-attr]
+        entries = store.audit()
+        fenced = [e for e in entries if e.what == "host.state"]
+        drains = [e for e in entries if e.what == "host.drain"]
+        assert sorted(e.host or "" for e in fenced) == hosts
+        assert sorted(e.host or "" for e in drains) == hosts
+        assert {e.reason for e in [*fenced, *drains]} == {"rack 3 out"}
+        # The fences were written before the first drain's intent.
+        assert max(e.when for e in fenced) <= min(e.when for e in drains)
+
+
+async def test_bulk_migrate_asks_one_target_and_runs_each_migration(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        vms = [(h, d) for h, d in plain_running(app, 8) if h.startswith("pool1")][:2]
+        assert len(vms) == 2
+        await mark_rows(pilot, [f"{h}/{vm.uuid}" for h, vm in vms])
+        await pilot.press("m")
+        await pilot.pause()
+        await pilot.press(*"pool1-09", "enter")
+        await confirm(pilot, "spread out")
+        assert not isinstance(app.screen, ActionScreen)
+        await bulk_finished(pilot, app)
+        run = app.bulk.run
+        assert run is not None
+        assert [(i.vm, o.result.value) for i, o in run.outcomes] == [(vm.name, "failed") for _, vm in vms]
+        assert all("not supported by the connection driver" in o.message for _, o in run.outcomes)
+        entries = raw_audit(demo, "vm.migrate")
+        assert per_target(entries, "intent") == {vm.name: 1 for _, vm in vms}
+        assert "2 failed" in app.activity.last
