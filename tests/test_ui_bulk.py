@@ -348,6 +348,9 @@ async def test_help_lists_the_mark_and_bulk_keys(demo: Path) -> None:
             ("ctrl+c", "Cancel bulk action"),
         ]:
             assert f"  {key:<14} {what}" in text
+        await pilot.press("escape", "ctrl+c")  # no bulk action running: ctrl+c is Textual's hint again
+        await pilot.pause()
+        assert any("to quit" in str(n.message) for n in pilot.app._notifications)
 
 
 async def test_the_confirmation_fits_80x24_with_every_vm_marked(demo: Path) -> None:

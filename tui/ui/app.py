@@ -211,6 +211,8 @@ class VmdeckApp(App[None]):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_bulk":  # in a text field without a bulk action: the field's copy
+            return self.bulk.running() or not isinstance(self.focused, Input)
         under_modal = bool(self._screen_stack) and isinstance(self.screen, ModalScreen)
         return not (under_modal and action in BLOCKED_UNDER_MODAL)
 
@@ -478,7 +480,8 @@ class VmdeckApp(App[None]):
             self.switch_mode(self.pane_history.pop())
 
     def action_cancel_bulk(self) -> None:
-        """ctrl+c: no further item of the running bulk action starts; without one, Textual's hint."""
+        """ctrl+c: no further item of the running bulk action starts; without one, Textual's hint
+        (this binding replaces Textual's ctrl+c: "press q to quit")."""
         if not self.bulk.cancel():
             self.action_help_quit()
 
