@@ -89,8 +89,9 @@ class Bench(App[None]):
         self.push_screen(HostsPane(self.view, Session("bench")))
 
 
-async def console_ms(view: FleetView, repeat: int) -> tuple[Figures, Figures, list[str]]:
-    """Time the key presses: sort by cost from the unsorted table, and reverse that sort."""
+async def console_ms(view: FleetView, repeat: int) -> tuple[Figures, Figures, Figures, Figures, list[str]]:
+    """Time the key presses: sort by cost from the unsorted table, reverse that sort; mark every
+    row (`*`), toggle one mark (space) with every row marked."""
     app = Bench(view)
     async with app.run_test(size=(120, 40)) as pilot:
         await pilot.pause()
@@ -99,7 +100,10 @@ async def console_ms(view: FleetView, repeat: int) -> tuple[Figures, Figures, li
         by_cost = timed(lambda: pane.set_sort((COST, True)), repeat, lambda: pane.set_sort(None))
         order = [str(row.key.value) for row in pane.table.ordered_rows]
         flip = timed(pane.action_sort_reverse, repeat)
-        return by_cost, flip, order
+        marks = timed(pane.action_mark_all, repeat, pane.clear_marks)  # every row marked at once
+        toggle = timed(pane.action_toggle_mark, repeat)  # space, with 10,000 rows marked
+        assert len(pane.marks) == len(view.records) - repeat  # each space unmarked the next row
+        return by_cost, flip, marks, toggle, order
 
 
 def main() -> None:
@@ -118,7 +122,7 @@ def main() -> None:
     def parsed() -> object:
         return sorted(rows, key=lambda row: cell_sort_key(row[1][COST]), reverse=True)
 
-    ours, flip, order = asyncio.run(console_ms(view, args.repeat))
+    ours, flip, marks, toggle, order = asyncio.run(console_ms(view, args.repeat))
     base, text = timed(plain, args.repeat), timed(parsed, args.repeat)
     shown = [floats[n] for n in order]
     assert shown == sorted(shown, reverse=True), "the console's order is not by cost"
@@ -137,6 +141,12 @@ def main() -> None:
     )
     print(
         f"  previous: sorted() parsing cell text:   {text[0]:7.1f} / {text[1]:7.1f} ms, CPU {text[2]:7.1f} ms"
+    )
+    print(
+        f"  console: mark every row (*):          {marks[0]:7.1f} / {marks[1]:7.1f} ms, CPU {marks[2]:7.1f} ms"
+    )
+    print(
+        f"  console: toggle one mark (space):     {toggle[0]:7.1f} / {toggle[1]:7.1f} ms, CPU {toggle[2]:7.1f} ms"
     )
     print(f"  ratio console / plain sort:            {ours[0] / base[0]:7.1f} x")
     load = " ".join(Path("/proc/loadavg").read_text().split()[:3])

@@ -233,7 +233,10 @@ class TablePane(Pane):
         """The keys of every marked row, shown or hidden by the filter, in the model's order."""
         if not self.marks:
             return []
-        return [key for key in self._rows if self.mark_name(key) in self.marks]
+        marks, name = self.marks, self.mark_name
+        if type(self).mark_name is TablePane.mark_name:  # rows marked by their own key: no calls
+            return [key for key in self._rows if key in marks]
+        return [key for key in self._rows if name(key) in marks]
 
     def _show_marks(self) -> None:
         if self.is_mounted:

@@ -130,22 +130,24 @@ class FixedTable(DataTable[str]):
         Row labels are DataTable's fixed first column: it stays in view when the table scrolls
         sideways, and the row's cells (what `get_row`, sorting and filtering see) are untouched.
         The mark is text, never only a colour."""
-        wanted = {RowKey(key) for key in marked} & self.rows.keys()
+        wanted = set(marked)
         shown = self._labelled_row_exists
         if not wanted and not shown:
             return
-        changed: set[RowKey] = set()
-        for key, row in self.rows.items():
-            label = MARKED if key in wanted else UNMARKED
+        changed: list[RowKey] = []
+        any_marked = False
+        for key, row in self.rows.items():  # str lookups: cheaper than hashing 10,000 RowKeys
+            label = MARKED if key.value in wanted else UNMARKED
+            any_marked = any_marked or label is MARKED
             if row.label is not label:
                 row.label = label
-                changed.add(key)
-        if not wanted:
+                changed.append(key)
+        if not any_marked:
             for row in self.rows.values():
                 row.label = None
-        if bool(wanted) != shown:  # the label column appears or goes: every line moves sideways
-            self._labelled_row_exists = bool(wanted)
-            self._label_column.content_width = len(MARK) if wanted else 0
+        if any_marked != shown:  # the label column appears or goes: every line moves sideways
+            self._labelled_row_exists = any_marked
+            self._label_column.content_width = len(MARK) if any_marked else 0
             self._require_update_dimensions = True
             self._update_count += 1
             self.refresh()
