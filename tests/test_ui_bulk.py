@@ -421,3 +421,15 @@ async def test_bulk_migrate_asks_one_target_and_runs_each_migration(demo: Path) 
         entries = raw_audit(demo, "vm.migrate")
         assert per_target(entries, "intent") == {vm.name: 1 for _, vm in vms}
         assert "2 failed" in app.activity.last
+
+
+async def test_the_palette_marks_every_shown_row_and_cancels(demo: Path) -> None:
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        actions = {title: run for title, _help, run in app.palette_actions()}
+        actions["Mark every row the filter shows"]()
+        await pilot.pause()
+        assert app.panes["hosts"].marks == set(app.view.records)
+        actions["Cancel the running bulk action"]()  # none running: Textual's hint, nothing else
+        await pilot.pause()
+        assert app.bulk.run is None
