@@ -282,7 +282,7 @@ class TablePane(Pane):
         keys = self.marked_keys()
         if not keys:
             return ""
-        hidden = sum(1 for key in keys if key not in self.table.rows)
+        hidden = sum(1 for key in keys if key not in self.table.rows) if self.is_mounted else 0
         more = f", {hidden} hidden by the filter" if hidden else ""
         return f"{len(self.marks)} marked{more} (esc clears)"
 
