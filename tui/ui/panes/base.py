@@ -313,8 +313,15 @@ class TablePane(Pane):
         """The rows in the pane's sort order (stable: equal values keep the model's order)."""
         if self.sort is None:
             return list(rows)
-        keys, reverse = self._sort_keys, self.sort[1]
-        return sorted(rows, key=lambda row: keys[row[0]], reverse=reverse)
+        (column, reverse), keys = self.sort, self._sort_keys
+
+        def key(row: tuple[str, tuple[str, ...]]) -> SortKey:
+            found = keys.get(row[0])
+            if found is None:  # a row added around the indexing paths: indexed now
+                found = keys[row[0]] = self._sort_key(row[0], column)
+            return found
+
+        return sorted(rows, key=key, reverse=reverse)
 
     def action_sort(self, step: int) -> None:
         """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
