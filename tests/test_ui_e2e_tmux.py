@@ -144,3 +144,44 @@ def test_bursts_and_pastes_in_tmux_never_crash(session: tuple[str, Path]) -> Non
     wait_screen(name, lambda s: "VMDECK-EXITED 0" in s, "a clean exit")
     state = Path(data).parent / "state"
     assert not list(state.glob("vmdeck/crash-*.log"))
+
+
+def test_bulk_destroy_of_the_vms_a_filter_shows_in_tmux(session: tuple[str, Path]) -> None:
+    """Marks and a bulk action through a real terminal: on the VMs pane filter to one host, `*`
+    marks every VM shown (✓ in the first column, "N marked" in the header), k asks one reason and
+    one confirmation listing them, then each runs on its own: the status line says how it ended."""
+    name, data = session
+    wait_screen(name, lambda s: "vmdeck · Hosts" in s and " up " in s, "the hosts")
+    keys(name, "4")
+    wait_screen(name, lambda s: "vmdeck · VMs" in s and "203.0.113." in s, "the VMs pane")
+    keys(name, "/")
+    wait_screen(name, lambda s: "text or regex" in s, "the filter prompt")
+    keys(name, "-l", "pool2-01")
+    keys(name, "Enter")
+    wait_screen(name, lambda s: "filter /pool2-01/" in s, "the filter")
+    keys(name, "*")
+    text = wait_screen(name, lambda s: " marked (esc clears)" in s, "the marks")
+    marked = int(text.split(" marked (esc clears)")[0].split()[-1])
+    rows = [line for line in text.splitlines() if "pool2-01-vm" in line]
+    assert marked == len(rows) >= 3
+    assert all(line.lstrip().startswith("✓") for line in rows)  # the mark is text, not a colour
+    keys(name, "k")
+    wait_screen(name, lambda s: f"Destroy {marked} VMs" in s and f"{marked} VMs on 1 host" in s, "the dialog")
+    wait_screen(name, lambda s: "reason (required" in s, "the reason field")
+    keys(name, "-l", "tmux bulk destroy")
+    keys(name, "Enter")
+    wait_screen(name, lambda s: f"Confirm: destroy {marked} VMs on 1 host" in s, "the confirmation")
+    keys(name, "y")
+    text = wait_screen(name, lambda s: f"Destroy {marked} VMs finished:" in s, "the summary")
+    keys(name, "q")
+    wait_screen(name, lambda s: "VMDECK-EXITED 0" in s, "a clean exit")
+    store = Store(data / "vmdeck" / "demo" / "db")
+    raw = [e for e in store.audit(raw=True) if e.what == "vm.destroy"]
+    intents = sorted(e.target or "" for e in raw if e.kind == "intent")
+    outcomes = sorted(e.target or "" for e in raw if e.kind == "outcome" and e.result == "ok")
+    assert intents == outcomes  # one intent and one outcome per VM destroyed
+    assert intents
+    assert all(t.startswith("pool2-01-") for t in intents)
+    assert f"finished: {len(intents)} done" in text
+    refused = [e for e in store.audit() if e.what == "console.refused"]
+    assert len(intents) + len(refused) == marked  # the shut-off ones were refused, each audited

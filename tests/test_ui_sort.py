@@ -5,15 +5,17 @@ numbers (by the value the cell shows in its column's unit, not as text). Pilot o
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from textual.widgets import DataTable
 
+from tui.core.fleet import HostState
 from tui.core.live import DomainState
 from tui.ui.app import VmdeckApp
 from tui.ui.panes.base import TablePane
-from tui.ui.sorting import cell_sort_key
+from tui.ui.sorting import cell_sort_key, value_key
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 
@@ -119,3 +121,46 @@ async def test_sort_cycles_back_to_the_model_order(demo: Path) -> None:
         assert pane.sort is None
         assert "sorted by" not in header(app)
         assert shown_order(app) == model
+
+
+def test_raw_values_sort_numbers_then_text_then_unknown() -> None:
+    values = [None, "b", 3, float("inf"), "A", 2.5, float("nan"), -1]
+    assert [v for v in sorted(values, key=value_key) if v == v] == [-1, 2.5, 3, float("inf"), "A", "b", None]
+    assert value_key(float("nan")) == value_key(None)
+
+
+async def test_hosts_sort_by_state_rank_not_by_label(demo: Path) -> None:
+    """State sorts Enabled < No Scheduling < Disabled (the cell text would put Disabled first)."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        pane = app.panes["hosts"]
+        await sort_by(pilot, pane, "State")
+        rank = {s: i for i, s in enumerate(HostState)}
+        states = [app.view.records[n].state for n in shown_order(app)]
+        assert len(set(states)) == 3  # the demo has hosts in every state: the order means something
+        assert [rank[s] for s in states] == sorted(rank[s] for s in states)
+        assert states[0] is HostState.ENABLED
+        assert states[-1] is HostState.DISABLED
+
+
+async def test_vm_memory_sorts_on_bytes_not_on_the_rounded_text(demo: Path) -> None:
+    """Two VMs whose memory prints alike ("1.5 GiB") but differs in bytes sort by the bytes."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        rows = {row.key: row for row in app.view.vm_rows()}
+        by_memory = sorted(rows, key=lambda k: rows[k].memory)
+        large = by_memory[-1]
+        small = next(k for k in reversed(by_memory) if rows[k].memory < rows[large].memory)
+        # The model says `small` is a few bytes larger than `large`'s memory shown rounded the same.
+        pane._vm_rows[small] = replace(rows[small], memory=rows[large].memory + 1)
+        pane._vm_rows[large] = replace(rows[large], memory=rows[large].memory)
+        await sort_by(pilot, pane, "Memory")
+        order = shown_order(app)
+        assert order.index(large) < order.index(small)  # bytes decide, whatever the cells say
+        await pilot.press("exclamation_mark")
+        await pilot.pause()
+        order = shown_order(app)
+        assert order.index(small) < order.index(large)

@@ -6,6 +6,7 @@ after an update. Textual's own update_cell re-renders every visible cell; ours o
 
 from __future__ import annotations
 
+import pytest
 from textual.app import App, ComposeResult
 
 from tui.ui.widgets.table import FixedTable
@@ -79,3 +80,45 @@ async def test_cursor_row_and_auto_width_tables_keep_working() -> None:
         table.update_cell("r2", "auto", "x")
         await pilot.pause()
         assert table.get_row("r2")[-1] == "x"
+
+
+async def test_reorder_moves_rows_and_keeps_their_cells() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(FixedTable)
+        await pilot.pause()
+        for y in range(table.size.height):
+            table.render_line(y)  # cache every visible line: the reorder must not show stale ones
+        order = [f"r{i}" for i in reversed(range(30))]
+        table.reorder(order)
+        await pilot.pause()
+        assert [str(row.key.value) for row in table.ordered_rows] == order
+        assert "host-29" in _line_text(table, 1)
+        assert "host-28" in _line_text(table, 2)
+        assert table.get_row("r0") == ["host-0", "up", "0.0"]
+        assert table.get_row_index("r0") == 29
+        with pytest.raises(ValueError, match="every row"):
+            table.reorder(order[:-1])  # not every row: refused, nothing changed
+        assert [str(row.key.value) for row in table.ordered_rows] == order
+
+
+async def test_marks_show_as_a_label_column_only_while_any_row_is_marked() -> None:
+    app = TableApp()
+    async with app.run_test(size=(60, 20)) as pilot:
+        table = app.query_one(FixedTable)
+        await pilot.pause()
+        before = _line_text(table, 1 + 2)
+        assert "✓" not in before
+        table.show_marks(["r2", "r4"])
+        await pilot.pause()
+        assert _line_text(table, 1 + 2).lstrip().startswith("✓")  # text, not only a colour
+        assert _line_text(table, 1 + 4).lstrip().startswith("✓")
+        assert "✓" not in _line_text(table, 1 + 3)
+        assert "host-3" in _line_text(table, 1 + 3)  # the cells moved right, all still there
+        assert table.get_row("r2") == ["host-2", "up", "2.0"]  # marks are not cells
+        table.show_marks(["r4"])
+        await pilot.pause()
+        assert "✓" not in _line_text(table, 1 + 2)
+        table.show_marks([])
+        await pilot.pause()
+        assert _line_text(table, 1 + 2) == before  # the label column is gone again

@@ -38,11 +38,12 @@ from tui.services.store import FleetStore, StoreError
 from tui.services.store.feed import StoreChange, watch
 from tui.ui.activity import Activity, Running
 from tui.ui.activityfeed import ActivityFeed, AuditChanged, AuditRead, LifecycleHeard
+from tui.ui.bulk import Bulk, job_refused
 from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.dialogs import HelpScreen, QuitScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.jobs import Abandoned, detached, perform, record_abandoned
-from tui.ui.keymap import APP_BINDINGS, PANES, SORT_BINDINGS, describe
+from tui.ui.keymap import APP_BINDINGS, BULK_BINDINGS, MARK_BINDINGS, PANES, SORT_BINDINGS, describe
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.leases import LEASE_READ_S, LeaseCopy, LeasesRead
 from tui.ui.messages import (
@@ -116,7 +117,7 @@ def styles_path() -> Path:
 class VmdeckApp(App[None]):
     TITLE = "vmdeck"
     CSS_PATH = str(styles_path())
-    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS]
+    BINDINGS: ClassVar[list[BindingType]] = [*APP_BINDINGS, *BULK_BINDINGS]
     COMMANDS = App.COMMANDS | {VmdeckCommands}
 
     def __init__(
@@ -149,6 +150,7 @@ class VmdeckApp(App[None]):
         self.crash_message: str | None = None
         self._notice_timer: Timer | None = None
         self.leases = LeaseCopy()  # the store's live leases, read off the UI loop (tui/ui/leases.py)
+        self.bulk = Bulk()  # the running bulk action on marked rows (tui/ui/bulk.py)
         self._reading_leases = False
         # The Activity pane's log: lifecycle events and the store's audit (tui/ui/activityfeed.py).
         self.activity_feed = ActivityFeed(self.activity.log, store, self.post_message, self._run_audit_read)
@@ -228,6 +230,8 @@ class VmdeckApp(App[None]):
         await super().on_event(event)
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "cancel_bulk":  # in a text field without a bulk action: the field's copy
+            return self.bulk.running() or not isinstance(self.focused, Input)
         under_modal = bool(self._screen_stack) and isinstance(self.screen, ModalScreen)
         return not (under_modal and action in BLOCKED_UNDER_MODAL)
 
@@ -415,10 +419,12 @@ class VmdeckApp(App[None]):
         job = message.job
         if self.deck is None:
             self.post_message(ActionRefused(job.label, "no store: this console cannot act"))
+            job_refused(job, "no store: this console cannot act")
             return
         why = busy(self, "vm", job.vm) if job.vm else busy(self, "host", job.host) if job.host else None
         if why is not None:  # started from another dialog since this one was opened
             self.post_message(ActionRefused(job.label, why, job.host))
+            job_refused(job, why)
             return
         token = self.activity.started(job.label, vm=job.vm, host=job.host, what=job.what, reason=job.reason)
         self._show_status()
@@ -450,7 +456,10 @@ class VmdeckApp(App[None]):
         self.notify(outcome.message, title=f"{word} {outcome.action}", severity=SEVERITY[outcome.result])
         if message.record is not None and message.record != self.view.records.get(message.record.name):
             self._set_record(message.record)
-        offer_force(self, message.job, outcome)
+        if message.job.done is not None:
+            message.job.done(outcome)  # a bulk action's item: its summary says what timed out
+        else:
+            offer_force(self, message.job, outcome)
 
     def on_drain_plan_requested(self, message: DrainPlanRequested) -> None:
         if self.deck is None:
@@ -501,12 +510,20 @@ class VmdeckApp(App[None]):
         if isinstance(screen, Pane) and isinstance(self.focused, Input):
             screen.leave_field()  # leave a pane's text field; the next esc goes back
             return
+        if isinstance(screen, TablePane) and screen.clear_marks():
+            return
         if isinstance(screen, Pane) and screen.clear_filter():
             return
         if not isinstance(screen, Pane) and len(self.screen_stack) > 1:
             self.pop_screen()
         elif self.pane_history:
             self.switch_mode(self.pane_history.pop())
+
+    def action_cancel_bulk(self) -> None:
+        """ctrl+c: no further item of the running bulk action starts; without one, Textual's hint
+        (this binding replaces Textual's ctrl+c: "press q to quit")."""
+        if not self.bulk.cancel():
+            self.action_help_quit()
 
     def action_command_line(self) -> None:
         names = [*PANES, "help", "quit"]
@@ -550,7 +567,8 @@ class VmdeckApp(App[None]):
                 (f"{self.screen.TITLE_TEXT} pane", [describe(b) for b in self.screen.PANE_BINDINGS])
             )
         if isinstance(self.screen, TablePane):
-            sections.append(("Every table", [describe(b) for b in SORT_BINDINGS]))
+            keys = [*SORT_BINDINGS, *(MARK_BINDINGS + BULK_BINDINGS if self.screen.MARKABLE else [])]
+            sections.append(("Every table", [describe(b) for b in keys]))
         sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
         self.push_screen(HelpScreen(sections))
 

@@ -20,9 +20,17 @@ from tui.core.live import Allocation, DomainFacts, HostSnapshot, HostStatus, all
 from tui.core.model import VmConfig
 from tui.services.loadhistory import LoadHistory
 from tui.ui.hostchecks import mark as check_mark
+from tui.ui.sorting import SortValue
 from tui.ui.text import fmt_gib, plural, spark
 
 HISTORY = 16
+STATE_RANK = {state: rank for rank, state in enumerate(HostState)}
+STATUS_RANK = {
+    HostStatus.CONNECTED: 0,
+    HostStatus.CONNECTING: 1,
+    HostStatus.UNREACHABLE: 2,
+    HostStatus.DISABLED: 3,
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +62,12 @@ class VmRow:
             devices,
             self.address,
         )
+
+    def values(self) -> tuple[SortValue, ...]:
+        """The raw values of `cells()`, column for column: what the VMs table sorts on."""
+        devices = ", ".join(self.devices) if self.devices else None
+        address = None if self.address == "-" else self.address
+        return (self.name, self.host, self.state, self.vcpus, self.memory, devices, address)
 
 
 def vm_address(record: HostRecord, vm_ip: str | None, running: bool) -> str:
@@ -223,6 +237,30 @@ class FleetView:
             usage[3],
             usage[4] + stale,
             self.trend(name),
+            record.profile,
+            record.realm,
+        )
+
+    def host_values(self, name: str) -> tuple[SortValue, ...]:
+        """The raw values of `host_cells`, column for column: what the hosts table sorts on.
+
+        States sort by rank (Enabled, No Scheduling, Disabled; connected, connecting, unreachable,
+        off), amounts as numbers (allocated vCPUs, memory in bytes, devices in use, the cost with
+        ∞), Trend by the latest CPU use; None is unknown (an unknown profile's load, no devices)."""
+        record = self.records[name]
+        alloc = self.allocation(name)
+        cpu = self.load_series(name, last=1)[0]
+        usage: tuple[SortValue, ...] = (None, None, None, None, None)
+        if alloc is not None:
+            devices = sum(alloc.devices_in_use.values()) if alloc.devices_capacity else None
+            cost = alloc.cost.total if alloc.cost else None
+            usage = (alloc.vms, alloc.vcpus, alloc.memory, devices, cost)
+        return (
+            name,
+            STATE_RANK[record.state],
+            STATUS_RANK[self.status(name)],
+            *usage,
+            cpu[-1] if cpu else None,
             record.profile,
             record.realm,
         )

@@ -117,6 +117,29 @@ ACTIVITY_BINDINGS: list[Binding] = [
     Binding("enter", "details", "Details", id="activity.details"),
 ]
 
+# Marks and bulk actions (tui/ui/panes/base.py TablePane, tui/ui/bulk.py). space marks or unmarks the
+# selected row and moves down; `*` (or ctrl+a) marks every row the filter shows, pressed again it
+# unmarks them; esc clears the marks before it clears the filter or goes back. While rows are marked,
+# the pane's action keys act on all of them: one reason, one confirmation listing the hosts and VMs
+# affected, then one item after another with "n of m" on the status line; ctrl+c stops starting new
+# items (the running one finishes). ctrl+c quits nothing (q quits), like in the rest of Textual.
+MARK_BINDINGS: list[Binding] = [
+    key("space", "toggle_mark", "Mark / unmark row", id="table.mark", key_display="space", show=False),
+    key(
+        "asterisk,ctrl+a",
+        "mark_all",
+        "Mark all shown rows",
+        id="table.mark_all",
+        key_display="* ctrl+a",
+        show=False,
+    ),
+]
+BULK_BINDINGS: list[Binding] = [
+    key(
+        "ctrl+c", "cancel_bulk", "Cancel bulk action", id="app.cancel_bulk", key_display="ctrl+c", show=False
+    ),
+]
+
 PROFILES_BINDINGS: list[Binding] = [
     key("enter", "details", "Details", id="profiles.details"),
 ]

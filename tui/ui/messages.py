@@ -68,6 +68,9 @@ class ActionJob:
     host: str | None = None
     reason: str | None = None
     what: str = ""  # the audit's name for the action ("vm.stop"): what an abandoned entry records
+    # Called on the UI loop with the outcome once the app has shown it, or with a REFUSED outcome
+    # when the app refuses to start the job: how a bulk action (tui/ui/bulk.py) starts its next item.
+    done: Callable[[Outcome], None] | None = None
 
 
 @dataclass

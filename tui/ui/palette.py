@@ -21,7 +21,7 @@ from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin import palette_actions as hostadmin_actions
 from tui.ui.keymap import PANES, VMS_BINDINGS
 from tui.ui.lab.controller import LAB_BINDINGS
-from tui.ui.panes.base import Pane
+from tui.ui.panes.base import Pane, TablePane
 from tui.ui.panes.hosts import HostsPane, ask_state_change
 from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
@@ -43,6 +43,7 @@ class ConsoleApp(Protocol):
     def action_filter(self) -> None: ...
     def action_help(self) -> None: ...
     def request_quit(self) -> None: ...
+    def action_cancel_bulk(self) -> None: ...
     def palette_actions(self) -> list[Action]: ...
 
 
@@ -62,6 +63,12 @@ def palette_actions(console: ConsoleApp) -> list[Action]:
         for name, title in PANES.items()
     ]
     actions.append(("Filter the current pane", "/ text or regex", console.action_filter))
+    actions.append(
+        ("Mark every row the filter shows", "* or ctrl+a on the hosts or VMs table", partial(_mark_all, app))
+    )
+    actions.append(
+        ("Cancel the running bulk action", "ctrl+c: nothing new starts", console.action_cancel_bulk)
+    )
     for binding in LAB_BINDINGS:  # the what-if lab: shown on the Simulation pane, then run
         name = binding.action[5:-2]  # "lab('curve')" -> curve
         actions.append(
@@ -122,6 +129,13 @@ def palette_actions(console: ConsoleApp) -> list[Action]:
             )
         )
     return actions
+
+
+def _mark_all(app: App[None]) -> None:
+    """The table on screen marks every row its filter shows (space marks one: tui/ui/panes/base.py)."""
+    screen = app.screen
+    if isinstance(screen, TablePane) and screen.MARKABLE:
+        screen.action_mark_all()
 
 
 def _lab(console: ConsoleApp, name: str) -> None:

@@ -1,18 +1,37 @@
-"""How a table cell sorts: by the value it shows, numbers as numbers.
+"""How a table row sorts: by the raw value its cell was built from, numbers as numbers.
 
-Every numeric cell of the console's tables is printed in one fixed unit per column ("12.5 GiB",
-"9/8!" used/capacity with an over-commit mark, a cost by `format_cost`, "3?" last known), so the
-leading number of the text is the row model's value: "9/8!" sorts as 9, "10" after "9", "∞" after
-every cost, and "-", "?" or text after all numbers (then by text, case-insensitively).
+A table pane sorts on the values its rows were made of (`TablePane.sort_value`: a host's allocated
+vCPUs, its memory in bytes, its cost as a float with ∞, a state by its rank), through `value_key`:
+numbers first in numeric order (∞ after every finite cost), then text case-insensitively, then
+unknown values (None, NaN) last. Parsing the shown text lost precision ("12.3" for 12.345), units
+and order (a state's label is not its rank) and cost a regex per row.
+
+`cell_sort_key` is the fallback for a table whose pane has no raw values: the leading number of the
+text ("9/8!" sorts as 9, "10" after "9", "∞" after every cost), then "-", "?" or text after all
+numbers (then by text, case-insensitively).
 """
 
 from __future__ import annotations
 
+import math
 import re
 
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 
 SortKey = tuple[int, float, str]
+SortValue = float | int | str | None  # a cell's raw value; None: unknown
+UNKNOWN: SortKey = (2, 0.0, "")
+
+
+def value_key(value: SortValue) -> SortKey:
+    """(0, number, "") for a number (±∞ included), (1, 0, lower-case text) for text, UNKNOWN for
+    None or NaN: numbers, then text, then what is not known."""
+    if value is None:
+        return UNKNOWN
+    if isinstance(value, str):
+        return (1, 0.0, value.lower())
+    number = float(value)
+    return UNKNOWN if math.isnan(number) else (0, number, "")
 
 
 def cell_sort_key(text: str) -> SortKey:

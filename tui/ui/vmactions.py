@@ -24,26 +24,21 @@ from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
 from tui.core.units import UnitError, format_size, parse_size
 from tui.services.actions import (
-    Deck,
     DrainPlan,
-    MoveResult,
     Outcome,
     Result,
     StartRequest,
-    destroy_vm,
-    drain_host,
-    migrate_vm,
     scale_vm,
     start_vm,
-    stop_vm,
 )
 from tui.services.actions.deck import READ_ONLY_MESSAGE
 from tui.services.store.base import Busy
+from tui.ui.actionjobs import destroy_job, drain_job, migrate_job, stop_job
 from tui.ui.activity import Activity
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.leases import LeaseCopy
-from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested, Report
+from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested
 from tui.ui.session import Session
 
 SHOWN_MOVES = 10
@@ -113,9 +108,7 @@ def ask_stop(app: App[None], view: FleetView, session: Session, host: str, vm: D
 
     def done(values: dict[str, str] | None) -> None:
         if values:
-            reason = values["reason"]
-            run = lambda deck, _report: stop_vm(deck, vm.name, host=host, reason=reason)  # noqa: E731
-            _submit(app, ActionJob(f"stop {vm.name}", run, vm.name, host, reason, "vm.stop"))
+            _submit(app, stop_job(host, vm.name, values["reason"]))
 
     what = (
         "Graceful shutdown: the guest is asked to power off (ACPI). If it has not stopped when the "
@@ -153,8 +146,7 @@ def ask_destroy(app: App[None], view: FleetView, session: Session, host: str, vm
 
 
 def _destroy(app: App[None], host: str, vm: str, reason: str) -> None:
-    run = lambda deck, _report: destroy_vm(deck, vm, host=host, reason=reason)  # noqa: E731
-    _submit(app, ActionJob(f"destroy {vm}", run, vm, host, reason, "vm.destroy"))
+    _submit(app, destroy_job(host, vm, reason))
 
 
 def ask_migrate(app: App[None], view: FleetView, session: Session, host: str, vm: DomainFacts) -> None:
@@ -175,9 +167,7 @@ def ask_migrate(app: App[None], view: FleetView, session: Session, host: str, vm
 
     def done(values: dict[str, str] | None) -> None:
         if values:
-            to, reason = values["to"] or None, values["reason"]
-            run = lambda deck, _report: migrate_vm(deck, vm.name, to=to, host=host, reason=reason)  # noqa: E731
-            _submit(app, ActionJob(f"migrate {vm.name}", run, vm.name, host, reason, "vm.migrate"))
+            _submit(app, migrate_job(host, vm.name, values["to"] or None, values["reason"]))
 
     what = (
         "Live migration: the target must be Enabled, reachable and keep a finite cost with this VM; "
@@ -363,9 +353,7 @@ def ask_drain(app: App[None], view: FleetView, session: Session, host: str) -> N
 
     def done(values: dict[str, str] | None) -> None:
         if values:
-            reason = values["reason"]
-            run = lambda deck, report: _drain(deck, host, reason, report)  # noqa: E731
-            _submit(app, ActionJob(f"drain {host}", run, None, host, reason, "host.drain"))
+            _submit(app, drain_job(host, values["reason"]))
 
     app.push_screen(DrainScreen(host), done)
     app.post_message(DrainPlanRequested(host))
@@ -411,13 +399,3 @@ class DrainScreen(ActionScreen):
         moves, stuck = plan_lines(plan)
         self.query_one("#action-plan", Static).update(printable(moves, keep_newlines=True))
         self.query_one("#action-unmovable", Static).update(printable(stuck, keep_newlines=True))
-
-
-def _drain(deck: Deck, host: str, reason: str, report: Report) -> Outcome:
-    """Worker thread: the drain, reporting each migration as it lands."""
-
-    def landed(result: MoveResult) -> None:
-        word = "ok" if result.ok else "FAILED"
-        report(f"drain {host}: {word} {result.move.vm} → {result.move.to}: {result.message}", result.ok)
-
-    return drain_host(deck, host, reason, on_result=landed)

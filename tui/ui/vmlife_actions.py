@@ -16,18 +16,21 @@ from textual.app import App
 from tui.core.live import DomainFacts
 from tui.services.actions import (
     Outcome,
-    power_on_vm,
     power_refusal,
-    reboot_vm,
-    resume_vm,
     set_autostart,
-    suspend_vm,
     undefine_vm,
 )
-from tui.services.actions.coldmigrate import cold_migrate_vm, cold_refusal
+from tui.services.actions.coldmigrate import cold_refusal
 from tui.services.actions.deck import Deck
 from tui.services.actions.power import DoomedVolume
 from tui.services.actions.snapshots import create_snapshot, delete_snapshot, revert_snapshot
+from tui.ui.actionjobs import (
+    cold_migrate_job,
+    power_on_job,
+    reboot_job,
+    resume_job,
+    suspend_job,
+)
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
@@ -46,14 +49,15 @@ def _precheck(
     return why is None
 
 
-def _ask(
-    app: App[None], title: str, what: str, question: str, vm: str, host: str, label: str, run: Run
-) -> None:
+def _job(label: str, vm: str, host: str, run: Run) -> Callable[[str], ActionJob]:
+    """reason -> the job for an action without a builder of its own in tui/ui/actionjobs.py."""
+    return lambda reason: ActionJob(label, lambda deck, _report: run(deck, reason), vm, host, reason)
+
+
+def _ask(app: App[None], title: str, what: str, question: str, job: Callable[[str], ActionJob]) -> None:
     def done(values: dict[str, str] | None) -> None:
         if values:
-            reason = values["reason"]
-            job = ActionJob(label, lambda deck, _report: run(deck, reason), vm, host, reason)
-            app.post_message(ActionRequested(job))
+            app.post_message(ActionRequested(job(values["reason"])))
 
     app.push_screen(
         ActionScreen(
@@ -73,8 +77,7 @@ def ask_power_on(app: App[None], view: FleetView, session: Session, host: str, v
     )
     _ask(
         app, f"Power on {vm.name} on {host} ({vm.state.value})", what, f"power on {vm.name} on {host}",
-        vm.name, host, label,
-        lambda deck, reason: power_on_vm(deck, vm.name, host=host, reason=reason),
+        lambda reason: power_on_job(host, vm.name, reason),
     )  # fmt: skip
 
 
@@ -84,8 +87,8 @@ def ask_reboot(app: App[None], view: FleetView, session: Session, host: str, vm:
         return
     what = "Asks the guest to reboot (ACPI or its agent): a guest that ignores it keeps running."
     _ask(
-        app, f"Reboot {vm.name} on {host}", what, f"reboot {vm.name}", vm.name, host, label,
-        lambda deck, reason: reboot_vm(deck, vm.name, host=host, reason=reason),
+        app, f"Reboot {vm.name} on {host}", what, f"reboot {vm.name}",
+        lambda reason: reboot_job(host, vm.name, reason),
     )  # fmt: skip
 
 
@@ -95,8 +98,8 @@ def ask_suspend(app: App[None], view: FleetView, session: Session, host: str, vm
         return
     what = "Pauses the VM's vCPUs; its memory and devices stay held on the host. Resume with u."
     _ask(
-        app, f"Suspend {vm.name} on {host}", what, f"suspend {vm.name}", vm.name, host, label,
-        lambda deck, reason: suspend_vm(deck, vm.name, host=host, reason=reason),
+        app, f"Suspend {vm.name} on {host}", what, f"suspend {vm.name}",
+        lambda reason: suspend_job(host, vm.name, reason),
     )  # fmt: skip
 
 
@@ -106,8 +109,7 @@ def ask_resume(app: App[None], view: FleetView, session: Session, host: str, vm:
         return
     _ask(
         app, f"Resume {vm.name} on {host}", "Lets the suspended VM's vCPUs run again.", f"resume {vm.name}",
-        vm.name, host, label,
-        lambda deck, reason: resume_vm(deck, vm.name, host=host, reason=reason),
+        lambda reason: resume_job(host, vm.name, reason),
     )  # fmt: skip
 
 
@@ -147,9 +149,8 @@ def ask_cold_migrate(app: App[None], view: FleetView, session: Session, host: st
 
     def done(values: dict[str, str] | None) -> None:
         if values:
-            to, reason = values["to"] or None, values["reason"]
-            run = lambda deck, _r: cold_migrate_vm(deck, vm.name, to=to, host=host, reason=reason)  # noqa: E731
-            app.post_message(ActionRequested(ActionJob(label, run, vm.name, host, reason)))
+            job = cold_migrate_job(host, vm.name, values["to"] or None, values["reason"])
+            app.post_message(ActionRequested(job))
 
     what = (
         f"{vm.name} is shut off: its definition moves (defined on the target, undefined here); its drives "
@@ -174,15 +175,9 @@ def confirm_undefine(app: App[None], host: str, vm: str, doomed: list[DoomedVolu
         return undefine_vm(deck, vm, host=host, remove_storage=bool(doomed), reason=reason)
 
     _ask(
-        app,
-        f"Undefine {vm} on {host}",
-        what,
-        f"undefine {vm} and delete {len(doomed)} volume(s)",
-        vm,
-        host,
-        label,
-        run,
-    )
+        app, f"Undefine {vm} on {host}", what, f"undefine {vm} and delete {len(doomed)} volume(s)",
+        _job(label, vm, host, run),
+    )  # fmt: skip
 
 
 def undefine_refusal(view: FleetView, session: Session, host: str, vm: DomainFacts) -> str | None:
@@ -221,8 +216,8 @@ def ask_revert(app: App[None], session: Session, view: FleetView, host: str, vm:
         return
     what = f"{vm} returns to snapshot {snap}: everything since is lost (its state too: running or shut off)."
     _ask(
-        app, f"Revert {vm} to {snap}", what, f"revert {vm} to {snap}", vm, host, label,
-        lambda deck, reason: revert_snapshot(deck, vm, snap, host=host, reason=reason),
+        app, f"Revert {vm} to {snap}", what, f"revert {vm} to {snap}",
+        _job(label, vm, host, lambda deck, reason: revert_snapshot(deck, vm, snap, host=host, reason=reason)),
     )  # fmt: skip
 
 
@@ -234,6 +229,6 @@ def ask_delete_snapshot(
         return
     what = f"Deletes snapshot {snap} of {vm} (libvirt merges what it must); the VM keeps running as it is."
     _ask(
-        app, f"Delete snapshot {snap} of {vm}", what, f"delete snapshot {snap}", vm, host, label,
-        lambda deck, reason: delete_snapshot(deck, vm, snap, host=host, reason=reason),
+        app, f"Delete snapshot {snap} of {vm}", what, f"delete snapshot {snap}",
+        _job(label, vm, host, lambda deck, reason: delete_snapshot(deck, vm, snap, host=host, reason=reason)),
     )  # fmt: skip

@@ -21,6 +21,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
+from tui.ui.bulk import ask_bulk_drain, ask_bulk_state
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin import HostAdminPane
@@ -28,6 +29,7 @@ from tui.ui.hostchecks import HostChecked, check_job, load_cached
 from tui.ui.keymap import HOSTADMIN_BINDINGS, HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
 from tui.ui.session import Session
+from tui.ui.sorting import SortValue
 from tui.ui.text import haystack
 from tui.ui.vmactions import ask_drain, ask_start
 
@@ -91,6 +93,9 @@ class HostsPane(HostAdminPane):
         # A host removed from the store (by any vmdeck) had a row: it goes.
         return {n: self.view.host_cells(n) for n in wanted}, set(wanted) | (set(names) & set(self._rows))
 
+    def sort_value(self, key: str, column: int) -> SortValue:
+        return self.view.host_values(key)[column]
+
     def action_details(self) -> None:
         host = self.selected_key()
         if host is not None:
@@ -102,6 +107,11 @@ class HostsPane(HostAdminPane):
         self.action_details()
 
     def action_set_state(self, state: str) -> None:
+        if self.marks:  # every marked host (tui/ui/bulk.py)
+            ask_bulk_state(
+                self.app, self.view, self.session, self.marked_keys(), HostState(state), self.clear_marks
+            )
+            return
         host = self.selected_key()
         if host is None:
             self.notify("No host selected", severity="warning")
@@ -109,6 +119,9 @@ class HostsPane(HostAdminPane):
         ask_state_change(self.app, self.view, self.session, host, HostState(state))
 
     def action_drain(self) -> None:
+        if self.marks:
+            ask_bulk_drain(self.app, self.view, self.session, self.marked_keys(), self.clear_marks)
+            return
         host = self.selected_key()
         if host is None:
             self.notify("No host selected", severity="warning")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual.binding import BindingType
 from textual.widgets import DataTable
@@ -12,6 +12,7 @@ from tui.core.units import format_size
 from tui.ui.keymap import PROFILES_BINDINGS
 from tui.ui.panes.base import TablePane
 from tui.ui.profiledetail import ProfileDetailScreen
+from tui.ui.sorting import SortValue
 
 
 class ProfilesPane(TablePane):
@@ -19,6 +20,12 @@ class ProfilesPane(TablePane):
     TITLE_TEXT = "Profiles"
     BINDINGS: ClassVar[list[BindingType]] = [*PROFILES_BINDINGS]
     PANE_BINDINGS = PROFILES_BINDINGS
+    MARKABLE = False  # no action acts on profiles
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._values: dict[str, tuple[str, str, int, int, int]] = {}  # pid -> raw values (sorting)
+
     COLUMNS = (
         ("Profile", None),
         ("Name", None),
@@ -41,6 +48,7 @@ class ProfilesPane(TablePane):
             cf = config.cost_functions.get(profile.cost_function)
             cf_text = f"{profile.cost_function} ({cf.name})" if cf else f"{profile.cost_function} (MISSING)"
             hosts = members.get(pid, [])
+            self._values[pid] = (pid, profile.name, profile.cores, profile.memory, len(hosts))
             shown = ", ".join(hosts[:6]) + (f" … +{len(hosts) - 6}" if len(hosts) > 6 else "")
             rows[pid] = (
                 pid,
@@ -53,6 +61,11 @@ class ProfilesPane(TablePane):
                 shown or "-",
             )
         return rows
+
+    def sort_value(self, key: str, column: int) -> SortValue:
+        # Cores, memory (bytes) and the host count as numbers; the rest sorts by its text.
+        raw = {2: 2, 3: 3, 6: 4}.get(column)
+        return self._values[key][raw] if raw is not None else self._rows[key][column]
 
     def action_details(self) -> None:
         profile = self.selected_key()

@@ -26,11 +26,13 @@ from tui.core.printable import printable
 from tui.services.actions import storage_of
 from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
 from tui.services.actions.vminfo import domain_xml
-from tui.ui.fleetview import FleetView
+from tui.ui.bulk import ask_bulk_vms
+from tui.ui.fleetview import FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
 from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
+from tui.ui.sorting import SortValue
 from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop, refusal
 from tui.ui.vmdetail import VmDetailScreen
 from tui.ui.vmlife_actions import (
@@ -76,12 +78,14 @@ class VmsPane(TablePane):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._owner: dict[str, set[str]] = {}  # host -> its rows' keys, for incremental updates
+        self._vm_rows: dict[str, VmRow] = {}  # key -> the row's raw values (sorting, marks)
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
-        self._owner = {}
+        self._owner, self._vm_rows = {}, {}
         rows = {}
         for row in self.view.vm_rows():
             rows[row.key] = row.cells()
+            self._vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows
 
@@ -90,11 +94,17 @@ class VmsPane(TablePane):
         before: set[str] = set()
         for name in names:
             before |= self._owner.pop(name, set())
+        for key in before:
+            self._vm_rows.pop(key, None)
         rows = {}
         for row in self.view.vm_rows(n for n in names if n in self.view.records):
             rows[row.key] = row.cells()
+            self._vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows, before
+
+    def sort_value(self, key: str, column: int) -> SortValue:
+        return self._vm_rows[key].values()[column]
 
     def header_text(self) -> str:
         total = sum(len(self.view.domains(n)) for n in self.view.records)
@@ -112,7 +122,24 @@ class VmsPane(TablePane):
         facts = next((d for d in self.view.domains(host) if d.uuid == uuid), None)
         return (host, facts) if facts is not None else None
 
+    def mark_name(self, key: str) -> str:
+        return self._vm_rows[key].name  # a VM's mark follows it to another host
+
+    def marked_vms(self) -> list[tuple[str, DomainFacts]]:
+        """(host, facts) of each marked VM as last polled; a VM shown on two hosts (migrating) once,
+        where it holds resources."""
+        found: dict[str, tuple[str, DomainFacts]] = {}
+        for key in self.marked_keys():
+            row = self._vm_rows[key]
+            facts = next((d for d in self.view.domains(row.host) if d.uuid == row.uuid), None)
+            if facts is not None and (row.name not in found or facts.state.holds_resources):
+                found[row.name] = (row.host, facts)
+        return list(found.values())
+
     def action_vm(self, kind: str) -> None:
+        if self.marks:
+            ask_bulk_vms(self.app, self.view, self.session, kind, self.marked_vms(), self.clear_marks)
+            return
         selected = self.selected_vm()
         if selected is None:
             self.app.notify("No VM selected (VMs pane, arrows to choose one)", severity="warning")

@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
 from textual.strip import Strip
@@ -92,14 +93,78 @@ class FixedTable(DataTable[str]):
             locations[row_key] = index
             self._data[row_key] = dict(zip(keys, cells, strict=True))
             self.rows[row_key] = Row(row_key, 1, None, False)
-        self._row_locations = TwoWayDict(locations)
+        self._place(locations)
         self._require_update_dimensions = True
-        self._update_count += 1
         self.cursor_coordinate = self.cursor_coordinate  # once: clamps the cursor
         if locations and self.show_cursor and self.cursor_type != "none":
             self._highlight_cursor()
         self.refresh()
         self.check_idle()
+
+    def reorder(self, keys: Iterable[str]) -> None:
+        """Show the same rows in a new order (a sort): their cells and metadata stay, only their
+        places change — a third of a full `load_rows` at 10,000 rows."""
+        by_value = {key.value: key for key in self.rows}
+        order = [by_value[key] for key in keys if key in by_value]
+        if len(order) != len(by_value) or len(set(order)) != len(order) or not self._fixed():
+            raise ValueError("reorder takes every row of a fixed-width table once")
+        self._clear_caches()
+        self._place({key: index for index, key in enumerate(order)})
+        self._highlight_cursor()
+        self.refresh()
+
+    def _place(self, locations: dict[RowKey, int]) -> None:
+        """Put the rows at these indices, and fill Textual's per-update caches of the row order
+        (ordered_rows, y offsets) from it: otherwise each is rebuilt by a walk over every row, up
+        to three times per load. Valid for one-line rows, which every fixed table has."""
+        self._row_locations = TwoWayDict(locations)
+        self._update_count += 1
+        ordered = [self.rows[key] for key in locations]  # built in index order by both callers
+        self._ordered_row_cache[(len(ordered), self._update_count)] = ordered
+        self._offset_cache[self._update_count] = [(row.key, 0) for row in ordered]
+
+    # --- marks: a row label column "✓" shown while any row is marked (tui/ui/marks.py) -------------
+    def show_marks(self, marked: Collection[str]) -> None:
+        """Label the marked rows ✓ and the others blank; no label column at all while none is.
+
+        Row labels are DataTable's fixed first column: it stays in view when the table scrolls
+        sideways, and the row's cells (what `get_row`, sorting and filtering see) are untouched.
+        The mark is text, never only a colour."""
+        wanted = set(marked)
+        shown = self._labelled_row_exists
+        if not wanted and not shown:
+            return
+        changed: list[RowKey] = []
+        any_marked = False
+        for key, row in self.rows.items():  # str lookups: cheaper than hashing 10,000 RowKeys
+            label = MARKED if key.value in wanted else UNMARKED
+            any_marked = any_marked or label is MARKED
+            if row.label is not label:
+                row.label = label
+                changed.append(key)
+        if not any_marked:
+            for row in self.rows.values():
+                row.label = None
+        if any_marked != shown:  # the label column appears or goes: every line moves sideways
+            self._labelled_row_exists = any_marked
+            self._label_column.content_width = len(MARK) if any_marked else 0
+            self._require_update_dimensions = True
+            self._update_count += 1
+            self.refresh()
+            self.check_idle()
+            return
+        for key in changed:
+            if self._stale_rows is None:
+                self._stale_rows = set()
+            self._stale_rows.add(key)
+            index = self._row_locations.get(key)
+            if index is not None:
+                self.refresh_row(index)
+
+
+MARK = "✓"
+MARKED = Text(MARK)
+UNMARKED = Text(" ")
 
 
 def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:
