@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import ClassVar
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -42,7 +41,6 @@ HOCON_PAUSE_S = 0.15  # the loader checks the HOCON once typing pauses this long
 class CurveLabView(LabView):
     KIND = "curve"
     PLACEHOLDER = "COST_FUNCTION.TERM.PARAM=VALUE, e.g. pool1.vcpus.soft=10 (as you type; enter: keep)"
-    TAKES_CURSOR: ClassVar[bool] = True  # its prompt invites typing: the edit line has the cursor at once
 
     @dataclass
     class Computed(Message):
