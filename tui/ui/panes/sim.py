@@ -296,8 +296,8 @@ class SimPane(OrderedKeys, Pane):
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
         super().fleet_changed(names)
-        if self.is_mounted:
-            self.query_one(CurveLabView).fleet_moved()
+        for curve in self.query(CurveLabView):  # none yet while the pane is being built
+            curve.fleet_moved()
         if self.is_mounted and self.is_current and self.request is not None and self.showing == "place":
             self.action_recompute()
 
