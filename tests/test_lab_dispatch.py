@@ -4,8 +4,9 @@ shared state changes only by being replaced."""
 from __future__ import annotations
 
 from tui.core.whatif import Edit, Scenario
-from tui.ui.lab.controller import ACTIONS, LAB_BINDINGS, PLAN_KINDS, SHOW, TABS
+from tui.ui.lab.keys import LAB_BINDINGS, TABS
 from tui.ui.lab.state import LabState
+from tui.ui.panes.sim import ACTIONS, VIEW_CLASSES
 
 
 def test_every_lab_key_has_an_action_or_a_view() -> None:
@@ -15,8 +16,9 @@ def test_every_lab_key_has_an_action_or_a_view() -> None:
     assert set(ACTIONS) <= names  # no action without a key
 
 
-def test_every_result_kind_has_a_view_to_show_it() -> None:
-    assert set(SHOW) == {"response", "curve", "replay-run", "replay", "ab", *PLAN_KINDS}
+def test_every_lab_view_name_has_a_widget() -> None:
+    views = {name for name, _label in TABS}
+    assert set(VIEW_CLASSES) == views - {"place"}  # place is the pane's own table
 
 
 def test_lab_state_is_replaced_on_each_change_and_an_edit_replaces_its_parameters_earlier_one() -> None:

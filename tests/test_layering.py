@@ -234,7 +234,7 @@ def test_the_scan_sees_every_kind_of_import() -> None:
         "from typing import TYPE_CHECKING\n"
         "import tui.core.units\n"
         "from . import keymap\n"
-        "from .lab import views\n"
+        "from .lab import state\n"
         "from ..services import store\n"
         "if TYPE_CHECKING:\n"
         "    from tui.ui.app import VmdeckApp\n"
@@ -246,13 +246,13 @@ def test_the_scan_sees_every_kind_of_import() -> None:
         "typing",
         "tui.core.units",
         "tui.ui.keymap",
-        "tui.ui.lab.views",
+        "tui.ui.lab.state",
         "tui.services.store",
         "tui.ui.app",
         "tui.commands.output",
     ]
-    assert [t for t, _ in imports_in("from . import views\n", "tui.ui.lab", is_package=True)] == [
-        "tui.ui.lab.views"
+    assert [t for t, _ in imports_in("from . import state\n", "tui.ui.lab", is_package=True)] == [
+        "tui.ui.lab.state"
     ]
 
 

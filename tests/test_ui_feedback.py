@@ -19,6 +19,7 @@ from tui.ui.keymap import (
     VMS_BINDINGS,
     describe,
 )
+from tui.ui.lab.curvelab import CurveLabView
 from tui.ui.panes.sim import SimPane
 
 from .test_ui_console import SIZE, console, polled, wait_for
@@ -50,17 +51,18 @@ async def test_curve_lab_reads_sizes_like_validate(demo: Path) -> None:
     async with console(demo).run_test(size=SIZE) as pilot:
         app = await polled(pilot)
         await pilot.press("5", "e", *"pool1.memory.hard=32 Gib")
-        lab = app.panes["sim"].lab  # type: ignore[attr-defined]
+        sim = app.panes["sim"]
+        assert isinstance(sim, SimPane)
         await wait_for(pilot, lambda: str(refused.value) in diagnostics(app), "the unit refusal")
         await app.workers.wait_for_complete()
         await pilot.pause()
-        assert lab.pending is None  # not `32` from the prefix typed before " Gib"
+        assert sim.query_one(CurveLabView).pending is None  # not `32` from the prefix typed before " Gib"
         assert app.screen.query_one("#curve-costs", DataTable).row_count == 0  # no costs for it
         assert "No costs shown" in str(app.screen.query_one("#curve-summary", Static).render())
         await pilot.press("ctrl+u", *"====")
         await wait_for(pilot, lambda: "expected KEY=VALUE" in diagnostics(app), "the refusal of ====")
         await pilot.press("enter")
-        assert lab.edits == []
+        assert sim.lab_state.edits == ()
         assert any("expected KEY=VALUE" in str(n.message) for n in app._notifications)
         await pilot.press("ctrl+u", *"pool1.memory.hard=32GiB")  # the same edit, written right
         await app.workers.wait_for_complete()

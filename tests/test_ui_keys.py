@@ -193,13 +193,13 @@ async def test_request_then_lab_key_in_one_burst(demo: Path) -> None:
         burst(app, "r", *"abc")  # after r the keys are text, never the lab's a / b / c
         await settle(pilot)
         assert field(app, "#sim-input") == "abc"
-        assert sim.lab.view == "place"
+        assert sim.showing == "place"
         burst(app, "ctrl+u", *"2 4GiB", "enter", "l")  # after enter the keys are lab keys again
         await settle(pilot)
         assert field(app, "#sim-input") == "2 4GiB"
         assert sim.request is not None
         assert sim.request.vcpus == 2
-        assert sim.lab.view == "response"
+        assert sim.showing == "response"
 
 
 async def test_curve_lab_input_has_the_cursor_when_shown(demo: Path) -> None:

@@ -28,10 +28,14 @@ from tui.core.whatif import (
 )
 from tui.services.scenarios import ScenarioStore
 from tui.ui.app import VmdeckApp
-from tui.ui.lab.controller import DEFAULT_REQUEST, LabController
-from tui.ui.lab.curvelab import rank_text
+from tui.ui.lab.curvelab import CurveLabView
+from tui.ui.lab.curvetext import rank_text
 from tui.ui.lab.dialogs import ScenarioPickScreen
+from tui.ui.lab.keys import LAB_BINDINGS
+from tui.ui.lab.replays import ReplayView
+from tui.ui.lab.state import DEFAULT_REQUEST
 from tui.ui.launch import build_console
+from tui.ui.panes.sim import SimPane
 from tui.ui.text import spark
 
 SIZE = (120, 40)
@@ -49,13 +53,15 @@ async def wait_for(pilot: Pilot[None], condition: Callable[[], bool], what: str)
     raise AssertionError(f"gave up waiting for {what}")
 
 
-async def open_lab(pilot: Pilot[None]) -> tuple[VmdeckApp, LabController]:
+async def open_lab(pilot: Pilot[None]) -> tuple[VmdeckApp, SimPane]:
     app = pilot.app
     assert isinstance(app, VmdeckApp)
     await wait_for(pilot, lambda: len(app.view.snapshots) == len(app.view.records), "the first poll")
     await pilot.press("5")
     await pilot.pause()
-    return app, app.panes["sim"].lab  # type: ignore[attr-defined]
+    sim = app.panes["sim"]
+    assert isinstance(sim, SimPane)
+    return app, sim
 
 
 def rows(app: VmdeckApp, table_id: str) -> dict[str, list[str]]:
@@ -75,11 +81,14 @@ def model(app: VmdeckApp):  # type: ignore[no-untyped-def]
 
 async def test_curve_lab_edit_shows_the_engines_new_costs_and_ranking(tmp_path: Path) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("e")
         await pilot.press(*"pool2.offset=0")  # typed, not committed: recomputed as you type
         edits = parse_edits(["pool2.offset=0"])
-        await wait_for(pilot, lambda: lab.curve is not None and lab.curve.edits == tuple(edits), "the edit")
+        curve = sim.query_one(CurveLabView)
+        await wait_for(
+            pilot, lambda: curve.outcome is not None and curve.outcome.edits == tuple(edits), "the edit"
+        )
         await pilot.pause()
         config = app.view.config
         expected = rerank(config, apply_edits(config, edits).config, model(app).fleet, DEFAULT_REQUEST)
@@ -104,7 +113,9 @@ async def test_curve_lab_edit_shows_the_engines_new_costs_and_ranking(tmp_path: 
         await wait_for(pilot, lambda: "has no parameter 'slope'" in text(app, "curve-diag"), "the refusal")
         assert "cost-functions.pool1.vcpus.slope" in text(app, "curve-diag")
         await pilot.press("ctrl+u", *"pool1.vcpus.soft=4", "enter")
-        await wait_for(pilot, lambda: [e.to_text() for e in lab.edits] == ["pool1.vcpus.soft=4"], "commit")
+        await wait_for(
+            pilot, lambda: [e.to_text() for e in sim.lab_state.edits] == ["pool1.vcpus.soft=4"], "commit"
+        )
         await wait_for(
             pilot, lambda: rows(app, "curve-params")["pool1.vcpus.soft"][2] == "4", "the edited value"
         )
@@ -113,15 +124,17 @@ async def test_curve_lab_edit_shows_the_engines_new_costs_and_ranking(tmp_path: 
 
 async def test_ab_shows_exactly_the_engines_differences(tmp_path: Path) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("e", *"pool2.offset=0", "enter", "escape")
-        await wait_for(pilot, lambda: len(lab.edits) == 1, "the edit")
+        await wait_for(pilot, lambda: len(sim.lab_state.edits) == 1, "the edit")
         await pilot.press("a", "a", "ctrl+u", *"vms=300 rate=1 lifetime=10 seed=4", "enter")
-        await wait_for(pilot, lambda: "ab" in lab.results, "the A/B")
+        await wait_for(pilot, lambda: "ab" in sim.lab_state.results, "the A/B")
         await pilot.pause()
         config = app.view.config
         events = generate(WorkloadSpec(starts=300, rate=1.0, mean_lifetime=10.0, seed=4))
-        expected = ab_replay(config, apply_edits(config, lab.edits).config, model(app).fleet, events)
+        expected = ab_replay(
+            config, apply_edits(config, sim.lab_state.edits).config, model(app).fleet, events
+        )
         diffs = expected.comparison.differences
         assert diffs  # pool 2 without its offset takes VMs pool 1 would have had
         shown = rows(app, "ab-diffs")
@@ -145,11 +158,13 @@ async def test_ab_shows_exactly_the_engines_differences(tmp_path: Path) -> None:
 async def test_scenario_saved_and_reopened_in_a_new_console(tmp_path: Path) -> None:
     demo = tmp_path / "demo"
     async with console(demo).run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("e", *"pool1.vcpus.soft=6", "enter", "escape")
-        await wait_for(pilot, lambda: len(lab.edits) == 1 and "curve" in lab.results, "the edit")
+        await wait_for(
+            pilot, lambda: len(sim.lab_state.edits) == 1 and "curve" in sim.lab_state.results, "the edit"
+        )
         await pilot.press("w", "w", "ctrl+u", *"vms=100 seed=2", "enter", "escape")
-        await wait_for(pilot, lambda: "replay" in lab.results, "the replay")
+        await wait_for(pilot, lambda: "replay" in sim.lab_state.results, "the replay")
         await pilot.press("s", *"tuning-1", "enter")
         store = ScenarioStore(app.session.db or "")
         await wait_for(pilot, lambda: [s.name for s in store.list()] == ["tuning-1"], "the saved scenario")
@@ -161,19 +176,19 @@ async def test_scenario_saved_and_reopened_in_a_new_console(tmp_path: Path) -> N
         assert saved.fleet is not None
         assert len(saved.fleet["hosts"]) == len(app.view.records)
     async with console(demo).run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("o")
         await wait_for(pilot, lambda: isinstance(app.screen, ScenarioPickScreen), "the scenario list")
         await pilot.press("enter")
-        await wait_for(pilot, lambda: lab.scenario is not None, "the reopened scenario")
+        await wait_for(pilot, lambda: sim.lab_state.scenario is not None, "the reopened scenario")
         await pilot.pause()
-        assert [e.to_text() for e in lab.edits] == ["pool1.vcpus.soft=6"]
-        assert lab.params["replay"].startswith("vms=100 ")
+        assert [e.to_text() for e in sim.lab_state.edits] == ["pool1.vcpus.soft=6"]
+        assert sim.query_one(ReplayView).params.startswith("vms=100 ")
         shown = text(app, "scenario-text")
         assert "pool1.vcpus.soft=6" in shown
         assert "(the same as the console's)" in shown
         assert "replay: cost placed" in shown
-        assert "scenario tuning-1's fleet" in lab.header()
+        assert "scenario tuning-1's fleet" in sim.lab_state.header()
         await pilot.press("e")  # the curve lab shows the restored edit
         await wait_for(
             pilot, lambda: rows(app, "curve-params").get("pool1.vcpus.soft", ["", "", ""])[2] == "6", "edit"
@@ -187,9 +202,9 @@ async def test_scenario_saved_and_reopened_in_a_new_console(tmp_path: Path) -> N
 
 async def test_load_response_and_rebalance_match_the_engine(tmp_path: Path) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("l")
-        await wait_for(pilot, lambda: "response" in lab.results, "the load response")
+        await wait_for(pilot, lambda: "response" in sim.lab_state.results, "the load response")
         await pilot.pause()
         response = load_response(app.view.config, model(app).fleet, DEFAULT_REQUEST)
         shown = rows(app, "response-table")
@@ -199,7 +214,7 @@ async def test_load_response_and_rebalance_match_the_engine(tmp_path: Path) -> N
         assert any("∞" in r[3] for r in shown.values())  # infinity is drawn, not left out
         assert f"the fleet takes {response.fleet_fits}" in text(app, "response-summary")
         await pilot.press("b")
-        await wait_for(pilot, lambda: "rebalance" in lab.results, "the rebalance plan")
+        await wait_for(pilot, lambda: "rebalance" in sim.lab_state.results, "the rebalance plan")
         await pilot.pause()
         plan = rebalance_plan(app.view.config, model(app))
         assert list(rows(app, "plan-moves")) == [m.vm for m in plan.moves]
@@ -211,9 +226,9 @@ async def test_load_response_and_rebalance_match_the_engine(tmp_path: Path) -> N
 
 async def test_replay_runs_every_policy_side_by_side(tmp_path: Path) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("w", "w", "ctrl+u", *"vms=200 seed=3 add=pool1:2", "enter")
-        await wait_for(pilot, lambda: "replay" in lab.results, "the replay")
+        await wait_for(pilot, lambda: "replay" in sim.lab_state.results, "the replay")
         await pilot.pause()
         from tui.core.whatif import add_hosts
 
@@ -231,24 +246,24 @@ async def test_replay_runs_every_policy_side_by_side(tmp_path: Path) -> None:
 
 async def test_plans_are_refused_in_read_only_mode_and_drain_previews(tmp_path: Path) -> None:
     async with console(tmp_path / "demo", read_only=True).run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("c")
-        await wait_for(pilot, lambda: "consolidate" in lab.results, "the consolidation plan")
+        await wait_for(pilot, lambda: "consolidate" in sim.lab_state.results, "the consolidation plan")
         await pilot.pause()
         assert "cannot apply: read-only mode" in text(app, "plan-summary").lower()
         await pilot.press("m")
         await wait_for(pilot, lambda: "REFUSED: apply the plan" in app.activity.line(), "the refusal")
         await pilot.press("d", "d", "ctrl+u", *"pool1-01", "enter")
-        await wait_for(pilot, lambda: "drain" in lab.results, "the drain preview")
+        await wait_for(pilot, lambda: "drain" in sim.lab_state.results, "the drain preview")
         await pilot.pause()
-        assert lab.results["drain"]["emptied"] == ["pool1-01"]
-        assert set(rows(app, "plan-moves")) == {m["vm"] for m in lab.results["drain"]["moves"]}
+        assert sim.lab_state.results["drain"]["emptied"] == ["pool1-01"]
+        assert set(rows(app, "plan-moves")) == {m["vm"] for m in sim.lab_state.results["drain"]["moves"]}
 
 
 @pytest.mark.parametrize("size", [(80, 24), (250, 60)])
 async def test_every_lab_view_fits_the_size_limits(tmp_path: Path, size: tuple[int, int]) -> None:
     async with console(tmp_path / "demo").run_test(size=size) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         for key, view in [("l", "response"), ("e", "curve"), ("w", "replay"), ("b", "plan"), ("p", "place")]:
             await pilot.press(key)
             if view == "curve":
@@ -269,7 +284,7 @@ async def test_every_lab_view_fits_the_size_limits(tmp_path: Path, size: tuple[i
 
 async def test_lab_params_refuse_bad_words(tmp_path: Path) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("w", "w", "ctrl+u", *"vms=ten", "enter")
         await wait_for(pilot, lambda: "vms: expected a int" in text(app, "replay-summary"), "the refusal")
         assert app.screen.query_one("#lab-params", Input).value == "vms=ten"
@@ -280,10 +295,11 @@ async def test_palette_offers_every_lab_action(tmp_path: Path) -> None:
         app = pilot.app
         assert isinstance(app, VmdeckApp)
         actions = {title: run for title, _help, run in app.palette_actions()}
-        from tui.ui.lab.controller import LAB_BINDINGS
-
         assert all(f"Lab: {b.description}" in actions for b in LAB_BINDINGS)
         actions["Lab: Rebalance plan"]()  # from the hosts pane: shows the lab, then plans
-        lab = app.panes["sim"].lab  # type: ignore[attr-defined]
-        await wait_for(pilot, lambda: app.current_mode == "sim" and lab.view == "rebalance", "the lab view")
-        await wait_for(pilot, lambda: "rebalance" in lab.results, "the plan")
+        sim = app.panes["sim"]
+        assert isinstance(sim, SimPane)
+        await wait_for(
+            pilot, lambda: app.current_mode == "sim" and sim.showing == "rebalance", "the lab view"
+        )
+        await wait_for(pilot, lambda: "rebalance" in sim.lab_state.results, "the plan")

@@ -12,16 +12,17 @@ from textual.widgets import Static
 from tests.test_ui_lab import SIZE, console, open_lab, wait_for
 from tui.services.store import Store
 from tui.ui.dialogs import ActionScreen
+from tui.ui.lab.curvelab import CurveLabView
 
 
 async def test_applying_a_plan_asks_then_migrates_through_the_action_and_stops_at_a_failure(
     tmp_path: Path,
 ) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("c")
-        await wait_for(pilot, lambda: "consolidate" in lab.results, "the consolidation plan")
-        moves = lab.results["consolidate"]["moves"]
+        await wait_for(pilot, lambda: "consolidate" in sim.lab_state.results, "the consolidation plan")
+        moves = sim.lab_state.results["consolidate"]["moves"]
         assert moves, "the demo fleet has something to consolidate"
         await pilot.press("m")
         await pilot.pause()
@@ -45,14 +46,17 @@ async def test_the_curve_labs_hocon_is_saved_to_the_admins_file_and_a_bad_path_i
     tmp_path: Path,
 ) -> None:
     async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
-        app, lab = await open_lab(pilot)
+        app, sim = await open_lab(pilot)
         await pilot.press("e", *"pool1.vcpus.soft=4", "enter")
-        await wait_for(pilot, lambda: lab.curve is not None and bool(lab.curve.hocon), "the edited HOCON")
+        curve = sim.query_one(CurveLabView)
+        await wait_for(
+            pilot, lambda: curve.outcome is not None and bool(curve.outcome.hocon), "the edited HOCON"
+        )
         await pilot.press("escape")  # the curve lab's edit line keeps the cursor: leave it
         target = tmp_path / "cf.conf"
         await pilot.press("h", *str(target), "enter")
         await wait_for(pilot, lambda: any(n.title == "Saved" for n in app._notifications), "the save")
-        assert target.read_text(encoding="utf-8") == lab.curve.hocon
+        assert target.read_text(encoding="utf-8") == curve.outcome.hocon
         await pilot.press("h", *str(tmp_path / "no-such-dir" / "cf.conf"), "enter")
         await wait_for(pilot, lambda: any(n.title == "Not saved" for n in app._notifications), "the refusal")
         [note] = [n for n in app._notifications if n.title == "Not saved"]

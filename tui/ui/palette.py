@@ -20,7 +20,7 @@ from tui.core.fleet import HostState
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin import palette_actions as hostadmin_actions
 from tui.ui.keymap import PANES, VMS_BINDINGS
-from tui.ui.lab.controller import LAB_BINDINGS
+from tui.ui.lab.keys import LAB_BINDINGS
 from tui.ui.panes.base import Pane, TablePane
 from tui.ui.panes.hosts import HostsPane, ask_state_change
 from tui.ui.panes.sim import SimPane

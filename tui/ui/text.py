@@ -1,4 +1,4 @@
-"""Plain-text renderings shared by the panes: costs, sizes, mini sparklines, filters.
+"""Plain-text renderings shared by the panes: costs, sizes, sparklines (tui.core.sparkline), filters.
 
 Everything here returns text with its meaning in the characters themselves (∞, !, ?), never only in
 colour, so the console reads the same over ssh in a 16-colour terminal or in a screenshot.
@@ -7,7 +7,6 @@ colour, so the console reads the same over ssh in a 16-colour terminal or in a s
 from __future__ import annotations
 
 import functools
-import math
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -15,10 +14,22 @@ from dataclasses import dataclass
 from rich.markup import escape
 
 from tui.core.printable import printable
+from tui.core.sparkline import BLOCKS, INFINITY, UNKNOWN, spark
+from tui.core.wording import plural
 
-BLOCKS = "▁▂▃▄▅▆▇█"
-INFINITY = "∞"
-UNKNOWN = "·"
+# The sparkline and plural rules are the CLI's too, so they live in tui.core; the panes import them here.
+__all__ = [
+    "BLOCKS",
+    "INFINITY",
+    "UNKNOWN",
+    "TextFilter",
+    "cell_text",
+    "fmt_gib",
+    "haystack",
+    "plural",
+    "safe_cells",
+    "spark",
+]
 
 
 def fmt_gib(num_bytes: float) -> str:
@@ -41,29 +52,6 @@ def safe_cells(cells: Sequence[str]) -> tuple[str, ...]:
     if "[" not in joined and joined.isprintable():
         return tuple(cells)
     return tuple(cell_text(c) for c in cells)
-
-
-def plural(count: int, word: str) -> str:
-    """`1 host`, `2 hosts`: English plural by adding s (every word the console counts takes it)."""
-    return f"{count} {word}" if count == 1 else f"{count} {word}s"
-
-
-def spark(values: Sequence[float | None], width: int | None = None) -> str:
-    """A one-line sparkline; infinite values are drawn as ∞ and unknown ones as ·, never as a bar."""
-    data = list(values)[-width:] if width else list(values)
-    finite = [v for v in data if v is not None and math.isfinite(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    out = []
-    for v in data:
-        if v is None:
-            out.append(UNKNOWN)
-        elif math.isinf(v):
-            out.append(INFINITY)
-        elif high == low:
-            out.append(BLOCKS[0])
-        else:
-            out.append(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / (high - low) * len(BLOCKS)))])
-    return "".join(out)
 
 
 _REGEX_CHARS = set("^$.*+?[]()|{}\\")

@@ -2,7 +2,7 @@
 
 `LabInputs` is captured on the UI loop (frozen copies: the config, the committed edits, the request,
 and a function that builds the fleet model from snapshots copied at that moment), so a job never
-reads the app's state from its thread. Jobs only compute; the pane posts what they return.
+reads the app's state from its thread. Jobs only compute; the view that runs one posts what it returns.
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ from tui.core.whatif import (
     remove_hosts,
 )
 from tui.core.whatif.replays import ab_replay, run_policy
+from tui.services.scenarios import check_cost_functions_text
+from tui.ui.fleetview import FleetView
 from tui.ui.lab.params import PlanParams, ResponseParams, WorkloadParams
+from tui.ui.lab.state import LabState
 
 # pyhocon changes pyparsing's global state while it parses: one loader check at a time (notes).
 _LOADER_LOCK = threading.Lock()
@@ -67,6 +70,16 @@ def live_source(
     known = [r for r in records if r.profile in config.hardware_profiles]
     frozen = dict(snapshots)
     return lambda: live_model(known, frozen, config)
+
+
+def lab_inputs(fleet: FleetView, state: LabState) -> LabInputs:
+    """Frozen inputs for a job, taken now on the UI loop: a reopened scenario's fleet, else the live one."""
+    config = fleet.config
+    if state.model is not None and state.scenario is not None:
+        model = state.model
+        return LabInputs(config, state.shape, state.edits, lambda: model, state.fleet_label())
+    source = live_source(config, list(fleet.records.values()), fleet.snapshots)
+    return LabInputs(config, state.shape, state.edits, source, "live fleet")
 
 
 # --- curve lab -----------------------------------------------------------------------------------------
@@ -96,8 +109,6 @@ def curve(inputs: LabInputs, lab: CurveLab | None, edits: Sequence[Edit]) -> Cur
 
 def check_hocon(text: str) -> list[Diagnostic]:
     """The real loader over the text: its diagnostics with line numbers in `text`."""
-    from tui.services.scenarios import check_cost_functions_text
-
     with _LOADER_LOCK:
         return check_cost_functions_text(text)[1]
 

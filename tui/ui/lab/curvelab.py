@@ -1,155 +1,51 @@
-"""The curve lab's view: every cost-function parameter (now and edited), the engine's costs and
-ranking for the request under the edits, the edited term's curve before and after, the diagnostics
-(the edit's, then the HOCON loader's) and the edited HOCON.
+"""The curve lab's view: edit a cost-function parameter and see, as you type, every parameter (now
+and edited), the engine's costs and ranking for the request under the edits, the edited term's curve
+before and after, the diagnostics (the edit's, then the HOCON loader's) and the edited HOCON.
 
-It draws what the pane hands it; the curve lab's jobs are in tui/ui/lab/compute.py.
+The view owns the edit being typed, its jobs (the recompute, the loader's check of the HOCON, saving
+the HOCON to a file) and the last outcome; the kept edits are the lab's shared state (the pane's).
+The text it draws is tui/ui/lab/curvetext.py's.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-from textual import work
+from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.message import Message
+from textual.suggester import SuggestFromList
+from textual.timer import Timer
 from textual.widgets import DataTable, Static
 
-from tui.core.costs import CostFunction, format_cost
-from tui.core.curves import Curve
+from tui.core.costs import format_cost
 from tui.core.diagnostics import Diagnostic
 from tui.core.model import VmConfig
-from tui.core.units import format_size
-from tui.core.whatif import Rerank
-from tui.core.whatif.edits import RESOURCE_TERMS
+from tui.core.whatif import CurveLab, Edit, EditError, Rerank
 from tui.services.scenarios import attempt_write, write_text
+from tui.ui.fleetview import FleetView
 from tui.ui.lab import compute
-from tui.ui.lab.compute import CurveOutcome
-from tui.ui.lab.messages import LabFileWritten
-from tui.ui.lab.views import LabView, fill, lab_table
-from tui.ui.text import BLOCKS, INFINITY, plural
-from tui.ui.widgets.curveplot import input_range
+from tui.ui.lab.base import LabView, fill, lab_table
+from tui.ui.lab.compute import CurveOutcome, LabInputs
+from tui.ui.lab.curvetext import edited_curve_lines, parameter_rows, rank_text, refusal_lines
+from tui.ui.lab.state import LabState
+from tui.ui.session import Session
+from tui.ui.text import plural
+from tui.ui.widgets.prompt import PromptScreen
 
-
-def parameter_rows(config: VmConfig, edited: VmConfig) -> list[tuple[str, str, str]]:
-    """(edit key, value now, value edited) for every parameter of every cost function."""
-    rows: list[tuple[str, str, str]] = []
-    for cid, cf in config.cost_functions.items():
-        new = edited.cost_functions.get(cid, cf)
-        for key, (old_value, new_value) in _cf_params(cf, new).items():
-            rows.append((f"{cid}.{key}", old_value, new_value))
-    return rows
-
-
-def _cf_params(cf: CostFunction, new: CostFunction) -> dict[str, tuple[str, str]]:
-    out: dict[str, tuple[str, str]] = {}
-    terms = [(t, getattr(cf, t), getattr(new, t)) for t in ("vms", "vcpus", "memory")]
-    kinds = sorted(set(cf.devices) | set(new.devices))
-    terms += [(f"devices.{k}", cf.devices.get(k), new.devices.get(k)) for k in kinds]
-    for term, old, edited in terms:
-        out.update(_curve_params(term, old, edited, term == "memory"))
-    out["scale"] = (format_cost(cf.scale), format_cost(new.scale))
-    out["offset"] = (format_cost(cf.offset), format_cost(new.offset))
-    return out
-
-
-def _curve_params(
-    prefix: str, old: Curve | None, new: Curve | None, memory: bool
-) -> dict[str, tuple[str, str]]:
-    def flat(curve: Curve | None, at: str) -> dict[str, str]:
-        if curve is None:
-            return {f"{at}.curve": "none"}
-        out = {f"{at}.curve": curve.kind}
-        for name, value in curve.params().items():
-            if name in ("low", "high"):
-                out.update(flat(getattr(curve, name), f"{at}.{name}"))
-            else:
-                out[f"{at}.{name}"] = _value(value, memory and name in ("soft", "hard", "cutoff"))
-        out[f"{at}.scale"] = format_cost(curve.scale)
-        out[f"{at}.max"] = "none" if curve.max is None else _value(curve.max, memory)
-        return out
-
-    before, after = flat(old, prefix), flat(new, prefix)
-    return {k: (before.get(k, "-"), after.get(k, "-")) for k in dict.fromkeys([*before, *after])}
-
-
-def _value(value: float, size: bool) -> str:
-    if size and float(value).is_integer() and value > 0:
-        return format_size(int(value)).replace(" ", "")
-    return format_cost(float(value))
-
-
-def term_curve(cf: CostFunction | None, term: str) -> Curve | None:
-    if cf is None:
-        return None
-    if term.startswith("devices."):
-        return cf.devices.get(term.removeprefix("devices."))
-    return getattr(cf, term, None) if term in ("vms", "vcpus", "memory") else None
-
-
-def capacity_of(config: VmConfig, cid: str, term: str) -> float:
-    """The term's capacity on the first profile using this cost function (the curve's natural range)."""
-    for profile in config.hardware_profiles.values():
-        if profile.cost_function != cid:
-            continue
-        if term == "vcpus":
-            return float(profile.cores)
-        if term == "memory":
-            return float(profile.memory)
-        if term.startswith("devices."):
-            kind = term.removeprefix("devices.")
-            return float(sum(1 for d in profile.devices if d.type == kind))
-        return float(profile.cores)
-    return 1.0
-
-
-def curve_lines(
-    before: Curve | None, after: Curve | None, capacity: float, memory: bool, width: int
-) -> list[str]:
-    """Before and after on one scale over the same inputs, ∞ drawn as ∞, and the range underneath."""
-    top = max(input_range(before, capacity), input_range(after, capacity))
-    xs = np.linspace(0.0, top, width)
-    ys = [c.evaluate(xs) if c is not None else np.zeros(width) for c in (before, after)]
-    finite = np.concatenate([y[np.isfinite(y)] for y in ys])
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-
-    def fmt(x: float) -> str:
-        return format_size(x).replace(" ", "") if memory else f"{x:g}"
-
-    def bars(y: np.ndarray[Any, np.dtype[np.float64]]) -> str:
-        out = []
-        for v in y:
-            if math.isinf(v):
-                out.append(INFINITY)
-            elif high == low:
-                out.append(BLOCKS[0])
-            else:
-                out.append(BLOCKS[min(len(BLOCKS) - 1, int((v - low) / (high - low) * len(BLOCKS)))])
-        return "".join(out)
-
-    def limit(c: Curve | None) -> str:
-        if c is None:
-            return "no curve"
-        lim = c.finite_limit()
-        return f"{INFINITY} past {fmt(lim)}" if math.isfinite(lim) else f"never {INFINITY}"
-
-    return [
-        f"before {bars(ys[0])} {limit(before)}",
-        f"after  {bars(ys[1])} {limit(after)}",
-        f"       input 0 … {fmt(top)}, cost {format_cost(low)} … {format_cost(high)}",
-    ]
-
-
-def rank_text(old: int | None, new: int | None) -> str:
-    mark = "=" if old == new else ("▲" if (new or 10**9) < (old or 10**9) else "▼")
-    return f"{old or '-'}→{new or '-'} {mark}"
+HOCON_PAUSE_S = 0.15  # the loader checks the HOCON once typing pauses this long
 
 
 class CurveLabView(LabView):
-    """Also runs the HOCON loader's check of the edited text (its own thread job)."""
+    KIND = "curve"
+    PLACEHOLDER = "COST_FUNCTION.TERM.PARAM=VALUE, e.g. pool1.vcpus.soft=10 (as you type; enter: keep)"
+
+    @dataclass
+    class Computed(Message):
+        generation: int
+        outcome: CurveOutcome
 
     @dataclass
     class HoconChecked(Message):
@@ -158,40 +54,154 @@ class CurveLabView(LabView):
         generation: int
         diagnostics: list[Diagnostic]
 
+    @dataclass
+    class ParamChosen(Message):
+        """enter on a parameter: its `key=value`, for the edit line (the pane's)."""
+
+        text: str
+
+    def __init__(self, fleet: FleetView, session: Session) -> None:
+        super().__init__(fleet, session)
+        self.pending: Edit | None = None  # the edit being typed
+        self.outcome: CurveOutcome | None = None  # the last outcome shown
+        self.base: CurveLab | None = None  # base costs, reused while the fleet and request stay
+        self._refused: str | None = None  # why the edit being typed does not read, if it does not
+        self._hocon_timer: Timer | None = None
+        self._hocon_generation = 0
+
+    def suggester(self) -> SuggestFromList:
+        """Completion of every parameter's edit key for the edit line."""
+        config = self.fleet.config
+        return SuggestFromList(
+            [f"{k}=" for k, _now, _new in parameter_rows(config, config)], case_sensitive=False
+        )
+
+    def watch_lab_state(self, old: LabState, new: LabState) -> None:
+        if old.request != new.request or old.model is not new.model:
+            self.base = None  # other loads or another request: the base costs are recomputed
+        if new.scenario is not old.scenario and new.scenario is not None:
+            self.pending = None
+
+    def fleet_moved(self) -> None:
+        if self.lab_state.scenario is None:
+            self.base = None  # new loads: the base costs are recomputed on the next change
+
+    # --- the edit line -----------------------------------------------------------------------------------
+    def params_text(self) -> str:
+        return self.pending.to_text() if self.pending is not None else ""
+
+    def typed(self, text: str) -> None:
+        text = text.strip()
+        try:
+            self.pending = Edit.parse(text) if text else None
+        except EditError as exc:
+            # The edit as typed is refused (units and messages as `validate`'s): nothing of it is
+            # applied, and no costs are shown for it — not even those of a shorter prefix typed before.
+            self.pending = None
+            self._refused = f"edit: {exc.message}"
+            self.refuse(exc.message)
+            return
+        self._refused = None
+        self.recompute()
+
+    def submitted(self, text: str) -> LabState | None:
+        """enter: the edit is kept (the new shared state, returned at once so that a key typed after
+        enter in the same burst already sees it), or refused and nothing changes."""
+        try:
+            edit = Edit.parse(text.strip()) if text.strip() else None
+        except EditError as exc:
+            self.notify(f"edit: {exc.message}", title="Edit not kept", severity="error")
+            self.refuse(exc.message)
+            return None
+        self._refused, self.pending = None, None
+        return self.lab_state.with_edit(edit) if edit is not None else self.lab_state
+
+    def refuse(self, message: str) -> None:
+        self.show_diagnostics([f"ERROR edit: {message}"], [])
+        self.hide_costs(f"the edit does not read ({message})")
+
+    @on(DataTable.RowSelected, "#curve-params")
+    def _param_chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        chosen = self.selected_param()
+        if chosen is not None:
+            self.post_message(self.ParamChosen(f"{chosen[0]}={chosen[1]}"))
+
+    # --- the recompute ------------------------------------------------------------------------------------
+    def compute_now(self) -> None:
+        pending = self.pending
+        edits = [e for e in self.lab_state.edits if pending is None or e.key != pending.key]
+        if pending is not None:
+            edits.append(pending)
+        self.run_job(self.next_generation(), self.inputs(), self.base, edits)
+
+    @work(thread=True, exclusive=True, group="lab-curve", exit_on_error=False)
+    def run_job(self, generation: int, inputs: LabInputs, base: CurveLab | None, edits: list[Edit]) -> None:
+        with self.failures(generation):
+            self.post_message(self.Computed(generation, compute.curve(inputs, base, edits)))
+
+    @on(Computed)
+    def _computed(self, message: Computed) -> None:
+        message.stop()
+        if not self.is_current(message.generation):
+            return  # overtaken by a newer job
+        outcome = message.outcome
+        self.outcome, self.base = outcome, outcome.lab
+        config = self.fleet.config
+        self.show_params(config, outcome.result.config)
+        if self._refused is not None:
+            return  # typed on since this job started: the refusal stands
+        self.show_outcome(config, outcome, max(16, min(120, self.screen.size.width - 40)))
+        data = outcome.result.to_json()
+        data["rerank"], data["hocon"] = outcome.rerank.to_json(), outcome.hocon
+        self.shown_result("curve", data)
+        if self._hocon_timer is not None:
+            self._hocon_timer.stop()
+        if outcome.hocon:
+            # The loader (pyhocon, tens of ms of CPU) runs once typing pauses, not on every keystroke:
+            # on a shared 2-core machine it would otherwise slow the recompute the admin is waiting for.
+            hocon = outcome.hocon
+            self._hocon_timer = self.set_timer(HOCON_PAUSE_S, lambda: self._check_soon(hocon))
+
+    def _check_soon(self, text: str) -> None:
+        self._hocon_generation += 1
+        self.check_hocon(self._hocon_generation, text)
+
     @work(thread=True, exclusive=True, group="lab-hocon", exit_on_error=False)
     def check_hocon(self, generation: int, text: str) -> None:
         self.post_message(self.HoconChecked(generation, compute.check_hocon(text)))
 
-    @work(thread=True, exclusive=True, group="lab-write-HOCON", exit_on_error=False)
-    def save_hocon(self, path: str, text: str) -> None:
-        """The edited HOCON to the admin's file (atomic), off the UI loop."""
-        self.post_message(LabFileWritten("HOCON", *attempt_write(path, lambda p: [write_text(p, text)])))
+    @on(HoconChecked)
+    def _hocon_checked(self, message: HoconChecked) -> None:
+        message.stop()
+        if message.generation == self._hocon_generation and self.outcome is not None:
+            self.show_loader(self.outcome, message.diagnostics)
 
-    def show_outcome(self, config: VmConfig, outcome: CurveOutcome, width: int) -> None:
-        """A curve-lab result: costs and ranking (or why not), the HOCON, the curve, the diagnostics."""
-        if outcome.result.ok:
-            self.show_rerank(outcome.rerank)
-        else:
-            self.hide_costs("the edited config is refused (see the diagnostics below)")
-        self.show_hocon(outcome.hocon)
-        self.show_curve(edited_curve_lines(config, outcome, width))
-        refusals = refusal_lines(outcome)
-        if outcome.export_error:
-            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
-        self.show_diagnostics(refusals, None if outcome.hocon else [])
-
-    def show_loader(self, outcome: CurveOutcome, loader: list[Diagnostic]) -> None:
-        """The HOCON loader's verdict under the edit's own diagnostics; a load error hides the costs."""
-        self.show_diagnostics(refusal_lines(outcome), loader)
-        if any(d.severity.value == "error" for d in loader):
-            self.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
-
+    # --- the keys of the curve lab ----------------------------------------------------------------------
     def toggle_hocon(self) -> None:
         box = self.query_one("#curve-hocon-box")
         box.display = not box.display
 
-    KIND = "curve"
+    def ask_save_hocon(self) -> None:
+        hocon = self.outcome.hocon if self.outcome is not None else ""
+        if not hocon:
+            self.notify("no edited cost function to save yet (e: curve lab)", severity="warning")
+            return
 
+        def save_to(path: str | None) -> None:
+            if path:
+                self.save_hocon(path, hocon)
+
+        self.app.push_screen(
+            PromptScreen("save HOCON to ", hint="a path, e.g. /tmp/cost-functions.conf"), save_to
+        )
+
+    @work(thread=True, exclusive=True, group="lab-write-HOCON", exit_on_error=False)
+    def save_hocon(self, path: str, text: str) -> None:
+        """The edited HOCON to the admin's file (atomic), off the UI loop."""
+        self.post_message(self.FileWritten("HOCON", *attempt_write(path, lambda p: [write_text(p, text)])))
+
+    # --- drawing ------------------------------------------------------------------------------------------
     def compose_tables(self) -> ComposeResult:
         yield Static("", id="curve-plot", markup=False)
         yield Static("", id="curve-diag", markup=False)
@@ -211,6 +221,25 @@ class CurveLabView(LabView):
                 )
                 with VerticalScroll(id="curve-hocon-box"):
                     yield Static("", id="curve-hocon", markup=False)
+
+    def show_outcome(self, config: VmConfig, outcome: CurveOutcome, width: int) -> None:
+        """A curve-lab result: costs and ranking (or why not), the HOCON, the curve, the diagnostics."""
+        if outcome.result.ok:
+            self.show_rerank(outcome.rerank)
+        else:
+            self.hide_costs("the edited config is refused (see the diagnostics below)")
+        self.show_hocon(outcome.hocon)
+        self.show_curve(edited_curve_lines(config, outcome, width))
+        refusals = refusal_lines(outcome)
+        if outcome.export_error:
+            refusals.append(f"ERROR cannot write HOCON: {outcome.export_error}")
+        self.show_diagnostics(refusals, None if outcome.hocon else [])
+
+    def show_loader(self, outcome: CurveOutcome, loader: list[Diagnostic]) -> None:
+        """The HOCON loader's verdict under the edit's own diagnostics; a load error hides the costs."""
+        self.show_diagnostics(refusal_lines(outcome), loader)
+        if any(d.severity.value == "error" for d in loader):
+            self.hide_costs("the edited HOCON does not load (see the loader's diagnostics below)")
 
     def show_params(self, config: VmConfig, edited: VmConfig) -> None:
         table = self.query_one("#curve-params", DataTable)
@@ -288,24 +317,3 @@ class CurveLabView(LabView):
         self.query_one("#curve-hocon", Static).update(
             text or "(no edits yet: the HOCON of edited cost functions shows here)"
         )
-
-
-def refusal_lines(outcome: CurveOutcome) -> list[str]:
-    """The edited config's diagnostics, one line each (severity, key path, message)."""
-    return [f"{d.severity.value.upper()} {d.path}: {d.message}" for d in outcome.result.diagnostics()]
-
-
-def edited_curve_lines(config: VmConfig, outcome: CurveOutcome, width: int) -> list[str]:
-    """The curve of the term being edited (the last edit), before and after."""
-    edit = outcome.edits[-1] if outcome.edits else None
-    edited = outcome.result.config
-    cid = edit.cost_function if edit else next(iter(config.cost_functions), "")
-    term = edit.term if edit and edit.term else "vcpus"
-    if term not in RESOURCE_TERMS and not term.startswith("devices."):
-        term = "vcpus"
-    before = term_curve(config.cost_functions.get(cid), term)
-    after = term_curve(edited.cost_functions.get(cid), term)
-    head = f"{cid}.{term}" + (
-        f"  (edit: {edit.to_text()})" if edit else "  (no edit yet: enter on a parameter)"
-    )
-    return [head, *curve_lines(before, after, capacity_of(config, cid, term), term == "memory", width)]

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tui.core.scheduling.workload import Event, WorkloadSpec, generate
+from tui.services.scenario_files import load_workload
 
 
 class ParamError(ValueError):
@@ -107,8 +108,6 @@ class WorkloadParams:
     def events(self) -> list[Event]:
         """Thread side: reads the JSONL file when there is one."""
         if self.file:
-            from tui.services.scenario_files import load_workload
-
             return load_workload(self.file)
         return generate(self.spec())
 

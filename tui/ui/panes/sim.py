@@ -2,16 +2,19 @@
 host's cost breakdown; then the lab's views over the same request — load response, curve lab,
 replays, A/B, drain/rebalance/consolidation plans — and scenarios saved to the store.
 
-Every computation is tui.core.whatif's (the same functions as `vmdeck lab`), run in a thread worker
-over frozen copies of the live fleet (or a reopened scenario's fleet); the job posts its result back
-as a message and the pane hands it to the view. Nothing here changes the live config: curve edits
-live in memory until the admin saves their HOCON to a file; plans change the fleet only through the
-migrate action, after a confirmation, and never in read-only mode.
+The pane places the request itself; each lab view is a widget of tui/ui/lab/ that owns its parameter
+line, its thread job and its result. The pane holds what they share (`LabState`: the request, the
+curve edits, the opened scenario, the results), hands it down to every view when it changes, and
+changes it when a view posts what happened. It routes the lab's keys and the one parameter line to
+the view on screen. Every computation is tui.core.whatif's (the same functions as `vmdeck lab`), run
+over frozen copies of the live fleet (or a reopened scenario's fleet). Nothing here changes the live
+config: curve edits live in memory until the admin saves their HOCON to a file; plans change the
+fleet only through the action path, after a confirmation, and never in read-only mode.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,7 +22,9 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Vertical
+from textual.reactive import var
 from textual.suggester import SuggestFromList
+from textual.widget import Widget
 from textual.widgets import ContentSwitcher, DataTable, Input, Static
 from textual.worker import Worker, WorkerState
 
@@ -33,14 +38,15 @@ from tui.core.scheduling.request import REQUEST_EXAMPLE, parse_request
 from tui.core.units import format_size
 from tui.ui.keymap import key
 from tui.ui.keyorder import OrderedKeys
-from tui.ui.lab.controller import LAB_BINDINGS, LabController
+from tui.ui.lab.base import LabView
 from tui.ui.lab.curvelab import CurveLabView
-from tui.ui.lab.messages import (
-    LabFileWritten,
-)
-from tui.ui.lab.pane import LabPane
+from tui.ui.lab.keys import LAB_BINDINGS, tab_line
+from tui.ui.lab.plans import PLAN_KINDS, PlanView
+from tui.ui.lab.replays import AbView, ReplayView
+from tui.ui.lab.response import ResponseView
 from tui.ui.lab.scenarios import ScenarioView
-from tui.ui.lab.views import AbView, LabView, PlanView, ReplayView, ResponseView
+from tui.ui.lab.state import LabState
+from tui.ui.panes.base import Pane
 from tui.ui.text import plural, safe_cells
 
 
@@ -62,7 +68,7 @@ def lab_styles() -> str:
     raise FileNotFoundError(f"lab.tcss not found next to {package}")
 
 
-class SimPane(OrderedKeys, LabPane):
+class SimPane(OrderedKeys, Pane):
     """While one of its text fields has focus the pane takes its keys in order (tui/ui/keyorder.py):
     the field gets the text, enter submits and hands focus back at once, so a lab key typed after
     enter in the same burst acts as a lab key, and text typed before it is never one."""
@@ -78,11 +84,17 @@ class SimPane(OrderedKeys, LabPane):
     ]
     BINDINGS: ClassVar[list[BindingType]] = [*PANE_BINDINGS]
 
+    lab_state: var[LabState] = var(LabState, always_update=True)  # what the lab views share
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.request: Request | None = None
         self.placement: Placement | None = None
-        self.lab = LabController(self)
+        self.showing = "place"  # the view on screen: place, response, curve, replay, ab, drain, …
+
+    @property
+    def request(self) -> Request | None:
+        """The request typed on the pane (None: the lab's default, DEFAULT_REQUEST)."""
+        return self.lab_state.request
 
     def compose_body(self) -> ComposeResult:
         with Vertical(id="sim-request"):
@@ -99,23 +111,141 @@ class SimPane(OrderedKeys, LabPane):
         with ContentSwitcher(initial="lab-place", id="lab-views"):
             with Vertical(id="lab-place", classes="lab-view"):
                 yield DataTable(id="sim-table", cursor_type="row", zebra_stripes=True)
-            yield ResponseView()
-            yield CurveLabView()
-            yield ReplayView()
-            yield AbView()
-            yield PlanView()
-            yield ScenarioView()
+            for view in (ResponseView, CurveLabView, ReplayView, AbView, PlanView, ScenarioView):
+                yield view(self.view, self.session)
 
     def build(self) -> None:
         # The table has focus until `r`: a focused input would swallow `:`, `/` and the pane digits.
         self.query_one("#sim-table", DataTable).focus()
-        self.lab.mounted()
+        self.query_one("#lab-tabs", Static).update(tab_line(self.showing))
+        box = self.params_line()
+        box.display = False
+        box.suggester = self.query_one(CurveLabView).suggester()
 
+    def watch_lab_state(self, state: LabState) -> None:
+        """Attributes down: every lab view gets the new shared state."""
+        if not self.is_mounted:
+            return
+        for view in self.query(LabView):
+            view.lab_state = state
+        self.update_header()
+
+    # --- the lab views ----------------------------------------------------------------------------------
+    def lab_view(self, name: str) -> LabView | None:
+        """The widget of a lab view name (None: the placement table, the pane's own)."""
+        kind = VIEW_CLASSES.get(name)
+        return self.query_one(kind) if kind is not None else None
+
+    def params_line(self) -> Input:
+        return self.query_one("#lab-params", Input)
+
+    def home(self) -> Widget:
+        """The table of the view on screen: what has focus when no field does."""
+        lab = self.lab_view(self.showing)
+        return lab.home() if lab is not None else self.query_one("#sim-table", DataTable)
+
+    def show(self, name: str) -> None:
+        """Switch to a view and compute it with its parameters (drain waits for a host).
+
+        The curve lab's edit line takes the cursor at once (its prompt invites typing); another
+        view's parameter line does when the view's key is pressed again.
+        """
+        lab = self.lab_view(name)
+        box = self.params_line()
+        if name == self.showing and lab is not None and lab.placeholder is not None:
+            self.set_focus(box)
+            return
+        self.showing = name
+        if isinstance(lab, PlanView):
+            lab.select(name, self.selected_host())
+        self.query_one("#lab-views", ContentSwitcher).current = lab.id if lab is not None else "lab-place"
+        self.query_one("#lab-tabs", Static).update(tab_line(name))
+        placeholder = lab.placeholder if lab is not None else None
+        box.display = placeholder is not None
+        # set_focus, not focus(): at once, so the next key of a burst goes where the admin expects.
+        self.set_focus(box if isinstance(lab, CurveLabView) else self.home())
+        if lab is not None and placeholder is not None:
+            box.placeholder = placeholder
+            with box.prevent(Input.Changed):
+                box.value = lab.params_text()
+        if lab is not None:
+            lab.shown()
+        self.update_header()
+
+    def recompute_lab(self) -> None:
+        lab = self.lab_view(self.showing)
+        if lab is not None:
+            lab.recompute()
+
+    @on(Input.Changed, "#lab-params")
+    def lab_params_changed(self, event: Input.Changed) -> None:
+        event.stop()
+        lab = self.lab_view(self.showing)
+        if lab is not None:
+            lab.typed(event.value)
+
+    def lab_params_submitted(self, field: Input) -> None:
+        lab = self.lab_view(self.showing)
+        if lab is None:
+            return
+        state = lab.submitted(field.value)
+        if state is not None:  # the curve lab kept an edit: the line is free for the next one
+            with field.prevent(Input.Changed):
+                field.value = ""
+            self.lab_state = state
+            lab.recompute()
+
+    @on(CurveLabView.ParamChosen)
+    def curve_param_chosen(self, message: CurveLabView.ParamChosen) -> None:
+        """enter on a parameter: its `key=value` in the edit line, ready to change in place."""
+        box = self.params_line()
+        box.value = message.text
+        self.set_focus(box)
+        box.cursor_position = len(box.value)
+
+    @on(LabView.ResultShown)
+    def lab_result_shown(self, message: LabView.ResultShown) -> None:
+        self.lab_state = self.lab_state.with_result(message.kind, message.data, message.workload)
+
+    @on(ScenarioView.Opened)
+    def scenario_opened(self, message: ScenarioView.Opened) -> None:
+        """Its edits, workload and fleet become the lab's; the saved results are shown as they were."""
+        scenario = message.scenario
+        self.lab_state = self.lab_state.opened(scenario, message.model, message.edits, message.workload)
+        self.show("scenario")
+        self.notify(
+            f"opened scenario {scenario.name}: {plural(len(message.edits), 'edit')}", title="Scenario"
+        )
+
+    # --- keys: each names a lab action (ACTIONS below) or a view ----------------------------------------
+    def action_lab(self, name: str) -> None:
+        action = ACTIONS.get(name)
+        if action is not None:
+            action(self)
+        else:
+            self.show(name)
+
+    def lab_undo(self) -> None:
+        edits = self.lab_state.edits
+        if edits:
+            self.lab_state = self.lab_state.without_last_edit()
+            self.notify(f"dropped {edits[-1].to_text()}")
+            self.recompute_lab()
+
+    def lab_live(self) -> None:
+        if self.lab_state.scenario is not None:
+            self.lab_state = self.lab_state.live()
+            self.notify("the lab uses the live fleet again")
+
+    def lab_apply(self) -> None:
+        self.query_one(PlanView).apply(on_screen=self.showing in PLAN_KINDS)
+
+    # --- the request and its placement ------------------------------------------------------------------
     def owns_keys(self) -> bool:
         return isinstance(self.focused, Input) or self.pending()
 
     def leave_field(self) -> None:
-        self.set_focus(self.lab.home())  # a table, so the lab's letters are keys again
+        self.set_focus(self.home())  # a table, so the lab's letters are keys again
 
     def action_edit_request(self) -> None:
         self.set_focus(self.query_one("#sim-input", Input))  # at once: the next key is typed there
@@ -130,30 +260,20 @@ class SimPane(OrderedKeys, LabPane):
         if not isinstance(field, Input):
             return
         if field.id == "lab-params":
-            self.lab.params_submitted(field.value)
+            self.lab_params_submitted(field)
             return
         try:
-            self.request = parse_request(field.value, self.view.config.device_types())
+            request = parse_request(field.value, self.view.config.device_types())
         except RequestError as exc:
             self.query_one("#sim-result", Static).update(f"Cannot read the request: {exc}")
             return
         self.set_focus(self.query_one("#sim-table", DataTable))
-        self.lab.request_changed()
+        self.lab_state = self.lab_state.with_request(request)
         self.action_recompute()
 
-    @on(Input.Changed, "#lab-params")
-    def lab_params_changed(self, event: Input.Changed) -> None:
-        event.stop()
-        self.lab.params_changed(event.value)
-
-    @on(DataTable.RowSelected, "#curve-params")
-    def curve_param_chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        self.lab.edit_selected_param()
-
     def action_recompute(self) -> None:
-        if self.lab.view != "place":
-            self.lab.recompute()
+        if self.showing != "place":
+            self.recompute_lab()
             return
         if self.request is None:
             return
@@ -176,8 +296,9 @@ class SimPane(OrderedKeys, LabPane):
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
         super().fleet_changed(names)
-        self.lab.fleet_changed()
-        if self.is_mounted and self.is_current and self.request is not None and self.lab.view == "place":
+        for curve in self.query(CurveLabView):  # none yet while the pane is being built
+            curve.fleet_moved()
+        if self.is_mounted and self.is_current and self.request is not None and self.showing == "place":
             self.action_recompute()
 
     def update_rows(self, names: list[str]) -> None:
@@ -215,35 +336,30 @@ class SimPane(OrderedKeys, LabPane):
         return str(table.get_row_at(table.cursor_row)[0])
 
     def header_text(self) -> str:
-        return self.lab.header()
+        return self.lab_state.header()
 
-    # --- the lab's messages: each handed to the controller ------------------------------------------
-    @on(LabView.Computed)
-    def lab_computed(self, message: LabView.Computed) -> None:
-        self.lab.computed(message)
 
-    @on(LabView.Failed)
-    def lab_failed(self, message: LabView.Failed) -> None:
-        self.lab.failed(message)
-
-    @on(CurveLabView.HoconChecked)
-    def hocon_checked(self, message: CurveLabView.HoconChecked) -> None:
-        self.lab.hocon_checked(message)
-
-    @on(ScenarioView.Listed)
-    def scenarios_listed(self, message: ScenarioView.Listed) -> None:
-        self.lab.scenarios_listed(message.scenarios)
-
-    @on(ScenarioView.Opened)
-    def scenario_opened(self, message: ScenarioView.Opened) -> None:
-        self.lab.scenario_opened(message.scenario)
-
-    def on_lab_file_written(self, message: LabFileWritten) -> None:
-        self.lab.file_written(message)
-
-    # --- keys: each names a lab action ------------------------------------------------------------------
-    def action_lab(self, name: str) -> None:
-        self.lab.act(name)
+# What each lab key does beyond showing its view (the rest of LAB_BINDINGS name a view): named here,
+# so a key and the code it runs can be followed without building names from strings.
+ACTIONS: dict[str, Callable[[SimPane], None]] = {
+    "undo": SimPane.lab_undo,
+    "live": SimPane.lab_live,
+    "apply": SimPane.lab_apply,
+    "hocon": lambda pane: pane.query_one(CurveLabView).toggle_hocon(),
+    "save_hocon": lambda pane: pane.query_one(CurveLabView).ask_save_hocon(),
+    "save": lambda pane: pane.query_one(ScenarioView).ask_save(),
+    "open": lambda pane: pane.query_one(ScenarioView).ask_open(),
+    "export": lambda pane: pane.query_one(ScenarioView).ask_export(),
+}
+# The widget of each lab view's name ("place" is the pane's own table).
+VIEW_CLASSES: dict[str, type[LabView]] = {
+    "response": ResponseView,
+    "curve": CurveLabView,
+    "replay": ReplayView,
+    "ab": AbView,
+    **{kind: PlanView for kind in PLAN_KINDS},
+    "scenario": ScenarioView,
+}
 
 
 def _term_order(name: str) -> tuple[int, str]:

@@ -24,8 +24,8 @@ from textual.widget import Widget
 
 from tui.core.costs import format_cost
 from tui.core.curves import Curve
+from tui.core.sparkline import INFINITY, spark
 from tui.core.units import format_size
-from tui.ui.text import BLOCKS, INFINITY
 
 LABEL = 12
 SUMMARY = 24
@@ -102,7 +102,7 @@ def render_lines(spec: CurveSpec, width: int) -> list[str]:
     if spec.curve is None:
         return [label + "(no curve: adds 0)", pad, pad, pad]
     ys = spec.curve.evaluate(xs)
-    line1 = _bars(ys)
+    line1 = spark(ys.tolist())
     marks = [" "] * width
     limit = spec.curve.finite_limit()
     for knee in spec.curve.knees():
@@ -135,20 +135,6 @@ def _summary(curve: Curve, limit: float, spec: CurveSpec) -> str:
     if math.isfinite(limit):
         text += f" {INFINITY}>{spec.fmt_x(limit)}"
     return text
-
-
-def _bars(ys: np.ndarray) -> str:
-    finite = ys[np.isfinite(ys)]
-    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
-    out = []
-    for y in ys:
-        if math.isinf(y):
-            out.append(INFINITY)
-        elif high == low:
-            out.append(BLOCKS[0])
-        else:
-            out.append(BLOCKS[min(len(BLOCKS) - 1, int((y - low) / (high - low) * len(BLOCKS)))])
-    return "".join(out)
 
 
 def _host_marks(spec: CurveSpec, width: int) -> str:
