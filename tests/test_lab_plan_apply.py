@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tui.core.hosts import HostRecord
 from tui.core.whatif import Plan
-from tui.core.whatif.plans import FleetCost, Move
+from tui.core.whatif.plan_data import FleetCost, Move
 from tui.services.actions import ActionSettings, Deck, Result
 from tui.services.actions.path import READ_ONLY_MESSAGE
 from tui.services.actions.plans import apply_plan, plan_refusal
