@@ -32,16 +32,23 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 import libvirt
 
 from tui.core.hosts import HostRecord
+from tui.core.lifecycle import LifecycleEvent
 from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
 from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
 from tui.services.libvirt import Connection, HostReader, NodeFileMissing, open_connection
+from tui.services.libvirt.errors import libvirt_error
+from tui.services.libvirt.events import detail_word, event_word
 from tui.services.loadhistory import LoadHistory
 
 SnapshotCallback = Callable[[HostSnapshot], None]
+EventCallback = Callable[[LifecycleEvent], None]
+NoticeCallback = Callable[[str], None]
+T = TypeVar("T")
 
 MAX_ABANDONED = 2  # stuck calls per host before we stop retrying it until one returns
 EVENT_DEBOUNCE_S = 0.1  # an event burst (RESUMED + STARTED, ...) becomes one poll
@@ -120,8 +127,12 @@ class Poller:
         hosts: Iterable[HostRecord],
         config: VmConfig | None = None,
         settings: PollerSettings | None = None,
+        *,
+        seq_base: int = 0,
     ) -> None:
+        """`seq_base`: sequence numbers start above it (a restarted worker continues its numbering)."""
         self.settings = settings or PollerSettings()
+        self._seq_base = seq_base
         self.config = config
         self.stats = _Stats()
         self._lock = threading.Lock()
@@ -130,6 +141,7 @@ class Poller:
         self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._slots: dict[str, _Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
+        self._event_subscribers: list[EventCallback] = []
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._live_workers = 0
@@ -164,6 +176,19 @@ class Poller:
 
         return unsubscribe
 
+    def subscribe_events(self, callback: EventCallback) -> Callable[[], None]:
+        """Call `callback(event)` for every lifecycle event heard on a host's connection, from
+        libvirt's event-loop thread: it must only hand the event on. Events only hint: the poll that
+        each one triggers stays the truth."""
+        with self._lock:
+            self._event_subscribers.append(callback)
+
+        def unsubscribe() -> None:
+            with self._lock, contextlib.suppress(ValueError):
+                self._event_subscribers.remove(callback)
+
+        return unsubscribe
+
     def snapshots(self) -> dict[str, HostSnapshot]:
         with self._lock:
             return {name: slot.last for name, slot in self._slots.items() if slot.last is not None}
@@ -174,6 +199,19 @@ class Poller:
             slot = self._slots.get(name)
             conn = slot.conn if slot is not None else None
         return conn.conn if conn is not None and not conn.dead.is_set() else None
+
+    def run_on(self, host: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` on the host's live connection (here: in this thread). The poller
+        worker runs the same call in its process, so `fn` is a module-level function and `args`
+        picklable. Raises libvirtError when the host is not connected."""
+        conn = self.connection(host)
+        if conn is None:
+            raise libvirt_error(f"host {host!r} is not connected")
+        return fn(conn, *args)
+
+    def subscribe_notices(self, callback: NoticeCallback) -> Callable[[], None]:
+        """Notices about the poller itself (the worker restarted): an in-process poller has none."""
+        return lambda: None
 
     def set_hosts(self, hosts: Iterable[HostRecord]) -> None:
         """Apply an inventory change: new hosts are polled at once, removed or disabled ones closed."""
@@ -197,6 +235,7 @@ class Poller:
                     slot = _Slot(
                         record, self._period(record), disabled, HostReader(self.settings.xml_refresh_every)
                     )
+                    slot.seq = self._seq_base
                     self._slots[name] = slot
                 elif slot.record == record and slot.disabled == disabled:
                     continue  # unchanged: keep its schedule (a change to one host re-polls only that one)
@@ -484,7 +523,7 @@ class Poller:
                     slot.record.uri,
                     read_only=self.settings.read_only,
                     keepalive=self.settings.keepalive,
-                    on_event=lambda: self._on_event(name),
+                    on_event=lambda vm, event, detail: self._on_event(name, vm, event, detail),
                     on_close=lambda _reason: self._on_close(name),
                 )
                 slot.reader.reset()
@@ -536,7 +575,7 @@ class Poller:
         self._deliver(published)
 
     # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
-    def _on_event(self, name: str) -> None:
+    def _on_event(self, name: str, vm: str, event: int | None, detail: int | None) -> None:
         with self._lock:
             slot = self._slots.get(name)
             if slot is None or slot.disabled is not None:
@@ -545,6 +584,15 @@ class Poller:
             slot.due = min(slot.due, time.monotonic() + EVENT_DEBOUNCE_S)
             slot.again = slot.again or slot.queued or slot.started is not None
             self._wake.notify_all()
+            listeners = list(self._event_subscribers) if event is not None else []
+        if event is None or not listeners:
+            return
+        heard = LifecycleEvent(name, vm, event_word(event), detail_word(event, detail or 0), time.time())
+        for callback in listeners:
+            try:
+                callback(heard)
+            except Exception:
+                self.stats.callback_errors += 1  # a broken listener must not stop the event loop
 
     def _on_close(self, name: str) -> None:
         self.request_poll(name)  # the worker sees conn.dead and reconnects
@@ -606,6 +654,29 @@ class Poller:
         deadline = time.monotonic() + wait
         for t in threads:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
+
+
+class LivePoller(Protocol):
+    """What the console, the actions and the CLI use of a poller: the in-process `Poller` and the
+    worker-process `WorkerPoller` (tui/services/pollworker) both provide it."""
+
+    settings: PollerSettings
+    history: LoadHistory
+
+    def subscribe(
+        self, callback: SnapshotCallback, *, changes_only: bool = False, current: bool = False
+    ) -> Callable[[], None]: ...
+    def subscribe_events(self, callback: EventCallback) -> Callable[[], None]: ...
+    def subscribe_notices(self, callback: NoticeCallback) -> Callable[[], None]: ...
+    def snapshots(self) -> dict[str, HostSnapshot]: ...
+    def connection(self, name: str) -> Any: ...
+    def run_on(self, host: str, fn: Callable[..., T], *args: Any) -> T: ...
+    def set_hosts(self, hosts: Iterable[HostRecord]) -> None: ...
+    def request_poll(self, name: str) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self, wait: float | None = None) -> None: ...
+    def poll_once(self, timeout: float | None = None) -> dict[str, HostSnapshot]: ...
 
 
 class _ChangesOnly:

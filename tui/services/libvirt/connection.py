@@ -19,11 +19,9 @@ from tui.services.libvirt.runtime import ensure_runtime
 
 _SSH_TRANSPORTS = ("+ssh", "+libssh", "+libssh2")
 # The events that can change what a poll reports: lifecycle (start/stop/define/migrate) and hot-plug.
-_EVENTS = (
-    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-)
+_DEVICE_EVENTS = (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED)
+# on_event(vm name, lifecycle event code, detail code); both codes are None for a device hot-plug.
+EventCallback = Callable[[str, int | None, int | None], None]
 
 
 def effective_uri(uri: str) -> str:
@@ -83,7 +81,7 @@ def open_connection(
     *,
     read_only: bool,
     keepalive: tuple[int, int] | None,
-    on_event: Callable[[], None],
+    on_event: EventCallback,
     on_close: Callable[[int], None],
 ) -> Connection:
     """Open (read-only when asked), then set keepalive and register the close callback and events.
@@ -110,13 +108,20 @@ def open_connection(
         handle.dead.set()
         on_close(reason)
 
-    def event(*_args: object) -> None:
-        on_event()
+    # Both run on libvirt's event-loop thread: only hand the facts on.
+    def lifecycle(_conn: object, dom: libvirt.virDomain, event: int, detail: int, _opaque: object) -> None:
+        on_event(dom.name(), event, detail)
+
+    def device(_conn: object, dom: libvirt.virDomain, _alias: str, _opaque: object) -> None:
+        on_event(dom.name(), None, None)
 
     try:
         conn.registerCloseCallback(closed, None)
-        for event_id in _EVENTS:
-            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, event, None))
+        handle.callback_ids.append(
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
+        )
+        for event_id in _DEVICE_EVENTS:
+            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, device, None))
     except libvirt.libvirtError:
         handle.close()
         raise
