@@ -26,7 +26,7 @@ import sys
 import threading
 import time
 from array import array
-from typing import Any, BinaryIO
+from typing import IO, Any
 
 import libvirt
 
@@ -175,7 +175,7 @@ def main() -> None:
     parent = int(os.environ.get("VMDECK_POLLER_PARENT", os.getppid()))
     _die_with_parent(parent)
     # The pipe moves to private fds; 0 and 1 become /dev/null and stderr so stray output is harmless.
-    inp: BinaryIO = os.fdopen(os.dup(0), "rb", buffering=0)
+    inp: IO[bytes] = os.fdopen(os.dup(0), "rb", buffering=0)
     out = FrameWriter(os.fdopen(os.dup(1), "wb"))
     devnull = os.open(os.devnull, os.O_RDONLY)
     os.dup2(devnull, 0)

@@ -241,9 +241,9 @@ class WorkerPoller:
             if plain:
                 sent = {s.host: s.seq for s in snaps}
                 for host, seq, at, took, *_ in samples:
-                    snap = self._last.get(host)
-                    if snap is not None and sent.get(host, -1) < seq:
-                        every.append(replace(snap, seq=seq, polled_at=at, poll_seconds=took))
+                    last = self._last.get(host)
+                    if last is not None and sent.get(host, -1) < seq:
+                        every.append(replace(last, seq=seq, polled_at=at, poll_seconds=took))
             listeners = list(self._event_subscribers) if events else []
         for host, at, cpu, memory, uuids, packed in recorded:
             rates = array("f")

@@ -11,7 +11,7 @@ import contextlib
 import pickle
 import struct
 import threading
-from typing import BinaryIO
+from typing import IO
 
 _HEADER = struct.Struct("!I")
 MAX_FRAME = 1 << 30
@@ -20,7 +20,7 @@ MAX_FRAME = 1 << 30
 class FrameWriter:
     """Writes whole frames from any thread (one lock: frames never interleave)."""
 
-    def __init__(self, stream: BinaryIO) -> None:
+    def __init__(self, stream: IO[bytes]) -> None:
         self._stream = stream
         self._lock = threading.Lock()
 
@@ -37,7 +37,7 @@ class FrameWriter:
             self._stream.close()
 
 
-def read_frame(stream: BinaryIO) -> object | None:
+def read_frame(stream: IO[bytes]) -> object | None:
     """The next message, or None at end of stream (the other process is gone)."""
     header = _read_exactly(stream, _HEADER.size)
     if header is None:
@@ -48,10 +48,11 @@ def read_frame(stream: BinaryIO) -> object | None:
     payload = _read_exactly(stream, size)
     if payload is None:
         return None
-    return pickle.loads(payload)
+    message: object = pickle.loads(payload)
+    return message
 
 
-def _read_exactly(stream: BinaryIO, size: int) -> bytes | None:
+def _read_exactly(stream: IO[bytes], size: int) -> bytes | None:
     chunks = []
     left = size
     while left:
