@@ -142,6 +142,9 @@ class Poller:
         self._slots: dict[str, _Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
         self._event_subscribers: list[EventCallback] = []
+        # host -> seq of its newest snapshot when that one looks like the one before it (the reader
+        # said nothing visible moved): changes_only subscribers then skip the per-domain comparison
+        self._same_view: dict[str, int] = {}
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._live_workers = 0
@@ -163,7 +166,7 @@ class Poller:
         once when the host was added) are given to it at once, from the calling thread.
         """
         if changes_only:
-            callback = _ChangesOnly(callback)
+            callback = _ChangesOnly(callback, self._looks_like_previous)
         with self._lock:
             self._subscribers.append(callback)
             already = [s.last for s in self._slots.values() if s.last is not None] if current else []
@@ -621,6 +624,13 @@ class Poller:
                 poll_seconds=took,
                 seq=slot.seq,
             )
+            if (
+                previous is not None
+                and previous.status is HostStatus.CONNECTED
+                and not slot.reader.view_changed
+                and previous.node == node
+            ):
+                self._same_view[slot.record.name] = snap.seq
             self.history.record(snap)
         elif previous is not None and status is not HostStatus.DISABLED:
             # Keep the last known facts (marked by polled_at) so the UI can show them as stale.
@@ -631,6 +641,9 @@ class Poller:
         if status is not HostStatus.CONNECTING:
             slot.settled = snap
         return snap
+
+    def _looks_like_previous(self, snap: HostSnapshot) -> bool:
+        return self._same_view.get(snap.host) == snap.seq  # a dict read: safe without the lock
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:
         if not snapshots:
@@ -684,8 +697,11 @@ class _ChangesOnly:
     passed on. Deliveries come from several poller threads, hence the lock; a snapshot older than the
     last one passed on (a late thread) is dropped."""
 
-    def __init__(self, callback: SnapshotCallback) -> None:
+    def __init__(
+        self, callback: SnapshotCallback, same_as_previous: Callable[[HostSnapshot], bool] | None = None
+    ) -> None:
         self._callback = callback
+        self._same_as_previous = same_as_previous
         self._lock = threading.Lock()
         self._last: dict[str, HostSnapshot] = {}
 
@@ -693,12 +709,20 @@ class _ChangesOnly:
         with self._lock:
             last = self._last.get(snap.host)
             # A new URI is a new slot whose sequence starts again: never compare across it.
-            if last is not None and last.uri == snap.uri and (snap.seq <= last.seq or snap.looks_like(last)):
+            if last is not None and last.uri == snap.uri and (snap.seq <= last.seq or self._same(snap, last)):
                 if snap.seq > last.seq:
                     self._last[snap.host] = snap
                 return
             self._last[snap.host] = snap
         self._callback(snap)
+
+    def _same(self, snap: HostSnapshot, last: HostSnapshot) -> bool:
+        # The poller knows when a snapshot looks like its predecessor, which is `last` when the
+        # sequence numbers follow each other: no need to compare every domain again.
+        hinted = (
+            self._same_as_previous is not None and last.seq == snap.seq - 1 and self._same_as_previous(snap)
+        )
+        return hinted or snap.looks_like(last)
 
 
 class SnapshotBatcher:

@@ -28,6 +28,12 @@ _BULK_STATS = (
     | libvirt.VIR_DOMAIN_STATS_VCPU
 )
 _INACTIVE = (DomainState.SHUTOFF, DomainState.CRASHED, DomainState.NOSTATE)
+# libvirt's state code -> DomainState in one dict lookup (from_code walks the enum on every call)
+_STATES = {code: DomainState.from_code(code) for code in range(len(DomainState))}
+
+
+def _by_name(d: DomainFacts) -> tuple[str, str]:
+    return (d.name, d.uuid)
 
 
 def bulk_info(stats: dict[str, object]) -> tuple[int, int, int, int, int] | None:
@@ -88,13 +94,16 @@ class HostReader:
     # uuid -> (event epoch, state when read, PCI hostdevs, lease address)
     _xml: dict[str, tuple[int, DomainState, tuple[str, ...], str | None]] = field(default_factory=dict)
     _cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
+    _facts: dict[str, DomainFacts] = field(default_factory=dict)  # uuid -> the previous call's facts
     _node_memory_stats: bool = True
+    view_changed: bool = True  # what the last domains() call returned differs from the one before
     bulk: bool = True  # getAllDomainStats works on this connection (cleared when the driver refuses it)
 
     def reset(self) -> None:
         """After a reconnect nothing cached can be trusted."""
         self._xml.clear()
         self._cpu.clear()
+        self._facts.clear()
         self._node_memory_stats = True
         self.bulk = True
 
@@ -112,37 +121,76 @@ class HostReader:
         )
 
     def domains(self, conn: libvirt.virConnect, now: float) -> tuple[DomainFacts, ...]:
+        """Every domain's facts. The steady path makes one bulk call per host (plus `info` per domain
+        on a driver whose bulk statistics lack fields); XML is read only for a new domain, one whose
+        state changed, after an event, or every `refresh_every` polls. `view_changed` says afterwards
+        whether anything an admin sees differs from the previous call's result."""
         self._polls += 1
         full_refresh = self._polls % self.refresh_every == 0
+        epoch = self.xml_epoch
+        xml_cache = self._xml
+        previous = self._facts
         out = []
-        alive: set[str] = set()
         fallbacks = 0
+        changed = False
         for dom, stats in self._listing(conn):
             try:
                 fields = bulk_info(stats) if stats is not None else None
-                fallbacks += fields is None
-                state_code, max_kib, kib, vcpus, cpu_time = fields if fields is not None else dom.info()
+                if fields is None:
+                    fallbacks += 1
+                    fields = dom.info()
                 uuid = dom.UUIDString()
-                state = DomainState.from_code(int(state_code))
-                cached = self._xml.get(uuid)
-                if full_refresh or cached is None or cached[0] != self.xml_epoch or cached[1] is not state:
+                state = _STATES.get(fields[0], DomainState.NOSTATE)
+                cached = xml_cache.get(uuid)
+                if full_refresh or cached is None or cached[0] != epoch or cached[1] is not state:
                     xml = dom.XMLDesc(0)
                     hostdevs = parse_hostdevs(xml)
                     # Only a running guest with a NIC can hold a lease: skip the lookup otherwise.
                     running = state is DomainState.RUNNING and "<interface" in xml
                     address = lease_address(dom) if running else None
-                    self._xml[uuid] = (self.xml_epoch, state, hostdevs, address)
+                    xml_cache[uuid] = (epoch, state, hostdevs, address)
                 else:
                     hostdevs, address = cached[2], cached[3]
+                name = dom.name()
             except libvirt.libvirtError as exc:
                 # Undefined between the listing and the read: it is simply gone.
                 if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
                     continue
                 raise
-            alive.add(uuid)
-            out.append(
-                DomainFacts(
-                    name=dom.name(),
+            _, max_kib, kib, vcpus, cpu_time = fields
+            rate = self._rate(uuid, int(cpu_time), now, state)
+            before = previous.get(uuid)
+            if (
+                before is not None
+                and before.cpu_time_ns == cpu_time
+                and before.cpu_rate == rate
+                and before.state is state
+                and before.vcpus == vcpus
+                and before.memory == kib * 1024
+                and before.max_memory == max_kib * 1024
+                and before.hostdevs == hostdevs
+                and before.address == address
+                and before.name == name
+            ):
+                facts = before  # nothing moved (a stopped guest): the same object
+            else:
+                changed = (
+                    changed
+                    or before is None
+                    or before.visible()
+                    != (
+                        uuid,
+                        name,
+                        state,
+                        int(vcpus),
+                        int(kib) * 1024,
+                        int(max_kib) * 1024,
+                        hostdevs,
+                        address,
+                    )
+                )
+                facts = DomainFacts(
+                    name=name,
                     uuid=uuid,
                     state=state,
                     vcpus=int(vcpus),
@@ -150,17 +198,22 @@ class HostReader:
                     max_memory=int(max_kib) * 1024,
                     hostdevs=hostdevs,
                     cpu_time_ns=int(cpu_time),
-                    cpu_rate=self._rate(uuid, int(cpu_time), now, state),
+                    cpu_rate=rate,
                     address=address,
                 )
-            )
+            out.append(facts)
         if self.bulk and out and fallbacks == len(out):
             self.bulk = False  # the driver reports no more than the state (the test driver): one call less
-        for gone in set(self._xml) - alive:
-            del self._xml[gone]
-        for gone in set(self._cpu) - alive:
-            del self._cpu[gone]
-        out.sort(key=lambda d: (d.name, d.uuid))
+        current = {d.uuid: d for d in out}
+        if len(current) != len(previous) or changed or any(u not in previous for u in current):
+            changed = True
+            for gone in set(xml_cache) - current.keys():
+                del xml_cache[gone]
+            for gone in set(self._cpu) - current.keys():
+                del self._cpu[gone]
+        self._facts = current
+        out.sort(key=_by_name)
+        self.view_changed = changed
         return tuple(out)
 
     def _listing(self, conn: libvirt.virConnect) -> list[tuple[libvirt.virDomain, dict[str, object] | None]]:
