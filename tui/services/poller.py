@@ -129,8 +129,11 @@ class Poller:
         settings: PollerSettings | None = None,
         *,
         seq_base: int = 0,
+        keep_history: bool = True,
     ) -> None:
-        """`seq_base`: sequence numbers start above it (a restarted worker continues its numbering)."""
+        """`seq_base`: sequence numbers start above it (a restarted worker continues its numbering);
+        without `keep_history` no load history is kept (the worker: the console keeps it)."""
+        self._keep_history = keep_history
         self.settings = settings or PollerSettings()
         self._seq_base = seq_base
         self.config = config
@@ -631,7 +634,8 @@ class Poller:
                 and previous.node == node
             ):
                 self._same_view[slot.record.name] = snap.seq
-            self.history.record(snap)
+            if self._keep_history:
+                self.history.record(snap)
         elif previous is not None and status is not HostStatus.DISABLED:
             # Keep the last known facts (marked by polled_at) so the UI can show them as stale.
             snap = replace(previous, status=status, error=error, seq=slot.seq, uri=slot.record.uri)

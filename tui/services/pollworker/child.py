@@ -55,11 +55,28 @@ class _Outbox:
         self._samples: list[Sample] = []
         self._events: list[LifecycleEvent] = []
         self._uuids: dict[str, tuple[str, ...]] = {}  # per host, the VM UUIDs of its last sample
+        self._sent: dict[str, HostSnapshot] = {}  # per host, the snapshot the console holds
 
     def changed(self, snap: HostSnapshot) -> None:
         with self._cond:
             self._snaps[snap.host] = snap
+            self._sent[snap.host] = snap
             self._cond.notify()
+
+    def compact(self, snaps: dict[str, HostSnapshot]) -> list[object]:
+        """poll_once's answer: a snapshot where the console's copy looks different, else only
+        (host, seq, polled_at, poll_seconds) to bring its copy up to date."""
+        out: list[object] = []
+        with self._cond:
+            for host, snap in snaps.items():
+                # one still waiting in the outbox has not reached the console yet
+                held = self._sent.get(host) if host not in self._snaps else None
+                if held is None or held.uri != snap.uri or not snap.looks_like(held):
+                    self._sent[host] = snap
+                    out.append(snap)
+                else:
+                    out.append((host, snap.seq, snap.polled_at, snap.poll_seconds))
+        return out
 
     def polled(self, snap: HostSnapshot) -> None:
         sample = load_sample(snap)
@@ -96,9 +113,10 @@ class _Outbox:
 
 
 class _Worker:
-    def __init__(self, out: FrameWriter, poller: Poller) -> None:
+    def __init__(self, out: FrameWriter, poller: Poller, outbox: _Outbox) -> None:
         self.out = out
         self.poller = poller
+        self.outbox = outbox
 
     def reply(self, req: int, ok: bool, value: object) -> None:
         try:
@@ -123,7 +141,7 @@ class _Worker:
         self.reply(req, True, value)
 
     def poll_once(self, req: int, timeout: float | None) -> None:
-        self.reply(req, True, self.poller.poll_once(timeout))
+        self.reply(req, True, self.outbox.compact(self.poller.poll_once(timeout)))
 
     def handle(self, message: tuple[Any, ...]) -> None:
         kind = message[0]
@@ -185,14 +203,14 @@ def main() -> None:
         os._exit(2)
     _, records, config, settings, seq_base = init
     ensure_runtime()
-    poller = Poller(records, config, settings, seq_base=seq_base)
+    poller = Poller(records, config, settings, seq_base=seq_base, keep_history=False)
     remote.serve_connections(poller.connection)
     outbox = _Outbox(out)
     poller.subscribe(outbox.changed, changes_only=True, current=True)
     poller.subscribe(outbox.polled)
     poller.subscribe_events(outbox.event)
     threading.Thread(target=outbox.run, name="worker-outbox", daemon=True).start()
-    worker = _Worker(out, poller)
+    worker = _Worker(out, poller, outbox)
     out.send(("ready", os.getpid()))
     while True:
         try:

@@ -227,7 +227,9 @@ class WorkerPoller:
             self.stats.batches += 1
             self.stats.samples += len(samples)
             for snap in snaps:
-                self._last[snap.host] = snap
+                current = self._last.get(snap.host)
+                if current is None or current.seq < snap.seq or current.uri != snap.uri:
+                    self._last[snap.host] = snap  # (a poll_once answer may have brought a newer one)
                 self._max_seq = max(self._max_seq, snap.seq)
             recorded = []
             for host, seq, at, took, cpu, memory, packed, uuids in samples:
@@ -407,16 +409,24 @@ class WorkerPoller:
             req = next(self._requests)
             self._calls[req] = call
         if self._send(("poll_once", req, bound)) and call.done.wait(bound + 10.0) and call.ok:
-            snaps: dict[str, HostSnapshot] = call.value
+            hosts = []
             with self._lock:
-                for snap in snaps.values():
-                    current = self._last.get(snap.host)
-                    if current is None or current.seq <= snap.seq:
-                        self._last[snap.host] = snap
-                        self._fresh.pop(snap.host, None)
-                    self._max_seq = max(self._max_seq, snap.seq)
+                for item in call.value:
+                    if isinstance(item, HostSnapshot):
+                        current = self._last.get(item.host)
+                        if current is None or current.seq <= item.seq or current.uri != item.uri:
+                            self._last[item.host] = item
+                        host, seq = item.host, item.seq
+                    else:
+                        host, seq, at, took = item
+                        known = self._fresh.get(host)
+                        if known is None or known[0] < seq:
+                            self._fresh[host] = (seq, at, took)
+                    self._max_seq = max(self._max_seq, seq)
+                    hosts.append(host)
             self.stats.last_cycle_s = time.monotonic() - began
-            return snaps
+            snaps = self.snapshots()
+            return {h: snaps[h] for h in hosts if h in snaps}
         with self._lock:
             self._calls.pop(req, None)
         return self.snapshots()
