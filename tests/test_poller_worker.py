@@ -31,6 +31,7 @@ from tui.services.pollworker.client import RESTART_DELAY_S
 
 from . import testbed
 from .livefixtures import make_config, wait_for
+from .test_poller_starvation import black_holes
 from .test_ui_actions import confirm, facts, finished, notes, on_vms_pane, running_vm
 from .test_ui_console import SIZE, console, polled
 from .test_ui_console import wait_for as pilot_wait
@@ -184,6 +185,28 @@ async def test_console_through_the_worker_sees_polls_and_its_action(tmp_path: Pa
         second = app.poller.pid
     assert second is not None
     assert gone_within(second, 2.0)
+
+
+def test_close_never_waits_for_a_hung_host(tmp_path: Path) -> None:
+    (healthy,) = fake_fleet(tmp_path / "fleet", 1, 2)
+    with black_holes(1) as (port,):
+        hung = HostRecord("hung", f"qemu+tcp://127.0.0.1:{port}/system", "pool1", "libvirt1")
+        # bounds far beyond the test: only close() not waiting for the hung open() can end it
+        settings = PollerSettings(open_timeout=600.0, call_timeout=600.0)
+        poller = WorkerPoller([hung, healthy], make_config(), settings)
+        poller.start()
+        until(
+            lambda: (
+                poller.snapshots().get(healthy.name) is not None and poller.snapshots()[healthy.name].live
+            ),
+            "the healthy host",
+        )
+        until(lambda: poller.snapshots().get("hung") is not None, "the hung host's first snapshot")
+        assert poller.snapshots()["hung"].status is HostStatus.CONNECTING  # its open() is still blocked
+        pid = poller.pid
+        assert pid is not None
+        poller.close()
+        assert not alive(pid)  # close() returned with the worker gone, its open() still unanswered
 
 
 ORPHAN_SCRIPT = textwrap.dedent(
