@@ -169,6 +169,11 @@ async def test_console_through_the_worker_sees_polls_and_its_action(tmp_path: Pa
         pid = app.poller.pid
         assert pid is not None
         assert alive(pid)
+        await pilot_wait(
+            pilot,
+            lambda: any(d.state is DomainState.RUNNING for d in app.view.domains("pool2-01")),
+            "pool2-01",
+        )
         vm = running_vm(app, "pool2-01")
         await on_vms_pane(pilot, "pool2-01", vm)
         await pilot.press("k")

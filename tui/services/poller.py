@@ -258,10 +258,12 @@ class Poller:
         self._deliver(published)
 
     def request_poll(self, name: str) -> None:
-        """Poll this host as soon as possible (an event's hint, or the user's "refresh")."""
+        """Poll this host as soon as possible (an event's hint, an action's or the user's "refresh"),
+        reading every domain's XML again: what was asked about may have changed without an event."""
         with self._lock:
             slot = self._slots.get(name)
             if slot is not None and slot.disabled is None:
+                slot.reader.xml_epoch += 1
                 slot.due = min(slot.due, time.monotonic())
                 slot.again = slot.again or slot.queued or slot.started is not None
                 self._wake.notify_all()

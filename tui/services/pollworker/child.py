@@ -3,7 +3,8 @@
 Started by `WorkerPoller` as `python -m tui.services.pollworker.child`. fd 0 and fd 1 are the pipe
 (framing.py) and are moved out of the way at once, so nothing libvirt or Python prints can corrupt a
 frame. What goes back, in one "batch" message every BATCH_S at most:
-- the snapshots of hosts whose view changed (`changes_only`), the newest per host;
+- the snapshots of hosts whose view changed (`changes_only`), the newest per host ("connecting" only
+  once an open has lasted CONNECTING_HOLD_S: a host that answers at once never flickers);
 - one compact load sample per connected poll (sequence number, poll time, host CPU and memory use,
   the VMs' CPU rates; their UUIDs only when the host's set of VMs changed), which the console's
   LoadHistory records and which advance its copy of the host's sequence number;
@@ -31,7 +32,7 @@ from typing import IO, Any
 import libvirt
 
 from tui.core.lifecycle import LifecycleEvent
-from tui.core.live import HostSnapshot
+from tui.core.live import HostSnapshot, HostStatus
 from tui.services.libvirt import ensure_runtime
 from tui.services.libvirt.errors import libvirt_error
 from tui.services.loadhistory import load_sample
@@ -40,6 +41,7 @@ from tui.services.pollworker import remote
 from tui.services.pollworker.framing import FrameWriter, read_frame
 
 BATCH_S = 0.05  # news is coalesced this long: one message (one console wake-up) per batch
+CONNECTING_HOLD_S = 0.5
 PARENT_CHECK_S = 1.0
 
 Sample = tuple[str, int, float, float | None, float, float, bytes, tuple[str, ...] | None]
@@ -56,12 +58,30 @@ class _Outbox:
         self._events: list[LifecycleEvent] = []
         self._uuids: dict[str, tuple[str, ...]] = {}  # per host, the VM UUIDs of its last sample
         self._sent: dict[str, HostSnapshot] = {}  # per host, the snapshot the console holds
+        self._connecting: dict[str, tuple[HostSnapshot, float]] = {}  # held back until the deadline
 
     def changed(self, snap: HostSnapshot) -> None:
         with self._cond:
+            if snap.status is HostStatus.CONNECTING:
+                # Most opens take milliseconds: "connecting" is said only when one lasts longer.
+                self._connecting[snap.host] = (snap, time.monotonic() + CONNECTING_HOLD_S)
+                self._cond.notify()
+                return
+            self._connecting.pop(snap.host, None)
             self._snaps[snap.host] = snap
             self._sent[snap.host] = snap
             self._cond.notify()
+
+    def _due_connecting_locked(self, now: float) -> float | None:
+        """Move "connecting" snapshots held long enough into the batch; the next deadline, if any."""
+        next_due = None
+        for host, (snap, due) in list(self._connecting.items()):
+            if due <= now:
+                del self._connecting[host]
+                self._snaps[host] = self._sent[host] = snap
+            elif next_due is None or due < next_due:
+                next_due = due
+        return next_due
 
     def compact(self, snaps: dict[str, HostSnapshot]) -> list[object]:
         """poll_once's answer: a snapshot where the console's copy looks different, else only
@@ -99,10 +119,14 @@ class _Outbox:
     def run(self) -> None:
         while True:
             with self._cond:
-                while not (self._snaps or self._samples or self._events):
-                    self._cond.wait()
+                while True:
+                    next_due = self._due_connecting_locked(time.monotonic())
+                    if self._snaps or self._samples or self._events:
+                        break
+                    self._cond.wait(None if next_due is None else max(0.0, next_due - time.monotonic()))
             time.sleep(BATCH_S)  # let the rest of a burst arrive
             with self._cond:
+                self._due_connecting_locked(time.monotonic())
                 snaps, self._snaps = list(self._snaps.values()), {}
                 samples, self._samples = self._samples, []
                 events, self._events = self._events, []
