@@ -58,6 +58,15 @@ class Ring:
         self._next = (i + 1) % SLOTS
         self._count = min(self._count + 1, SLOTS)
 
+    def add1(self, at: float, value: float) -> None:
+        """add() for a one-column ring (a VM's), without the general loop: called per VM per poll."""
+        i = self._next
+        self._times[i] = at
+        self._columns[0][i] = value
+        self._next = (i + 1) % SLOTS
+        if self._count < SLOTS:
+            self._count += 1
+
     def read(self, since: float, last: int | None = None) -> list[tuple[float, ...]]:
         """(time, value...) of the samples at or after `since` (only the newest `last`), oldest
         first; NaN: unknown."""
@@ -104,16 +113,18 @@ class LoadHistory:
         with self._lock:
             self._hosts.setdefault(host, Ring(2)).add(at, cpu, memory)
             vms = self._vms.setdefault(host, {})
-            if len(vms) != len(uuids) or any(u not in vms for u in uuids):
-                present = set(uuids)
-                for uuid in list(vms):
-                    if uuid not in present:
-                        del vms[uuid]  # gone from the host: its history goes too (bounded by VMs now)
+            added = False
             for uuid, rate in zip(uuids, rates, strict=True):
                 ring = vms.get(uuid)
                 if ring is None:
                     ring = vms[uuid] = Ring(1)
-                ring.add(at, rate)
+                    added = True
+                ring.add1(at, rate)
+            if added or len(vms) != len(uuids):
+                present = set(uuids)
+                for uuid in list(vms):
+                    if uuid not in present:
+                        del vms[uuid]  # gone from the host: its history goes too (bounded by VMs now)
 
     def forget(self, names: Iterable[str]) -> None:
         with self._lock:
