@@ -42,6 +42,7 @@ from tui.services.pollworker.framing import FrameWriter, read_frame
 
 BATCH_S = 0.05  # news is coalesced this long: one message (one console wake-up) per batch
 CONNECTING_HOLD_S = 0.5
+MAX_PENDING = 50_000  # samples (and events) held while the console does not read: bounded memory
 PARENT_CHECK_S = 1.0
 
 Sample = tuple[str, int, float, float | None, float, float, bytes, tuple[str, ...] | None]
@@ -109,11 +110,19 @@ class _Outbox:
             self._uuids[snap.host] = uuids
             packed = array("f", rates).tobytes()
             self._samples.append((snap.host, snap.seq, at, snap.poll_seconds, cpu, memory, packed, new))
+            if len(self._samples) > MAX_PENDING:
+                # The console stopped reading (suspended with ctrl+z): keep the newest, bounded.
+                # A dropped sample that announced new UUIDs is re-announced by the next one.
+                dropped = self._samples[: len(self._samples) - MAX_PENDING]
+                del self._samples[: len(dropped)]
+                for host, *_ in dropped:
+                    self._uuids.pop(host, None)
             self._cond.notify()
 
     def event(self, event: LifecycleEvent) -> None:
         with self._cond:
             self._events.append(event)
+            del self._events[:-MAX_PENDING]
             self._cond.notify()
 
     def run(self) -> None:

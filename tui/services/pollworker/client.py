@@ -99,6 +99,7 @@ class WorkerPoller:
         self.history = LoadHistory()
         self._lock = threading.Lock()
         self._records = list(hosts)
+        self._names = {r.name for r in self._records}
         self._last: dict[str, HostSnapshot] = {}
         self._fresh: dict[str, tuple[int, float, float | None]] = {}  # newer poll, same view
         self._uuids: dict[str, tuple[str, ...]] = {}
@@ -227,6 +228,8 @@ class WorkerPoller:
             self.stats.batches += 1
             self.stats.samples += len(samples)
             for snap in snaps:
+                if snap.host not in self._names:
+                    continue  # removed by set_hosts while this batch was on its way
                 current = self._last.get(snap.host)
                 if current is None or current.seq < snap.seq or current.uri != snap.uri:
                     self._last[snap.host] = snap  # (a poll_once answer may have brought a newer one)
@@ -372,7 +375,7 @@ class WorkerPoller:
         records = list(hosts)
         with self._lock:
             self._records = records
-            wanted = {r.name for r in records}
+            self._names = wanted = {r.name for r in records}
             for gone in [h for h in self._last if h not in wanted]:
                 del self._last[gone]
                 self._fresh.pop(gone, None)
