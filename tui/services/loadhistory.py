@@ -15,13 +15,28 @@ import math
 import threading
 import time
 from array import array
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from tui.core.live import DomainState, HostSnapshot
 
 WINDOW_S = 3600.0
 SLOTS = 360  # one sample per 10 s over an hour: the realm's usual poll period
 NAN = math.nan
+
+
+def load_sample(snap: HostSnapshot) -> tuple[float, float, float, list[float]] | None:
+    """(time, host CPU use, memory use, each VM's CPU rate in domain order; NaN: unknown) of a
+    connected snapshot, or None for one that is not."""
+    if not snap.live or snap.node is None:
+        return None
+    when = snap.polled_at or time.time()
+    cpus = max(1, snap.node.cpus)
+    rates = [d.cpu_rate for d in snap.domains]
+    known = [r for r in rates if r is not None]
+    cpu = sum(known) / cpus if known or not rates else NAN
+    running = sum(d.memory for d in snap.domains if d.state is DomainState.RUNNING)
+    memory = running / snap.node.memory if snap.node.memory else NAN
+    return when, cpu, memory, [NAN if r is None else r for r in rates]
 
 
 class Ring:
@@ -42,6 +57,15 @@ class Ring:
             column[i] = value
         self._next = (i + 1) % SLOTS
         self._count = min(self._count + 1, SLOTS)
+
+    def add1(self, at: float, value: float) -> None:
+        """add() for a one-column ring (a VM's), without the general loop: called per VM per poll."""
+        i = self._next
+        self._times[i] = at
+        self._columns[0][i] = value
+        self._next = (i + 1) % SLOTS
+        if self._count < SLOTS:
+            self._count += 1
 
     def read(self, since: float, last: int | None = None) -> list[tuple[float, ...]]:
         """(time, value...) of the samples at or after `since` (only the newest `last`), oldest
@@ -74,25 +98,33 @@ class LoadHistory:
         self._vms: dict[str, dict[str, Ring]] = {}  # host -> VM UUID -> ring
 
     def record(self, snap: HostSnapshot, at: float | None = None) -> None:
-        if not snap.live or snap.node is None:
+        sample = load_sample(snap)
+        if sample is None:
             return
-        when = at if at is not None else (snap.polled_at or time.time())
-        cpus = max(1, snap.node.cpus)
-        rates = [d.cpu_rate for d in snap.domains]
-        known = [r for r in rates if r is not None]
-        cpu = sum(known) / cpus if known or not rates else NAN
-        running = [d for d in snap.domains if d.state is DomainState.RUNNING]
-        memory = sum(d.memory for d in running) / snap.node.memory if snap.node.memory else NAN
+        when, cpu, memory, rates = sample
+        self.record_sample(
+            snap.host, at if at is not None else when, cpu, memory, tuple(d.uuid for d in snap.domains), rates
+        )
+
+    def record_sample(
+        self, host: str, at: float, cpu: float, memory: float, uuids: tuple[str, ...], rates: Sequence[float]
+    ) -> None:
+        """One poll's figures as `load_sample` computed them (the poller worker sends just these)."""
         with self._lock:
-            self._hosts.setdefault(snap.host, Ring(2)).add(when, cpu, memory)
-            vms = self._vms.setdefault(snap.host, {})
-            present = {d.uuid for d in snap.domains}
-            for uuid in list(vms):
-                if uuid not in present:
-                    del vms[uuid]  # gone from the host: its history goes too (bounded by VMs now)
-            for d in snap.domains:
-                rate = d.cpu_rate if d.cpu_rate is not None else NAN
-                vms.setdefault(d.uuid, Ring(1)).add(when, rate)
+            self._hosts.setdefault(host, Ring(2)).add(at, cpu, memory)
+            vms = self._vms.setdefault(host, {})
+            added = False
+            for uuid, rate in zip(uuids, rates, strict=True):
+                ring = vms.get(uuid)
+                if ring is None:
+                    ring = vms[uuid] = Ring(1)
+                    added = True
+                ring.add1(at, rate)
+            if added or len(vms) != len(uuids):
+                present = set(uuids)
+                for uuid in list(vms):
+                    if uuid not in present:
+                        del vms[uuid]  # gone from the host: its history goes too (bounded by VMs now)
 
     def forget(self, names: Iterable[str]) -> None:
         with self._lock:

@@ -7,7 +7,8 @@ Threads, and why:
   is re-armed only when its poll completes, so polls never overlap;
 - an attempt that must open a connection first runs in a thread of its own, never in the pool: a
   host that accepts TCP and never answers blocks open() for its whole bound, and fifty such hosts
-  queued in a pool of four would hold a healthy host's poll back for minutes;
+  queued in a pool of four would hold a healthy host's poll back for minutes (a test-driver host,
+  whose open() cannot hang, opens in the pool);
 - every thread is a daemon: a call that hangs on a dead host can never keep the process alive.
 
 The watchdog is what keeps bad hosts from stalling the rest, whatever their number: a pool worker
@@ -32,6 +33,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol, TypeVar
 
 import libvirt
 
@@ -40,11 +42,14 @@ from tui.core.lifecycle import LifecycleEvent
 from tui.core.live import DomainFacts, HostSnapshot, HostStatus, NodeFacts
 from tui.core.model import DEFAULT_POLL_FREQUENCY_S, VmConfig
 from tui.services.libvirt import Connection, HostReader, NodeFileMissing, open_connection
-from tui.services.libvirt.events import lifecycle_event
+from tui.services.libvirt.errors import libvirt_error
+from tui.services.libvirt.events import detail_word, event_word
 from tui.services.loadhistory import LoadHistory
 
 SnapshotCallback = Callable[[HostSnapshot], None]
-EventSubscriber = Callable[[LifecycleEvent], None]
+EventCallback = Callable[[LifecycleEvent], None]
+NoticeCallback = Callable[[str], None]
+T = TypeVar("T")
 
 MAX_ABANDONED = 2  # stuck calls per host before we stop retrying it until one returns
 EVENT_DEBOUNCE_S = 0.1  # an event burst (RESUMED + STARTED, ...) becomes one poll
@@ -123,17 +128,31 @@ class Poller:
         hosts: Iterable[HostRecord],
         config: VmConfig | None = None,
         settings: PollerSettings | None = None,
+        *,
+        seq_base: int = 0,
+        keep_history: bool = True,
     ) -> None:
+        """`seq_base`: sequence numbers start above it (a restarted worker continues its numbering);
+        without `keep_history` no load history is kept (the worker: the console keeps it)."""
+        self._keep_history = keep_history
         self.settings = settings or PollerSettings()
+        self._seq_base = seq_base
         self.config = config
         self.stats = _Stats()
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)  # the dispatcher: something became due
         self._done = threading.Condition(self._lock)  # poll_once: an attempt finished
+        # poll_once rescans its hosts (O(hosts)) only when enough attempts have ended for all of them
+        # to be done, or every 50 ms: waking at each of 2,000 completions cost more than the polls.
+        self._ended = 0  # attempts ended so far
+        self._wake_poll_once_at: int | None = None
         self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
         self._slots: dict[str, _Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
-        self._event_subscribers: list[EventSubscriber] = []
+        self._event_subscribers: list[EventCallback] = []
+        # host -> seq of its newest snapshot when that one looks like the one before it (the reader
+        # said nothing visible moved): changes_only subscribers then skip the per-domain comparison
+        self._same_view: dict[str, int] = {}
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._live_workers = 0
@@ -155,7 +174,7 @@ class Poller:
         once when the host was added) are given to it at once, from the calling thread.
         """
         if changes_only:
-            callback = _ChangesOnly(callback)
+            callback = _ChangesOnly(callback, self._looks_like_previous)
         with self._lock:
             self._subscribers.append(callback)
             already = [s.last for s in self._slots.values() if s.last is not None] if current else []
@@ -168,12 +187,10 @@ class Poller:
 
         return unsubscribe
 
-    def subscribe_events(self, callback: EventSubscriber) -> Callable[[], None]:
-        """Call `callback(event)` for every domain lifecycle event heard on any host's connection.
-
-        Called on libvirt's event-loop thread: the subscriber must only hand the event on. Events are
-        hints (the next poll is the truth) and are not kept: a subscriber hears those after it came.
-        """
+    def subscribe_events(self, callback: EventCallback) -> Callable[[], None]:
+        """Call `callback(event)` for every lifecycle event heard on a host's connection, from
+        libvirt's event-loop thread: it must only hand the event on. Events only hint: the poll that
+        each one triggers stays the truth."""
         with self._lock:
             self._event_subscribers.append(callback)
 
@@ -193,6 +210,19 @@ class Poller:
             slot = self._slots.get(name)
             conn = slot.conn if slot is not None else None
         return conn.conn if conn is not None and not conn.dead.is_set() else None
+
+    def run_on(self, host: str, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(connection, *args)` on the host's live connection (here: in this thread). The poller
+        worker runs the same call in its process, so `fn` is a module-level function and `args`
+        picklable. Raises libvirtError when the host is not connected."""
+        conn = self.connection(host)
+        if conn is None:
+            raise libvirt_error(f"host {host!r} is not connected")
+        return fn(conn, *args)
+
+    def subscribe_notices(self, callback: NoticeCallback) -> Callable[[], None]:
+        """Notices about the poller itself (the worker restarted): an in-process poller has none."""
+        return lambda: None
 
     def set_hosts(self, hosts: Iterable[HostRecord]) -> None:
         """Apply an inventory change: new hosts are polled at once, removed or disabled ones closed."""
@@ -216,6 +246,7 @@ class Poller:
                     slot = _Slot(
                         record, self._period(record), disabled, HostReader(self.settings.xml_refresh_every)
                     )
+                    slot.seq = self._seq_base
                     self._slots[name] = slot
                 elif slot.record == record and slot.disabled == disabled:
                     continue  # unchanged: keep its schedule (a change to one host re-polls only that one)
@@ -232,10 +263,12 @@ class Poller:
         self._deliver(published)
 
     def request_poll(self, name: str) -> None:
-        """Poll this host as soon as possible (an event's hint, or the user's "refresh")."""
+        """Poll this host as soon as possible (an event's hint, an action's or the user's "refresh"),
+        reading every domain's XML again: what was asked about may have changed without an event."""
         with self._lock:
             slot = self._slots.get(name)
             if slot is not None and slot.disabled is None:
+                slot.reader.xml_epoch += 1
                 slot.due = min(slot.due, time.monotonic())
                 slot.again = slot.again or slot.queued or slot.started is not None
                 self._wake.notify_all()
@@ -299,11 +332,14 @@ class Poller:
         self.start()
         deadline = began + bound
         with self._lock:
+            waiting = dict(targets)
             while True:
-                pending = [n for n, t in targets.items() if self._pending_locked(n, t)]
-                if not pending or time.monotonic() >= deadline:
+                waiting = {n: t for n, t in waiting.items() if self._pending_locked(n, t)}
+                if not waiting or time.monotonic() >= deadline:
                     break
+                self._wake_poll_once_at = self._ended + len(waiting)
                 self._done.wait(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+            self._wake_poll_once_at = None
             # Whatever is still in flight at the deadline gets its final answer now: every host in the
             # result is connected, unreachable or disabled, never left "connecting".
             for name, target in targets.items():
@@ -365,7 +401,7 @@ class Poller:
                     if slot.abandoned >= MAX_ABANDONED:
                         continue
                     if slot.due <= now + DISPATCH_SLACK_S:
-                        if slot.conn is None or slot.conn.dead.is_set():
+                        if (slot.conn is None or slot.conn.dead.is_set()) and not _opens_in_pool(slot):
                             self._spawn_opener_locked(name, slot)
                         else:
                             slot.queued = True
@@ -415,8 +451,13 @@ class Poller:
         self.stats.abandoned += 1
         what = "connecting" if slot.phase == "open" else "polling"
         error = f"no answer within {bound:g} s while {what}; retrying with backoff"
-        self._done.notify_all()
+        self._attempt_ended_locked()
         return self._publish_locked(slot, HostStatus.UNREACHABLE, error)
+
+    def _attempt_ended_locked(self) -> None:
+        self._ended += 1
+        if self._wake_poll_once_at is not None and self._ended >= self._wake_poll_once_at:
+            self._done.notify_all()
 
     def _release_worker_locked(self, slot: _Slot) -> None:
         """The pool worker running this slot's attempt is slow: a fresh one takes its place at once;
@@ -469,7 +510,7 @@ class Poller:
                     if slot is not None:
                         slot.queued = False
                     continue
-                if slot.conn is None or slot.conn.dead.is_set():
+                if (slot.conn is None or slot.conn.dead.is_set()) and not _opens_in_pool(slot):
                     # The connection dropped while the host was queued: opening is not pool work.
                     self._spawn_opener_locked(name, slot)
                     continue
@@ -549,13 +590,13 @@ class Poller:
                     snap = self._publish_locked(slot, HostStatus.UNREACHABLE, error)
                 published.append(snap)
                 self._next_due = min(self._next_due, slot.due)
-                self._done.notify_all()
+                self._attempt_ended_locked()
         if late is not None:
             late.close()
         self._deliver(published)
 
     # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
-    def _on_event(self, name: str, vm: str = "", event: int | None = None, detail: int = 0) -> None:
+    def _on_event(self, name: str, vm: str, event: int | None, detail: int | None) -> None:
         with self._lock:
             slot = self._slots.get(name)
             if slot is None or slot.disabled is not None:
@@ -565,13 +606,14 @@ class Poller:
             slot.again = slot.again or slot.queued or slot.started is not None
             self._wake.notify_all()
             listeners = list(self._event_subscribers) if event is not None else []
-        if listeners and event is not None:
-            heard = lifecycle_event(name, vm, event, detail)
-            for callback in listeners:
-                try:
-                    callback(heard)
-                except Exception:
-                    self.stats.callback_errors += 1  # as for snapshots: never stop the event loop
+        if event is None or not listeners:
+            return
+        heard = LifecycleEvent(name, vm, event_word(event), detail_word(event, detail or 0), time.time())
+        for callback in listeners:
+            try:
+                callback(heard)
+            except Exception:
+                self.stats.callback_errors += 1  # a broken listener must not stop the event loop
 
     def _on_close(self, name: str) -> None:
         self.request_poll(name)  # the worker sees conn.dead and reconnects
@@ -600,7 +642,15 @@ class Poller:
                 poll_seconds=took,
                 seq=slot.seq,
             )
-            self.history.record(snap)
+            if (
+                previous is not None
+                and previous.status is HostStatus.CONNECTED
+                and not slot.reader.view_changed
+                and previous.node == node
+            ):
+                self._same_view[slot.record.name] = snap.seq
+            if self._keep_history:
+                self.history.record(snap)
         elif previous is not None and status is not HostStatus.DISABLED:
             # Keep the last known facts (marked by polled_at) so the UI can show them as stale.
             snap = replace(previous, status=status, error=error, seq=slot.seq, uri=slot.record.uri)
@@ -610,6 +660,9 @@ class Poller:
         if status is not HostStatus.CONNECTING:
             slot.settled = snap
         return snap
+
+    def _looks_like_previous(self, snap: HostSnapshot) -> bool:
+        return self._same_view.get(snap.host) == snap.seq  # a dict read: safe without the lock
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:
         if not snapshots:
@@ -635,13 +688,46 @@ class Poller:
             t.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
+def _opens_in_pool(slot: _Slot) -> bool:
+    """A test-driver host's open() only parses its node file in this process: it cannot hang, so it
+    runs on a pool worker like a poll. 2,000 such opens in threads of their own fought over the
+    interpreter lock and over-ran their bound on a busy machine."""
+    return slot.record.uri.startswith("test:")
+
+
+class LivePoller(Protocol):
+    """What the console, the actions and the CLI use of a poller: the in-process `Poller` and the
+    worker-process `WorkerPoller` (tui/services/pollworker) both provide it."""
+
+    settings: PollerSettings
+    history: LoadHistory
+
+    def subscribe(
+        self, callback: SnapshotCallback, *, changes_only: bool = False, current: bool = False
+    ) -> Callable[[], None]: ...
+    def subscribe_events(self, callback: EventCallback) -> Callable[[], None]: ...
+    def subscribe_notices(self, callback: NoticeCallback) -> Callable[[], None]: ...
+    def snapshots(self) -> dict[str, HostSnapshot]: ...
+    def connection(self, name: str) -> Any: ...
+    def run_on(self, host: str, fn: Callable[..., T], *args: Any) -> T: ...
+    def set_hosts(self, hosts: Iterable[HostRecord]) -> None: ...
+    def request_poll(self, name: str) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+    def close(self, wait: float | None = None) -> None: ...
+    def poll_once(self, timeout: float | None = None) -> dict[str, HostSnapshot]: ...
+
+
 class _ChangesOnly:
     """Wraps a subscriber: passes a host's snapshot on only when it looks different from the last one
     passed on. Deliveries come from several poller threads, hence the lock; a snapshot older than the
     last one passed on (a late thread) is dropped."""
 
-    def __init__(self, callback: SnapshotCallback) -> None:
+    def __init__(
+        self, callback: SnapshotCallback, same_as_previous: Callable[[HostSnapshot], bool] | None = None
+    ) -> None:
         self._callback = callback
+        self._same_as_previous = same_as_previous
         self._lock = threading.Lock()
         self._last: dict[str, HostSnapshot] = {}
 
@@ -649,12 +735,20 @@ class _ChangesOnly:
         with self._lock:
             last = self._last.get(snap.host)
             # A new URI is a new slot whose sequence starts again: never compare across it.
-            if last is not None and last.uri == snap.uri and (snap.seq <= last.seq or snap.looks_like(last)):
+            if last is not None and last.uri == snap.uri and (snap.seq <= last.seq or self._same(snap, last)):
                 if snap.seq > last.seq:
                     self._last[snap.host] = snap
                 return
             self._last[snap.host] = snap
         self._callback(snap)
+
+    def _same(self, snap: HostSnapshot, last: HostSnapshot) -> bool:
+        # The poller knows when a snapshot looks like its predecessor, which is `last` when the
+        # sequence numbers follow each other: no need to compare every domain again.
+        hinted = (
+            self._same_as_previous is not None and last.seq == snap.seq - 1 and self._same_as_previous(snap)
+        )
+        return hinted or snap.looks_like(last)
 
 
 class SnapshotBatcher:

@@ -27,7 +27,8 @@ from textual.widgets import Input
 from tui.core.hosts import HostRecord
 from tui.core.model import VmConfig
 from tui.services.actions import ActionSettings, Deck
-from tui.services.poller import Poller, PollerSettings, SnapshotBatcher
+from tui.services.poller import LivePoller, Poller, PollerSettings, SnapshotBatcher
+from tui.services.pollworker import WorkerPoller
 from tui.services.store import FleetStore
 from tui.services.store.feed import watch
 from tui.ui.activity import Activity
@@ -101,7 +102,7 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
         view: FleetView,
         session: Session,
         store: FleetStore | None,
-        poller: Poller | None,
+        poller: LivePoller | None,
         deck: Deck | None,
     ):
         super().__init__()
@@ -138,6 +139,8 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
         self.switch_mode("hosts")
         if self.poller is not None:
             self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
+            # The worker restarted (it died): notify() is one of the calls that may cross threads.
+            self.poller.subscribe_notices(lambda text: self.notify(text, title="poller", severity="warning"))
             self.poller.start()
             self._unsubscribe_events = self.poller.subscribe_events(self.activity_feed.heard)
         self.activity_feed.start()
@@ -200,17 +203,22 @@ def make_app(
     store: FleetStore | None = None,
     poller_settings: PollerSettings | None = None,
     action_settings: ActionSettings | None = None,
+    poller_process: bool = True,
 ) -> VmdeckApp:
     """Build the console from loaded objects (the CLI and the tests both come through here).
 
     With `poller_settings` the console polls its hosts live; with a store it can also act, through a
     Deck on that same poller (the test driver keeps a host's state per connection, so actions must
-    use the poller's connections to be seen by it).
+    use the poller's connections to be seen by it). The poller runs in a worker process
+    (tui/services/pollworker) unless `poller_process` is False.
     """
     session = session or Session("fleet")
     records = list(records)
     view = FleetView(config, records)
-    poller = Poller(records, config, poller_settings) if poller_settings is not None else None
+    poller: LivePoller | None = None
+    if poller_settings is not None:
+        kind = WorkerPoller if poller_process else Poller
+        poller = kind(records, config, poller_settings)
     view.load = poller.history if poller is not None else None
     deck = None
     if poller is not None and store is not None:

@@ -21,7 +21,7 @@ from textual.widgets._toast import ToastRack
 from tui.core.hosts import HostRecord
 from tui.core.printable import printable
 from tui.services.actions import Deck
-from tui.services.poller import Poller, SnapshotBatcher
+from tui.services.poller import LivePoller, SnapshotBatcher
 from tui.services.store import FleetStore
 from tui.ui.activity import Activity
 from tui.ui.activityfeed import ActivityFeed
@@ -40,7 +40,7 @@ class ConsoleBase(App[None]):
     view: FleetView
     session: Session
     store: FleetStore | None
-    poller: Poller | None
+    poller: LivePoller | None
     deck: Deck | None
     activity: Activity
     activity_feed: ActivityFeed

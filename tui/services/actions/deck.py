@@ -1,7 +1,7 @@
 """The context every action runs in: config, store, live fleet, read-only flag, and the shared rules.
 
 A `Deck` wraps what the console (or a CLI run) already has — the loaded `VmConfig`, the store and
-the `Poller` whose connections and snapshots are the live fleet — and implements the checks every
+the poller (in-process `Poller`, or the console's `WorkerPoller`) whose connections and snapshots are the live fleet — and implements the checks every
 action repeats: refuse Disabled and unreachable hosts with a message, find a VM by name, bound each
 libvirt call. The one action path itself (read-only check, lease, intent, outcome) is `ActionPath`
 (path.py), which a Deck is.
@@ -16,9 +16,10 @@ added to the fleet the scheduler sees, so two decisions in a row never both coun
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -32,7 +33,8 @@ from tui.services.actions.bounded import bounded
 from tui.services.actions.domain_xml import CpuSpec
 from tui.services.actions.outcome import Refused
 from tui.services.actions.path import READ_ONLY_MESSAGE, ActionPath, Note
-from tui.services.poller import Poller, PollerSettings
+from tui.services.libvirt import effective_uri, ensure_runtime
+from tui.services.poller import LivePoller, Poller, PollerSettings
 from tui.services.store import StoreError
 from tui.services.store.base import LEASE_RENEW_S, LEASE_TTL_S, FleetStore
 
@@ -79,7 +81,11 @@ class _Pending:
 
 class Deck(ActionPath):
     def __init__(
-        self, config: VmConfig, store: FleetStore, poller: Poller, settings: ActionSettings | None = None
+        self,
+        config: VmConfig,
+        store: FleetStore,
+        poller: LivePoller,
+        settings: ActionSettings | None = None,
     ) -> None:
         self.settings = settings or ActionSettings()
         super().__init__(
@@ -151,6 +157,23 @@ class Deck(ActionPath):
         if why is not None or conn is None:
             raise Refused(why or f"host {name!r} is unreachable; try again when it answers")
         return record, conn
+
+    @contextlib.contextmanager
+    def console_connection(self, name: str) -> Iterator[libvirt.virConnect]:
+        """A connection in this process for a serial console session (stream callbacks cannot cross
+        to the poller worker): the poller's own when it runs here, else one opened for the session
+        and closed after it (the host's daemon keeps the state, so it sees the same VM)."""
+        record, conn = self.connect(name)
+        if isinstance(conn, libvirt.virConnect):
+            yield conn
+            return
+        ensure_runtime()
+        own = self.call(libvirt.open, effective_uri(record.uri), what=f"connect to {name}")
+        try:
+            yield own
+        finally:
+            with contextlib.suppress(libvirt.libvirtError):
+                own.close()
 
     def locate(self, vm: str, host: str | None = None) -> tuple[str, DomainFacts]:
         """(host, facts) of the VM named `vm` (or with that UUID) among reachable hosts.

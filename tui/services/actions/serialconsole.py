@@ -110,38 +110,40 @@ def attach_console(
         why = console_refusal(name, facts.state)
         if why:
             raise Refused(why)
-        _, conn = deck.connect(where)
-        dom = deck.domain(conn, facts)
-        stream = deck.call(conn.newStream, libvirt.VIR_STREAM_NONBLOCK, what="new stream")
-        try:
-            deck.call(dom.openConsole, None, stream, 0, what=f"open the console of {name}")
-        except libvirt.libvirtError as exc:
-            raise Failed(f"cannot attach to {name}'s console on {where}: {exc.get_error_message()}") from None
-        session = _Session(out_fd, threading.Event())
-        events = (
-            libvirt.VIR_STREAM_EVENT_READABLE
-            | libvirt.VIR_STREAM_EVENT_ERROR
-            | libvirt.VIR_STREAM_EVENT_HANGUP
-        )
-        deck.call(stream.eventAddCallback, events, _on_stream, session, what="watch the console")
-        began = time.monotonic()
-        os.write(out_fd, f"Connected to {name} on {where} (escape character is ^])\r\n".encode())
-        if callable(on_attached):
-            on_attached()
-        detached = False
-        try:
-            with raw_terminal(in_fd):
-                detached = _pump(in_fd, stream, session)
-        finally:
-            with contextlib.suppress(libvirt.libvirtError):
-                stream.eventRemoveCallback()
-            with contextlib.suppress(libvirt.libvirtError, Failed):
-                deck.call(stream.abort if not detached else stream.finish, what="close the console")
-        seconds = time.monotonic() - began
-        note.details["seconds"] = round(seconds, 3)
-        if not detached:
-            raise Failed(f"{name}'s console on {where} ended after {seconds:.1f} s: {session.error}")
-        return f"detached from {name}'s console on {where} after {seconds:.1f} s"
+        with deck.console_connection(where) as conn:
+            dom = deck.domain(conn, facts)
+            stream = deck.call(conn.newStream, libvirt.VIR_STREAM_NONBLOCK, what="new stream")
+            try:
+                deck.call(dom.openConsole, None, stream, 0, what=f"open the console of {name}")
+            except libvirt.libvirtError as exc:
+                raise Failed(
+                    f"cannot attach to {name}'s console on {where}: {exc.get_error_message()}"
+                ) from None
+            session = _Session(out_fd, threading.Event())
+            events = (
+                libvirt.VIR_STREAM_EVENT_READABLE
+                | libvirt.VIR_STREAM_EVENT_ERROR
+                | libvirt.VIR_STREAM_EVENT_HANGUP
+            )
+            deck.call(stream.eventAddCallback, events, _on_stream, session, what="watch the console")
+            began = time.monotonic()
+            os.write(out_fd, f"Connected to {name} on {where} (escape character is ^])\r\n".encode())
+            if callable(on_attached):
+                on_attached()
+            detached = False
+            try:
+                with raw_terminal(in_fd):
+                    detached = _pump(in_fd, stream, session)
+            finally:
+                with contextlib.suppress(libvirt.libvirtError):
+                    stream.eventRemoveCallback()
+                with contextlib.suppress(libvirt.libvirtError, Failed):
+                    deck.call(stream.abort if not detached else stream.finish, what="close the console")
+            seconds = time.monotonic() - began
+            note.details["seconds"] = round(seconds, 3)
+            if not detached:
+                raise Failed(f"{name}'s console on {where} ended after {seconds:.1f} s: {session.error}")
+            return f"detached from {name}'s console on {where} after {seconds:.1f} s"
 
     return deck.run("vm.console", name, body, reason=reason)
 

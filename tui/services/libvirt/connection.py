@@ -19,13 +19,9 @@ from tui.services.libvirt.runtime import ensure_runtime
 
 _SSH_TRANSPORTS = ("+ssh", "+libssh", "+libssh2")
 # The events that can change what a poll reports: lifecycle (start/stop/define/migrate) and hot-plug.
-_EVENTS = (
-    libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
-    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
-)
-# (VM name, lifecycle event, detail) — libvirt's numbers (words: events.py); event None for hot-plug.
-EventCallback = Callable[[str, int | None, int], None]
+_DEVICE_EVENTS = (libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED, libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED)
+# on_event(vm name, lifecycle event code, detail code); both codes are None for a device hot-plug.
+EventCallback = Callable[[str, int | None, int | None], None]
 
 
 def effective_uri(uri: str) -> str:
@@ -112,19 +108,20 @@ def open_connection(
         handle.dead.set()
         on_close(reason)
 
-    def lifecycle(
-        _conn: libvirt.virConnect, dom: libvirt.virDomain, event: int, detail: int, _o: object
-    ) -> None:
-        on_event(dom.name(), event, detail)  # name() is local: no call to the host from its loop
+    # Both run on libvirt's event-loop thread: only hand the facts on.
+    def lifecycle(_conn: object, dom: libvirt.virDomain, event: int, detail: int, _opaque: object) -> None:
+        on_event(dom.name(), event, detail)
 
-    def hotplug(_conn: libvirt.virConnect, dom: libvirt.virDomain, *_args: object) -> None:
-        on_event(dom.name(), None, 0)
+    def device(_conn: object, dom: libvirt.virDomain, _alias: str, _opaque: object) -> None:
+        on_event(dom.name(), None, None)
 
     try:
         conn.registerCloseCallback(closed, None)
-        for event_id in _EVENTS:
-            callback = lifecycle if event_id == libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE else hotplug
-            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, callback, None))
+        handle.callback_ids.append(
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, lifecycle, None)
+        )
+        for event_id in _DEVICE_EVENTS:
+            handle.callback_ids.append(conn.domainEventRegisterAny(None, event_id, device, None))
     except libvirt.libvirtError:
         handle.close()
         raise

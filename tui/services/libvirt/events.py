@@ -1,112 +1,51 @@
-"""libvirt's lifecycle event numbers as vmdeck's words: the one table (see tui.core.lifecycle).
+"""libvirt's numeric lifecycle events as words: (event, detail) codes -> `LifecycleEvent` fields.
 
-libvirt reports a lifecycle event as two numbers, (event, detail), whose meaning depends on the
-event ("detail 1" is "migrated" after STARTED and "destroyed" after STOPPED). The console and the CLI
-only ever see the words. A number this libvirt does not know (a newer daemon) reads as "event 12" /
-"detail 9", never as an error.
+The table is read from libvirt's own constants (VIR_DOMAIN_EVENT_STARTED = 2,
+VIR_DOMAIN_EVENT_STARTED_BOOTED = 0, ...), so a libvirt that adds a detail names it without a change
+here; a code this libvirt does not know becomes "event-N" / "detail-N" rather than an error.
 """
 
 from __future__ import annotations
 
-import time
-
 import libvirt
 
-from tui.core.lifecycle import LifecycleEvent
-
-_L = libvirt
-# event -> (word, {detail -> word})
-LIFECYCLE: dict[int, tuple[str, dict[int, str]]] = {
-    _L.VIR_DOMAIN_EVENT_DEFINED: (
-        "defined",
-        {
-            _L.VIR_DOMAIN_EVENT_DEFINED_ADDED: "added",
-            _L.VIR_DOMAIN_EVENT_DEFINED_UPDATED: "updated",
-            _L.VIR_DOMAIN_EVENT_DEFINED_RENAMED: "renamed",
-            _L.VIR_DOMAIN_EVENT_DEFINED_FROM_SNAPSHOT: "from snapshot",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_UNDEFINED: (
-        "undefined",
-        {
-            _L.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED: "removed",
-            _L.VIR_DOMAIN_EVENT_UNDEFINED_RENAMED: "renamed",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_STARTED: (
-        "started",
-        {
-            _L.VIR_DOMAIN_EVENT_STARTED_BOOTED: "booted",
-            _L.VIR_DOMAIN_EVENT_STARTED_MIGRATED: "migrated",
-            _L.VIR_DOMAIN_EVENT_STARTED_RESTORED: "restored",
-            _L.VIR_DOMAIN_EVENT_STARTED_FROM_SNAPSHOT: "from snapshot",
-            _L.VIR_DOMAIN_EVENT_STARTED_WAKEUP: "wakeup",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_SUSPENDED: (
-        "suspended",
-        {
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED: "paused",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED: "migrated",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_IOERROR: "I/O error",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_WATCHDOG: "watchdog",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_RESTORED: "restored",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_FROM_SNAPSHOT: "from snapshot",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_API_ERROR: "API error",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY: "post-copy",
-            _L.VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY_FAILED: "post-copy failed",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_RESUMED: (
-        "resumed",
-        {
-            _L.VIR_DOMAIN_EVENT_RESUMED_UNPAUSED: "unpaused",
-            _L.VIR_DOMAIN_EVENT_RESUMED_MIGRATED: "migrated",
-            _L.VIR_DOMAIN_EVENT_RESUMED_FROM_SNAPSHOT: "from snapshot",
-            _L.VIR_DOMAIN_EVENT_RESUMED_POSTCOPY: "post-copy",
-            _L.VIR_DOMAIN_EVENT_RESUMED_POSTCOPY_FAILED: "post-copy failed",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_STOPPED: (
-        "stopped",
-        {
-            _L.VIR_DOMAIN_EVENT_STOPPED_SHUTDOWN: "shutdown",
-            _L.VIR_DOMAIN_EVENT_STOPPED_DESTROYED: "destroyed",
-            _L.VIR_DOMAIN_EVENT_STOPPED_CRASHED: "crashed",
-            _L.VIR_DOMAIN_EVENT_STOPPED_MIGRATED: "migrated",
-            _L.VIR_DOMAIN_EVENT_STOPPED_SAVED: "saved",
-            _L.VIR_DOMAIN_EVENT_STOPPED_FAILED: "failed",
-            _L.VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT: "from snapshot",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_SHUTDOWN: (
-        "shutdown",
-        {
-            _L.VIR_DOMAIN_EVENT_SHUTDOWN_FINISHED: "finished",
-            _L.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST: "by the guest",
-            _L.VIR_DOMAIN_EVENT_SHUTDOWN_HOST: "by the host",
-        },
-    ),
-    _L.VIR_DOMAIN_EVENT_PMSUSPENDED: (
-        "pmsuspended",
-        {_L.VIR_DOMAIN_EVENT_PMSUSPENDED_MEMORY: "memory", _L.VIR_DOMAIN_EVENT_PMSUSPENDED_DISK: "disk"},
-    ),
-    _L.VIR_DOMAIN_EVENT_CRASHED: (
-        "crashed",
-        {
-            _L.VIR_DOMAIN_EVENT_CRASHED_PANICKED: "panicked",
-            _L.VIR_DOMAIN_EVENT_CRASHED_CRASHLOADED: "crash kernel loaded",
-        },
-    ),
-}
+_EVENTS = (
+    "defined",
+    "undefined",
+    "started",
+    "suspended",
+    "resumed",
+    "stopped",
+    "shutdown",
+    "pmsuspended",
+    "crashed",
+)
 
 
-def lifecycle_words(event: int, detail: int) -> tuple[str, str]:
-    """(event, detail) in words, e.g. (5, 1) -> ("stopped", "destroyed")."""
-    word, details = LIFECYCLE.get(event, (f"event {event}", {}))
-    return word, details.get(detail, f"detail {detail}")
+def _tables() -> tuple[dict[int, str], dict[tuple[int, int], str]]:
+    events: dict[int, str] = {}
+    details: dict[tuple[int, int], str] = {}
+    names = dir(libvirt)
+    for word in _EVENTS:
+        prefix = f"VIR_DOMAIN_EVENT_{word.upper()}"
+        code = getattr(libvirt, prefix, None)
+        if not isinstance(code, int):
+            continue
+        events[code] = word
+        for name in names:
+            if name.startswith(prefix + "_") and not name.endswith("_LAST"):
+                value = getattr(libvirt, name)
+                if isinstance(value, int):
+                    details[(code, value)] = name[len(prefix) + 1 :].lower()
+    return events, details
 
 
-def lifecycle_event(host: str, vm: str, event: int, detail: int, at: float | None = None) -> LifecycleEvent:
-    word, detail_word = lifecycle_words(event, detail)
-    return LifecycleEvent(host, vm, word, detail_word, time.time() if at is None else at)
+EVENT_WORDS, DETAIL_WORDS = _tables()
+
+
+def event_word(event: int) -> str:
+    return EVENT_WORDS.get(event, f"event-{event}")
+
+
+def detail_word(event: int, detail: int) -> str:
+    return DETAIL_WORDS.get((event, detail), f"detail-{detail}")
