@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import pickle
 import signal
 import sys
 import threading
@@ -198,8 +199,6 @@ class _Worker:
 
 
 def _portable(exc: Exception) -> Exception:
-    import pickle
-
     try:
         pickle.loads(pickle.dumps(exc))
         return exc
