@@ -238,16 +238,17 @@ class CostEngine:
     # --- cached vectors and decisions ---------------------------------------------------------------
     def costs(self, request: Request) -> FloatArray:
         """The exact cost vector for this shape at the current load (a fresh array)."""
-        row = self._matrix.row(request)
-        return row.copy() if row is not None else self.evaluate(request)
+        vector = self._matrix.vector(request)
+        return vector if vector is not None else self.evaluate(request)
 
     def decide(self, request: Request) -> tuple[int, float]:
         """(host index, cost) of the cost policy's choice, or (-1, inf) when no host is feasible."""
         if not self.state.size:
             return -1, INF
-        costs = self._matrix.row(request)
-        if costs is None:  # more shapes than the matrix holds: this one is evaluated whole
-            costs = self.evaluate(request)
+        best = self._matrix.best(request)
+        if best is not None:
+            return best
+        costs = self.evaluate(request)  # more shapes than the matrix holds: evaluated whole
         i = int(costs.argmin())
         cost = float(costs[i])
         return (i, cost) if cost != INF else (-1, INF)

@@ -72,14 +72,15 @@ class ReplayResult:
 
 def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str = "cost") -> ReplayResult:
     """Replay `events` in order (any iterable: a file can be streamed through it)."""
-    with _collector_paused():
+    with collector_paused():
         return _replay(config, fleet, events, policy)
 
 
 @contextmanager
-def _collector_paused() -> Iterator[None]:
-    """The cyclic garbage collector off for the replay: a replay makes no reference cycles, and each
-    collection walks every record made so far (a fifth of a hard 100,000-event replay's time)."""
+def collector_paused() -> Iterator[None]:
+    """The cyclic garbage collector off meanwhile: a replay makes no reference cycles, and each
+    collection walks every event and record made so far (a fifth of a hard 100,000-event replay's
+    time; as much again while `simulate` turns the records into JSON). Nests."""
     was_enabled = gc.isenabled()
     gc.disable()
     try:

@@ -1,8 +1,8 @@
 """The mutable load of a fleet during placement and replay, laid out as numpy arrays.
 
 Hosts are indexed in name order, so "lowest index" is "name sorts first": an argmin over any per-host
-vector implements the documented tie-break for free. Every change is appended to a change log (a
-numpy buffer) that the per-shape cost caches read to recompute only the hosts that changed.
+vector implements the documented tie-break for free. Every change is appended to a change log that
+the cost matrix (`matrix.ShapeMatrix`) reads to copy only the changed hosts' costs.
 
 The numpy arrays are what vectorised code reads; the replay's per-event work reads plain Python
 mirrors of the same loads (a numpy scalar read costs several times a list read), and each host's
@@ -140,9 +140,20 @@ class FleetState:
         self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
-        self.free_combos: Counter[tuple[int, ...]] = Counter(
-            self._free_combo(i) for i in range(n) if self.enabled_l[i]
-        )
+        # Hosts of a profile with no device in use share one combination (computed once per profile).
+        idle: dict[int, tuple[int, ...]] = {}
+        combos: list[tuple[int, ...]] = []
+        for i in range(n):
+            if not self.enabled_l[i]:
+                continue
+            if self.used_addrs[i]:
+                combos.append(self._free_combo(i))
+                continue
+            combo = idle.get(self._profile_ids[i])
+            if combo is None:
+                combo = idle[self._profile_ids[i]] = self._free_combo(i)
+            combos.append(combo)
+        self.free_combos: Counter[tuple[int, ...]] = Counter(combos)
         self.log = ChangeLog()
         self._synced = 0  # log position up to which the arrays reflect the mirrors
 
