@@ -276,7 +276,8 @@ class FleetState:
         return all(len(free.get(kind, ())) >= count for kind, count in request.devices)
 
     def devices_in_use(self, i: int) -> list[str]:
-        return sorted(self.used_addrs[i])
+        used = self.used_addrs[i]
+        return sorted(used) if used else []
 
     # --- changing -----------------------------------------------------------------------------------
     def add(self, i: int, request: Request) -> Allocation:
