@@ -24,7 +24,8 @@ from tui.core.curves import INF
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray
 
-# Entries (8 bytes each) the table may hold before the state interns its loads afresh.
+# Entries (8 bytes each) the table may hold before the state interns its loads afresh (or twice the
+# hosts' loads, whichever is more).
 TABLE_LIMIT = 16_000_000
 # Memoised term vectors per cost function and term before that memo starts afresh.
 _MEMO_LIMIT = 20_000
@@ -86,7 +87,9 @@ class LoadCosts:
         if self.epoch == state.key_epoch and self.rows == state.key_count:
             return True
         if self.epoch == state.key_epoch:
-            if state.key_count <= TABLE_LIMIT // self.table.shape[1]:
+            # Room for twice the fleet's hosts at least: right after a restart every host may have a
+            # load of its own, and a limit below that would restart on every new load.
+            if state.key_count <= max(TABLE_LIMIT // self.table.shape[1], 2 * state.size):
                 self._fill_rows(self.rows, state.key_count)
                 return True
             state.restart_keys()  # bounds the table; every id changes

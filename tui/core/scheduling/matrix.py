@@ -104,17 +104,17 @@ class ShapeMatrix:
             self._gather(range(len(self.loads.index)))
         else:
             costs, table, key_ids, block = self._costs, self.loads.table, state.key_ids, self.block
+            n = len(self.loads.index)  # rows past the shapes are unused: not touching them saves cache
             if self._blocks == 1:
                 flat = costs[0]
                 for h in changed:
-                    flat[:, h] = table[key_ids[h]]  # whole columns: rows past the shapes are unused
+                    flat[:n, h] = table[key_ids[h], :n]
             else:
                 touched: set[int] = set()
                 for h in changed:
                     b, j = divmod(h, block)
-                    costs[b, :, j] = table[key_ids[h]]
+                    costs[b, :n, j] = table[key_ids[h], :n]
                     touched.add(b)
-                n = len(self.loads.index)
                 for b in touched:
                     self._minima[:n, b] = costs[b, :n].min(axis=1)
         self._seen = log.end
