@@ -310,3 +310,66 @@ def test_replay_is_unchanged_when_the_interned_loads_start_afresh(monkeypatch) -
     monkeypatch.setattr(state_module, "INTERN_LIMIT", 80)  # many restarts in this replay
     result = replay(config, fleet, events)
     assert [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements] == expected
+
+
+def test_replay_is_unchanged_when_the_cost_matrix_is_full_or_its_table_starts_afresh(monkeypatch) -> None:
+    """Shapes past the matrix's limit are evaluated whole per decision, and a table over its limit
+    interns the loads afresh: neither changes a decision."""
+    from tui.core.scheduling import loadcosts, matrix
+
+    config, fleet, events = hard_scenario(60, 3)
+    expected = plain_replay(config, fleet, events)
+    monkeypatch.setattr(matrix, "MATRIX_LIMIT", 60 * 3)  # 3 of the 40+ shapes get a row
+    monkeypatch.setattr(loadcosts, "TABLE_LIMIT", 3 * 100)  # 3 columns: afresh past 100 loads
+    result = replay(config, fleet, events)
+    assert [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements] == expected
+
+
+@SETTINGS
+@given(scenario(), workloads())
+def test_two_engines_on_one_state_both_follow_every_change(
+    case: tuple[VmConfig, Fleet], events: list[StartEvent | StopEvent]
+) -> None:
+    """Engines share the state's change log; each one's rows stay equal to a fresh evaluation."""
+    config, fleet = case
+    state = FleetState(config, fleet)
+    first, second = CostEngine(state), CostEngine(state)
+    running = {}
+    for n, event in enumerate(events):
+        engine = first if n % 3 else second
+        if isinstance(event, StartEvent):
+            i, cost = engine.decide(event.request)
+            fresh = engine.evaluate(event.request)
+            assert list(first.costs(event.request)) == list(fresh) == list(second.costs(event.request))
+            if i >= 0:
+                assert cost == fresh[i] == fresh.min()
+                running[event.id] = state.add(i, event.request)
+            else:
+                assert fresh.min() == INF
+        elif event.id in running:
+            state.remove(running.pop(event.id))
+
+
+def test_block_minima_give_the_same_decisions(monkeypatch) -> None:
+    """Large fleets keep per-block minima (here forced on 60 hosts in blocks of 7, the last one
+    padded): decisions, ties and rejections are the plain loop's, and every row is exact."""
+    from tui.core.scheduling import matrix
+
+    monkeypatch.setattr(matrix, "BLOCKED_FROM", 1)
+    monkeypatch.setattr(matrix, "BLOCK", 7)
+    config, fleet, events = hard_scenario(60, 11)
+    expected = plain_replay(config, fleet, events)
+    result = replay(config, fleet, events)
+    assert [(p.host, p.cost if p.host else INF, list(p.devices)) for p in result.placements] == expected
+    state = FleetState(config, fleet)
+    engine = CostEngine(state)
+    assert engine._matrix.block == 7
+    running = {}
+    for event in events[:300]:
+        if isinstance(event, StartEvent):
+            assert list(engine.costs(event.request)) == list(engine.evaluate(event.request))
+            i, _ = engine.decide(event.request)
+            if i >= 0:
+                running[event.id] = state.add(i, event.request)
+        elif event.id in running:
+            state.remove(running.pop(event.id))

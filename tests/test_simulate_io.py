@@ -88,3 +88,38 @@ def test_infinite_costs_are_written_as_inf(capsys: pytest.CaptureFixture[str]) -
     got = json.loads(capsys.readouterr().out)
     assert got == jsonable(result.to_json())
     assert [p["cost"] for p in got["placements"]] == ["inf", 2.5]
+
+
+def test_lines_read_in_chunks_keep_numbers_endings_and_limits(tmp_path: Path, monkeypatch) -> None:
+    """Lines are split from large chunks and parsed from bytes: CRLF endings, a BOM on any line, blank
+    and comment lines, lines across chunk boundaries and a last line without newline read as before;
+    errors still name the right line, and an over-long line is refused even when it spans chunks."""
+    from tui.core import limits
+    from tui.services import scenario_files
+
+    monkeypatch.setattr(scenario_files, "_CHUNK", 7)  # every line crosses a chunk boundary
+    start = '{"op": "start", "id": "%s", "vcpus": 1, "memory": "1 GiB"}'
+    path = tmp_path / "w.jsonl"
+    path.write_bytes(
+        (start % "a").encode()
+        + b"\r\n\xef\xbb\xbf"
+        + (start % "b").encode()
+        + b"\n\n  # a comment\n\xc2\xa0\n"  # a no-break space alone is a blank line too
+        + b'{"op": "stop", "id": "a"}'
+    )
+    events = load_workload(path)
+    assert [(type(e).__name__, e.id) for e in events] == [
+        ("StartEvent", "a"),
+        ("StartEvent", "b"),
+        ("StopEvent", "a"),
+    ]
+    path.write_bytes(b"\n".join([(start % "a").encode(), b"# ok", b'{"op": "start", "id": 1.5}']))
+    with pytest.raises(ScenarioFileError, match=r":3: .*'id' must be"):
+        load_workload(path)
+    path.write_bytes((start % "a").encode() + b"\n\xff\xfe{}\n")
+    with pytest.raises(ScenarioFileError, match=r":2: .*not UTF-8"):
+        load_workload(path)
+    monkeypatch.setattr(limits, "MAX_WORKLOAD_LINE_BYTES", 40)
+    path.write_bytes(b"# short\n" + b" " * 100)
+    with pytest.raises(ScenarioFileError, match=r":2: line longer than 40 bytes"):
+        load_workload(path)

@@ -1,4 +1,4 @@
-"""`vmdeck place`, `headroom`, `simulate` and `workload`: the scheduler and what-if engine headless.
+"""`vmdeck place`, `headroom` and `simulate`: the scheduler and what-if engine headless.
 
 place/headroom/simulate read a ticrypt-vm.conf (--config) and a FLEET.json (--fleet); simulate also
 reads a workload JSONL. Exit 0 on success, 1 on invalid input or when `place` finds no host.
@@ -11,12 +11,13 @@ import math
 import sys
 from typing import Any
 
+from tui.commands import workload
 from tui.commands.options import add_config, add_json, config_path
 from tui.commands.output import emit, fail, jsonable, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
-from tui.core.units import UnitError, format_size
+from tui.core.units import format_size
 
 
 def register(subparsers: Any) -> None:
@@ -47,33 +48,7 @@ def register(subparsers: Any) -> None:
     sim.add_argument("--show", type=int, default=20, metavar="N", help="placements/differences to list")
     sim.set_defaults(handler=run_simulate)
 
-    work = subparsers.add_parser("workload", help="make workloads for `simulate`: generate or import a trace")
-    actions = work.add_subparsers(dest="workload_command", metavar="ACTION", required=True)
-    gen = actions.add_parser("generate", help="Poisson arrivals, exponential lifetimes, a shape mix")
-    gen.add_argument("-o", "--output", required=True, metavar="W.jsonl")
-    gen.add_argument("--vms", type=int, default=1000, help="number of VMs started (default 1000)")
-    gen.add_argument("--rate", type=float, default=1.0, help="arrivals per time unit (default 1)")
-    gen.add_argument(
-        "--lifetime", type=float, default=100.0, help="mean lifetime in time units (default 100)"
-    )
-    gen.add_argument(
-        "--shapes",
-        default="1:2GiB:0.3,2:4GiB:0.3,4:8GiB:0.25,8:16GiB:0.15",
-        help="VCPUS:MEMORY[:WEIGHT],... (default: %(default)s)",
-    )
-    gen.add_argument("--gpu-share", type=float, default=0.0, help="share of VMs that ask for GPUs (0-1)")
-    gen.add_argument("--gpu-type", default="nvidia-gpu", help="device type of GPU requests")
-    gen.add_argument("--gpus", type=int, default=1, help="GPUs per GPU VM")
-    gen.add_argument("--seed", type=int, default=0)
-    gen.add_argument("--json", action="store_true", help="machine-readable summary")
-    gen.set_defaults(handler=run_generate)
-    imp = actions.add_parser(
-        "import", help="convert a CSV trace (id,start,end,vcpus,memory[,devices]) to JSONL"
-    )
-    imp.add_argument("trace", metavar="TRACE.csv")
-    imp.add_argument("-o", "--output", required=True, metavar="W.jsonl")
-    imp.add_argument("--json", action="store_true", help="machine-readable summary")
-    imp.set_defaults(handler=run_import)
+    workload.register(subparsers)
 
 
 def _scenario_args(parser: argparse.ArgumentParser) -> None:
@@ -209,6 +184,13 @@ def _headroom_text(data: dict[str, Any]) -> str:
 
 # --- simulate -------------------------------------------------------------------------------------
 def run_simulate(args: argparse.Namespace) -> int:
+    from tui.core.scheduling.replay import collector_paused
+
+    with collector_paused():  # the events, records and their JSON hold no cycles to collect
+        return _simulate(args)
+
+
+def _simulate(args: argparse.Namespace) -> int:
     from tui.core.scheduling import POLICIES, compare, replay
     from tui.services.scenario_files import ScenarioFileError, load_workload, stream_workload
 
@@ -355,55 +337,3 @@ def differences_text(data: dict[str, Any], show: int) -> str:
     if data["differ"] > show:
         lines.append(f"... {data['differ'] - show} more (--show N, or --json for all)")
     return "\n".join(lines)
-
-
-# --- workload -------------------------------------------------------------------------------------
-def run_generate(args: argparse.Namespace) -> int:
-    from tui.core.scheduling.workload import WorkloadSpec, generate, parse_shapes, summarise
-    from tui.services.scenario_files import write_workload
-
-    try:
-        spec = WorkloadSpec(
-            starts=args.vms,
-            rate=args.rate,
-            mean_lifetime=args.lifetime,
-            shapes=parse_shapes(args.shapes),
-            gpu_share=args.gpu_share,
-            gpu_type=args.gpu_type,
-            gpus=args.gpus,
-            seed=args.seed,
-        )
-    except (ValueError, UnitError) as exc:
-        return fail(str(exc), args.json)
-    events = generate(spec)
-    try:
-        write_workload(args.output, events)
-    except OSError as exc:
-        return fail(f"{args.output}: cannot write: {exc.strerror or exc}", args.json)
-    data = {"output": args.output, "offered_load": spec.offered_load, **summarise(events)}
-    emit(data, args.json, _workload_text)
-    return 0
-
-
-def run_import(args: argparse.Namespace) -> int:
-    from tui.core.scheduling.workload import summarise
-    from tui.services.scenario_files import ScenarioFileError, load_trace, write_workload
-
-    try:
-        events = load_trace(args.trace)
-    except ScenarioFileError as exc:
-        return fail(str(exc), args.json)
-    try:
-        write_workload(args.output, events)
-    except OSError as exc:
-        return fail(f"{args.output}: cannot write: {exc.strerror or exc}", args.json)
-    emit({"output": args.output, **summarise(events)}, args.json, _workload_text)
-    return 0
-
-
-def _workload_text(data: dict[str, Any]) -> str:
-    load = f", offered load {data['offered_load']:g} VMs" if "offered_load" in data else ""
-    return (
-        f"wrote {data['events']} events ({data['starts']} starts, {data['stops']} stops, "
-        f"{data['shapes']} shapes, {data['gpu_starts']} with devices{load}) to {data['output']}"
-    )

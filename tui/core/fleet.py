@@ -156,6 +156,8 @@ def _check_against_config(host: FleetHost, config: VmConfig, where: str) -> None
     if profile is None:
         known = ", ".join(sorted(config.hardware_profiles)) or "none"
         raise FleetError(f"{where} ({host.name}): unknown profile {host.profile!r} (profiles: {known})")
+    if not host.devices_in_use:
+        return  # most hosts: nothing to check against the profile's addresses
     own = {d.addr for d in profile.devices}
     stray = [a for a in host.devices_in_use if a not in own]
     if stray:

@@ -102,6 +102,8 @@ def _suggest(unit: str, known: Collection[str]) -> str:
 
 def parse_size(value: object) -> int:
     """Bytes from an int/float or a string such as '32 GiB', '64MB', '1.5 KiB', '4096'."""
+    if type(value) is int and 0 <= value <= MAX_SIZE_BYTES:
+        return value  # the common case (every host of a FLEET.json): no Fraction arithmetic
     if isinstance(value, bool):
         raise UnitError(f"expected a size such as 32 GiB, got boolean {value!r}")
     if isinstance(value, float) and not math.isfinite(value):

@@ -1,4 +1,4 @@
-"""The cost policy's fast path: every host's cost for a request at once, plus a cache per request shape.
+"""The cost policy's fast path: every host's cost for a request at once, and decisions.
 
 The arithmetic is `CostFunction.explain`'s, term for term and in the same order (vms, vcpus, memory,
 then device types in name order, summed left to right from 0.0, then scale × sum + offset, any
@@ -6,11 +6,9 @@ infinite term -> inf), only applied to arrays. Hosts that are not candidates (st
 cost inf. Because hosts are indexed in name order, `argmin` returns the lowest cost with ties going
 to the name that sorts first: the documented rule.
 
-During a replay only one host changes per event, so each shape keeps its exact cost vector and
-brings up to date just the hosts changed since it was last used. Each shape also keeps a table of
-costs by interned host load (`FleetState.key_ids`), so that update is two numpy gathers; a load the
-table has not seen yet is costed by the scalar path (the same terms in the same order, each curve
-value memoised on its input). A decision is then one argmin over a float array.
+During a replay only one host changes per event: `ShapeMatrix` keeps every shape's cost vector
+current by copying that host's costs from a table by interned load, so a decision is one argmin over
+a float array. The scalar path (`host_cost`) gives one host's cost with the same arithmetic.
 """
 
 from __future__ import annotations
@@ -20,27 +18,11 @@ import math
 import numpy as np
 
 from tui.core.curves import INF, Curve
+from tui.core.scheduling.matrix import ShapeMatrix
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray, IntArray
 
 _MEMO_LIMIT = 1_000_000
-# Interned loads a shape's table may cover before it is dropped (8 bytes each, per shape).
-_TABLE_LIMIT = 4_000_000
-
-
-class _ShapeCache:
-    __slots__ = ("costs", "epoch", "never", "seen", "table")
-
-    def __init__(
-        self, costs: FloatArray, seen: int, table: FloatArray, never: BoolArray | None, epoch: int
-    ) -> None:
-        self.costs = costs  # this shape's cost on every host at log position `seen`
-        self.seen = seen
-        self.epoch = epoch  # the state's key epoch the table's ids belong to
-        self.table = table  # interned load id -> cost of this shape there (NaN: not known yet)
-        # Hosts that can never take this shape (not Enabled, or too few devices of a kind even when
-        # all are free): no table look-up, no costing for them. None for shapes without devices.
-        self.never = never
 
 
 class _Plan:
@@ -89,9 +71,7 @@ class CostEngine:
         }
         self._scale = np.array([cf.scale for cf in cfs], dtype=np.float64)
         self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
-        self._caches: dict[Request, _ShapeCache] = {}
-        # Scalar costs by the load after the request (see `_fill`): shared by every shape.
-        self._after: dict[tuple[object, ...], float] = {}
+        self._matrix = ShapeMatrix(state)
         memos: dict[Curve, dict[float, float]] = {}  # equal curves share one memo of their values
 
         def term(curve: Curve | None) -> tuple[Curve, dict[float, float]] | None:
@@ -107,9 +87,6 @@ class CostEngine:
                     [term(cf.vms), term(cf.vcpus), term(cf.memory)], devices, cf.scale, cf.offset
                 )
             self._plans.append(plan)
-        # A shape whose backlog of changed hosts passes this is recomputed whole: one vectorised pass
-        # then costs less than that many table look-ups and newly met loads.
-        self._refresh_limit = max(1024, state.size)
 
     def _slot(self, curves: list[Curve | None]) -> _Slot:
         # Grouped by object first (hosts share their cost function's curve objects: no hashing of a
@@ -260,123 +237,21 @@ class CostEngine:
 
     # --- cached vectors and decisions ---------------------------------------------------------------
     def costs(self, request: Request) -> FloatArray:
-        """The exact cost vector for this shape at the current load (do not modify it)."""
-        state = self.state
-        log = state.log
-        end = log.end
-        cache = self._caches.get(request)
-        if (
-            cache is None
-            or end - cache.seen > self._refresh_limit
-            or cache.seen < state.log_start
-            or cache.epoch != state.key_epoch
-        ):
-            cache = self._refresh(request, cache)
-        elif cache.seen < end:
-            # The hot path of a replay: the hosts changed since this shape was last used, looked up
-            # by their interned load in the shape's table; loads it has not met are costed once.
-            changed = log.since(cache.seen)
-            kids = state.key_ids[changed]
-            table = cache.table
-            if len(table) < state.key_count:
-                table = cache.table = _grown(table, state.key_count)
-            values = table[kids]
-            if cache.never is not None:
-                values[cache.never[changed]] = INF
-            total = values.sum()  # NaN exactly when a load is missing (costs are finite or +inf)
-            if total != total:
-                self._fill(request, table, values, changed, kids)
-            cache.costs[changed] = values
-            cache.seen = end
-        if log.pending > 8 * self._refresh_limit + 4096:
-            self._compact()
-        return cache.costs
-
-    def _fill(
-        self, request: Request, table: FloatArray, values: FloatArray, changed: IntArray, kids: IntArray
-    ) -> None:
-        """Cost the changed hosts whose load the shape's table has not met (NaN in `values`)."""
-        state = self.state
-        enabled, free_addrs, scalar, devices = (
-            state.enabled_l,
-            state.free_addrs,
-            self._scalar_total,
-            request.devices,
-        )
-        after = self._after
-        vms_l, vcpus_l, memory_l, used_l, plans = (
-            state.vms_l,
-            state.vcpus_l,
-            state.memory_l,
-            state.used_l,
-            self._plans,
-        )
-        for j in np.flatnonzero(np.isnan(values)).tolist():
-            i = int(changed[j])
-            cost = INF
-            if enabled[i]:
-                free = free_addrs[i]
-                for kind, count in devices:
-                    if len(free.get(kind, ())) < count:
-                        break
-                else:
-                    # The cost depends only on the load after the request: another shape on another
-                    # host may have reached the same one (4 VMs, 12 vCPUs, 48 GiB, ...).
-                    used = used_l[i]
-                    key = (
-                        id(plans[i]),
-                        vms_l[i],
-                        vcpus_l[i] + request.vcpus,
-                        memory_l[i] + request.memory,
-                        tuple(sorted(used.items())) if used else (),
-                        devices,
-                    )
-                    known = after.get(key)
-                    if known is None:
-                        if len(after) >= _MEMO_LIMIT:
-                            after.clear()
-                        known = after[key] = scalar(i, request)
-                    cost = known
-            values[j] = table[kids[j]] = cost
-
-    def _refresh(self, request: Request, old: _ShapeCache | None) -> _ShapeCache:
-        """A whole vectorised evaluation; it also fills the shape's table for every current load."""
-        state = self.state
-        costs = self.evaluate(request)
-        reuse = old is not None and old.epoch == state.key_epoch and len(old.table) <= _TABLE_LIMIT
-        table = old.table if old is not None and reuse else _grown(None, 0)
-        if len(table) < state.key_count:
-            table = _grown(table, state.key_count)
-        table[state.key_ids] = costs
-        never = old.never if old is not None else self._never(request)
-        cache = self._caches[request] = _ShapeCache(costs, state.log.end, table, never, state.key_epoch)
-        return cache
-
-    def _never(self, request: Request) -> BoolArray | None:
-        if not request.devices:
-            return None
-        state = self.state
-        never = ~state.enabled
-        for kind, count in request.devices:
-            never |= state.device_totals.get(kind, np.zeros(state.size, dtype=np.float64)) < count
-        return never
+        """The exact cost vector for this shape at the current load (a fresh array)."""
+        vector = self._matrix.vector(request)
+        return vector if vector is not None else self.evaluate(request)
 
     def decide(self, request: Request) -> tuple[int, float]:
         """(host index, cost) of the cost policy's choice, or (-1, inf) when no host is feasible."""
         if not self.state.size:
             return -1, INF
-        costs = self.costs(request)
+        best = self._matrix.best(request)
+        if best is not None:
+            return best
+        costs = self.evaluate(request)  # more shapes than the matrix holds: evaluated whole
         i = int(costs.argmin())
         cost = float(costs[i])
         return (i, cost) if cost != INF else (-1, INF)
-
-    def _compact(self) -> None:
-        # Forget the change log's prefix every cache has read; caches too far behind start afresh.
-        log = self.state.log
-        keep = {r: c for r, c in self._caches.items() if log.end - c.seen <= self._refresh_limit}
-        self.state.sync_arrays()  # the arrays must not need what is forgotten
-        log.forget(min((c.seen for c in keep.values()), default=log.end))
-        self._caches = keep
 
 
 def _remember(term: tuple[Curve, dict[float, float]], x: float) -> float:
@@ -386,12 +261,3 @@ def _remember(term: tuple[Curve, dict[float, float]], x: float) -> float:
         values.clear()
     value = values[x] = curve(x)
     return value
-
-
-def _grown(table: FloatArray | None, needed: int) -> FloatArray:
-    """A NaN-filled table holding `table` and room for at least `needed` interned loads."""
-    size = max(1024, needed, 2 * len(table) if table is not None else 0)
-    grown = np.full(size, np.nan, dtype=np.float64)
-    if table is not None:
-        grown[: len(table)] = table
-    return grown

@@ -1,8 +1,8 @@
 """The mutable load of a fleet during placement and replay, laid out as numpy arrays.
 
 Hosts are indexed in name order, so "lowest index" is "name sorts first": an argmin over any per-host
-vector implements the documented tie-break for free. Every change is appended to a change log (a
-numpy buffer) that the per-shape cost caches read to recompute only the hosts that changed.
+vector implements the documented tie-break for free. Every change is appended to a change log that
+the cost matrix (`matrix.ShapeMatrix`) reads to copy only the changed hosts' costs.
 
 The numpy arrays are what vectorised code reads; the replay's per-event work reads plain Python
 mirrors of the same loads (a numpy scalar read costs several times a list read), and each host's
@@ -14,7 +14,7 @@ Enabled, hosts per combination of free devices) are kept up to date rather than 
 from __future__ import annotations
 
 from collections import Counter
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -130,15 +130,30 @@ class FleetState:
         self.vcpus_l: list[int] = [h.vcpus for h in hosts]
         self.memory_l: list[int] = [h.memory for h in hosts]
         self.enabled_l: list[bool] = [bool(e) for e in self.enabled]
+        self._profile_ids = [id(p) for p in self.profiles]
         self.load_keys: list[tuple[object, ...]] = [self._load_key(i) for i in range(n)]
         self._interned: dict[tuple[object, ...], int] = {}
+        # Each id's (enabled, load key) and a host that had it (for its profile and cost function).
+        self.key_loads: list[tuple[bool, tuple[Any, ...]]] = []
+        self.key_hosts: list[int] = []
         self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
         self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
-        self.free_combos: Counter[tuple[int, ...]] = Counter(
-            self._free_combo(i) for i in range(n) if self.enabled_l[i]
-        )
+        # Hosts of a profile with no device in use share one combination (computed once per profile).
+        idle: dict[int, tuple[int, ...]] = {}
+        combos: list[tuple[int, ...]] = []
+        for i in range(n):
+            if not self.enabled_l[i]:
+                continue
+            if self.used_addrs[i]:
+                combos.append(self._free_combo(i))
+                continue
+            combo = idle.get(self._profile_ids[i])
+            if combo is None:
+                combo = idle[self._profile_ids[i]] = self._free_combo(i)
+            combos.append(combo)
+        self.free_combos: Counter[tuple[int, ...]] = Counter(combos)
         self.log = ChangeLog()
         self._synced = 0  # log position up to which the arrays reflect the mirrors
 
@@ -176,7 +191,7 @@ class FleetState:
         end = self.log.end
         if self._synced == end:
             return
-        changed = sorted(set(self.log.since(self._synced).tolist()))
+        changed = sorted(set(self.log.since(self._synced)))
         self._synced = end
         idx = np.array(changed, dtype=np.int64)
         self._vms[idx] = [self.vms_l[i] for i in changed]
@@ -200,15 +215,29 @@ class FleetState:
         # of each type it has) and the load. Equal keys have equal costs and equal free devices.
         used = self.used_l[i]
         devices = tuple(sorted(used.items())) if used else ()
-        return (id(self.profiles[i]), self.vms_l[i], self.vcpus_l[i], self.memory_l[i], devices)
+        return (self._profile_ids[i], self.vms_l[i], self.vcpus_l[i], self.memory_l[i], devices)
 
     def _intern(self, i: int) -> int:
         """The small integer naming host i's (enabled, load key): equal ids, equal costs."""
-        key = (self.enabled_l[i], self.load_keys[i])
+        # An Enabled host's key is its load key itself (the common case: one tuple less to build and
+        # hash); a 2-tuple can never equal a load key (5 items).
+        load = self.load_keys[i]
+        enabled = self.enabled_l[i]
+        key = load if enabled else (False, load)
         kid = self._interned.get(key)
         if kid is None:
-            kid = self._interned[key] = len(self._interned)
+            kid = self._interned[key] = len(self.key_loads)
+            self.key_loads.append((enabled, load))
+            self.key_hosts.append(i)
         return kid
+
+    def restart_keys(self) -> None:
+        """Intern the hosts' loads afresh (bounds the memory of long replays): every id changes."""
+        self._interned.clear()
+        self.key_loads.clear()
+        self.key_hosts.clear()
+        self.key_epoch += 1
+        self.key_ids[:] = [self._intern(j) for j in range(self.size)]
 
     @property
     def key_count(self) -> int:
@@ -247,7 +276,8 @@ class FleetState:
         return all(len(free.get(kind, ())) >= count for kind, count in request.devices)
 
     def devices_in_use(self, i: int) -> list[str]:
-        return sorted(self.used_addrs[i])
+        used = self.used_addrs[i]
+        return sorted(used) if used else []
 
     # --- changing -----------------------------------------------------------------------------------
     def add(self, i: int, request: Request) -> Allocation:
@@ -308,9 +338,7 @@ class FleetState:
     def _changed(self, i: int) -> None:
         self.load_keys[i] = self._load_key(i)
         if len(self._interned) >= INTERN_LIMIT:
-            self._interned.clear()
-            self.key_epoch += 1
-            self.key_ids[:] = [self._intern(j) for j in range(self.size)]
+            self.restart_keys()
         self.key_ids[i] = self._intern(i)
         self.log.append(i)
 
@@ -327,47 +355,34 @@ class FleetState:
 
 
 class ChangeLog:
-    """The hosts changed, in order, as a growing numpy buffer addressed by absolute position.
+    """The hosts changed, in order, addressed by absolute position (`start` <= position <= `end`).
 
     Readers remember the position they have read up to; `forget(before)` drops the prefix every
-    reader is past, so the buffer stays as small as the slowest reader needs."""
+    reader is past, so the log stays as small as the slowest reader needs. A plain list: a replay
+    appends one host per event and reads back one or two, where numpy's per-call cost dominates."""
+
+    __slots__ = ("_items", "end", "start")
 
     def __init__(self) -> None:
-        self._buffer: IntArray = np.empty(1024, dtype=np.int64)
-        self._base = 0  # absolute position of _buffer[0]
-        self._used = 0
-
-    @property
-    def end(self) -> int:
-        """The absolute position after the last change."""
-        return self._base + self._used
-
-    @property
-    def start(self) -> int:
-        """The absolute position of the oldest change kept."""
-        return self._base
+        self._items: list[int] = []
+        self.start = 0  # the absolute position of the oldest change kept
+        self.end = 0  # the absolute position after the last change
 
     @property
     def pending(self) -> int:
         """How many changes are kept."""
-        return self._used
+        return len(self._items)
 
     def append(self, i: int) -> None:
-        if self._used == len(self._buffer):
-            grown = np.empty(2 * len(self._buffer), dtype=np.int64)
-            grown[: self._used] = self._buffer
-            self._buffer = grown
-        self._buffer[self._used] = i
-        self._used += 1
+        self._items.append(i)
+        self.end += 1
 
-    def since(self, position: int) -> IntArray:
-        """Hosts changed from `position` on (a view: do not keep it across appends)."""
-        return self._buffer[position - self._base : self._used]
+    def since(self, position: int) -> list[int]:
+        """Hosts changed from `position` on."""
+        return self._items[position - self.start :]
 
     def forget(self, before: int) -> None:
-        drop = min(max(0, before - self._base), self._used)
+        drop = min(max(0, before - self.start), len(self._items))
         if drop:
-            rest = self._used - drop
-            self._buffer[:rest] = self._buffer[drop : self._used]
-            self._base += drop
-            self._used = rest
+            del self._items[:drop]
+            self.start += drop
