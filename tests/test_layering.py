@@ -135,7 +135,6 @@ for _module, _targets_today in {
         "tui.core.scheduling.headroom",
         "tui.core.scheduling.replay",
         "tui.core.scheduling.request",
-        "tui.core.scheduling.workload",
         "tui.services.config",
         "tui.services.scenario_files",
     ),

@@ -6,7 +6,9 @@ import argparse
 from typing import Any
 
 from tui.commands.output import emit, fail
+from tui.core.scheduling.workload import WorkloadSpec, generate, parse_shapes, summarise
 from tui.core.units import UnitError
+from tui.services.scenario_files import ScenarioFileError, load_trace, write_workload
 
 
 def register(subparsers: Any) -> None:
@@ -40,8 +42,6 @@ def register(subparsers: Any) -> None:
 
 
 def run_generate(args: argparse.Namespace) -> int:
-    from tui.core.scheduling.workload import WorkloadSpec, generate, parse_shapes, summarise
-    from tui.services.scenario_files import write_workload
 
     try:
         spec = WorkloadSpec(
@@ -67,8 +67,6 @@ def run_generate(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from tui.core.scheduling.workload import summarise
-    from tui.services.scenario_files import ScenarioFileError, load_trace, write_workload
 
     try:
         events = load_trace(args.trace)
