@@ -124,22 +124,6 @@ DEFERRED_IMPORTS: dict[tuple[str, str], str] = {
     ("tui.commands.vmlife", "tui.services.actions.vminfo"): f"+2 modules, 7 ms {_EVERY_START}",
     ("tui.commands.vmlife", "tui.services.actions.snapshots"): f"+1 module, 4 ms {_EVERY_START}",
 }
-# The scheduler's command module keeps the function-level imports it has today
-# until it is reworked; anything new in it still fails.
-_OWNED_ELSEWHERE = "not yet moved: another engineer's module in this wave"
-for _module, _targets_today in {
-    "tui.commands.scheduling": (
-        "orjson",
-        "tui.core.scheduling",
-        "tui.core.scheduling.compare",
-        "tui.core.scheduling.headroom",
-        "tui.core.scheduling.replay",
-        "tui.core.scheduling.request",
-        "tui.services.config",
-        "tui.services.scenario_files",
-    ),
-}.items():
-    DEFERRED_IMPORTS.update({(_module, target): _OWNED_ELSEWHERE for target in _targets_today})
 MODULE_LEVEL_LAYERS = ("tui.core", "tui.services", "tui.commands", "tui.cli")
 
 

@@ -11,13 +11,20 @@ import math
 import sys
 from typing import Any
 
+import orjson
+
 from tui.commands import workload
 from tui.commands.options import add_config, add_json, config_path
 from tui.commands.output import emit, fail, jsonable, table, warn
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
+from tui.core.scheduling import POLICIES, CostEngine, FleetState, compare, explain_request, headroom, replay
+from tui.core.scheduling.replay import collector_paused
+from tui.core.scheduling.request import RequestError, request_of
 from tui.core.units import format_size
+from tui.services.config import ConfigFileError, load_config
+from tui.services.scenario_files import ScenarioFileError, load_fleet, load_workload, stream_workload
 
 
 def register(subparsers: Any) -> None:
@@ -70,7 +77,6 @@ class _InputError(Exception):
 
 
 def _load_config(path: str) -> VmConfig:
-    from tui.services.config import ConfigFileError, load_config
 
     try:
         result = load_config(path)
@@ -84,7 +90,6 @@ def _load_config(path: str) -> VmConfig:
 
 
 def _load_fleet(path: str, config: VmConfig) -> Fleet:
-    from tui.services.scenario_files import ScenarioFileError, load_fleet
 
     try:
         return load_fleet(path, config)
@@ -93,7 +98,6 @@ def _load_fleet(path: str, config: VmConfig) -> Fleet:
 
 
 def _request(args: argparse.Namespace) -> Any:
-    from tui.core.scheduling.request import RequestError, request_of
 
     try:
         return request_of(args.vcpus, args.memory, args.device)
@@ -103,7 +107,6 @@ def _request(args: argparse.Namespace) -> Any:
 
 # --- place ----------------------------------------------------------------------------------------
 def run_place(args: argparse.Namespace) -> int:
-    from tui.core.scheduling import CostEngine, FleetState, explain_request
 
     try:
         config = _load_config(str(config_path(args)))
@@ -149,7 +152,6 @@ def _place_text(data: dict[str, Any]) -> str:
 
 # --- headroom -------------------------------------------------------------------------------------
 def run_headroom(args: argparse.Namespace) -> int:
-    from tui.core.scheduling import headroom
 
     try:
         config = _load_config(str(config_path(args)))
@@ -184,15 +186,12 @@ def _headroom_text(data: dict[str, Any]) -> str:
 
 # --- simulate -------------------------------------------------------------------------------------
 def run_simulate(args: argparse.Namespace) -> int:
-    from tui.core.scheduling.replay import collector_paused
 
     with collector_paused():  # the events, records and their JSON hold no cycles to collect
         return _simulate(args)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-    from tui.core.scheduling import POLICIES, compare, replay
-    from tui.services.scenario_files import ScenarioFileError, load_workload, stream_workload
 
     try:
         config = _load_config(str(config_path(args)))
@@ -233,7 +232,6 @@ def _write_replay_json(result: Any) -> None:
     """`simulate --json` for one policy: the same document `emit` writes, made fast for 100,000
     placements — the placements' costs (the only floats that can be infinite there) are made
     JSON-safe in one pass, everything else through `jsonable`, and orjson writes it."""
-    import orjson
 
     data = result.to_json()
     placements = data.pop("placements")
