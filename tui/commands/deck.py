@@ -11,8 +11,7 @@ from typing import Any
 from tui.commands.inputs import InputError
 from tui.commands.options import add_common, add_open_timeout, config_path, mutating
 from tui.commands.output import emit, fail, warn
-from tui.commands.scheduling import _InputError as ConfigInputError
-from tui.commands.scheduling import _load_config
+from tui.commands.scheduling import load_checked_config
 from tui.core.units import UnitError, parse_size
 from tui.services.actions import ActionSettings, CpuSpec, Deck
 from tui.services.poller import PollerSettings
@@ -92,10 +91,7 @@ def action_settings(args: argparse.Namespace) -> ActionSettings:
 
 
 def open_deck(args: argparse.Namespace) -> Deck:
-    try:
-        config = _load_config(str(config_path(args)))
-    except ConfigInputError as exc:
-        raise InputError(str(exc)) from None
+    config = load_checked_config(str(config_path(args)))  # its InputError is the one input error
     settings = action_settings(args)
     try:
         store = open_store(args.db)

@@ -38,10 +38,6 @@ from tui.services.store import FleetStore, StoreError
 from tui.services.store import open_store as open_store_at
 from tui.services.store.imports import DEFAULT_URI_TEMPLATE, read_hosts_file
 
-# The old name of InputError, kept only for tui/commands/lab.py (another engineer's file this wave);
-# switch it to tui.commands.inputs.InputError and delete this line.
-CommandError = InputError
-
 
 # --- shared by the live-fleet commands (tui/commands/fleet.py) -------------------------------------------
 def add_common_options(parser: argparse.ArgumentParser) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from tui.commands import workload
+from tui.commands.inputs import InputError
 from tui.commands.options import add_config, add_json, config_path
 from tui.commands.output import emit, fail, jsonable, table, warn
 from tui.core.costs import format_cost
@@ -72,47 +73,40 @@ def _request_args(parser: argparse.ArgumentParser) -> None:
     )
 
 
-class _InputError(Exception):
-    pass
-
-
-def _load_config(path: str) -> VmConfig:
-
+def load_checked_config(path: str) -> VmConfig:
+    """The config at `path`, or an InputError naming the file and its first errors."""
     try:
         result = load_config(path)
     except ConfigFileError as exc:
-        raise _InputError(str(exc)) from None
+        raise InputError(str(exc)) from None
     if not result.ok or result.config is None:
         shown = "; ".join(str(d) for d in result.errors[:3]) or "no configuration"
         more = f" (+{len(result.errors) - 3} more)" if len(result.errors) > 3 else ""
-        raise _InputError(f"{path}: invalid config: {shown}{more} (see vmdeck validate {path})")
+        raise InputError(f"{path}: invalid config: {shown}{more} (see vmdeck validate {path})")
     return result.config
 
 
 def _load_fleet(path: str, config: VmConfig) -> Fleet:
-
     try:
         return load_fleet(path, config)
     except ScenarioFileError as exc:
-        raise _InputError(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def _request(args: argparse.Namespace) -> Any:
-
     try:
         return request_of(args.vcpus, args.memory, args.device)
     except RequestError as exc:
-        raise _InputError(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 # --- place ----------------------------------------------------------------------------------------
 def run_place(args: argparse.Namespace) -> int:
-
     try:
-        config = _load_config(str(config_path(args)))
+        config = load_checked_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
         request = _request(args)
-    except _InputError as exc:
+    except InputError as exc:
         return fail(str(exc), args.json)
     state = FleetState(config, fleet)
     placement = explain_request(state, CostEngine(state), request)
@@ -152,14 +146,13 @@ def _place_text(data: dict[str, Any]) -> str:
 
 # --- headroom -------------------------------------------------------------------------------------
 def run_headroom(args: argparse.Namespace) -> int:
-
     try:
-        config = _load_config(str(config_path(args)))
+        config = load_checked_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
         request = _request(args)
         if args.host_limit < 1 or args.fleet_limit < 1:
-            raise _InputError("--host-limit and --fleet-limit must be >= 1")
-    except _InputError as exc:
+            raise InputError("--host-limit and --fleet-limit must be >= 1")
+    except InputError as exc:
         return fail(str(exc), args.json)
     result = headroom(config, fleet, request, args.host_limit, args.fleet_limit)
     emit(result.to_json(), args.json, _headroom_text)
@@ -186,17 +179,15 @@ def _headroom_text(data: dict[str, Any]) -> str:
 
 # --- simulate -------------------------------------------------------------------------------------
 def run_simulate(args: argparse.Namespace) -> int:
-
     with collector_paused():  # the events, records and their JSON hold no cycles to collect
         return _simulate(args)
 
 
 def _simulate(args: argparse.Namespace) -> int:
-
     try:
-        config = _load_config(str(config_path(args)))
+        config = load_checked_config(str(config_path(args)))
         fleet = _load_fleet(args.fleet, config)
-        other = _load_config(args.compare) if args.compare else None
+        other = load_checked_config(args.compare) if args.compare else None
         if other is not None:
             _load_fleet(args.fleet, other)  # the fleet's profiles must exist under both configs
         # One replay streams the file through (decisions start with the first line); A/B and `all`
@@ -205,7 +196,7 @@ def _simulate(args: argparse.Namespace) -> int:
         events = load_workload(args.workload) if several else None
         if events is None:
             result = replay(config, fleet, stream_workload(args.workload), args.policy)
-    except _InputError as exc:
+    except InputError as exc:
         return fail(str(exc), args.json)
     except ScenarioFileError as exc:
         return fail(str(exc), args.json)

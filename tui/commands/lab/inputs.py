@@ -9,7 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from tui.commands.fleet import poll_fleet
-from tui.commands.hosts import CommandError, load_vm_config
+from tui.commands.hosts import load_vm_config
+from tui.commands.inputs import InputError
 from tui.core.model import VmConfig
 from tui.core.scheduling.request import Request, RequestError, request_of
 from tui.core.scheduling.workload import Event, WorkloadSpec, generate
@@ -22,7 +23,7 @@ from tui.services.store import files_directory
 
 
 class Inputs:
-    """A subcommand's inputs, read from its arguments (CommandError: one that does not read)."""
+    """A subcommand's inputs, read from its arguments (InputError: one that does not read)."""
 
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
@@ -35,7 +36,7 @@ class Inputs:
             try:
                 self.edits = parse_edits(args.set)
             except EditError as exc:
-                raise CommandError(f"--set: {exc}") from None
+                raise InputError(f"--set: {exc}") from None
             self.edit_result = apply_edits(self.config, self.edits)
         self.workload: dict[str, Any] | None = None
 
@@ -46,7 +47,7 @@ class Inputs:
     def require_valid_edits(self) -> None:
         if self.edit_result is not None and not self.edit_result.ok:
             errors = [d for d in self.edit_result.diagnostics() if d.severity.value == "error"]
-            raise CommandError("edits refused: " + "; ".join(f"{d.path}: {d.message}" for d in errors))
+            raise InputError("edits refused: " + "; ".join(f"{d.path}: {d.message}" for d in errors))
 
     def events(self) -> list[Event]:
         args = self.args
@@ -54,7 +55,7 @@ class Inputs:
             try:
                 events = load_workload(args.workload)
             except ScenarioFileError as exc:
-                raise CommandError(str(exc)) from None
+                raise InputError(str(exc)) from None
             self.workload = {"source": args.workload, "events": [e.to_json() for e in events]}
             return events
 
@@ -67,7 +68,7 @@ class Inputs:
                 seed=args.seed,
             )
         except ValueError as exc:
-            raise CommandError(str(exc)) from None
+            raise InputError(str(exc)) from None
         self.workload = {
             "spec": {
                 "vms": args.vms,
@@ -107,7 +108,7 @@ def fleet_model(args: argparse.Namespace, config: VmConfig) -> FleetModel:
         try:
             return load_fleet_model(args.fleet, config)
         except ScenarioFileError as exc:
-            raise CommandError(str(exc)) from None
+            raise InputError(str(exc)) from None
     # Poll every host of the store: a copy without `host`, which is drain-preview's positional HOST.
     every_host = argparse.Namespace(**{**vars(args), "host": None})
     _config, hosts, snaps, _seconds = poll_fleet(every_host)
@@ -118,7 +119,7 @@ def parse_request(args: argparse.Namespace) -> Request:
     try:
         return request_of(args.vcpus, args.memory, args.device)
     except RequestError as exc:
-        raise CommandError(str(exc)) from None
+        raise InputError(str(exc)) from None
 
 
 def counts(items: list[str], flag: str) -> list[tuple[str, int]]:
@@ -126,6 +127,6 @@ def counts(items: list[str], flag: str) -> list[tuple[str, int]]:
     for item in items:
         profile, sep, count = item.partition("=")
         if not sep or not count.strip().isdigit():
-            raise CommandError(f"{flag} {item!r}: expected PROFILE=N")
+            raise InputError(f"{flag} {item!r}: expected PROFILE=N")
         out.append((profile.strip(), int(count)))
     return out

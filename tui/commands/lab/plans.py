@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.hosts import CommandError
+from tui.commands.inputs import InputError
 from tui.commands.lab.inputs import Inputs
 from tui.commands.output import emit, table
 from tui.core.costs import format_cost
@@ -27,7 +27,7 @@ def _plan(args: argparse.Namespace, kind: str) -> int:
         else:
             plan = consolidation_plan(config, model, args.max_hosts, args.max_moves)
     except (FleetError, ValueError) as exc:
-        raise CommandError(str(exc)) from None
+        raise InputError(str(exc)) from None
     data = plan.to_json()
     inputs.save(kind, data)
     emit(data, args.json, plan_text)

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.hosts import CommandError, load_vm_config
+from tui.commands.hosts import load_vm_config
+from tui.commands.inputs import InputError
 from tui.commands.lab.inputs import Inputs, counts
 from tui.commands.output import emit, table
 from tui.commands.scheduling import differences_text
@@ -27,7 +28,7 @@ def cmd_replay(args: argparse.Namespace) -> int:
         for profile, n in counts(args.remove_hosts, "--remove-hosts"):
             model, _gone = remove_hosts(model, profile, n)
     except FleetError as exc:
-        raise CommandError(str(exc)) from None
+        raise InputError(str(exc)) from None
     inputs.model = model
     events = inputs.events()
     data = replay_policies(inputs.edited, model.fleet, events, tuple(args.policy or POLICIES)).to_json()
@@ -77,7 +78,7 @@ def cmd_ab(args: argparse.Namespace) -> int:
         inputs.require_valid_edits()
         other = inputs.edited
     else:
-        raise CommandError("give B: curve edits (--set ...) or another config (--compare OTHER.conf)")
+        raise InputError("give B: curve edits (--set ...) or another config (--compare OTHER.conf)")
     events = inputs.events()
     data = ab_replay(inputs.config, other, inputs.model.fleet, events, args.policy).to_json()
     inputs.save("ab", data)

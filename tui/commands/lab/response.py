@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.hosts import CommandError
+from tui.commands.inputs import InputError
 from tui.commands.lab.inputs import Inputs, parse_request
 from tui.commands.output import emit, table
 from tui.core.costs import format_cost
@@ -18,7 +18,7 @@ def cmd_response(args: argparse.Namespace) -> int:
     inputs = Inputs(args)
     request = parse_request(args)
     if args.steps < 1 or args.next < 0:
-        raise CommandError("--steps must be >= 1 and --next >= 0")
+        raise InputError("--steps must be >= 1 and --next >= 0")
     data = load_response(inputs.config, inputs.model.fleet, request, args.steps, args.next).to_json()
     inputs.save("response", data)
     emit(data, args.json, _response_text)
