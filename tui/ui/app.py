@@ -54,6 +54,7 @@ from tui.ui.panes.sim import SimPane
 from tui.ui.panes.vms import VmsPane
 from tui.ui.session import Session
 from tui.ui.storefeed import Reloads
+from tui.ui.styles import stylesheet
 
 # Re-exported: tests and benches read them here, where the console is built.
 __all__ = [
@@ -81,12 +82,8 @@ BLOCKED_UNDER_MODAL = {"command_line", "filter", "help", "pane", "quit", "comman
 
 
 def styles_path() -> Path:
-    """The app's stylesheet: inside the installed package, or the repository's styles/ directory."""
-    package = Path(__file__).resolve().parents[1]
-    for candidate in (package / "_data" / "styles", package.parent / "styles"):
-        if (candidate / "vmdeck.tcss").is_file():
-            return candidate / "vmdeck.tcss"
-    raise FileNotFoundError(f"vmdeck.tcss not found next to {package}")
+    """The app's stylesheet (tui/ui/styles.py says where stylesheets are)."""
+    return stylesheet("vmdeck.tcss")
 
 
 class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):

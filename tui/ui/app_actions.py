@@ -30,6 +30,7 @@ from tui.ui.messages import (
     HostStateChanged,
     HostStateChangeRequested,
 )
+from tui.ui.session import READ_ONLY_REFUSAL
 from tui.ui.vmactions import DrainScreen, busy, offer_force
 
 SEVERITY: dict[Result, SeverityLevel] = {
@@ -48,9 +49,7 @@ class ActionHandlers(ConsoleBase):
             self.post_message(ActionRefused(f"set {message.host}", "store unreachable", message.host))
             return
         if self.session.read_only or self.store is None:
-            self.post_message(
-                ActionRefused(f"set {message.host}", "read-only mode: changes are blocked", message.host)
-            )
+            self.post_message(ActionRefused(f"set {message.host}", READ_ONLY_REFUSAL, message.host))
             return
         label = f"set {message.host} {message.state.label}"
         if (why := busy(self, "host", message.host)) is not None:

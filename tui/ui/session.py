@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# What the console says when it refuses a change before asking anything (the action path's own
+# READ_ONLY_MESSAGE is the second guard, for a request that gets that far).
+READ_ONLY_REFUSAL = "read-only mode: changes are blocked"
+
 
 @dataclass(frozen=True)
 class Session:

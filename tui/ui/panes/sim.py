@@ -15,7 +15,6 @@ fleet only through the action path, after a confirmation, and never in read-only
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any, ClassVar
 
 from textual import on
@@ -47,6 +46,7 @@ from tui.ui.lab.response import ResponseView
 from tui.ui.lab.scenarios import ScenarioView
 from tui.ui.lab.state import LabState
 from tui.ui.panes.base import Pane
+from tui.ui.styles import stylesheet
 from tui.ui.text import plural, safe_cells
 
 
@@ -59,15 +59,6 @@ def place(
     return note_device_checks(explain_request(state, CostEngine(state), request), checks or {})
 
 
-def lab_styles() -> str:
-    """styles/lab.tcss, beside the app's stylesheet (the package's _data link or the checkout)."""
-    package = Path(__file__).resolve().parents[2]
-    for candidate in (package / "_data" / "styles", package.parent / "styles"):
-        if (candidate / "lab.tcss").is_file():
-            return str(candidate / "lab.tcss")
-    raise FileNotFoundError(f"lab.tcss not found next to {package}")
-
-
 class SimPane(OrderedKeys, Pane):
     """While one of its text fields has focus the pane takes its keys in order (tui/ui/keyorder.py):
     the field gets the text, enter submits and hands focus back at once, so a lab key typed after
@@ -75,7 +66,7 @@ class SimPane(OrderedKeys, Pane):
 
     PANE = "sim"
     TITLE_TEXT = "Simulation"
-    CSS_PATH = lab_styles()
+    CSS_PATH = str(stylesheet("lab.tcss"))
     PANE_BINDINGS: ClassVar[list[Binding]] = [
         key("r", "edit_request", "Request", id="sim.request"),
         key("ctrl+r", "recompute", "Recompute", id="sim.recompute"),
