@@ -209,7 +209,7 @@ def _simulate(args: argparse.Namespace) -> int:
         return 0
     if events is not None:
         results = [replay(config, fleet, events, name) for name in POLICIES]
-        summary = {"events": len(events), "policies": [_summary(r) for r in results]}
+        summary = {"events": len(events), "policies": [r.summary() for r in results]}
         emit(summary, args.json, _policies_text)
         return 0
     if args.json:
@@ -241,17 +241,6 @@ def _write_replay_json(result: Any) -> None:
     sys.stdout.flush()
     sys.stdout.buffer.write(orjson.dumps(ordered, option=orjson.OPT_INDENT_2 | orjson.OPT_APPEND_NEWLINE))
     sys.stdout.buffer.flush()
-
-
-def _summary(result: Any) -> dict[str, Any]:
-    return {
-        "policy": result.policy,
-        "placed": result.placed,
-        "rejected": result.rejected,
-        "ignored_stops": result.ignored_stops,
-        "utilisation": result.utilisation,
-        "elapsed_s": result.elapsed_s,
-    }
 
 
 def _util_text(util: dict[str, Any]) -> str:

@@ -38,20 +38,11 @@ class Comparison:
     differences: tuple[Difference, ...]
 
     def to_json(self) -> dict[str, Any]:
-        def side(result: ReplayResult) -> dict[str, Any]:
-            return {
-                "policy": result.policy,
-                "placed": result.placed,
-                "rejected": result.rejected,
-                "utilisation": result.utilisation,
-                "elapsed_s": result.elapsed_s,
-            }
-
         return {
             "decisions": len(self.a.placements),
             "differ": len(self.differences),
-            "a": side(self.a),
-            "b": side(self.b),
+            "a": self.a.summary(),
+            "b": self.b.summary(),
             "differences": [d.to_json() for d in self.differences],
         }
 

@@ -56,17 +56,28 @@ class ReplayResult:
     utilisation: dict[str, Any]
     elapsed_s: float
 
-    def to_json(self) -> dict[str, Any]:
+    def summary(self) -> dict[str, Any]:
+        """The replay in one line of figures: what `simulate --policy all`, `compare` and the lab's
+        replays print for each policy (one rule, so the three never disagree)."""
         return {
             "policy": self.policy,
             "events": self.events,
             "placed": self.placed,
             "rejected": self.rejected,
             "ignored_stops": self.ignored_stops,
-            "placements": [p.to_json() for p in self.placements],
-            "hosts": list(self.hosts),
             "utilisation": self.utilisation,
             "elapsed_s": self.elapsed_s,
+        }
+
+    def to_json(self) -> dict[str, Any]:
+        """The whole result (the key order is simulate --json's documented order)."""
+        head = self.summary()
+        return {
+            **{k: head[k] for k in ("policy", "events", "placed", "rejected", "ignored_stops")},
+            "placements": [p.to_json() for p in self.placements],
+            "hosts": list(self.hosts),
+            "utilisation": head["utilisation"],
+            "elapsed_s": head["elapsed_s"],
         }
 
 

@@ -66,17 +66,10 @@ class PolicyRun:
 
     def to_json(self, placements: bool = False) -> dict[str, Any]:
         r = self.result
-        out: dict[str, Any] = {
-            "policy": r.policy,
-            "events": r.events,
-            "placed": r.placed,
-            "rejected": r.rejected,
-            "ignored_stops": r.ignored_stops,
-            "utilisation": r.utilisation,
+        out: dict[str, Any] = r.summary() | {
             "hosts_in_use": self.hosts_in_use,
             "peak_hosts_in_use": self.peak_hosts_in_use,
             "hosts_touched": self.hosts_touched,
-            "elapsed_s": r.elapsed_s,
             "hosts": [h.to_json() for h in self.hosts],
         }
         if placements:
