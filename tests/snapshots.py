@@ -126,6 +126,12 @@ SHOTS: tuple[Shot, ...] = (
     Shot("host-remove", drive=_then("down", "down", "delete")),
     Shot("host-reconcile", drive=_then("R")),
     Shot("host-pools-create", ("P",)),
+    # The Activity pane (no store here: the pane as a console without one shows it), marks and a
+    # bulk action's confirmation with its blast radius (tui/ui/bulk/)
+    Shot("activity", ("6",)),
+    Shot("hosts-marked", ("space", "space")),
+    Shot("bulk-disable", ("space", "space", "d", *"rack")),
+    Shot("vms-marked", ("4", "asterisk")),
 )
 
 
