@@ -1,4 +1,4 @@
-"""Bulk actions: a pane's action key on every marked host or VM (marks: tui/ui/panes/marks.py).
+"""Bulk actions: a pane's action key on every marked host or VM (marks: tui/ui/panes/tablemarks.py).
 
 One reason and one confirmation that lists the blast radius — for a host state change or a drain
 the hosts and the VMs running on each, for a VM action the VMs and the hosts they run on — then the
