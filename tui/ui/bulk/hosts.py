@@ -15,6 +15,7 @@ from textual.app import App
 from tui.core.fleet import HostState
 from tui.services.actions.deck import READ_ONLY_MESSAGE
 from tui.ui import actionjobs
+from tui.ui.actionchecks import busy, refusal
 from tui.ui.bulk.confirm import confirm_and_run, refused_before_asking
 from tui.ui.bulk.radius import host_radius
 from tui.ui.bulk.room import Room, names
@@ -23,7 +24,6 @@ from tui.ui.dialogs import EFFECTS
 from tui.ui.fleetview import FleetView
 from tui.ui.session import Session
 from tui.ui.text import plural
-from tui.ui.vmactions import busy, refusal
 
 
 def _host_check(app: App[None], view: FleetView, session: Session, host: str) -> str | None:

@@ -17,6 +17,7 @@ from tui.core.live import DomainFacts
 from tui.services.actions import power_refusal
 from tui.services.actions.coldmigrate import cold_refusal
 from tui.ui import actionjobs
+from tui.ui.actionchecks import busy, refusal
 from tui.ui.bulk.confirm import confirm_and_run, refused_before_asking
 from tui.ui.bulk.radius import vm_radius
 from tui.ui.bulk.room import Room, limited
@@ -26,7 +27,6 @@ from tui.ui.fleetview import FleetView
 from tui.ui.messages import ActionJob
 from tui.ui.session import Session
 from tui.ui.text import plural
-from tui.ui.vmactions import busy, refusal
 
 
 @dataclass(frozen=True)
