@@ -9,29 +9,16 @@ owns the rows and the `marks` set.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
-from tui.ui.widgets.table import FixedTable
+from tui.ui.panes.tablemodel import TableRows
 
 
-class MarkableRows:
+class MarkableRows(TableRows):
     """space, `*` / ctrl+a and esc on a table pane's rows (the bindings: keymap.MARK_BINDINGS)."""
 
     MARKABLE: ClassVar[bool]
     marks: set[str]  # mark names of the marked rows
-    _rows: dict[str, tuple[str, ...]]
-
-    if TYPE_CHECKING:  # provided by TablePane and Textual's Screen
-
-        @property
-        def table(self) -> FixedTable: ...
-
-        @property
-        def is_mounted(self) -> bool: ...
-
-        def selected_key(self) -> str | None: ...
-
-        def update_header(self) -> None: ...
 
     def mark_name(self, key: str) -> str:
         """What a mark on row `key` names (default: the key itself, e.g. a host's name)."""

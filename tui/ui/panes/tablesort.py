@@ -10,35 +10,20 @@ each row's key for the sort column is computed when the row is (`_sort_keys`). A
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, ClassVar
+from typing import ClassVar
 
 from rich.text import Text
 
+from tui.ui.panes.tablemodel import TableRows
 from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
-from tui.ui.widgets.table import FixedTable
 
 
-class SortableRows:
+class SortableRows(TableRows):
     """The sort order of a table pane's rows (the bindings: keymap.SORT_BINDINGS)."""
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]]
     sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
     _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)
-    _rows: dict[str, tuple[str, ...]]
-
-    if TYPE_CHECKING:  # provided by TablePane and Textual's Screen
-
-        @property
-        def table(self) -> FixedTable: ...
-
-        @property
-        def is_mounted(self) -> bool: ...
-
-        def selected_key(self) -> str | None: ...
-
-        def update_header(self) -> None: ...
-
-        def _load(self) -> None: ...
 
     def sort_value(self, key: str, column: int) -> SortValue | SortKey:
         """The raw value row `key`'s cell in `column` was built from (a number, text or None).
