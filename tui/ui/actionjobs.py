@@ -1,5 +1,5 @@
 """The job each confirmed VM or host action runs: one builder per action, shared by the single-item
-dialogs (tui/ui/vmactions.py, tui/ui/vmlife_actions.py) and the bulk actions (tui/ui/bulk.py).
+dialogs (tui/ui/vmactions.py, tui/ui/vmlife_actions.py) and the bulk actions (tui/ui/bulk/).
 
 A bulk action on ten VMs is ten of exactly the jobs the key would run on one: the same service call
 on the app's Deck (read-only check, the object's lease, intent and outcome in the audit log), the

@@ -117,7 +117,7 @@ ACTIVITY_BINDINGS: list[Binding] = [
     Binding("enter", "details", "Details", id="activity.details"),
 ]
 
-# Marks and bulk actions (tui/ui/panes/base.py TablePane, tui/ui/bulk.py). space marks or unmarks the
+# Marks and bulk actions (tui/ui/panes/tablemarks.py, tui/ui/bulk/). space marks or unmarks the
 # selected row and moves down; `*` (or ctrl+a) marks every row the filter shows, pressed again it
 # unmarks them; esc clears the marks before it clears the filter or goes back. While rows are marked,
 # the pane's action keys act on all of them: one reason, one confirmation listing the hosts and VMs

@@ -69,7 +69,7 @@ class ActionJob:
     reason: str | None = None
     what: str = ""  # the audit's name for the action ("vm.stop"): what an abandoned entry records
     # Called on the UI loop with the outcome once the app has shown it, or with a REFUSED outcome
-    # when the app refuses to start the job: how a bulk action (tui/ui/bulk.py) starts its next item.
+    # when the app refuses to start the job: how a bulk action (tui/ui/bulk/run.py) starts its next item.
     done: Callable[[Outcome], None] | None = None
 
 

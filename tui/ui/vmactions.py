@@ -1,8 +1,8 @@
 """VM and host actions from the console: ask (fields, then confirm), then hand a job to the app.
 
 Each `ask_*` first checks what the console already knows — read-only mode, the host's state and
-reachability, with the rule the actions themselves apply (`tui.core.live.not_actionable`) — so a
-refusal comes at once, not after typing a reason. The confirmed job runs in the app's thread worker
+reachability, an action already running (`refusal`, `busy`: actionchecks.py) — so a refusal comes
+at once, not after typing a reason. The confirmed job runs in the app's thread worker
 on the app's `Deck`, which checks everything again: the fleet may have changed in between. Shared by
 the panes' keys and the command palette, so both follow the same rules.
 """
@@ -17,7 +17,7 @@ from textual.widgets import Static
 
 from tui.core.costs import format_cost
 from tui.core.fleet import Fleet
-from tui.core.live import DomainFacts, DomainState, not_actionable
+from tui.core.live import DomainFacts, DomainState
 from tui.core.printable import printable
 from tui.core.scheduling import CostEngine, FleetState, explain_request
 from tui.core.scheduling.explain import rejection_reason
@@ -32,47 +32,15 @@ from tui.services.actions import (
     start_vm,
 )
 from tui.services.actions.deck import READ_ONLY_MESSAGE
-from tui.services.store.base import Busy
+from tui.ui.actionchecks import busy as busy  # re-exported: tui/ui/app.py imports it from here
+from tui.ui.actionchecks import refusal
 from tui.ui.actionjobs import destroy_job, drain_job, migrate_job, stop_job
-from tui.ui.activity import Activity
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
-from tui.ui.leases import LeaseCopy
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested, DrainPlanRequested
 from tui.ui.session import Session
 
 SHOWN_MOVES = 10
-
-
-def refusal(view: FleetView, session: Session, host: str) -> str | None:
-    """Why no change can be made on `host` now, or None."""
-    if session.read_only:
-        return READ_ONLY_MESSAGE
-    record = view.records.get(host)
-    if record is None:
-        return f"no host named {host!r}"
-    realm = view.config.realms.get(record.realm)
-    return not_actionable(record, view.snapshots.get(host), realm is not None and realm.disabled)
-
-
-def busy(app: App[None], kind: str, name: str) -> str | None:
-    """What already runs on this VM (`kind` "vm") or host ("host"), or None: one action per object.
-
-    The store's leases (the app's copy, read off the UI loop: tui/ui/leases.py) show every console's
-    and CLI's actions on this fleet; the console's own jobs cover an action asked for here whose
-    worker has not taken its lease yet. No store I/O here: this runs on the UI loop.
-    """
-    activity: Activity | None = getattr(app, "activity", None)
-    copy: LeaseCopy | None = getattr(app, "leases", None)
-    key = f"{kind}:{name}"
-    ended = activity.ended_at.get(key) if activity is not None else None
-    lease = copy.holding(key, ended) if copy is not None else None
-    if lease is not None:
-        return str(Busy(lease.key, lease.action, lease.holder, lease.since))
-    for job in activity.running.values() if activity is not None else ():
-        if (kind == "vm" and job.vm == name) or (kind == "host" and job.host == name and job.vm is None):
-            return f"{job.label} already running, started by this console at {job.since}"
-    return None
 
 
 def _allowed(

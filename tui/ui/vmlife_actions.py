@@ -24,6 +24,7 @@ from tui.services.actions.coldmigrate import cold_refusal
 from tui.services.actions.deck import Deck
 from tui.services.actions.power import DoomedVolume
 from tui.services.actions.snapshots import create_snapshot, delete_snapshot, revert_snapshot
+from tui.ui.actionchecks import refusal
 from tui.ui.actionjobs import (
     cold_migrate_job,
     power_on_job,
@@ -35,7 +36,6 @@ from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.messages import ActionJob, ActionRefused, ActionRequested
 from tui.ui.session import Session
-from tui.ui.vmactions import refusal
 
 Run = Callable[[Deck, str], Outcome]  # (deck, reason) -> outcome
 

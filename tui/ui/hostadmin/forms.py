@@ -24,13 +24,13 @@ from tui.services.hostadmin import (
     parse_state,
 )
 from tui.services.libvirt.probe import PROBE_TIMEOUT_S, Probe, probe_uri
+from tui.ui.actionchecks import busy
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin.common import admin_job, refuse
 from tui.ui.jobs import Abandoned, detached
 from tui.ui.messages import ActionRequested
 from tui.ui.session import Session
-from tui.ui.vmactions import busy
 
 
 class HostFormScreen(ActionScreen):

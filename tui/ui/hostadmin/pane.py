@@ -19,6 +19,7 @@ from tui.services.hostadmin import (
     recorded_on,
 )
 from tui.services.store import StoreError
+from tui.ui.actionchecks import busy
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin.common import refuse
 from tui.ui.hostadmin.forms import ask_add_host, ask_edit_host
@@ -27,7 +28,6 @@ from tui.ui.hostadmin.reconcile import ask_reconcile
 from tui.ui.hostadmin.remove import ask_remove_host
 from tui.ui.jobs import Abandoned, detached
 from tui.ui.panes.base import TablePane
-from tui.ui.vmactions import busy
 
 ADD_FIRST_HOST = "vmdeck hosts add NAME --uri URI --profile ID [--realm ID]"
 

@@ -6,12 +6,12 @@ from textual.app import App
 
 from tui.services.actions import check_pools, create_pools
 from tui.services.actions.pools import DEFAULT_POOL_BASE
+from tui.ui.actionchecks import busy, refusal
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin.common import refuse
 from tui.ui.messages import ActionJob, ActionRequested
 from tui.ui.session import Session
-from tui.ui.vmactions import busy, refusal
 
 
 def ask_pools_check(app: App[None], view: FleetView, host: str) -> None:

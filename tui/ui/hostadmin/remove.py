@@ -11,12 +11,12 @@ from tui.services.hostadmin import (
     removal_refusal,
     remove_host,
 )
+from tui.ui.actionchecks import busy
 from tui.ui.dialogs import ActionScreen, reason_ask
 from tui.ui.fleetview import FleetView
 from tui.ui.hostadmin.common import admin_job, refuse
 from tui.ui.messages import ActionRequested
 from tui.ui.session import Session
-from tui.ui.vmactions import busy
 
 
 def ask_remove_host(

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import ClassVar
 
-from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -22,8 +21,10 @@ from tui.core.printable import printable
 from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import MARK_BINDINGS, SORT_BINDINGS
+from tui.ui.panes.tablemarks import MarkableRows
+from tui.ui.panes.tablesort import SortableRows
 from tui.ui.session import Session
-from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
+from tui.ui.sorting import SortKey
 from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
@@ -150,19 +151,13 @@ class Pane(Screen[None]):
             self.query_one(selector, Static).update(text)
 
 
-class TablePane(Pane):
+class TablePane(MarkableRows, SortableRows, Pane):
     """A pane whose body is one DataTable keyed by a string (host name, VM UUID, profile id).
 
-    Sorting lives here, once for every table: `sort` is (column index, reversed) or None (the
-    model's order). It is applied whenever rows are loaded, so it holds across filters and poller
-    refreshes; a poll that changes a sorted value or adds a row reloads the shown rows in order.
-    Rows sort on raw values (`sort_value`, overridden by panes that have them), not on their text:
-    each row's key for the sort column is computed when the row is (`_sort_keys`).
-
-    Marks live here too (`marks`): names (`mark_name`: a host's, a VM's) rather than row keys, so a
-    mark survives refreshes, sorting, filtering and a VM's move to another host; a mark whose row is
-    gone is dropped. Marked rows show ✓ in the table's label column; the header counts them. The
-    pane's action keys act on the marked rows (tui/ui/bulk.py).
+    It keeps every row (filtered or not) as its model and loads the ones the filter keeps, in the
+    sort order; a poller refresh touches only the rows that changed. Sorting (`sort`, `>` `<` `!`)
+    is `SortableRows` (tablesort.py), marks (`marks`, space `*` esc) are `MarkableRows`
+    (tablemarks.py): both once for every table, on this model.
     """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
@@ -225,152 +220,7 @@ class TablePane(Pane):
             table.move_cursor(row=table.get_row_index(selected))
         self._show_marks()
 
-    # --- marks -----------------------------------------------------------------------------------
-    def mark_name(self, key: str) -> str:
-        """What a mark on row `key` names (default: the key itself, e.g. a host's name)."""
-        return key
-
-    def marked_keys(self) -> list[str]:
-        """The keys of every marked row, shown or hidden by the filter, in the model's order."""
-        if not self.marks:
-            return []
-        marks, name = self.marks, self.mark_name
-        if type(self).mark_name is TablePane.mark_name:  # rows marked by their own key: no calls
-            return [key for key in self._rows if key in marks]
-        return [key for key in self._rows if name(key) in marks]
-
-    def _show_marks(self) -> None:
-        if self.is_mounted:
-            self.table.show_marks(self.marked_keys())
-
-    def _prune_marks(self) -> None:
-        """Drop the marks whose rows are gone (a host removed, a VM undefined)."""
-        if self.marks:
-            self.marks &= {self.mark_name(key) for key in self._rows}
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("toggle_mark", "mark_all"):
-            return self.MARKABLE
-        return True
-
-    def action_toggle_mark(self) -> None:
-        """space: mark or unmark the selected row, then move down (mark a run of rows key by key)."""
-        key = self.selected_key()
-        if key is None:
-            return
-        self.marks ^= {self.mark_name(key)}
-        self._show_marks()
-        self.table.action_cursor_down()
-        self.update_header()
-
-    def action_mark_all(self) -> None:
-        """`*` / ctrl+a: mark every row the filter shows; when all of them are marked, unmark them."""
-        shown = {self.mark_name(str(key.value)) for key in self.table.rows}
-        self.marks = self.marks - shown if shown <= self.marks else self.marks | shown
-        self._show_marks()
-        self.update_header()
-
-    def clear_marks(self) -> bool:
-        """esc: drop every mark first (before the filter). Returns False when there was none."""
-        if not self.marks:
-            return False
-        self.marks = set()
-        self._show_marks()
-        self.update_header()
-        return True
-
-    def marks_text(self) -> str:
-        keys = self.marked_keys()
-        if not keys:
-            return ""
-        hidden = sum(1 for key in keys if key not in self.table.rows) if self.is_mounted else 0
-        more = f", {hidden} hidden by the filter" if hidden else ""
-        return f"{len(self.marks)} marked{more} (esc clears)"
-
-    # --- sorting ---------------------------------------------------------------------------------
-    def sort_value(self, key: str, column: int) -> SortValue | SortKey:
-        """The raw value row `key`'s cell in `column` was built from (a number, text or None).
-
-        Panes override it with their model's values; this fallback parses the shown text."""
-        return cell_sort_key(self._rows[key][column])
-
-    def _sort_key(self, key: str, column: int) -> SortKey:
-        value = self.sort_value(key, column)
-        return value if isinstance(value, tuple) else value_key(value)
-
-    def _index_sort(self, keys: Iterable[str] | None = None) -> None:
-        """Compute the sort column's key of these rows (default: every row); none while unsorted."""
-        if self.sort is None:
-            self._sort_keys = {}
-            return
-        column = self.sort[0]
-        if keys is None:
-            self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
-        else:
-            for key in keys:
-                self._sort_keys[key] = self._sort_key(key, column)
-
-    def ordered(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
-        """The rows in the pane's sort order (stable: equal values keep the model's order)."""
-        if self.sort is None:
-            return list(rows)
-        (column, reverse), keys = self.sort, self._sort_keys
-
-        def key(row: tuple[str, tuple[str, ...]]) -> SortKey:
-            found = keys.get(row[0])
-            if found is None:  # a row added around the indexing paths: indexed now
-                found = keys[row[0]] = self._sort_key(row[0], column)
-            return found
-
-        return sorted(rows, key=key, reverse=reverse)
-
-    def action_sort(self, step: int) -> None:
-        """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
-        count = len(self.COLUMNS)
-        if self.sort is None:
-            column: int | None = 0 if step > 0 else count - 1
-        else:
-            column = self.sort[0] + step
-            column = column if 0 <= column < count else None
-        self.set_sort(None if column is None else (column, False))
-
-    def action_sort_reverse(self) -> None:
-        """`!`: reverse the sort (unsorted: sort by the first column, descending)."""
-        self.set_sort((0, True) if self.sort is None else (self.sort[0], not self.sort[1]))
-
-    def set_sort(self, sort: tuple[int, bool] | None) -> None:
-        same_column = sort is not None and self.sort is not None and sort[0] == self.sort[0]
-        self.sort = sort
-        if not same_column:  # a reversal keeps the keys
-            self._index_sort()
-        if self.is_mounted:
-            for i, column in enumerate(self.table.ordered_columns):
-                label = self.COLUMNS[i][0]
-                marked = sort is not None and sort[0] == i
-                column.label = Text(label + arrow(sort[1]) if marked and sort is not None else label)
-            self._reorder()
-            self.table.refresh()
-        self.update_header()
-
-    def _reorder(self) -> None:
-        """The shown rows in the pane's order: the same rows as before, only their places change."""
-        table = self.table
-        selected = self.selected_key()
-        shown = {key.value for key in table.rows}
-        try:
-            table.reorder(key for key, _ in self.ordered((k, c) for k, c in self._rows.items() if k in shown))
-        except ValueError:  # a table not in step with the model (an auto-width column): load it whole
-            self._load()
-            return
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
-
-    def sort_text(self) -> str:
-        if self.sort is None:
-            return ""
-        column, reverse = self.sort
-        return f"sorted by {self.COLUMNS[column][0]} {arrow(reverse)}"
-
+    # --- the header with the sort, column widths, poller updates -----------------------------------
     def update_header(self) -> None:
         super().update_header()
         if self.sort is not None and self.is_mounted:

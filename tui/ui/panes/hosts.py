@@ -105,7 +105,7 @@ class HostsPane(HostAdminPane):
         self.action_details()
 
     def action_set_state(self, state: str) -> None:
-        if self.marks:  # every marked host (tui/ui/bulk.py)
+        if self.marks:  # every marked host (tui/ui/bulk/hosts.py)
             ask_bulk_state(
                 self.app, self.view, self.session, self.marked_keys(), HostState(state), self.clear_marks
             )

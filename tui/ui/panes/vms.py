@@ -26,6 +26,7 @@ from tui.core.printable import printable
 from tui.services.actions import storage_of
 from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
 from tui.services.actions.vminfo import domain_xml
+from tui.ui.actionchecks import refusal
 from tui.ui.bulk import ask_bulk_vms
 from tui.ui.fleetview import FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
@@ -33,7 +34,7 @@ from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
 from tui.ui.sorting import SortValue
-from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop, refusal
+from tui.ui.vmactions import ask_destroy, ask_migrate, ask_scale, ask_start, ask_stop
 from tui.ui.vmdetail import VmDetailScreen
 from tui.ui.vmlife_actions import (
     ask_autostart,

@@ -1,0 +1,109 @@
+"""Sorting a table pane's rows: `>` / `<` pick the column, `!` reverses, past either end the model's order.
+
+Once for every table: `sort` is (column index, reversed) or None (the model's order). It is applied
+whenever rows are loaded, so it holds across filters and poller refreshes. Rows sort on raw values
+(`sort_value`, overridden by panes that have them; the rule: tui/ui/sorting.py), not on their text:
+each row's key for the sort column is computed when the row is (`_sort_keys`). A mixin of
+`TablePane` (base.py), which owns the rows and reloads them in this order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import ClassVar
+
+from rich.text import Text
+
+from tui.ui.panes.tablemodel import TableRows
+from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
+
+
+class SortableRows(TableRows):
+    """The sort order of a table pane's rows (the bindings: keymap.SORT_BINDINGS)."""
+
+    COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]]
+    sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
+    _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)
+
+    def sort_value(self, key: str, column: int) -> SortValue | SortKey:
+        """The raw value row `key`'s cell in `column` was built from (a number, text or None).
+
+        Panes override it with their model's values; this fallback parses the shown text."""
+        return cell_sort_key(self._rows[key][column])
+
+    def _sort_key(self, key: str, column: int) -> SortKey:
+        value = self.sort_value(key, column)
+        return value if isinstance(value, tuple) else value_key(value)
+
+    def _index_sort(self, keys: Iterable[str] | None = None) -> None:
+        """Compute the sort column's key of these rows (default: every row); none while unsorted."""
+        if self.sort is None:
+            self._sort_keys = {}
+            return
+        column = self.sort[0]
+        if keys is None:
+            self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
+        else:
+            for key in keys:
+                self._sort_keys[key] = self._sort_key(key, column)
+
+    def ordered(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
+        """The rows in the pane's sort order (stable: equal values keep the model's order)."""
+        if self.sort is None:
+            return list(rows)
+        (column, reverse), keys = self.sort, self._sort_keys
+
+        def key(row: tuple[str, tuple[str, ...]]) -> SortKey:
+            found = keys.get(row[0])
+            if found is None:  # a row added around the indexing paths: indexed now
+                found = keys[row[0]] = self._sort_key(row[0], column)
+            return found
+
+        return sorted(rows, key=key, reverse=reverse)
+
+    def action_sort(self, step: int) -> None:
+        """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
+        count = len(self.COLUMNS)
+        if self.sort is None:
+            column: int | None = 0 if step > 0 else count - 1
+        else:
+            column = self.sort[0] + step
+            column = column if 0 <= column < count else None
+        self.set_sort(None if column is None else (column, False))
+
+    def action_sort_reverse(self) -> None:
+        """`!`: reverse the sort (unsorted: sort by the first column, descending)."""
+        self.set_sort((0, True) if self.sort is None else (self.sort[0], not self.sort[1]))
+
+    def set_sort(self, sort: tuple[int, bool] | None) -> None:
+        same_column = sort is not None and self.sort is not None and sort[0] == self.sort[0]
+        self.sort = sort
+        if not same_column:  # a reversal keeps the keys
+            self._index_sort()
+        if self.is_mounted:
+            for i, column in enumerate(self.table.ordered_columns):
+                label = self.COLUMNS[i][0]
+                marked = sort is not None and sort[0] == i
+                column.label = Text(label + arrow(sort[1]) if marked and sort is not None else label)
+            self._reorder()
+            self.table.refresh()
+        self.update_header()
+
+    def _reorder(self) -> None:
+        """The shown rows in the pane's order: the same rows as before, only their places change."""
+        table = self.table
+        selected = self.selected_key()
+        shown = {key.value for key in table.rows}
+        try:
+            table.reorder(key for key, _ in self.ordered((k, c) for k, c in self._rows.items() if k in shown))
+        except ValueError:  # a table not in step with the model (an auto-width column): load it whole
+            self._load()
+            return
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
+
+    def sort_text(self) -> str:
+        if self.sort is None:
+            return ""
+        column, reverse = self.sort
+        return f"sorted by {self.COLUMNS[column][0]} {arrow(reverse)}"
