@@ -16,6 +16,7 @@ from tui.services.actions import Deck, Result, plan_drain
 from tui.services.actions.hoststate import set_host_state
 from tui.services.actions.path import ActionPath
 from tui.services.store import StoreError
+from tui.ui.actionchecks import busy
 from tui.ui.bulk import job_refused
 from tui.ui.consolebase import ConsoleBase
 from tui.ui.jobs import Abandoned, detached, perform
@@ -31,7 +32,7 @@ from tui.ui.messages import (
     HostStateChangeRequested,
 )
 from tui.ui.session import READ_ONLY_REFUSAL
-from tui.ui.vmactions import DrainScreen, busy, offer_force
+from tui.ui.vmactions import DrainScreen, offer_force
 
 SEVERITY: dict[Result, SeverityLevel] = {
     Result.OK: "information",

@@ -32,8 +32,7 @@ from tui.services.actions import (
     start_vm,
 )
 from tui.services.actions.deck import READ_ONLY_MESSAGE
-from tui.ui.actionchecks import busy as busy  # re-exported: tui/ui/app.py imports it from here
-from tui.ui.actionchecks import refusal
+from tui.ui.actionchecks import busy, refusal
 from tui.ui.actionjobs import destroy_job, drain_job, migrate_job, stop_job
 from tui.ui.dialogs import ActionScreen, Ask, reason_ask
 from tui.ui.fleetview import FleetView
