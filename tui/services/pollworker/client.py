@@ -41,11 +41,11 @@ from tui.core.model import VmConfig
 from tui.services.libvirt.errors import libvirt_error
 from tui.services.loadhistory import LoadHistory
 from tui.services.poller import (
+    ChangesOnly,
     EventCallback,
     NoticeCallback,
     PollerSettings,
     SnapshotCallback,
-    _ChangesOnly,
 )
 from tui.services.pollworker.framing import FrameWriter, read_frame
 from tui.services.pollworker.remote import RemoteObject
@@ -280,7 +280,7 @@ class WorkerPoller:
         self, callback: SnapshotCallback, *, changes_only: bool = False, current: bool = False
     ) -> Callable[[], None]:
         """As Poller.subscribe; callbacks run on the reader thread and must only hand snapshots on."""
-        wrapped = _ChangesOnly(callback) if changes_only else callback
+        wrapped = ChangesOnly(callback) if changes_only else callback
         with self._lock:
             self._subscribers.append(wrapped)
             if not changes_only:
