@@ -27,7 +27,7 @@ from tui.core.live import DomainState, HostStatus
 from tui.services.libvirt.testdriver import fake_fleet
 from tui.services.poller import Poller, PollerSettings
 from tui.services.pollworker import WorkerPoller
-from tui.services.pollworker.client import RESTART_DELAY_S
+from tui.services.pollworker.process import RESTART_DELAY_S
 
 from . import testbed
 from .livefixtures import make_config, wait_for
