@@ -1,6 +1,6 @@
 """The console app: a thin shell that owns the fleet view, switches panes and routes messages.
 
-Panes are app modes (one screen each). The live poller (tui/services/poller.py) runs in its own
+Panes are app modes (one screen each). The live poller (tui/services/poller/) runs in its own
 threads; a `SnapshotBatcher` subscribed for changes only wakes the app with one `FleetPolled` per
 batch. Host state changes and VM and host actions go through the one action path (the app's `Deck`,
 built on the same poller, so actions use its connections), each in a thread worker.

@@ -1,6 +1,6 @@
 """A host as last polled from libvirt, as plain frozen data: reachability, node facts, its domains.
 
-The poller (tui/services/poller.py) produces a `HostSnapshot` per host each cycle; it lives in memory
+The poller (tui/services/poller/) produces a `HostSnapshot` per host each cycle; it lives in memory
 only (never stored). Everything here is pure, so the UI, the CLI and the tests read it the same way.
 """
 

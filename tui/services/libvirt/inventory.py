@@ -2,7 +2,7 @@
 guest address.
 
 One virConnect per host; every call here may block on a slow host, so callers run this off the UI
-loop in a daemon thread (tui/services/poller.py). State, vCPUs, memory and CPU time of every domain
+loop in a daemon thread (tui/services/poller/). State, vCPUs, memory and CPU time of every domain
 come from one bulk call (`getAllDomainStats`: one round trip to a remote host instead of one `info`
 per domain); a driver that does not report a field (the test driver gives only the state) is read
 with `info` for that domain. Domain XML is only needed for the PCI host
