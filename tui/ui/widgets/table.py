@@ -14,24 +14,54 @@ the next frame (most of a live table's redraw cost when a poll batch lands); her
 cache entries are dropped (once per batch, before the next line is drawn) and only their regions
 are refreshed.
 
+Rows live in a `RowStore` (tui/ui/widgets/rowstore.py): a key list, a key -> index dict and a
+key -> cells dict, which DataTable's own code reads through views. No per-row object is built for
+rows off screen, so loading 100,000 rows is a few C-level container builds, a row's region is its
+index, and a change never rebuilds a list of every row (Textual recomputes `ordered_rows` and
+`_y_offsets` after each one). See "virtual row storage" below.
+
 All of this overrides or fills private parts of Textual 8.2's DataTable (pinned < 9 in pyproject);
-any auto-width column falls back to the public path.
+any auto-width column (or a labelled or multi-line row) falls back to the public path: the rows
+are then handed to DataTable's own containers (`_materialise`) for the rest of the table's life.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from typing import Any, Self
 
+from rich.segment import Segment
+from rich.style import Style
 from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets._data_table import CellDoesNotExist, ColumnKey, Row, RowKey
+from textual.widgets._data_table import (
+    CellDoesNotExist,
+    ColumnKey,
+    DuplicateKey,
+    Row,
+    RowDoesNotExist,
+    RowKey,
+)
+
+from tui.ui.widgets.cellrender import cell_lines, plain_cell
+from tui.ui.widgets.rowstore import DataView, Lines, Locations, OrderedRows, RowStore, RowsView
+
+SegmentLines = list[list[Segment]]
 
 
 class FixedTable(DataTable[str]):
     _stale_rows: set[RowKey] | None = None  # rows changed by update_cell since the last draw
+    _virtual = False  # DataTable.__init__ runs on its own containers; ours are installed after it
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._virtual = True  # rows in self._store; False once handed to DataTable's containers
+        self._store = RowStore()
+        self._install_views()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         if self._fixed():
@@ -52,7 +82,10 @@ class FixedTable(DataTable[str]):
         column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         if row not in self._row_locations or column not in self._column_locations:
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
-        self._data[row][column] = value
+        if self._virtual:
+            self._store.set_cell(str(row.value), self._store.columns.index(column), value)
+        else:
+            self._data[row][column] = value
         if self._stale_rows is None:
             self._stale_rows = set()
         self._stale_rows.add(row)
@@ -83,23 +116,203 @@ class FixedTable(DataTable[str]):
             for key, cells in rows:
                 self.add_row(*cells, key=key)
             return
+        pairs = [(key, tuple(cells)) for key, cells in rows]
+        loaded = dict(pairs)
+        if len(loaded) != len(pairs):
+            seen: set[str] = set()
+            duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+            raise ValueError(f"duplicate row key {duplicate!r}")
+        width = len(self.columns)
+        if any(len(cells) != width for cells in loaded.values()):
+            raise ValueError(f"every row needs {width} cells")
+        if self._virtual:
+            self._store.load(loaded, [column.key for column in self.ordered_columns])
+        else:
+            self._load_materialised(loaded)
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.cursor_coordinate = self.cursor_coordinate  # once: clamps the cursor
+        if loaded and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self.refresh()
+        self.check_idle()
+
+    def _load_materialised(self, loaded: dict[str, tuple[str, ...]]) -> None:
         keys = [column.key for column in self.ordered_columns]
         locations: dict[RowKey, int] = {}
-        for index, (key, cells) in enumerate(rows):
+        for index, (key, cells) in enumerate(loaded.items()):
             row_key = RowKey(key)
-            if row_key in locations:
-                raise ValueError(f"duplicate row key {key!r}")
             locations[row_key] = index
             self._data[row_key] = dict(zip(keys, cells, strict=True))
             self.rows[row_key] = Row(row_key, 1, None, False)
         self._row_locations = TwoWayDict(locations)
-        self._require_update_dimensions = True
+
+    # --- drawing a plain one-line cell without Rich (tui/ui/widgets/cellrender.py) -------------------
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        # Textual's cache key, unchanged: the FixedTable update_cell bookkeeping drops these entries.
+        if not self._virtual or row_index < 0 or column_index < 0 or width < 2 * self.cell_padding + 1:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(key)
+        if cached is not None:
+            return cached
+        cells = self._store.cells.get(row_key.value) if row_key is not None else None  # type: ignore[arg-type]
+        text = cells[self._store.columns.index(column_key)] if cells is not None else None
+        if not plain_cell(text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        lines = cell_lines(text, width, self.cell_padding, pre + post)  # type: ignore[arg-type]
+        self._cell_render_cache[key] = lines
+        return lines
+
+    # --- virtual row storage (tui/ui/widgets/rowstore.py) ------------------------------------------
+    def _install_views(self) -> None:
+        # DataTable declares these as dicts; the views are read-only mappings over the store.
+        self._data = DataView(self._store)  # type: ignore[assignment]
+        self.rows = RowsView(self._store)  # type: ignore[assignment]
+        self._row_locations = Locations(self._store)  # type: ignore[assignment]
+        self._lines = Lines(self._store)
+
+    def _materialise(self) -> None:
+        """Hand the rows to DataTable's own containers, for a column or row only it can handle."""
+        if not self._virtual:
+            return
+        self._virtual = False
+        store = self._store
+        self._data, self.rows, self._row_locations = {}, {}, TwoWayDict({})
+        self._load_materialised(store.cells)
+        self._store = RowStore()
         self._update_count += 1
-        self.cursor_coordinate = self.cursor_coordinate  # once: clamps the cursor
-        if locations and self.show_cursor and self.cursor_type != "none":
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        if self._virtual:
+            return self._lines  # type: ignore[return-value]
+        return DataTable._y_offsets.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        if self._virtual:
+            return OrderedRows(self._store)  # type: ignore[return-value]
+        return DataTable.ordered_rows.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    def _get_row_region(self, row_index: int) -> Region:
+        if not self._virtual:
+            return super()._get_row_region(row_index)
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        width += self._row_label_column_width
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(0, y, max(self.size.width, width), 1)
+
+    def _get_cell_region(self, coordinate: Coordinate) -> Region:
+        if not self._virtual:
+            return super()._get_cell_region(coordinate)
+        if not self.is_valid_coordinate(coordinate):
+            return Region(0, 0, 0, 0)
+        row_index, column_index = coordinate
+        columns = self.ordered_columns
+        x = sum(c.get_render_width(self) for c in columns[:column_index]) + self._row_label_column_width
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(x, y, columns[column_index].get_render_width(self), 1)
+
+    def clear(self, columns: bool = False) -> Self:
+        self._store.clear()
+        super().clear(columns)
+        if self._virtual:
+            self._row_locations = Locations(self._store)  # type: ignore[assignment]
+        return self
+
+    def add_column(
+        self, label: Any, *, width: int | None = None, key: str | None = None, default: Any = None
+    ) -> ColumnKey:
+        if self._virtual and (width is None or self._store.order):
+            self._materialise()  # a measured column, or a column added to rows that exist
+        return super().add_column(label, width=width, key=key, default=default)
+
+    def remove_column(self, column_key: ColumnKey | str) -> None:
+        self._materialise()
+        super().remove_column(column_key)
+
+    def sort(self, *args: Any, **kwargs: Any) -> Self:
+        self._materialise()  # the panes sort their own rows (TablePane.ordered); this is Textual's
+        return super().sort(*args, **kwargs)
+
+    def add_row(
+        self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None
+    ) -> RowKey:
+        fits = key is not None and height == 1 and label is None and len(cells) == len(self.columns)
+        if not (self._virtual and fits and self._fixed()):
+            self._materialise()
+            return super().add_row(*cells, height=height, key=key, label=label)
+        assert key is not None
+        if key in self._store.index:
+            raise DuplicateKey(f"The row key {key!r} already exists.")
+        if not self._store.order:
+            self._store.columns = [column.key for column in self.ordered_columns]
+        self._store.append(key, tuple(cells))
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if self.row_count == 1 and self.show_cursor and self.cursor_type != "none":
             self._highlight_cursor()
-        self.refresh()
+        self._update_count += 1
         self.check_idle()
+        return RowKey(key)
+
+    def remove_row(self, row_key: RowKey | str) -> None:
+        self.remove_rows([row_key])
+
+    def remove_rows(self, row_keys: Iterable[RowKey | str]) -> None:
+        """Remove these rows at once: the store re-indexes the rows after the first one once."""
+        if not self._virtual:
+            for key in row_keys:
+                super().remove_row(key)
+            return
+        keys = {str(k.value) if isinstance(k, RowKey) else k for k in row_keys}
+        missing = keys - self._store.index.keys()
+        if missing:
+            raise RowDoesNotExist(f"Row key {sorted(missing)[0]!r} is not valid.")
+        if not keys:
+            return
+        self._store.remove(keys)
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh(layout=True)
 
 
 def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:

@@ -1,0 +1,200 @@
+"""The rows of a FixedTable kept as three plain containers, seen by DataTable through read-only views.
+
+Textual's DataTable keeps, per row, a `RowKey`, a `Row`, a dict of cells and two index entries, and
+recomputes its list of rows and of line offsets (O(rows) Python objects) after every change: with
+100,000 VMs a load took about a second and a cursor move at the bottom of the table hundreds of ms
+(`_get_row_region` sums the heights of every row above). A FixedTable's rows are all one line high,
+so a row's line is its index and all a table needs is:
+
+    order: list[str]                 the keys in display order
+    index: dict[str, int]            key -> position in `order`
+    cells: dict[str, tuple[str, …]]  key -> the row's cells, in column order
+
+built with C-level calls only (a load of 100,000 rows is a few `dict`/`list` constructions). The
+views below give DataTable's own code (rendering, cursor, `get_row`, `coordinate_to_cell_key`, …)
+the mappings it reads — `rows`, `_data`, `_row_locations`, `ordered_rows`, `_y_offsets` — building a
+`RowKey`/`Row`/cell dict only for the row asked for, which is a visible one or the cursor's.
+Textual's string-keyed lookups work unchanged: a `RowKey` hashes and compares as its string.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any, overload
+
+from textual.widgets._data_table import ColumnKey, Row, RowKey
+
+
+def _plain(key: object) -> object:
+    return key.value if isinstance(key, RowKey) else key
+
+
+class RowStore:
+    """The rows: order, index and cells (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.index: dict[str, int] = {}
+        self.cells: dict[str, tuple[str, ...]] = {}
+        self.columns: list[ColumnKey] = []  # the cells' column order
+
+    def load(self, rows: dict[str, tuple[str, ...]], columns: list[ColumnKey]) -> None:
+        self.cells = rows
+        self.order = list(rows)
+        self.index = dict(zip(self.order, range(len(self.order)), strict=True))
+        self.columns = columns
+
+    def clear(self) -> None:
+        self.order, self.index, self.cells = [], {}, {}
+
+    def append(self, key: str, cells: tuple[str, ...]) -> int:
+        position = len(self.order)
+        self.order.append(key)
+        self.index[key] = position
+        self.cells[key] = cells
+        return position
+
+    def remove(self, keys: set[str]) -> int:
+        """Drop these rows; returns the first position that changed (len(order) if none did)."""
+        first = min((self.index[k] for k in keys), default=len(self.order))
+        for key in keys:
+            del self.index[key], self.cells[key]
+        tail = [k for k in self.order[first:] if k not in keys]
+        del self.order[first:]
+        self.order.extend(tail)
+        self.index.update(zip(tail, range(first, first + len(tail)), strict=True))
+        return first
+
+    def set_cell(self, key: str, column: int, value: str) -> None:
+        cells = self.cells[key]
+        self.cells[key] = (*cells[:column], value, *cells[column + 1 :])
+
+    def row_dict(self, key: str) -> dict[ColumnKey, str]:
+        return dict(zip(self.columns, self.cells[key], strict=True))
+
+
+class Locations:
+    """DataTable's `_row_locations` (a TwoWayDict RowKey <-> index), read-only."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def get(self, key: RowKey | str) -> int | None:
+        return self._store.index.get(_plain(key))  # type: ignore[arg-type]
+
+    def get_key(self, index: int) -> RowKey | None:
+        order = self._store.order
+        return RowKey(order[index]) if 0 <= index < len(order) else None
+
+    def contains_value(self, index: int) -> bool:
+        return 0 <= index < len(self._store.order)
+
+    def __contains__(self, key: object) -> bool:
+        return _plain(key) in self._store.index
+
+    def __len__(self) -> int:
+        return len(self._store.order)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(k) for k in self._store.order)
+
+
+class RowsView(Mapping[RowKey, Row]):
+    """DataTable's `rows` (RowKey -> Row): every row is one line, without a label."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: RowKey | str) -> Row:
+        plain = _plain(key)
+        if plain not in self._store.index:
+            raise KeyError(key)
+        return Row(RowKey(plain), 1)  # type: ignore[arg-type]
+
+    def __contains__(self, key: object) -> bool:
+        return _plain(key) in self._store.index
+
+    def __len__(self) -> int:
+        return len(self._store.order)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(k) for k in self._store.order)
+
+    def clear(self) -> None:
+        """DataTable.clear() empties this container: the store it shows."""
+        self._store.clear()
+
+
+class DataView(Mapping[RowKey, dict[ColumnKey, str]]):
+    """DataTable's `_data` (RowKey -> {ColumnKey: cell}), each row's dict built when asked for."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def __getitem__(self, key: RowKey | str) -> dict[ColumnKey, str]:
+        plain = _plain(key)
+        if plain not in self._store.cells:
+            raise KeyError(key)
+        return self._store.row_dict(plain)  # type: ignore[arg-type]
+
+    def __contains__(self, key: object) -> bool:
+        return _plain(key) in self._store.cells
+
+    def __len__(self) -> int:
+        return len(self._store.order)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(k) for k in self._store.order)
+
+    def clear(self) -> None:
+        """DataTable.clear() empties this container: the store it shows."""
+        self._store.clear()
+
+
+class OrderedRows(Sequence[Row]):
+    """DataTable's `ordered_rows`: a slice is lazy too (page up/down walk only a page of it)."""
+
+    def __init__(self, store: RowStore, start: int = 0, stop: int | None = None) -> None:
+        self._store = store
+        self._range = range(len(store.order))[start:stop]
+
+    def __len__(self) -> int:
+        return len(self._range)
+
+    @overload
+    def __getitem__(self, item: int) -> Row: ...
+    @overload
+    def __getitem__(self, item: slice) -> OrderedRows: ...
+    def __getitem__(self, item: int | slice) -> Row | OrderedRows:
+        if isinstance(item, slice):
+            if item.step not in (None, 1):
+                return list(self)[item]  # type: ignore[return-value]  # never used by DataTable
+            sub = self._range[item]
+            return OrderedRows(self._store, sub.start, sub.stop)
+        return Row(RowKey(self._store.order[self._range[item]]), 1)
+
+    def __iter__(self) -> Iterator[Row]:
+        order = self._store.order
+        return (Row(RowKey(order[i]), 1) for i in self._range)
+
+
+class Lines(Sequence[tuple[RowKey, int]]):
+    """DataTable's `_y_offsets`: line y is row y's first (and only) line."""
+
+    def __init__(self, store: RowStore) -> None:
+        self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store.order)
+
+    @overload
+    def __getitem__(self, item: int) -> tuple[RowKey, int]: ...
+    @overload
+    def __getitem__(self, item: slice) -> list[tuple[RowKey, int]]: ...
+    def __getitem__(self, item: int | slice) -> Any:
+        if isinstance(item, slice):
+            return [(RowKey(k), 0) for k in self._store.order[item]]
+        return RowKey(self._store.order[item]), 0
+
+    def clear(self) -> None:
+        """DataTable.clear() empties its offsets list; here they follow the store."""
