@@ -162,6 +162,9 @@ def print_keys(run: dict[str, Any]) -> None:
         f"over {run['keys']} keys (goal at 10,000 hosts with snapshots: p50 <= 30 ms, max <= 100 ms)"
     )
     print(
+        f"  CPU time per key (process, every thread): p50 {run['cpu_p50_ms']:.1f} ms, max {run['cpu_max_ms']:.1f} ms"
+    )
+    print(
         f"  CPU over the keys {run['keys_cpu_s']:.2f} s in {run['keys_wall_s']:.2f} s wall; idle (no keys) "
         f"{run['idle_cpu_share'] * 100:.1f}% of one core over {run['idle_s']:.0f} s (goal <= 5%); feeder thread "
         f"{run['feeder_cpu_s']:.2f} s CPU (included above); first poll applied in {run['first_poll_s']:.2f} s"

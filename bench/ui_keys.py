@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
 import json
 import os
 import random
@@ -207,6 +208,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     records, snaps = fleet(args.hosts, args.vms_per_host)
     app = make_app(config, records, session=Session("bench fleet"))
     frames: list[float] = []
+    cpu: list[float] = []  # CPU time of the process (every thread) from each key to its frame
+    cpu_began = [0.0]
     shown = app._display
 
     def display(screen: object, renderable: object) -> None:
@@ -224,8 +227,14 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 return
 
     async def answer(pilot: Pilot[None], key: str) -> float:
+        latency = await timed(pilot, key)
+        cpu.append(time.process_time() - cpu_began[0])
+        return latency
+
+    async def timed(pilot: Pilot[None], key: str) -> float:
         event = key_event(key)
         event.set_sender(app)
+        cpu_began[0] = time.process_time()
         began = time.perf_counter()
         app._driver.send_message(event)  # type: ignore[union-attr]
         await asyncio.sleep(0)
@@ -251,11 +260,17 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await asyncio.sleep(1.0)
         load_before = os.getloadavg()
         latencies: dict[str, list[float]] = {}
+        profile = cProfile.Profile(time.process_time) if args.profile else None
+        if profile is not None:
+            profile.enable()
         cpu0, wall0 = time.process_time(), time.perf_counter()
         for _round in range(args.rounds):
             for label, key in SEQUENCE:
                 latencies.setdefault(label, []).append(await answer(pilot, key))
         keys_cpu, keys_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         await asyncio.sleep(1.0)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(args.idle)
@@ -284,6 +299,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "p99_ms": flat[min(len(flat) - 1, round(0.99 * (len(flat) - 1)))] * 1000,
         "max_ms": flat[-1] * 1000,
         "keys": len(flat),
+        "cpu_p50_ms": statistics.median(cpu) * 1000,
+        "cpu_max_ms": max(cpu) * 1000,
         "keys_cpu_s": keys_cpu,
         "keys_wall_s": keys_wall,
         "idle_cpu_share": idle_cpu / idle_wall,
@@ -303,6 +320,7 @@ def main() -> None:
     parser.add_argument("--changed-share", type=float, default=0.1, help="hosts changed per poll period")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=float, default=10.0)
+    parser.add_argument("--profile", help="write a cProfile (CPU time) of the key run to this file")
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

@@ -23,7 +23,7 @@ from tui.ui.activity import Activity
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import SORT_BINDINGS
 from tui.ui.session import Session
-from tui.ui.sorting import arrow, cell_sort_key
+from tui.ui.sorting import SortKey, arrow, cell_sort_key
 from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
@@ -152,6 +152,7 @@ class TablePane(Pane):
     """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
+    KEEP_UNSHOWN: ClassVar[bool] = False  # keep the rows current before the pane is first shown
     BINDINGS: ClassVar[list[BindingType]] = [*SORT_BINDINGS]
 
     def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
@@ -159,6 +160,10 @@ class TablePane(Pane):
         self._rows: dict[str, tuple[str, ...]] = {}  # every row, filtered or not: the pane's model
         self._hay: dict[str, str] = {}  # key -> the row's search text (TextFilter.matches_text)
         self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
+        self._kept = False  # rows kept current before the first draw (KEEP_UNSHOWN, `_keep`)
+        self._kept_moved = False  # a row appeared in `_keep`: not in the model's order any more
+        self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
+        self._next_seq = 0
 
     def compose_body(self) -> ComposeResult:
         yield FixedTable(id=f"{self.PANE}-table", cursor_type="row", zebra_stripes=True)
@@ -177,16 +182,53 @@ class TablePane(Pane):
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
         raise NotImplementedError
 
+    def model_order(self) -> list[str]:
+        """Every row's key in the order `all_rows` gives them (panes with KEEP_UNSHOWN make it cheap)."""
+        return list(self.all_rows())
+
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
         """(rows now, keys that belonged to these hosts before) for an incremental update."""
         raise NotImplementedError
 
+    def fleet_changed(self, names: list[str]) -> None:
+        if self.KEEP_UNSHOWN and not self.is_mounted:
+            self._keep(names)
+        super().fleet_changed(names)
+
+    def _keep(self, names: list[str]) -> None:
+        """Keep the rows of a pane never shown yet current, batch by batch: showing it the first
+        time is then a table load, not every row computed (100,000 VMs took about a second)."""
+        if not self._kept or len(names) > REBUILD_SHARE * max(1, len(self.view.records)):
+            self._rows = {key: safe_cells(cells) for key, cells in self.all_rows().items()}
+            self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
+            self._renumber()
+            self._kept, self._kept_moved = True, False
+            return
+        rows, before = self.rows_of_hosts(names)
+        for key in before - rows.keys():
+            self._rows.pop(key, None)
+            self._hay.pop(key, None)
+        for key, raw in rows.items():
+            self._kept_moved |= key not in self._rows
+            self._put(key, safe_cells(raw))
+
     def refresh_all(self) -> None:
         """Recompute every row from the view, then show those the filter keeps."""
+        if self._kept:  # the first draw of a pane whose rows were kept current (`_keep`)
+            self._kept = False
+            if self._kept_moved:  # rows that appeared meanwhile go where a rebuild puts them
+                order = self.model_order()
+                self._rows = {key: self._rows[key] for key in order}
+                self._hay = {key: self._hay[key] for key in order}
+                self._renumber()
+            self._size_columns(self._rows.values())
+            self._load()
+            return
         rows = self.all_rows()
         # The one place a table pane's cells become display text (names from libvirt included).
         self._rows = {key: safe_cells(cells) for key, cells in rows.items()}
         self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
+        self._renumber()
         self._size_columns(self._rows.values())
         self._load()
 
@@ -199,9 +241,13 @@ class TablePane(Pane):
     def _load(self) -> None:
         table = self.table
         selected = self.selected_key()
-        keep = self.filter.matches_text
-        hay = self._hay
-        table.load_rows(self.ordered((key, cells) for key, cells in self._rows.items() if keep(hay[key])))
+        rows = self._rows
+        shown = (
+            list(rows.items())
+            if not self.filter.text
+            else [(k, rows[k]) for k in self.filter.kept(self._hay)]
+        )
+        table.load_rows(self.ordered(shown))
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
 
@@ -211,7 +257,7 @@ class TablePane(Pane):
         if self.sort is None:
             return list(rows)
         column, reverse = self.sort
-        return sorted(rows, key=lambda row: cell_sort_key(row[1][column]), reverse=reverse)
+        return sorted(rows, key=lambda row: self.row_sort_key(row[1]), reverse=reverse)
 
     def action_sort(self, step: int) -> None:
         """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
@@ -274,59 +320,112 @@ class TablePane(Pane):
             self._apply_sorted(rows, before)
             return
         labels = [label for label, _ in self.COLUMNS]
+        doomed = set()
         for key in before - set(rows):
             self._rows.pop(key, None)
             self._hay.pop(key, None)
             if key in table.rows:
-                table.remove_row(key)
+                doomed.add(key)
         for key, raw in rows.items():
             cells = safe_cells(raw)
-            self._rows[key] = cells
-            self._hay[key] = hay = haystack(cells)
-            visible = self.filter.matches_text(hay)
+            self._put(key, cells)
+            visible = self.filter.matches_text(self._hay[key])
             if key not in table.rows:
                 if visible:
                     table.add_row(*cells, key=key)
                 continue
             if not visible:
-                table.remove_row(key)
+                doomed.add(key)
                 continue
             old = table.get_row(key)
             for label, new, was in zip(labels, cells, old, strict=True):
                 if new != was:
                     table.update_cell(key, label, new)  # never update_width on live data
+        table.remove_rows(doomed)  # at once: the rows after the first one are re-indexed once
+
+    def _put(self, key: str, cells: tuple[str, ...]) -> None:
+        """One row of the model changed or appeared (a new one comes last in the model's order)."""
+        if key not in self._rows:
+            self._seq[key] = self._next_seq
+            self._next_seq += 1
+        self._rows[key] = cells
+        self._hay[key] = haystack(cells)
+
+    def _renumber(self) -> None:
+        """Every row's place in the model's order (the tie-break of a sort), after a rebuild."""
+        self._seq = dict(zip(self._rows, range(len(self._rows)), strict=True))
+        self._next_seq = len(self._rows)
+
+    def row_sort_key(self, cells: tuple[str, ...]) -> SortKey:
+        """What `ordered` sorts a row by: the sorted column's cell."""
+        assert self.sort is not None
+        return cell_sort_key(cells[self.sort[0]])
 
     def _apply_sorted(self, rows: Mapping[str, tuple[str, ...]], before: set[str]) -> None:
-        """update_rows on a sorted table: a row that appeared, or whose sort cell changed, may move,
-        so the shown rows are reloaded in order; other changes are applied cell by cell."""
+        """update_rows on a sorted table: a row that appeared, went, left or entered the filter, or
+        whose sort cell changed is taken out and put back where the order puts it (a binary search
+        over the shown rows, which are in order); other changes are applied cell by cell."""
         assert self.sort is not None
         column = self.sort[0]
-        moved = bool(before - set(rows))
-        changed: dict[str, tuple[str, ...]] = {}
-        for key in before - set(rows):
+        table = self.table
+        gone = before - set(rows)
+        for key in gone:
             self._rows.pop(key, None)
             self._hay.pop(key, None)
+        taken = {key for key in gone if key in table.rows}
+        placed: list[str] = []
         keep = self.filter.matches_text
+        labels = [label for label, _ in self.COLUMNS]
         for key, raw in rows.items():
             cells = safe_cells(raw)
             old = self._rows.get(key)
-            hay = haystack(cells)
-            if old is None or old[column] != cells[column] or keep(self._hay[key]) != keep(hay):
-                moved = True  # a new row, a new place, or in or out of the filter
-            self._rows[key] = cells
-            self._hay[key] = hay
-            changed[key] = cells
-        if moved:
-            self._load()
-            return
-        table = self.table
-        labels = [label for label, _ in self.COLUMNS]
-        for key, cells in changed.items():
-            if key not in table.rows:
+            self._put(key, cells)
+            shown, visible = key in table.rows, keep(self._hay[key])
+            if shown and visible and old is not None and old[column] == cells[column]:
+                for label, new, was in zip(labels, cells, table.get_row(key), strict=True):
+                    if new != was:
+                        table.update_cell(key, label, new)
                 continue
-            for label, new, was in zip(labels, cells, table.get_row(key), strict=True):
-                if new != was:
-                    table.update_cell(key, label, new)
+            if shown:
+                taken.add(key)
+            if visible:
+                placed.append(key)
+        if taken or placed:
+            self._reposition(taken, placed)
+
+    def _reposition(self, taken: set[str], placed: list[str]) -> None:
+        """Take these rows out of the table and put `placed` back in sorted order."""
+        table = self.table
+        order = table.keys_in_order()
+        seq = self._seq
+        if order is None or any(key not in seq for key in placed) or len(seq) < len(order):
+            self._load()  # Textual's own containers, or rows the model's order does not know
+            return
+        assert self.sort is not None
+        reverse = self.sort[1]
+        sort_key, rows = self.row_sort_key, self._rows
+        if taken:
+            order = [key for key in order if key not in taken]
+        for key in placed:
+            mine, mine_seq = sort_key(rows[key]), seq[key]
+            low, high = 0, len(order)
+            while low < high:  # the first shown row that comes after this one
+                middle = (low + high) // 2
+                other = order[middle]
+                theirs = sort_key(rows[other])
+                if theirs == mine:
+                    after = seq[other] > mine_seq  # equal values keep the model's order
+                else:
+                    after = theirs > mine if not reverse else theirs < mine
+                if after:
+                    high = middle
+                else:
+                    low = middle + 1
+            order.insert(low, key)
+        selected = self.selected_key()
+        table.reorder(order, {key: rows[key] for key in placed})
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
 
     def open_detail(self, screen: Screen[None]) -> None:
         """Show a detail screen over this pane, once: enter arrives as a key and as the table's

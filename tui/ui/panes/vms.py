@@ -63,6 +63,7 @@ class VmsPane(TablePane):
     TITLE_TEXT = "VMs"
     BINDINGS: ClassVar[list[BindingType]] = [*VMS_BINDINGS]
     PANE_BINDINGS = VMS_BINDINGS
+    KEEP_UNSHOWN = True  # ten rows per host: computing them all when first shown took seconds
     COLUMNS = (
         ("VM", None),
         ("Host", None),
@@ -84,6 +85,10 @@ class VmsPane(TablePane):
             rows[row.key] = row.cells()
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows
+
+    def model_order(self) -> list[str]:
+        view = self.view  # the keys of vm_rows(), in its order, without building the rows
+        return [f"{name}/{dom.uuid}" for name in view.records for dom in view.domains(name)]
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
         names = list(names)

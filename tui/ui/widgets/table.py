@@ -116,15 +116,17 @@ class FixedTable(DataTable[str]):
             for key, cells in rows:
                 self.add_row(*cells, key=key)
             return
-        pairs = [(key, tuple(cells)) for key, cells in rows]
-        loaded = dict(pairs)
+        pairs = rows if isinstance(rows, list) else list(rows)
+        loaded: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
         if len(loaded) != len(pairs):
             seen: set[str] = set()
             duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
             raise ValueError(f"duplicate row key {duplicate!r}")
         width = len(self.columns)
-        if any(len(cells) != width for cells in loaded.values()):
+        if {len(cells) for cells in loaded.values()} - {width}:
             raise ValueError(f"every row needs {width} cells")
+        if any(type(cells) is not tuple for cells in loaded.values()):
+            loaded = {key: tuple(cells) for key, cells in loaded.items()}
         if self._virtual:
             self._store.load(loaded, [column.key for column in self.ordered_columns])
         else:
@@ -290,6 +292,27 @@ class FixedTable(DataTable[str]):
         self._update_count += 1
         self.check_idle()
         return RowKey(key)
+
+    def keys_in_order(self) -> list[str] | None:
+        """The rows' keys as shown (a copy); None when the rows are in DataTable's own containers."""
+        return list(self._store.order) if self._virtual else None
+
+    def reorder(self, order: list[str], cells: dict[str, tuple[str, ...]]) -> None:
+        """Show exactly these keys in this order: the rows not in it go, `cells` gives the rows that
+        are new or changed; the cursor stays on its line and the scroll where it is."""
+        assert self._virtual, "reorder needs the RowStore (keys_in_order() was None)"
+        store = self._store
+        known = store.cells
+        known.update(cells)
+        rows = dict(zip(order, map(known.__getitem__, order), strict=True))
+        if len(rows) != len(order):
+            raise ValueError("duplicate row key in the new order")
+        store.load(rows, store.columns)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate  # clamps the cursor
+        self._update_count += 1  # rows moved: every line on screen is drawn again
+        self.refresh()
+        self.check_idle()
 
     def remove_row(self, row_key: RowKey | str) -> None:
         self.remove_rows([row_key])
