@@ -84,12 +84,16 @@ class FleetView:
         ] = {}  # the last host check of each host (tui/ui/hostchecks.py)
         self.store_problem: str | None = None  # why the store cannot be reached (shown in the summary)
         self.load: LoadHistory | None = None  # the poller's CPU and memory history, when polling
+        self._version = 0  # bumped by every change below: keys the cached summary
+        self._summary: tuple[tuple[int, str | None], str] | None = None
+        self._domains: tuple[int, int] | None = None
 
     # --- changes (UI loop only) ------------------------------------------------------------------
     def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
         """Take a batch of changed snapshots; returns the names of the hosts whose view changed."""
         changed = []
         self.polls += 1
+        self._version += 1
         for snap in snapshots:
             if snap.host not in self.records:
                 continue
@@ -102,12 +106,14 @@ class FleetView:
         return changed
 
     def set_record(self, record: HostRecord) -> None:
+        self._version += 1
         self.records[record.name] = record
         self.history.setdefault(record.name, deque(maxlen=HISTORY))
         self._alloc.pop(record.name, None)
 
     def remove_record(self, name: str) -> None:
         """The host was removed from the store (maybe by another vmdeck): forget all about it."""
+        self._version += 1
         for table in (self.records, self.snapshots, self.history, self._alloc):
             table.pop(name, None)
 
@@ -169,6 +175,19 @@ class FleetView:
         return live_fleet(known, self.snapshots, self.config)
 
     def summary(self) -> str:
+        """ "N hosts, M VMs running, …" — computed once per change of the view, not per header."""
+        key = (self._version, self.store_problem)
+        if self._summary is None or self._summary[0] != key:
+            self._summary = (key, self._summarise())
+        return self._summary[1]
+
+    def domain_count(self) -> int:
+        """Every domain of every host (the VMs pane's header), counted once per change of the view."""
+        if self._domains is None or self._domains[0] != self._version:
+            self._domains = (self._version, sum(len(self.domains(n)) for n in self.records))
+        return self._domains[1]
+
+    def _summarise(self) -> str:
         counts = {s: 0 for s in HostStatus}
         for name in self.records:
             counts[self.status(name)] += 1

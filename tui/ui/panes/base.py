@@ -8,7 +8,8 @@ model, so a new `/` filter re-filters what it has instead of recomputing every r
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
+from operator import itemgetter
 from typing import ClassVar
 
 from rich.text import Text
@@ -301,10 +302,10 @@ class TablePane(Pane):
         auto = [i for i, (_label, width) in enumerate(self.COLUMNS) if width is None]
         if not auto:
             return
+        rows = rows if isinstance(rows, Collection) else list(rows)
         widest = {i: len(self.COLUMNS[i][0]) + 1 for i in auto}  # + the sort arrow
-        for cells in rows:
-            for i in auto:
-                widest[i] = max(widest[i], len(cells[i]))
+        for i in auto:  # map/itemgetter: one C loop per column over 100,000 rows
+            widest[i] = max(widest[i], max(map(len, map(itemgetter(i), rows)), default=0))
         columns = self.table.ordered_columns
         for i in auto:
             columns[i].width = min(widest[i], MAX_WIDTH)

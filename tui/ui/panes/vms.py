@@ -102,7 +102,7 @@ class VmsPane(TablePane):
         return rows, before
 
     def header_text(self) -> str:
-        total = sum(len(self.view.domains(n)) for n in self.view.records)
+        total = self.view.domain_count()
         shown = self.table.row_count if self.is_mounted else total
         return f"{shown} of {total} VMs shown" if self.filter.text else f"{total} VMs"
 
