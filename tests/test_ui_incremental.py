@@ -201,3 +201,34 @@ async def test_vms_pane_shown_late_shows_every_change_made_before() -> None:
         await pilot.pause()
         assert shown(app) == expected(app, pane)
         assert rows_of.calls == 0  # the kept rows were shown, not computed again
+
+
+def test_summary_and_vm_count_follow_each_change() -> None:
+    """The header's totals are kept host by host; they equal a count over every host after each change."""
+    app = console()
+    view = app.view
+
+    def counted() -> tuple[str, int]:
+        statuses = [view.status(n) for n in view.records]
+        running = sum(
+            a.vms if (a := view.allocation(n)) else len(view.vms_holding_resources(n)) for n in view.records
+        )
+        parts = [f"{len(view.records)} hosts", f"{running} VMs running"]
+        if (down := statuses.count(HostStatus.UNREACHABLE)) > 0:
+            parts.append(f"{down} UNREACHABLE")
+        if (waiting := statuses.count(HostStatus.CONNECTING)) > 0:
+            parts.append(f"{waiting} connecting")
+        return ", ".join(parts), sum(len(view.domains(n)) for n in view.records)
+
+    assert (view.summary(), view.domain_count()) == counted()  # nothing polled: all connecting
+    snaps = first_poll()
+    view.apply(list(snaps.values())[:25])
+    assert (view.summary(), view.domain_count()) == counted()
+    down = replace(snaps["h02"], status=HostStatus.UNREACHABLE, domains=(), seq=2)
+    fewer = snapshot(5, snaps["h05"].domains[:2], 2)
+    view.apply([down, fewer, *list(snaps.values())[25:]])
+    assert (view.summary(), view.domain_count()) == counted()
+    assert "1 UNREACHABLE" in view.summary()
+    view.remove_record("h07")
+    view.set_record(replace(view.records["h08"], profile="no-such-profile"))
+    assert (view.summary(), view.domain_count()) == counted()
