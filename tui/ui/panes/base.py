@@ -32,6 +32,7 @@ from tui.ui.widgets.table import FixedTable
 # Above this share of changed rows, rebuilding the table is cheaper than cell-by-cell updates.
 REBUILD_SHARE = 0.3
 MAX_WIDTH = 40
+SORT_MEMO = 500_000  # cell texts whose sort key is remembered (a few per row of 100,000)
 
 
 class Pane(Screen[None]):
@@ -163,6 +164,7 @@ class TablePane(Pane):
         self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
         self._kept = False  # rows kept current before the first draw (KEEP_UNSHOWN, `_keep`)
         self._kept_moved = False  # a row appeared in `_keep`: not in the model's order any more
+        self._sort_memo: dict[str, SortKey] = {}  # cell text -> cell_sort_key(text)
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
         self._next_seq = 0
 
@@ -358,9 +360,17 @@ class TablePane(Pane):
         self._next_seq = len(self._rows)
 
     def row_sort_key(self, cells: tuple[str, ...]) -> SortKey:
-        """What `ordered` sorts a row by: the sorted column's cell."""
+        """What `ordered` sorts a row by: the sorted column's cell (cell_sort_key, remembered per
+        text: states, sizes and host names repeat over 100,000 rows, and a re-sort or a batch
+        finds them all known)."""
         assert self.sort is not None
-        return cell_sort_key(cells[self.sort[0]])
+        text = cells[self.sort[0]]
+        known = self._sort_memo.get(text)
+        if known is None:
+            if len(self._sort_memo) > SORT_MEMO:
+                self._sort_memo.clear()
+            known = self._sort_memo[text] = cell_sort_key(text)
+        return known
 
     def _apply_sorted(self, rows: Mapping[str, tuple[str, ...]], before: set[str]) -> None:
         """update_rows on a sorted table: a row that appeared, went, left or entered the filter, or
