@@ -20,13 +20,14 @@ Textual's string-keyed lookups work unchanged: a `RowKey` hashes and compares as
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from textual.widgets._data_table import ColumnKey, Row, RowKey
 
 
-def _plain(key: object) -> object:
-    return key.value if isinstance(key, RowKey) else key
+def _plain(key: object) -> str:
+    # A RowKey looks up as its string; anything else (None, the header's key) simply finds nothing.
+    return cast(str, key.value if isinstance(key, RowKey) else key)
 
 
 class RowStore:
@@ -80,7 +81,7 @@ class Locations:
         self._store = store
 
     def get(self, key: RowKey | str) -> int | None:
-        return self._store.index.get(_plain(key))  # type: ignore[arg-type]
+        return self._store.index.get(_plain(key))
 
     def get_key(self, index: int) -> RowKey | None:
         order = self._store.order
@@ -109,7 +110,7 @@ class RowsView(Mapping[RowKey, Row]):
         plain = _plain(key)
         if plain not in self._store.index:
             raise KeyError(key)
-        return Row(RowKey(plain), 1)  # type: ignore[arg-type]
+        return Row(RowKey(plain), 1)
 
     def __contains__(self, key: object) -> bool:
         return _plain(key) in self._store.index
@@ -135,7 +136,7 @@ class DataView(Mapping[RowKey, dict[ColumnKey, str]]):
         plain = _plain(key)
         if plain not in self._store.cells:
             raise KeyError(key)
-        return self._store.row_dict(plain)  # type: ignore[arg-type]
+        return self._store.row_dict(plain)
 
     def __contains__(self, key: object) -> bool:
         return _plain(key) in self._store.cells

@@ -164,6 +164,8 @@ class FixedTable(DataTable[str]):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         key = (
             row_key,
             column_key,
@@ -177,7 +179,7 @@ class FixedTable(DataTable[str]):
         cached = self._cell_render_cache.get(key)
         if cached is not None:
             return cached
-        cells = self._store.cells.get(row_key.value) if row_key is not None else None  # type: ignore[arg-type]
+        cells = self._store.cells.get(row_key.value or "")
         text = cells[self._store.columns.index(column_key)] if cells is not None else None
         if not plain_cell(text):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
