@@ -3,7 +3,9 @@
 Attributes down: the app calls `fleet_changed(names)` after each batch of changed snapshots. A pane
 that is not on screen only notes which hosts changed and, when shown again (`on_screen_resume`),
 updates just their rows. A table pane keeps its rows (and a lower-cased search text per row) as its
-model, so a new `/` filter re-filters what it has instead of recomputing every row.
+model, so a new `/` filter re-filters what it has instead of recomputing every row. A pane with
+KEEP_UNSHOWN (the VMs pane: ten rows a host) keeps that model current batch by batch even before it
+is first shown, so showing it is a table load (tui/ui/widgets/table.py keeps 100,000 rows cheaply).
 """
 
 from __future__ import annotations
@@ -150,7 +152,8 @@ class TablePane(Pane):
 
     Sorting lives here, once for every table: `sort` is (column index, reversed) or None (the
     model's order). It is applied whenever rows are loaded, so it holds across filters and poller
-    refreshes; a poll that changes a sorted cell or adds a row reloads the shown rows in order.
+    refreshes; a poll that changes a sorted cell or adds a row takes that row out and puts it back
+    where the order puts it (`_reposition`, a binary search over the shown rows), never a reload.
     """
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]] = ()
@@ -259,8 +262,7 @@ class TablePane(Pane):
         """The rows in the pane's sort order (stable: equal values keep the model's order)."""
         if self.sort is None:
             return list(rows)
-        column, reverse = self.sort
-        return sorted(rows, key=lambda row: self.row_sort_key(row[1]), reverse=reverse)
+        return sorted(rows, key=lambda row: self.row_sort_key(row[1]), reverse=self.sort[1])
 
     def action_sort(self, step: int) -> None:
         """`>` / `<`: sort by the next / previous column; past either end, the model's order."""

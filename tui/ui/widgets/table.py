@@ -308,6 +308,8 @@ class FixedTable(DataTable[str]):
         known.update(cells)
         rows = dict(zip(order, map(known.__getitem__, order), strict=True))
         if len(rows) != len(order):
+            for key in cells.keys() - store.index.keys():
+                del known[key]  # the table stays as it was
             raise ValueError("duplicate row key in the new order")
         store.load(rows, store.columns)
         self._require_update_dimensions = True
