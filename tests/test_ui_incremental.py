@@ -232,3 +232,32 @@ def test_summary_and_vm_count_follow_each_change() -> None:
     view.remove_record("h07")
     view.set_record(replace(view.records["h08"], profile="no-such-profile"))
     assert (view.summary(), view.domain_count()) == counted()
+
+
+async def test_hidden_sorted_vms_pane_catches_up_from_its_kept_rows() -> None:
+    """Shown once, then hidden: batches keep its rows current; shown again, only the table catches up."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        snaps = first_poll()
+        await feed(pilot, app, list(snaps.values()))
+        await pilot.press("4", *["greater_than_sign"] * 5)  # by Memory
+        await pilot.pause()
+        pane = app.panes["vms"]
+        assert isinstance(pane, TablePane)
+        assert pane.sort == (4, False)
+        await pilot.press("1")
+        await pilot.pause()
+        rows_of, rebuilds = Count(pane, "all_rows"), Count(pane, "refresh_all")
+        h6 = (replace(snaps["h06"].domains[0], memory=5 * GIB), *snaps["h06"].domains[2:], vm(6, 7, memory=3))
+        snaps["h06"] = snapshot(6, h6, 2)
+        snaps["h11"] = snapshot(11, (), 2)  # every VM of a host undefined
+        await feed(pilot, app, [snaps["h06"], snaps["h11"]])
+        assert pane.stale == {"h06", "h11"}  # noted, as before
+        await pilot.press("4")
+        await pilot.pause()
+        assert not pane.stale
+        assert (rows_of.calls, rebuilds.calls) == (0, 0)
+        now = shown(app)
+        assert not [key for key, _ in now if key.startswith("h11/")]
+        assert dict(now)["h06/uuid-06-0"][4] == "5 GiB"
+        await assert_as_rebuilt(pilot, app, pane)

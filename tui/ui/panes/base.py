@@ -167,6 +167,10 @@ class TablePane(Pane):
         self.sort: tuple[int, bool] | None = None  # (column, reversed); None: the model's order
         self._kept = False  # rows kept current before the first draw (KEEP_UNSHOWN, `_keep`)
         self._kept_moved = False  # a row appeared in `_keep`: not in the model's order any more
+        self._kept_seq = 0  # `_seq` values from here on were given after the last rebuild
+        self._reload_table = False  # the model was rebuilt while hidden: reload the table when shown
+        self._pending: dict[str, None] = {}  # keys changed while hidden (ordered), for `_sync_table`
+        self._pending_gone: set[str] = set()  # keys gone while hidden
         self._sort_memo: dict[str, SortKey] = {}  # cell text -> cell_sort_key(text)
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
         self._next_seq = 0
@@ -197,26 +201,50 @@ class TablePane(Pane):
         raise NotImplementedError
 
     def fleet_changed(self, names: list[str]) -> None:
-        if self.KEEP_UNSHOWN and not self.is_mounted:
-            self._keep(names)
+        if self.KEEP_UNSHOWN and not (self.is_mounted and self.is_current):
+            self._keep(names)  # the model is kept current; the table catches up when shown
+            self.stale.update(names)
+            return
         super().fleet_changed(names)
 
     def _keep(self, names: list[str]) -> None:
-        """Keep the rows of a pane never shown yet current, batch by batch: showing it the first
-        time is then a table load, not every row computed (100,000 VMs took about a second)."""
-        if not self._kept or len(names) > REBUILD_SHARE * max(1, len(self.view.records)):
+        """Keep the rows of a pane not on screen current, batch by batch: showing it is then a table
+        load (never shown yet) or a sync of the rows that changed meanwhile, never every row
+        computed again (100,000 VMs took about a second)."""
+        if (
+            not self._kept
+            and not self.is_mounted
+            or len(names) > REBUILD_SHARE * max(1, len(self.view.records))
+        ):
             self._rows = {key: safe_cells(cells) for key, cells in self.all_rows().items()}
             self._hay = {key: haystack(cells) for key, cells in self._rows.items()}
             self._renumber()
-            self._kept, self._kept_moved = True, False
+            self._kept, self._kept_moved = not self.is_mounted, False
+            self._reload_table = self.is_mounted
+            self._pending, self._pending_gone = {}, set()
             return
-        rows, before = self.rows_of_hosts(names)
-        for key in before - rows.keys():
-            self._rows.pop(key, None)
-            self._hay.pop(key, None)
-        for key, raw in rows.items():
-            self._kept_moved |= key not in self._rows
-            self._put(key, safe_cells(raw))
+        changed, gone = self._model_update(names)
+        if not self.is_mounted:
+            self._kept_moved |= any(self._seq[key] >= self._kept_seq for key in changed)
+            return
+        self._pending.update(dict.fromkeys(changed))
+        self._pending_gone |= gone
+
+    def on_screen_resume(self) -> None:
+        # Runs before Pane.on_screen_resume (Textual calls each class's handler, this one first).
+        if not self.KEEP_UNSHOWN:
+            return
+        self.stale.clear()  # the model is current: only the table is brought up to date
+        if self._reload_table:
+            self._reload_table = False
+            self._pending, self._pending_gone = {}, set()
+            self._size_columns(self._rows.values())
+            self._load()
+        elif self._pending or self._pending_gone:
+            changed = [key for key in self._pending if key in self._rows]
+            gone = {key for key in self._pending_gone if key not in self._rows}
+            self._pending, self._pending_gone = {}, set()
+            self._sync_table(changed, gone)
 
     def refresh_all(self) -> None:
         """Recompute every row from the view, then show those the filter keeps."""
@@ -319,34 +347,57 @@ class TablePane(Pane):
         if len(names) > REBUILD_SHARE * max(1, len(self.view.records)):
             self.refresh_all()
             return
-        table = self.table
+        self._sync_table(*self._model_update(names))
+
+    def _model_update(self, names: Iterable[str]) -> tuple[list[str], set[str]]:
+        """Bring these hosts' rows of the model up to date: (keys new or changed, keys gone)."""
         rows, before = self.rows_of_hosts(names)
-        if self.sort is not None:
-            self._apply_sorted(rows, before)
-            return
-        labels = [label for label, _ in self.COLUMNS]
-        doomed = set()
-        for key in before - set(rows):
+        gone = before - rows.keys()
+        for key in gone:
             self._rows.pop(key, None)
             self._hay.pop(key, None)
-            if key in table.rows:
-                doomed.add(key)
+        changed = []
         for key, raw in rows.items():
             cells = safe_cells(raw)
-            self._put(key, cells)
-            visible = self.filter.matches_text(self._hay[key])
+            if self._rows.get(key) != cells:
+                self._put(key, cells)
+                changed.append(key)
+        return changed, gone
+
+    def _sync_table(self, changed: list[str], gone: set[str]) -> None:
+        """Show the model's rows `changed` (new or changed) and drop `gone`, against what the table
+        shows: a row in or out of the filter comes or goes; on a sorted table a row whose sort cell
+        changed is taken out and put back in order (`_reposition`); other changes cell by cell."""
+        table = self.table
+        column = self.sort[0] if self.sort is not None else None
+        taken = {key for key in gone if key in table.rows}
+        placed: list[str] = []
+        keep = self.filter.matches_text
+        labels = [label for label, _ in self.COLUMNS]
+        for key in changed:
+            cells = self._rows[key]
+            visible = keep(self._hay[key])
             if key not in table.rows:
                 if visible:
-                    table.add_row(*cells, key=key)
+                    placed.append(key)
                 continue
             if not visible:
-                doomed.add(key)
+                taken.add(key)
                 continue
             old = table.get_row(key)
+            if column is not None and old[column] != cells[column]:
+                taken.add(key)  # a new place in the order
+                placed.append(key)
+                continue
             for label, new, was in zip(labels, cells, old, strict=True):
                 if new != was:
                     table.update_cell(key, label, new)  # never update_width on live data
-        table.remove_rows(doomed)  # at once: the rows after the first one are re-indexed once
+        if column is None:
+            for key in placed:
+                table.add_row(*self._rows[key], key=key)  # unsorted: a new row comes last
+            table.remove_rows(taken)  # at once: the rows after the first one are re-indexed once
+        elif taken or placed:
+            self._reposition(taken, placed)
 
     def _put(self, key: str, cells: tuple[str, ...]) -> None:
         """One row of the model changed or appeared (a new one comes last in the model's order)."""
@@ -359,7 +410,7 @@ class TablePane(Pane):
     def _renumber(self) -> None:
         """Every row's place in the model's order (the tie-break of a sort), after a rebuild."""
         self._seq = dict(zip(self._rows, range(len(self._rows)), strict=True))
-        self._next_seq = len(self._rows)
+        self._next_seq = self._kept_seq = len(self._rows)
 
     def row_sort_key(self, cells: tuple[str, ...]) -> SortKey:
         """What `ordered` sorts a row by: the sorted column's cell (cell_sort_key, remembered per
@@ -373,38 +424,6 @@ class TablePane(Pane):
                 self._sort_memo.clear()
             known = self._sort_memo[text] = cell_sort_key(text)
         return known
-
-    def _apply_sorted(self, rows: Mapping[str, tuple[str, ...]], before: set[str]) -> None:
-        """update_rows on a sorted table: a row that appeared, went, left or entered the filter, or
-        whose sort cell changed is taken out and put back where the order puts it (a binary search
-        over the shown rows, which are in order); other changes are applied cell by cell."""
-        assert self.sort is not None
-        column = self.sort[0]
-        table = self.table
-        gone = before - set(rows)
-        for key in gone:
-            self._rows.pop(key, None)
-            self._hay.pop(key, None)
-        taken = {key for key in gone if key in table.rows}
-        placed: list[str] = []
-        keep = self.filter.matches_text
-        labels = [label for label, _ in self.COLUMNS]
-        for key, raw in rows.items():
-            cells = safe_cells(raw)
-            old = self._rows.get(key)
-            self._put(key, cells)
-            shown, visible = key in table.rows, keep(self._hay[key])
-            if shown and visible and old is not None and old[column] == cells[column]:
-                for label, new, was in zip(labels, cells, table.get_row(key), strict=True):
-                    if new != was:
-                        table.update_cell(key, label, new)
-                continue
-            if shown:
-                taken.add(key)
-            if visible:
-                placed.append(key)
-        if taken or placed:
-            self._reposition(taken, placed)
 
     def _reposition(self, taken: set[str], placed: list[str]) -> None:
         """Take these rows out of the table and put `placed` back in sorted order."""
