@@ -171,9 +171,13 @@ def print_keys(run: dict[str, Any]) -> None:
     )
     before, after = run["load_before"], run["load_after"]
     print(f"  load average {before[0]:.2f} before, {after[0]:.2f} after (2 cores, shared)")
+    print(f"    {'key':<34} {'latency median':>15} {'max':>9}   {'CPU median':>11} {'max':>9}")
     for label, values in run["latency_ms"].items():
-        ms = sorted(values)
-        print(f"    {label:<34} median {statistics.median(ms):7.1f} ms  max {ms[-1]:7.1f} ms  (n={len(ms)})")
+        ms, cpu = sorted(values), sorted(run["cpu_ms"][label])
+        print(
+            f"    {label:<34} {statistics.median(ms):12.1f} ms {ms[-1]:6.1f} ms"
+            f"   {statistics.median(cpu):8.1f} ms {cpu[-1]:6.1f} ms  (n={len(ms)})"
+        )
 
 
 def main() -> None:

@@ -260,6 +260,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         await asyncio.sleep(1.0)
         load_before = os.getloadavg()
         latencies: dict[str, list[float]] = {}
+        key_cpu: dict[str, list[float]] = {}
         profile = cProfile.Profile(time.process_time) if args.profile else None
         if profile is not None:
             profile.enable()
@@ -267,6 +268,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         for _round in range(args.rounds):
             for label, key in SEQUENCE:
                 latencies.setdefault(label, []).append(await answer(pilot, key))
+                key_cpu.setdefault(label, []).append(cpu[-1])
         keys_cpu, keys_wall = time.process_time() - cpu0, time.perf_counter() - wall0
         if profile is not None:
             profile.disable()
@@ -295,6 +297,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "first_poll_s": first_poll,
         "rows": rows,
         "latency_ms": {k: [v * 1000 for v in vs] for k, vs in latencies.items()},
+        "cpu_ms": {k: [v * 1000 for v in vs] for k, vs in key_cpu.items()},
         "p50_ms": statistics.median(flat) * 1000,
         "p99_ms": flat[min(len(flat) - 1, round(0.99 * (len(flat) - 1)))] * 1000,
         "max_ms": flat[-1] * 1000,
