@@ -50,6 +50,7 @@ from tui.core.hosts import HostRecord, Nat  # noqa: E402
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts  # noqa: E402
 from tui.services.config import load_config  # noqa: E402
 from tui.ui.app import VmdeckApp, make_app  # noqa: E402
+from tui.ui.panes.base import TablePane  # noqa: E402
 from tui.ui.session import Session  # noqa: E402
 
 PROFILES = ("pool1", "pool2", "nvidia-gpu-node")
@@ -193,6 +194,7 @@ def key_event(key: str) -> events.Key:
     # Built exactly as Pilot's press builds it (App._press_keys), sent without Pilot's idle waits.
     if len(key) == 1 and not key.isalnum():
         key = _character_to_key(key)
+    char: str | None
     try:
         char = unicodedata.lookup(_get_unicode_name_from_key(REPLACED_KEYS.get(key, key)))
     except KeyError:
@@ -270,24 +272,23 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
                 latencies.setdefault(label, []).append(await answer(pilot, key))
                 key_cpu.setdefault(label, []).append(cpu[-1])
         keys_cpu, keys_wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        if profile is not None:
-            profile.disable()
-            profile.dump_stats(args.profile)
         await asyncio.sleep(1.0)
         cpu0, wall0 = time.process_time(), time.perf_counter()
         await asyncio.sleep(args.idle)
         idle_cpu, idle_wall = time.process_time() - cpu0, time.perf_counter() - wall0
+        if profile is not None:
+            profile.disable()
+            profile.dump_stats(args.profile)
         sent = 0
         feeder_cpu = 0.0
         if feeder is not None:
             feeder.stop.set()
             feeder.join()
             sent, feeder_cpu = feeder.sent, feeder.cpu
-        rows = {
-            name: pane.table.row_count
-            for name, pane in (("hosts", app.panes["hosts"]), ("vms", app.panes["vms"]))
-        }
-    flat = sorted(v for vs in latencies.values() for v in vs)
+        panes = [pane for pane in app.panes.values() if isinstance(pane, TablePane) and pane.is_mounted]
+        rows = {pane.PANE: pane.table.row_count for pane in panes}
+    flat = sorted(v for vs in latencies.values() for v in vs) or [float("nan")]  # --rounds 0: idle only
+    cpu = cpu or [float("nan")]
     return {
         "hosts": args.hosts,
         "vms": args.hosts * args.vms_per_host,
@@ -323,7 +324,9 @@ def main() -> None:
     parser.add_argument("--changed-share", type=float, default=0.1, help="hosts changed per poll period")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--idle", type=float, default=10.0)
-    parser.add_argument("--profile", help="write a cProfile (CPU time) of the key run to this file")
+    parser.add_argument(
+        "--profile", help="write a cProfile (CPU time) of the keys and the idle time to this file"
+    )
     args = parser.parse_args()
     print(json.dumps(asyncio.run(run(args))))
 

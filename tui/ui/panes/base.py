@@ -144,7 +144,9 @@ class Pane(Screen[None]):
         # that was a second full repaint, so unchanged text is not set again.
         if self.is_mounted and self._shown.get(selector) != text:
             self._shown[selector] = text
-            self.query_one(selector, Static).update(text)
+            # Both lines are one row high and the screen's width (styles/vmdeck.tcss): their size
+            # never depends on the text, so no layout of the screen (it was one per poll batch).
+            self.query_one(selector, Static).update(text, layout=False)
 
 
 class TablePane(Pane):

@@ -339,7 +339,7 @@ class FixedTable(DataTable[str]):
         self.cursor_coordinate = self.cursor_coordinate
         self.hover_coordinate = self.hover_coordinate
         self._update_count += 1
-        self.refresh(layout=True)
+        self.refresh()  # the virtual size follows on idle (_update_dimensions), as after add_row
 
 
 def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:
