@@ -109,3 +109,33 @@ async def test_row_storage_behaves_like_datatable() -> None:
         # Lines on screen are the same text (the fast cell path included).
         for y in range(fixed.size.height):
             assert fixed.render_line(y).text == plain.render_line(y).text
+
+
+def test_row_store_place_keeps_the_order_a_sort_gives() -> None:
+    """Rows taken out and put back by binary search end where a stable sort of every row puts them."""
+    import random
+
+    from tui.ui.widgets.rowstore import RowStore
+
+    rng = random.Random(14)
+    value = {f"k{i}": rng.randrange(6) for i in range(300)}
+    seq = {key: i for i, key in enumerate(value)}
+
+    def after(shown: str, new: str) -> bool:
+        return (value[shown], seq[shown]) > (value[new], seq[new])
+
+    store = RowStore()
+    store.load({k: (str(value[k]),) for k in sorted(value, key=lambda k: (value[k], seq[k]))}, [])
+    for step in range(40):
+        taken = set(rng.sample(sorted(store.index), 7))
+        for key in list(taken)[:4]:
+            value[key] = rng.randrange(6)  # changed: taken out and put back
+        back = {key: (str(value[key]),) for key in list(taken)[:4]}
+        fresh = f"new{step}"
+        value[fresh], seq[fresh] = rng.randrange(6), len(seq)
+        back[fresh] = (str(value[fresh]),)
+        store.place(taken, back, after)
+        want = sorted((k for k in value if k in store.cells), key=lambda k: (value[k], seq[k]))
+        assert store.order == want
+        assert store.index == {key: i for i, key in enumerate(want)}
+        assert set(store.cells) == set(want)

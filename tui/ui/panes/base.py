@@ -429,35 +429,25 @@ class TablePane(Pane):
 
     def _reposition(self, taken: set[str], placed: list[str]) -> None:
         """Take these rows out of the table and put `placed` back in sorted order."""
-        table = self.table
-        order = table.keys_in_order()
         seq = self._seq
-        if order is None or any(key not in seq for key in placed) or len(seq) < len(order):
-            self._load()  # Textual's own containers, or rows the model's order does not know
+        if any(key not in seq for key in placed):
+            self._load()  # rows the model's order does not know: reload
             return
         assert self.sort is not None
         reverse = self.sort[1]
         sort_key, rows = self.row_sort_key, self._rows
-        if taken:
-            order = [key for key in order if key not in taken]
-        for key in placed:
-            mine, mine_seq = sort_key(rows[key]), seq[key]
-            low, high = 0, len(order)
-            while low < high:  # the first shown row that comes after this one
-                middle = (low + high) // 2
-                other = order[middle]
-                theirs = sort_key(rows[other])
-                if theirs == mine:
-                    after = seq[other] > mine_seq  # equal values keep the model's order
-                else:
-                    after = theirs > mine if not reverse else theirs < mine
-                if after:
-                    high = middle
-                else:
-                    low = middle + 1
-            order.insert(low, key)
+
+        def after(shown: str, new: str) -> bool:
+            theirs, mine = sort_key(rows[shown]), sort_key(rows[new])
+            if theirs == mine:
+                return seq[shown] > seq[new]  # equal values keep the model's order
+            return theirs > mine if not reverse else theirs < mine
+
         selected = self.selected_key()
-        table.reorder(order, {key: rows[key] for key in placed})
+        table = self.table
+        if not table.place_rows(taken, {key: rows[key] for key in placed}, after):
+            self._load()
+            return
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
 

@@ -19,7 +19,7 @@ Textual's string-keyed lookups work unchanged: a `RowKey` hashes and compares as
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, cast, overload
 
 from textual.widgets._data_table import ColumnKey, Row, RowKey
@@ -65,6 +65,31 @@ class RowStore:
         self.order.extend(tail)
         self.index.update(zip(tail, range(first, first + len(tail)), strict=True))
         return first
+
+    def place(
+        self, taken: set[str], placed: dict[str, tuple[str, ...]], after: Callable[[str, str], bool]
+    ) -> None:
+        """Take rows out and put rows in, each where `after(shown, new)` (the shown row comes after
+        the new one; the order is kept sorted by it) first holds: a binary search, no full rebuild."""
+        order, index, cells = self.order, self.index, self.cells
+        first = len(order)
+        for position in sorted((index.pop(key) for key in taken), reverse=True):
+            del order[position]
+            first = position
+        for key in taken:
+            del cells[key]
+        for key, row in placed.items():
+            low, high = 0, len(order)
+            while low < high:
+                middle = (low + high) // 2
+                if after(order[middle], key):
+                    high = middle
+                else:
+                    low = middle + 1
+            order.insert(low, key)
+            cells[key] = row
+            first = min(first, low)
+        index.update(zip(order[first:], range(first, len(order)), strict=True))
 
     def set_cell(self, key: str, column: int, value: str) -> None:
         cells = self.cells[key]

@@ -27,7 +27,7 @@ are then handed to DataTable's own containers (`_materialise`) for the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any, Self
 
 from rich.segment import Segment
@@ -295,28 +295,22 @@ class FixedTable(DataTable[str]):
         self.check_idle()
         return RowKey(key)
 
-    def keys_in_order(self) -> list[str] | None:
-        """The rows' keys as shown (a copy); None when the rows are in DataTable's own containers."""
-        return list(self._store.order) if self._virtual else None
-
-    def reorder(self, order: list[str], cells: dict[str, tuple[str, ...]]) -> None:
-        """Show exactly these keys in this order: the rows not in it go, `cells` gives the rows that
-        are new or changed; the cursor stays on its line and the scroll where it is."""
-        assert self._virtual, "reorder needs the RowStore (keys_in_order() was None)"
-        store = self._store
-        known = store.cells
-        known.update(cells)
-        rows = dict(zip(order, map(known.__getitem__, order), strict=True))
-        if len(rows) != len(order):
-            for key in cells.keys() - store.index.keys():
-                del known[key]  # the table stays as it was
-            raise ValueError("duplicate row key in the new order")
-        store.load(rows, store.columns)
+    def place_rows(
+        self, taken: set[str], placed: dict[str, tuple[str, ...]], after: Callable[[str, str], bool]
+    ) -> bool:
+        """Take these rows out and put `placed` in where the table's order puts them: `after(shown,
+        new)` says a shown row comes after a new one (the rows are kept in that order). The cursor
+        stays on its line and the scroll where it is. False (nothing done) on DataTable's own
+        containers, where the caller reloads instead."""
+        if not self._virtual:
+            return False
+        self._store.place(taken, placed, after)
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate  # clamps the cursor
         self._update_count += 1  # rows moved: every line on screen is drawn again
         self.refresh()
         self.check_idle()
+        return True
 
     def remove_row(self, row_key: RowKey | str) -> None:
         self.remove_rows([row_key])
