@@ -37,13 +37,19 @@ class RowStore:
         self.order: list[str] = []
         self.index: dict[str, int] = {}
         self.cells: dict[str, tuple[str, ...]] = {}
-        self.columns: list[ColumnKey] = []  # the cells' column order
+        self.columns: list[ColumnKey] = []  # the cells' column order (set with `set_columns`)
+        self.position: dict[str, int] = {}  # column key's text -> its place in a row's cells
 
     def load(self, rows: dict[str, tuple[str, ...]], columns: list[ColumnKey]) -> None:
         self.cells = rows
         self.order = list(rows)
         self.index = dict(zip(self.order, range(len(self.order)), strict=True))
+        self.set_columns(columns)
+
+    def set_columns(self, columns: list[ColumnKey]) -> None:
         self.columns = columns
+        # Keyed by the plain string: a ColumnKey hashes and compares in Python, a str in C.
+        self.position = {str(key.value): i for i, key in enumerate(columns)}
 
     def clear(self) -> None:
         self.order, self.index, self.cells = [], {}, {}

@@ -83,7 +83,7 @@ class FixedTable(DataTable[str]):
         if row not in self._row_locations or column not in self._column_locations:
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
         if self._virtual:
-            self._store.set_cell(str(row.value), self._store.columns.index(column), value)
+            self._store.set_cell(str(row.value), self._store.position[str(column.value)], value)
         else:
             self._data[row][column] = value
         if self._stale_rows is None:
@@ -180,7 +180,7 @@ class FixedTable(DataTable[str]):
         if cached is not None:
             return cached
         cells = self._store.cells.get(row_key.value or "")
-        text = cells[self._store.columns.index(column_key)] if cells is not None else None
+        text = cells[self._store.position[str(column_key.value)]] if cells is not None else None
         if not plain_cell(text):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
@@ -285,7 +285,7 @@ class FixedTable(DataTable[str]):
         if key in self._store.index:
             raise DuplicateKey(f"The row key {key!r} already exists.")
         if not self._store.order:
-            self._store.columns = [column.key for column in self.ordered_columns]
+            self._store.set_columns([column.key for column in self.ordered_columns])
         self._store.append(key, tuple(cells))
         self._require_update_dimensions = True
         self.cursor_coordinate = self.cursor_coordinate
