@@ -20,7 +20,9 @@ the screen have processed all queued messages; p50/p99/max are over every key of
 Each size runs (a) on a static fleet and (b) while a thread feeds the app changed HostSnapshots at
 the realm's poll-frequency through `app.batcher`, the SnapshotBatcher the poller calls: polling
 itself runs in another process in production, so the figures are the console's own cost. Every
-figure comes with the process CPU time and the load average (the machine is shared).
+figure comes with the process CPU time and the load average (the machine is shared). The floor is
+a bare Textual app with one 100-row DataTable, its cursor keys timed the same way: what any key
+costs here before the console does anything.
 """
 
 from __future__ import annotations
@@ -149,6 +151,27 @@ def keys(hosts: int, per_host: int, feed: bool, rounds: int, idle: float) -> dic
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def keys_floor(rounds: int) -> dict[str, Any]:
+    cmd = [sys.executable, str(REPO / "bench" / "ui_keys.py"), "--floor", "--rounds", str(rounds)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def print_floor(run: dict[str, Any]) -> None:
+    """The floor the goals are measured against: Textual itself, with nothing of ours."""
+    print(
+        f"floor: a bare Textual app with one 100-row DataTable, timed the same way: p50 {run['p50_ms']:.1f} ms, "
+        f"max {run['max_ms']:.1f} ms, CPU p50 {run['cpu_p50_ms']:.1f} ms over {run['keys']} keys "
+        f"(load average {run['load_before'][0]:.2f})"
+    )
+    for label, values in run["latency_ms"].items():
+        ms, cpu = sorted(values), sorted(run["cpu_ms"][label])
+        print(
+            f"    {label:<34} {statistics.median(ms):12.1f} ms {ms[-1]:6.1f} ms"
+            f"   {statistics.median(cpu):8.1f} ms {cpu[-1]:6.1f} ms  (n={len(ms)})"
+        )
+
+
 def print_keys(run: dict[str, Any]) -> None:
     fed = (
         f"while changed snapshots arrive ({run['changed_share']:.0%} of the hosts per {run['period']:g} s poll"
@@ -196,6 +219,7 @@ def main() -> None:
         " poller runs in its own worker): snapshots come through the same SnapshotBatcher/FleetPolled"
         " path, so the figures are the console's own cost."
     )
+    print_floor(keys_floor(args.rounds))
     for hosts in args.hosts:
         for feed in (False, True):
             print_keys(keys(hosts, args.vms_per_host, feed, args.rounds, args.idle))

@@ -43,8 +43,10 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from textual import events  # noqa: E402
+from textual.app import App, ComposeResult  # noqa: E402
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key  # noqa: E402
 from textual.pilot import Pilot  # noqa: E402
+from textual.widgets import DataTable  # noqa: E402
 
 from tui.core.hosts import HostRecord, Nat  # noqa: E402
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts  # noqa: E402
@@ -202,6 +204,87 @@ def key_event(key: str) -> events.Key:
     return events.Key(key, char)
 
 
+class KeyTimer:
+    """Times keys on an app as the module docstring says: from the key event to the next frame
+    after every widget on screen handled it; also the process CPU time over each key."""
+
+    def __init__(self, app: App[None]) -> None:
+        self.app = app
+        self.frames: list[float] = []
+        self.cpu: list[float] = []  # CPU time of the process (every thread) from each key to its frame
+        shown = app._display
+
+        def display(screen: object, renderable: object) -> None:
+            shown(screen, renderable)  # type: ignore[arg-type]
+            if renderable is not None:
+                self.frames.append(time.perf_counter())
+
+        app._display = display  # type: ignore[method-assign]
+
+    async def settle(self, pilot: Pilot[None]) -> None:
+        while True:
+            screen = self.app.screen
+            await pilot._wait_for_screen()
+            if self.app.screen is screen:
+                return
+
+    async def answer(self, pilot: Pilot[None], key: str) -> float:
+        event = key_event(key)
+        event.set_sender(self.app)
+        cpu0 = time.process_time()
+        began = time.perf_counter()
+        self.app._driver.send_message(event)  # type: ignore[union-attr]
+        await asyncio.sleep(0)
+        await self.settle(pilot)
+        done = time.perf_counter()
+        latency = done - began
+        while time.perf_counter() - done < NO_FRAME_S:
+            if self.frames and self.frames[-1] > done:
+                latency = min(f for f in self.frames if f > done) - began
+                break
+            await asyncio.sleep(0.001)
+        self.cpu.append(time.process_time() - cpu0)
+        return latency
+
+
+class Floor(App[None]):
+    """The floor: a bare Textual app with one plain DataTable of 100 rows and 11 columns."""
+
+    def compose(self) -> ComposeResult:
+        table: DataTable[str] = DataTable(cursor_type="row", zebra_stripes=True)
+        for i in range(11):
+            table.add_column(f"c{i}", width=10, key=f"c{i}")
+        for n in range(100):
+            table.add_row(*(f"r{n}c{i}" for i in range(11)), key=f"r{n}")
+        yield table
+
+
+async def floor(args: argparse.Namespace) -> dict[str, object]:
+    app = Floor()
+    timer = KeyTimer(app)
+    latencies: dict[str, list[float]] = {}
+    key_cpu: dict[str, list[float]] = {}
+    async with app.run_test(size=(120, 40)) as pilot:
+        await timer.settle(pilot)
+        load_before = os.getloadavg()
+        for _round in range(max(1, args.rounds) * 4):
+            for label, key in (("cursor down", "down"), ("page down", "pagedown"), ("page up", "pageup")):
+                latencies.setdefault(label, []).append(await timer.answer(pilot, key))
+                key_cpu.setdefault(label, []).append(timer.cpu[-1])
+    flat = sorted(v for vs in latencies.values() for v in vs)
+    return {
+        "floor": True,
+        "latency_ms": {k: [v * 1000 for v in vs] for k, vs in latencies.items()},
+        "cpu_ms": {k: [v * 1000 for v in vs] for k, vs in key_cpu.items()},
+        "p50_ms": statistics.median(flat) * 1000,
+        "max_ms": flat[-1] * 1000,
+        "cpu_p50_ms": statistics.median(timer.cpu) * 1000,
+        "keys": len(flat),
+        "load_before": load_before,
+        "load_after": os.getloadavg(),
+    }
+
+
 async def run(args: argparse.Namespace) -> dict[str, object]:
     result = load_config(REPO / "config" / "ticrypt-vm.conf")
     assert result.config is not None
@@ -209,44 +292,8 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
     period = config.realms[REALM].poll_frequency_s
     records, snaps = fleet(args.hosts, args.vms_per_host)
     app = make_app(config, records, session=Session("bench fleet"))
-    frames: list[float] = []
-    cpu: list[float] = []  # CPU time of the process (every thread) from each key to its frame
-    cpu_began = [0.0]
-    shown = app._display
-
-    def display(screen: object, renderable: object) -> None:
-        shown(screen, renderable)  # type: ignore[arg-type]
-        if renderable is not None:
-            frames.append(time.perf_counter())
-
-    app._display = display  # type: ignore[method-assign]
-
-    async def settle(pilot: Pilot[None]) -> None:
-        while True:
-            screen = app.screen
-            await pilot._wait_for_screen()
-            if app.screen is screen:
-                return
-
-    async def answer(pilot: Pilot[None], key: str) -> float:
-        latency = await timed(pilot, key)
-        cpu.append(time.process_time() - cpu_began[0])
-        return latency
-
-    async def timed(pilot: Pilot[None], key: str) -> float:
-        event = key_event(key)
-        event.set_sender(app)
-        cpu_began[0] = time.process_time()
-        began = time.perf_counter()
-        app._driver.send_message(event)  # type: ignore[union-attr]
-        await asyncio.sleep(0)
-        await settle(pilot)
-        done = time.perf_counter()
-        while time.perf_counter() - done < NO_FRAME_S:
-            if frames and frames[-1] > done:
-                return min(f for f in frames if f > done) - began
-            await asyncio.sleep(0.001)
-        return done - began
+    timer = KeyTimer(app)
+    settle, answer, cpu = timer.settle, timer.answer, timer.cpu
 
     async with app.run_test(size=(120, 40)) as pilot:
         first = time.perf_counter()
@@ -327,8 +374,9 @@ def main() -> None:
     parser.add_argument(
         "--profile", help="write a cProfile (CPU time) of the keys and the idle time to this file"
     )
+    parser.add_argument("--floor", action="store_true", help="time the bare-Textual floor instead")
     args = parser.parse_args()
-    print(json.dumps(asyncio.run(run(args))))
+    print(json.dumps(asyncio.run(floor(args) if args.floor else run(args))))
 
 
 if __name__ == "__main__":
