@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
@@ -20,6 +21,7 @@ from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
 from tui.ui.app import VmdeckApp, make_app
+from tui.ui.panes import base
 from tui.ui.panes.base import TablePane
 from tui.ui.session import Session
 from tui.ui.sorting import cell_sort_key
@@ -234,8 +236,12 @@ def test_summary_and_vm_count_follow_each_change() -> None:
     assert (view.summary(), view.domain_count()) == counted()
 
 
-async def test_hidden_sorted_vms_pane_catches_up_from_its_kept_rows() -> None:
+@pytest.mark.parametrize("resync_rows", [base.RESYNC_ROWS, 1])  # a row-by-row sync, or a reload
+async def test_hidden_sorted_vms_pane_catches_up_from_its_kept_rows(
+    resync_rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Shown once, then hidden: batches keep its rows current; shown again, only the table catches up."""
+    monkeypatch.setattr(base, "RESYNC_ROWS", resync_rows)
     app = console()
     async with app.run_test(size=(120, 40)) as pilot:
         snaps = first_poll()

@@ -34,6 +34,9 @@ from tui.ui.widgets.table import FixedTable
 # Above this share of changed rows, rebuilding the table is cheaper than cell-by-cell updates.
 REBUILD_SHARE = 0.3
 MAX_WIDTH = 40
+# Rows changed while a kept pane was hidden above which showing it reloads the table from its rows
+# (tens of ms for 10,000 hosts) instead of syncing them one by one (a few tenths of a ms each).
+RESYNC_ROWS = 300
 SORT_MEMO = 500_000  # cell texts whose sort key is remembered (a few per row of 100,000)
 
 
@@ -242,6 +245,9 @@ class TablePane(Pane):
             self._pending, self._pending_gone = {}, set()
             self._size_columns(self._rows.values())
             self._load()
+        elif len(self._pending) + len(self._pending_gone) > RESYNC_ROWS:
+            self._pending, self._pending_gone = {}, set()
+            self._load()  # many rows changed meanwhile: one reload beats as many cell updates
         elif self._pending or self._pending_gone:
             changed = [key for key in self._pending if key in self._rows]
             gone = {key for key in self._pending_gone if key not in self._rows}
