@@ -98,6 +98,12 @@ class FleetView:
         ] = {}  # the last host check of each host (tui/ui/hostchecks.py)
         self.store_problem: str | None = None  # why the store cannot be reached (shown in the summary)
         self.load: LoadHistory | None = None  # the poller's CPU and memory history, when polling
+        # Each host's (status, running VMs, domains), and their totals, kept up to date host by host
+        # (`_count`): the header's summary and the VM count never walk every host. None: not yet.
+        self._tally: dict[str, tuple[HostStatus, int, int]] | None = None
+        self._statuses = dict.fromkeys(HostStatus, 0)
+        self._running = 0
+        self._domain_total = 0
 
     # --- changes (UI loop only) ------------------------------------------------------------------
     def apply(self, snapshots: Iterable[HostSnapshot]) -> list[str]:
@@ -113,17 +119,44 @@ class FleetView:
             cost = alloc.cost.total if alloc is not None and alloc.cost is not None else None
             self.history[snap.host].append(cost)
             changed.append(snap.host)
+            self._count(snap.host)
         return changed
 
     def set_record(self, record: HostRecord) -> None:
         self.records[record.name] = record
         self.history.setdefault(record.name, deque(maxlen=HISTORY))
         self._alloc.pop(record.name, None)
+        self._count(record.name)
 
     def remove_record(self, name: str) -> None:
         """The host was removed from the store (maybe by another vmdeck): forget all about it."""
         for table in (self.records, self.snapshots, self.history, self._alloc):
             table.pop(name, None)
+        self._count(name)
+
+    def _count(self, name: str) -> None:
+        """Bring this host's share of the totals up to date (after any change to it)."""
+        if self._tally is None:
+            return
+        old = self._tally.pop(name, None)
+        if old is not None:
+            self._statuses[old[0]] -= 1
+            self._running -= old[1]
+            self._domain_total -= old[2]
+        if name in self.records:
+            alloc = self.allocation(name)
+            running = alloc.vms if alloc is not None else len(self.vms_holding_resources(name))
+            new = (self.status(name), running, len(self.domains(name)))
+            self._tally[name] = new
+            self._statuses[new[0]] += 1
+            self._running += new[1]
+            self._domain_total += new[2]
+
+    def _counted(self) -> None:
+        if self._tally is None:
+            self._tally = {}
+            for name in self.records:
+                self._count(name)
 
     # --- reading ---------------------------------------------------------------------------------
     def names(self) -> list[str]:
@@ -183,15 +216,10 @@ class FleetView:
         return live_fleet(known, self.snapshots, self.config)
 
     def summary(self) -> str:
-        counts = {s: 0 for s in HostStatus}
-        for name in self.records:
-            counts[self.status(name)] += 1
+        self._counted()
+        counts = self._statuses
         # The cached allocations already count each host's running VMs: no walk over every domain.
-        vms = sum(
-            alloc.vms if (alloc := self.allocation(n)) is not None else len(self.vms_holding_resources(n))
-            for n in self.records
-        )
-        parts = [plural(len(self.records), "host"), f"{plural(vms, 'VM')} running"]
+        parts = [plural(len(self.records), "host"), f"{plural(self._running, 'VM')} running"]
         if counts[HostStatus.UNREACHABLE]:
             parts.append(f"{counts[HostStatus.UNREACHABLE]} UNREACHABLE")
         if counts[HostStatus.CONNECTING]:
@@ -199,6 +227,11 @@ class FleetView:
         if self.store_problem:
             parts.append("store unreachable: changes refused")
         return ", ".join(parts)
+
+    def domain_count(self) -> int:
+        """Every domain of every host (the VMs pane's header)."""
+        self._counted()
+        return self._domain_total
 
     # --- the hosts table's cells -----------------------------------------------------------------
     def host_cells(self, name: str) -> tuple[str, ...]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.markup import escape
@@ -114,6 +114,13 @@ class TextFilter:
             return lambda hay: search(hay) is not None
         needle = self.text.lower()
         return lambda hay: needle in hay
+
+    def kept(self, hay: Mapping[str, str]) -> list[str]:
+        """The keys whose haystack matches, in order (`matcher`'s one rule; a `/` over 100,000 rows)."""
+        if not self.text:
+            return list(hay)
+        match = self.matcher()
+        return [key for key, text in hay.items() if match(text)]
 
     def describe(self) -> str:
         return f"filter /{self.text}/ ({self.kind})" if self.text else ""

@@ -67,6 +67,7 @@ class HostsPane(HostAdminPane):
     TITLE_TEXT = "Hosts"
     BINDINGS: ClassVar[list[BindingType]] = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
     PANE_BINDINGS = [*HOSTS_BINDINGS, *HOSTADMIN_BINDINGS]
+    KEEP_UNSHOWN = True  # back from another pane after many polls: a sync, not 10,000 rows again
     # Most telling first: at 80 columns the profile and realm are the ones scrolled off.
     COLUMNS = (
         ("Host", None),

@@ -66,6 +66,7 @@ class VmsPane(TablePane):
     TITLE_TEXT = "VMs"
     BINDINGS: ClassVar[list[BindingType]] = [*VMS_BINDINGS]
     PANE_BINDINGS = VMS_BINDINGS
+    KEEP_UNSHOWN = True  # ten rows per host: computing them all when first shown took seconds
     COLUMNS = (
         ("VM", None),
         ("Host", None),
@@ -90,6 +91,10 @@ class VmsPane(TablePane):
             self._owner.setdefault(row.host, set()).add(row.key)
         return rows
 
+    def model_order(self) -> list[str]:
+        view = self.view  # the keys of vm_rows(), in its order, without building the rows
+        return [f"{name}/{dom.uuid}" for name in view.records for dom in view.domains(name)]
+
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
         names = list(names)
         before: set[str] = set()
@@ -108,7 +113,7 @@ class VmsPane(TablePane):
         return self._vm_rows[key].values()[column]
 
     def header_text(self) -> str:
-        total = sum(len(self.view.domains(n)) for n in self.view.records)
+        total = self.view.domain_count()
         shown = self.table.row_count if self.is_mounted else total
         return f"{shown} of {total} VMs shown" if self.filter.text else f"{total} VMs"
 

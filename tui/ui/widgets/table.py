@@ -14,25 +14,64 @@ the next frame (most of a live table's redraw cost when a poll batch lands); her
 cache entries are dropped (once per batch, before the next line is drawn) and only their regions
 are refreshed.
 
+Rows live in a `RowStore` (tui/ui/widgets/rowstore.py): a key list, a key -> index dict and a
+key -> cells dict, which DataTable's own code reads through views. No per-row object is built for
+rows off screen, so loading 100,000 rows is a few C-level container builds, a row's region is its
+index, and a change never rebuilds a list of every row (Textual recomputes `ordered_rows` and
+`_y_offsets` after each one). See "virtual row storage" below.
+
 All of this overrides or fills private parts of Textual 8.2's DataTable (pinned < 9 in pyproject);
-any auto-width column falls back to the public path.
+any auto-width column (or a labelled or multi-line row) falls back to the public path: the rows
+are then handed to DataTable's own containers (`_materialise`) for the rest of the table's life.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
-from typing import Any
+from collections.abc import Callable, Collection, Iterable, Sequence
+from typing import Any, Self
 
-from rich.text import Text
+from rich.segment import Segment
+from rich.style import Style
 from textual._two_way_dict import TwoWayDict
 from textual.cache import LRUCache
+from textual.coordinate import Coordinate
+from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
-from textual.widgets._data_table import CellDoesNotExist, ColumnKey, Row, RowKey
+from textual.widgets._data_table import (
+    CellDoesNotExist,
+    ColumnKey,
+    DuplicateKey,
+    Row,
+    RowDoesNotExist,
+    RowKey,
+)
+
+from tui.ui.widgets.cellrender import cell_lines, plain_cell
+from tui.ui.widgets.rowstore import (
+    MARK,
+    MARKED,
+    UNMARKED,
+    DataView,
+    Lines,
+    Locations,
+    OrderedRows,
+    RowStore,
+    RowsView,
+)
+
+SegmentLines = list[list[Segment]]
 
 
 class FixedTable(DataTable[str]):
     _stale_rows: set[RowKey] | None = None  # rows changed by update_cell since the last draw
+    _virtual = False  # DataTable.__init__ runs on its own containers; ours are installed after it
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._virtual = True  # rows in self._store; False once handed to DataTable's containers
+        self._store = RowStore()
+        self._install_views()
 
     def _update_dimensions(self, new_rows: Iterable[RowKey]) -> None:
         if self._fixed():
@@ -53,7 +92,10 @@ class FixedTable(DataTable[str]):
         column = ColumnKey(column_key) if isinstance(column_key, str) else column_key
         if row not in self._row_locations or column not in self._column_locations:
             raise CellDoesNotExist(f"No cell exists for row_key={row!r}, column_key={column!r}.")
-        self._data[row][column] = value
+        if self._virtual:
+            self._store.set_cell(str(row.value), self._store.position[str(column.value)], value)
+        else:
+            self._data[row][column] = value
         if self._stale_rows is None:
             self._stale_rows = set()
         self._stale_rows.add(row)
@@ -84,59 +126,245 @@ class FixedTable(DataTable[str]):
             for key, cells in rows:
                 self.add_row(*cells, key=key)
             return
-        keys = [column.key for column in self.ordered_columns]
-        locations: dict[RowKey, int] = {}
-        for index, (key, cells) in enumerate(rows):
-            row_key = RowKey(key)
-            if row_key in locations:
-                raise ValueError(f"duplicate row key {key!r}")
-            locations[row_key] = index
-            self._data[row_key] = dict(zip(keys, cells, strict=True))
-            self.rows[row_key] = Row(row_key, 1, None, False)
-        self._place(locations)
+        pairs = rows if isinstance(rows, list) else list(rows)
+        loaded: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
+        if len(loaded) != len(pairs):
+            seen: set[str] = set()
+            duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
+            raise ValueError(f"duplicate row key {duplicate!r}")
+        width = len(self.columns)
+        if {len(cells) for cells in loaded.values()} - {width}:
+            raise ValueError(f"every row needs {width} cells")
+        if any(type(cells) is not tuple for cells in loaded.values()):
+            loaded = {key: tuple(cells) for key, cells in loaded.items()}
+        if self._virtual:
+            self._store.load(loaded, [column.key for column in self.ordered_columns])
+        else:
+            self._load_materialised(loaded)
         self._require_update_dimensions = True
+        self._update_count += 1
         self.cursor_coordinate = self.cursor_coordinate  # once: clamps the cursor
-        if locations and self.show_cursor and self.cursor_type != "none":
+        if loaded and self.show_cursor and self.cursor_type != "none":
             self._highlight_cursor()
         self.refresh()
         self.check_idle()
 
+    def _load_materialised(self, loaded: dict[str, tuple[str, ...]]) -> None:
+        keys = [column.key for column in self.ordered_columns]
+        locations: dict[RowKey, int] = {}
+        for index, (key, cells) in enumerate(loaded.items()):
+            row_key = RowKey(key)
+            locations[row_key] = index
+            self._data[row_key] = dict(zip(keys, cells, strict=True))
+            self.rows[row_key] = Row(row_key, 1, None, False)
+        self._row_locations = TwoWayDict(locations)
+
+    # --- drawing a plain one-line cell without Rich (tui/ui/widgets/cellrender.py) -------------------
+    def _render_cell(
+        self,
+        row_index: int,
+        column_index: int,
+        base_style: Style,
+        width: int,
+        cursor: bool = False,
+        hover: bool = False,
+    ) -> SegmentLines:
+        # Textual's cache key, unchanged: the FixedTable update_cell bookkeeping drops these entries.
+        if not self._virtual or row_index < 0 or column_index < 0 or width < 2 * self.cell_padding + 1:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        row_key = self._row_locations.get_key(row_index)
+        column_key = self._column_locations.get_key(column_index)
+        if row_key is None or column_key is None:
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        key = (
+            row_key,
+            column_key,
+            base_style,
+            cursor,
+            hover,
+            self._show_hover_cursor,
+            self._update_count,
+            self._pseudo_class_state,
+        )
+        cached = self._cell_render_cache.get(key)
+        if cached is not None:
+            return cached
+        cells = self._store.cells.get(row_key.value or "")
+        text = cells[self._store.position[str(column_key.value)]] if cells is not None else None
+        if not plain_cell(text):
+            return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
+        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        component, post = self._get_styles_to_render_cell(
+            False,
+            False,
+            fixed,
+            hover,
+            cursor,
+            self.show_cursor,
+            self._show_hover_cursor,
+            self.cursor_foreground_priority == "css",
+            self.cursor_background_priority == "css",
+        )
+        pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
+        lines = cell_lines(text, width, self.cell_padding, pre + post)  # type: ignore[arg-type]
+        self._cell_render_cache[key] = lines
+        return lines
+
+    # --- virtual row storage (tui/ui/widgets/rowstore.py) ------------------------------------------
+    def _install_views(self) -> None:
+        # DataTable declares these as dicts; the views are read-only mappings over the store.
+        self._data = DataView(self._store)  # type: ignore[assignment]
+        self.rows = RowsView(self._store)  # type: ignore[assignment]
+        self._row_locations = Locations(self._store)  # type: ignore[assignment]
+        self._lines = Lines(self._store)
+
+    def _materialise(self) -> None:
+        """Hand the rows to DataTable's own containers, for a column or row only it can handle."""
+        if not self._virtual:
+            return
+        self._virtual = False
+        store = self._store
+        self._data, self.rows, self._row_locations = {}, {}, TwoWayDict({})
+        self._load_materialised(store.cells)
+        self._store = RowStore()
+        self._update_count += 1
+
+    @property
+    def _y_offsets(self) -> list[tuple[RowKey, int]]:
+        if self._virtual:
+            return self._lines  # type: ignore[return-value]
+        return DataTable._y_offsets.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    @property
+    def ordered_rows(self) -> list[Row]:
+        if self._virtual:
+            return OrderedRows(self._store)  # type: ignore[return-value]
+        return DataTable.ordered_rows.fget(self)  # type: ignore[attr-defined, no-any-return]
+
+    def _get_row_region(self, row_index: int) -> Region:
+        if not self._virtual:
+            return super()._get_row_region(row_index)
+        if not self.is_valid_row_index(row_index):
+            return Region(0, 0, 0, 0)
+        width = sum(column.get_render_width(self) for column in self.columns.values())
+        width += self._row_label_column_width
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(0, y, max(self.size.width, width), 1)
+
+    def _get_cell_region(self, coordinate: Coordinate) -> Region:
+        if not self._virtual:
+            return super()._get_cell_region(coordinate)
+        if not self.is_valid_coordinate(coordinate):
+            return Region(0, 0, 0, 0)
+        row_index, column_index = coordinate
+        columns = self.ordered_columns
+        x = sum(c.get_render_width(self) for c in columns[:column_index]) + self._row_label_column_width
+        y = row_index + (self.header_height if self.show_header else 0)
+        return Region(x, y, columns[column_index].get_render_width(self), 1)
+
+    def clear(self, columns: bool = False) -> Self:
+        self._store.clear()
+        super().clear(columns)
+        if self._virtual:
+            self._row_locations = Locations(self._store)  # type: ignore[assignment]
+        return self
+
+    def add_column(
+        self, label: Any, *, width: int | None = None, key: str | None = None, default: Any = None
+    ) -> ColumnKey:
+        if self._virtual and (width is None or self._store.order):
+            self._materialise()  # a measured column, or a column added to rows that exist
+        return super().add_column(label, width=width, key=key, default=default)
+
+    def remove_column(self, column_key: ColumnKey | str) -> None:
+        self._materialise()
+        super().remove_column(column_key)
+
+    def sort(self, *args: Any, **kwargs: Any) -> Self:
+        self._materialise()  # the panes sort their own rows (TablePane.ordered); this is Textual's
+        return super().sort(*args, **kwargs)
+
+    def add_row(
+        self, *cells: Any, height: int | None = 1, key: str | None = None, label: Any = None
+    ) -> RowKey:
+        fits = key is not None and height == 1 and label is None and len(cells) == len(self.columns)
+        if not (self._virtual and fits and self._fixed()):
+            self._materialise()
+            return super().add_row(*cells, height=height, key=key, label=label)
+        assert key is not None
+        if key in self._store.index:
+            raise DuplicateKey(f"The row key {key!r} already exists.")
+        if not self._store.order:
+            self._store.set_columns([column.key for column in self.ordered_columns])
+        self._store.append(key, tuple(cells))
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate
+        if self.row_count == 1 and self.show_cursor and self.cursor_type != "none":
+            self._highlight_cursor()
+        self._update_count += 1
+        self.check_idle()
+        return RowKey(key)
+
+    def place_rows(
+        self, taken: set[str], placed: dict[str, tuple[str, ...]], after: Callable[[str, str], bool]
+    ) -> bool:
+        """Take these rows out and put `placed` in where the table's order puts them: `after(shown,
+        new)` says a shown row comes after a new one (the rows are kept in that order). The cursor
+        stays on its line and the scroll where it is. False (nothing done) on DataTable's own
+        containers, where the caller reloads instead."""
+        if not self._virtual:
+            return False
+        self._store.place(taken, placed, after)
+        self._require_update_dimensions = True
+        self.cursor_coordinate = self.cursor_coordinate  # clamps the cursor
+        self._update_count += 1  # rows moved: every line on screen is drawn again
+        self.refresh()
+        self.check_idle()
+        return True
+
+    # --- a sort: the same rows in a new order -------------------------------------------------------
     def reorder(self, keys: Iterable[str]) -> None:
-        """Show the same rows in a new order (a sort): their cells and metadata stay, only their
-        places change — a third of a full `load_rows` at 10,000 rows."""
-        by_value = {key.value: key for key in self.rows}
-        order = [by_value[key] for key in keys if key in by_value]
-        if len(order) != len(by_value) or len(set(order)) != len(order) or not self._fixed():
-            raise ValueError("reorder takes every row of a fixed-width table once")
+        """Show the same rows in a new order: their cells stay, only their places change (a third
+        of a full `load_rows`). ValueError unless it is every row once, on the table's own store
+        (the caller then loads the rows whole)."""
+        if not self._virtual or not self._fixed():
+            raise ValueError("reorder works on a fixed-width table's own rows only")
+        self._store.reorder(list(keys))
+        self._update_count += 1  # rows moved: every line on screen is drawn again
         self._clear_caches()
-        self._place({key: index for index, key in enumerate(order)})
         self._highlight_cursor()
         self.refresh()
 
-    def _place(self, locations: dict[RowKey, int]) -> None:
-        """Put the rows at these indices, and fill Textual's per-update caches of the row order
-        (ordered_rows, y offsets) from it: otherwise each is rebuilt by a walk over every row, up
-        to three times per load. Valid for one-line rows, which every fixed table has."""
-        self._row_locations = TwoWayDict(locations)
-        self._update_count += 1
-        ordered = [self.rows[key] for key in locations]  # built in index order by both callers
-        self._ordered_row_cache[(len(ordered), self._update_count)] = ordered
-        self._offset_cache[self._update_count] = [(row.key, 0) for row in ordered]
-
-    # --- marks: a row label column "✓" shown while any row is marked (tui/ui/marks.py) -------------
+    # --- marks: a row label column "✓" shown while any row is marked (tui/ui/panes/tablemarks.py) ---
     def show_marks(self, marked: Collection[str]) -> None:
         """Label the marked rows ✓ and the others blank; no label column at all while none is.
 
         Row labels are DataTable's fixed first column: it stays in view when the table scrolls
-        sideways, and the row's cells (what `get_row`, sorting and filtering see) are untouched.
-        The mark is text, never only a colour."""
-        wanted = set(marked)
+        sideways, and the row's cells (what `get_row`, sorting and filtering see) are untouched."""
+        if not self._virtual:
+            self._show_marks_materialised(set(marked))
+            return
+        store = self._store
+        wanted = {key for key in marked if key in store.index}
+        before = store.marked
+        new = wanted or None
+        if new == before:
+            return
+        store.marked = new
+        if (before is None) != (new is None):  # the label column appears or goes: every line moves
+            self._label_column_shown(new is not None)
+            return
+        assert before is not None
+        assert new is not None
+        self._restyle_rows(RowKey(key) for key in before ^ new)
+
+    def _show_marks_materialised(self, wanted: set[str]) -> None:
         shown = self._labelled_row_exists
         if not wanted and not shown:
             return
         changed: list[RowKey] = []
         any_marked = False
-        for key, row in self.rows.items():  # str lookups: cheaper than hashing 10,000 RowKeys
+        for key, row in self.rows.items():
             label = MARKED if key.value in wanted else UNMARKED
             any_marked = any_marked or label is MARKED
             if row.label is not label:
@@ -145,15 +373,21 @@ class FixedTable(DataTable[str]):
         if not any_marked:
             for row in self.rows.values():
                 row.label = None
-        if any_marked != shown:  # the label column appears or goes: every line moves sideways
-            self._labelled_row_exists = any_marked
-            self._label_column.content_width = len(MARK) if any_marked else 0
-            self._require_update_dimensions = True
-            self._update_count += 1
-            self.refresh()
-            self.check_idle()
+        if any_marked != shown:
+            self._label_column_shown(any_marked)
             return
-        for key in changed:
+        self._restyle_rows(changed)
+
+    def _label_column_shown(self, shown: bool) -> None:
+        self._labelled_row_exists = shown
+        self._label_column.content_width = len(MARK) if shown else 0
+        self._require_update_dimensions = True
+        self._update_count += 1
+        self.refresh()
+        self.check_idle()
+
+    def _restyle_rows(self, keys: Iterable[RowKey]) -> None:
+        for key in keys:
             if self._stale_rows is None:
                 self._stale_rows = set()
             self._stale_rows.add(key)
@@ -161,10 +395,28 @@ class FixedTable(DataTable[str]):
             if index is not None:
                 self.refresh_row(index)
 
+    def remove_row(self, row_key: RowKey | str) -> None:
+        self.remove_rows([row_key])
 
-MARK = "✓"
-MARKED = Text(MARK)
-UNMARKED = Text(" ")
+    def remove_rows(self, row_keys: Iterable[RowKey | str]) -> None:
+        """Remove these rows at once: the store re-indexes the rows after the first one once."""
+        if not self._virtual:
+            for key in row_keys:
+                super().remove_row(key)
+            return
+        keys = {str(k.value) if isinstance(k, RowKey) else k for k in row_keys}
+        missing = keys - self._store.index.keys()
+        if missing:
+            raise RowDoesNotExist(f"Row key {sorted(missing)[0]!r} is not valid.")
+        if not keys:
+            return
+        self._store.remove(keys)
+        self._require_update_dimensions = True
+        self.check_idle()
+        self.cursor_coordinate = self.cursor_coordinate
+        self.hover_coordinate = self.hover_coordinate
+        self._update_count += 1
+        self.refresh()  # the virtual size follows on idle (_update_dimensions), as after add_row
 
 
 def _drop(cache: LRUCache[Any, Any], position: int, match: Collection[object]) -> None:
