@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,7 @@ def fixed_uri(uri: str, name: str) -> str:
 
 def frozen_demo(directory: Path) -> VmdeckApp:
     paths = prepare_demo(directory, reset=True)
+    _fix_audit_times(Path(paths.db) / "audit.jsonl")
     result = load_config(paths.config)
     assert result.config is not None, result.errors
     store = Store(paths.db)
@@ -64,6 +66,15 @@ def frozen_demo(directory: Path) -> VmdeckApp:
     return app
 
 
+def _fix_audit_times(audit: Path) -> None:
+    """The demo store's audit entries at one fixed time: the Activity pane shows each entry's time."""
+    lines = [json.loads(line) for line in audit.read_text().splitlines() if line]
+    for entry in lines:
+        entry["when"] = FIXED_WHEN
+    audit.write_text("".join(json.dumps(entry, sort_keys=True) + "\n" for entry in lines))
+
+
+FIXED_WHEN = "2026-01-01T12:00:00.000000+00:00"
 Drive = Callable[[Pilot[None]], Awaitable[None]]
 
 
