@@ -75,8 +75,7 @@ class FeedHandlers(ConsoleBase):
         before = {s.host: self.view.status(s.host) for s in batch if s.host in self.view.records}
         changed = self.view.apply(batch)
         self._notify_unreachable([n for n in changed if self._went_down(before.get(n), n)])
-        for pane in self.panes.values():
-            pane.fleet_changed(changed)
+        self._panes_changed(changed)
 
     def _went_down(self, before: HostStatus | None, name: str) -> bool:
         return self.view.status(name) is HostStatus.UNREACHABLE and before is not HostStatus.UNREACHABLE
@@ -130,8 +129,7 @@ class FeedHandlers(ConsoleBase):
         lines, changed = apply_reload(self.view, message)
         if self.poller is not None and changed:
             self.poller.set_hosts(self.view.records.values())  # added hosts polled, removed ones closed
-        for pane in self.panes.values():
-            pane.fleet_changed(changed)
+        self._panes_changed(changed)
         for line in lines[:NOTIFY_LIMIT]:
             self.notify(line, title="Store changed")
         if len(lines) > NOTIFY_LIMIT:
@@ -146,5 +144,4 @@ class FeedHandlers(ConsoleBase):
             self.post_message(StoreChanged(StoreChange("host", None, "", "store.reconnected")))
         else:
             self.notify(f"store unreachable: {message.why}; changes refused", title="Store", severity="error")
-        for pane in self.panes.values():
-            pane.fleet_changed([])
+        self._panes_changed([])

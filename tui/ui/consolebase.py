@@ -68,8 +68,15 @@ class ConsoleBase(App[None]):
         self.view.set_record(record)
         if self.poller is not None:
             self.poller.set_hosts(self.view.records.values())
+        self._panes_changed([record.name])
+
+    def _panes_changed(self, names: list[str]) -> None:
+        """Tell every pane which hosts changed. Not once shutting down: Textual removes the screens'
+        widgets while the loop still delivers messages from the poller's and the store's threads."""
+        if not self.is_running:
+            return
         for pane in self.panes.values():
-            pane.fleet_changed([record.name])
+            pane.fleet_changed(names)
 
     def _show_status(self) -> None:
         if isinstance(self.screen, Pane):
