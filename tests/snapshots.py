@@ -37,10 +37,18 @@ FIXED_TIME = 1_790_000_000.0  # 2026-09-21: every snapshot's poll time
 SIZES = ((80, 24), (120, 40))
 
 
-def _frozen(snap: HostSnapshot, uri: str) -> HostSnapshot:
+def _frozen(snap: HostSnapshot, uri: str, directory: Path) -> HostSnapshot:
     domains = tuple(dataclasses.replace(d, cpu_time_ns=0, cpu_rate=None) for d in snap.domains)
+    # An unreachable host's error names its node file under the temporary directory, whose length
+    # varies from run to run (and with it the width of every column showing the error).
+    error = snap.error.replace(str(directory), "/demo") if snap.error else snap.error
     return dataclasses.replace(
-        snap, uri=uri, domains=domains, polled_at=FIXED_TIME if snap.polled_at else None, poll_seconds=0.01
+        snap,
+        uri=uri,
+        domains=domains,
+        error=error,
+        polled_at=FIXED_TIME if snap.polled_at else None,
+        poll_seconds=0.01,
     )
 
 
@@ -62,7 +70,7 @@ def frozen_demo(directory: Path) -> VmdeckApp:
         poller.close()
     shown = [r.with_changes(uri=fixed_uri(r.uri, r.name)) for r in records]
     app = make_app(result.config, shown, session=Session("demo fleet"), store=store)
-    app.view.apply([_frozen(s, fixed_uri(s.uri, s.host)) for s in snaps.values()])
+    app.view.apply([_frozen(s, fixed_uri(s.uri, s.host), directory) for s in snaps.values()])
     return app
 
 
