@@ -75,19 +75,20 @@ class LogSearch:
             return False
         return TextFilter(self.text).pattern is None and self.text.lower() in filter.text.lower()
 
-    def step(self, budget: float = STEP_S, want: int = 0) -> int:
-        """Match on for about `budget` seconds (or until `want` rows are found, when more than 0);
-        returns how many rows this step added."""
+    def step(self, budget: float | None = None) -> int:
+        """Match on for about `budget` seconds (STEP_S unless given); returns how many rows this
+        step added."""
         if self.done:
             return 0
         pool, hays, rows = self._pool, self._pool_hays, self.rows
         match = self._match
+        budget = STEP_S if budget is None else budget
         before, began = len(rows), time.perf_counter()
         while self._next < len(pool):
             end = min(len(pool), self._next + CHUNK)
             rows.extend(compress(pool[self._next : end], match(hays[self._next : end])))
             self._next = end
-            if (want and len(rows) >= want) or time.perf_counter() - began >= budget:
+            if time.perf_counter() - began >= budget:
                 break
         if self._next >= len(pool):
             self.done, self._pool, self._pool_hays = True, [], []

@@ -8,6 +8,10 @@ bench/bench_activity.py). Here each pane not yet shown is registered (mounted as
 `_get_screen` does) in its own timer step, spaced apart so that keys pressed meanwhile are handled
 between steps; the first switch then finds the screen running.
 
+A pane that keeps its model current while never shown (`KEEP_UNSHOWN`, the VMs pane: 100,000 rows
+kept batch by batch, its first show a table load) stays unmounted until shown, as it is designed
+to be; it gets only the stylesheet part below.
+
 The stylesheet parse is skipped, not moved: a screen's `_css_update_count` starts at -1, which makes
 Textual reparse for a screen that has never seen a CSS refresh. The widgets of a screen that has just
 been registered already have their styles (`App._register` applies the stylesheet to each), and the
@@ -38,8 +42,9 @@ def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> Non
             if mode in app._screen_stacks or screen.is_running or not app.is_running:
                 continue  # shown meanwhile (or the app is closing): nothing to prepare
             screen._css_update_count = app._css_update_count
-            app._register(app, screen)
-            break
+            if not getattr(screen, "KEEP_UNSHOWN", False):
+                app._register(app, screen)
+                break
         if pending:
             app.set_timer(STEP_S, step)
 

@@ -18,7 +18,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.timer import Timer
 from textual.widgets import Static
 
 from tui.core.printable import printable
@@ -32,9 +31,9 @@ from tui.ui.session import Session
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.loglist import Column, LogList
 
-# The filter's first step (shown at once: most filters end in it) and the pause between later ones,
-# in which keys are handled and the list drawn.
-FIRST_STEP_S = 0.025
+# The filter's first step (shown at once: a substring over 100,000 entries ends in it, a regex finds
+# its first screenful) and the pause between later ones, in which keys are handled and the list drawn.
+FIRST_STEP_S = 0.010
 STEP_GAP_S = 0.002
 
 COLUMNS = (
@@ -57,7 +56,7 @@ class ActivityPane(Pane):
 
     _drawn = -1  # the log's version last drawn
     _keep: str | None = None  # the selected entry's key while the filter has not found it yet
-    _stepping: Timer | None = None  # the filter's next step (`_search_on`)
+    _stepping = False  # the filter's next step (`_search_on`) is due
 
     _again = False  # the log changed during a search: filter again when it ends
 
@@ -96,12 +95,13 @@ class ActivityPane(Pane):
         listing.set_rows(search.rows, keep=keep)
         found = listing.selected
         self._keep = keep if keep is not None and (found is None or found.key != keep) else None
-        if not search.done and self._stepping is None:
-            self._stepping = self.set_timer(STEP_GAP_S, self._search_on)
+        if not search.done and not self._stepping:
+            # The next step once the first rows are on screen (then one every STEP_GAP_S).
+            self._stepping = self.call_after_refresh(self._search_on)
 
     def _search_on(self) -> None:
         """One more step of the filter; the list grows by what it found."""
-        self._stepping = None
+        self._stepping = False
         search, listing = self.search, self.listing
         if not self.is_mounted or search.done:
             return
@@ -119,7 +119,8 @@ class ActivityPane(Pane):
                 self._again = False
                 self.refresh_all()
         else:
-            self._stepping = self.set_timer(STEP_GAP_S, self._search_on)
+            self._stepping = True
+            self.set_timer(STEP_GAP_S, self._search_on)
         self.update_header()
 
     def update_rows(self, names: list[str]) -> None:
