@@ -156,25 +156,27 @@ class Frames:
     def __init__(self, app: VmdeckApp, pilot: Pilot[None]) -> None:
         self.keys, self.pilot = KeyTimer(app), pilot  # KeyTimer records every frame's time
 
-    async def call(self, step: Callable[[], object], until: Callable[[], bool] = lambda: True) -> float:
-        """`step()`, then until the frame showing it; with `until`, until the first frame after
-        `until()` holds (a filter's count finished)."""
+    async def call(self, step: Callable[[], object], until: Callable[[], bool] | None = None) -> float:
+        """`step()`, then until the first frame after it returned (what it changed is drawn); with
+        `until`, until the first frame after every widget settled and `until()` holds (a filter's
+        count finished)."""
         cpu0, began = time.process_time(), time.perf_counter()
         step()
+        if until is None:
+            return await self._frame(began, cpu0, time.perf_counter())
         await asyncio.sleep(0)
         await self.keys.settle(self.pilot)
         while not until():
             await asyncio.sleep(0.001)
             await self.keys.settle(self.pilot)
-        return await self._frame(began, cpu0)
+        return await self._frame(began, cpu0, time.perf_counter())
 
     async def key(self, key: str) -> float:
         latency = await self.keys.answer(self.pilot, key)
         self.cpu = self.keys.cpu[-1]
         return latency
 
-    async def _frame(self, began: float, cpu0: float) -> float:
-        done = time.perf_counter()
+    async def _frame(self, began: float, cpu0: float, done: float) -> float:
         frames = self.keys.frames
         latency = done - began
         while time.perf_counter() - done < NO_FRAME_S:
@@ -243,7 +245,7 @@ async def pane(store: FleetStore, repeat: int) -> None:
 
         def applying(text: str, whole: bool) -> Callable[[], Awaitable[float]]:
             search = getattr(screen, "search", None)  # none before the filter ran in steps: done at once
-            until = (lambda: search is None or search.done) if whole else (lambda: True)
+            until = (lambda: search is None or search.done) if whole else None
             return lambda: frames.call(lambda: screen.set_filter(text), until)
 
         texts = ["vm77", "carol", "node00[0-4]7$", ""]  # text, text, regex, clear: applied in turn

@@ -150,6 +150,7 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
             self.set_interval(LEASE_READ_S, self._read_leases)
 
     def on_unmount(self) -> None:
+        self.activity_feed.close()
         if self._unwatch is not None:
             self._unwatch()
         if self.poller is not None:
