@@ -150,3 +150,27 @@ async def test_the_pane_shows_the_first_rows_at_once_and_keeps_the_selected_entr
         assert pane.listing.selected is not None
         assert pane.listing.selected.key == selected.key
         assert " so far" not in str(app.screen.query_one("#pane-header", Static).render())
+
+
+async def test_a_cursor_moved_during_the_search_stays_where_it_was_put(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(activity, "FIRST_STEP_S", 0.0)
+    monkeypatch.setattr(activitysearch, "STEP_S", 0.0)
+    app = make_app(make_config(), [], session=Session("search"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        log = app.activity.log
+        log.add_history(log_of(30_000).newest_first()[::-1])
+        await pilot.press("6")
+        await pilot.pause()
+        pane = app.screen
+        assert isinstance(pane, ActivityPane)
+        pane.listing.cursor = [e.key for e in pane.listing.rows].index("audit:e2500")
+        pane.set_filter("rack 2[0-9]*$")
+        assert not pane.search.done
+        assert pane.listing.cursor == 0  # the selected entry is not among the first chunk's rows
+        pane.listing.action_move(2)  # the admin moves on before the search ends
+        moved = pane.listing.selected
+        await wait_for(pilot, lambda: pane.search.done, "the search's end")
+        assert pane.listing.cursor == 2
+        assert pane.listing.selected is moved

@@ -106,6 +106,8 @@ class ActivityPane(Pane):
         if not self.is_mounted or search.done:
             return
         before = len(search.rows)
+        if listing.cursor != 0:
+            self._keep = None  # the cursor was moved meanwhile: it stays where it was put
         if search.step():
             listing.rows_added()
             if self._keep is not None:  # the selected entry was not found yet: it may be among these
