@@ -16,7 +16,10 @@ of the process over the same calls, and the load average (the machine is shared)
   text, a regex and clearing it, and a narrowing sequence, each to the frame with its first rows
   and to the frame after the count finished (the filter runs in steps, tui/ui/activitysearch.py);
   scroll = page down, end, home, one row down and up, page up. Pilot's press + pause is shown once
-  for comparison: its idle waits are most of what it measures.
+  for comparison: its idle waits are most of what it measures. Each line also counts the full
+  garbage collections that ran during its steps and the longest (they were the worst cases).
+  Of an open's figure about 50 ms is Textual's own: `switch_mode` holds the screen's updates for
+  50 ms (`App.delay_update`, to mask the transition) before the first frame.
 - Baseline: the same rows in the tables' DataTable (tui/ui/widgets/table.py FixedTable, the
   fastest table the other panes use): one load + first draw.
 
