@@ -4,13 +4,18 @@ starts over after the log changed."""
 
 from __future__ import annotations
 
+import re
+import warnings
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from textual.widgets import Static
 
 from tui.services.store.audit import Actor, AuditEntry
 from tui.ui import activitysearch
 from tui.ui.activitylog import ActivityLog, LogEntry
-from tui.ui.activitysearch import LogSearch
+from tui.ui.activitysearch import LogSearch, case_free
 from tui.ui.app import make_app
 from tui.ui.panes import activity
 from tui.ui.panes.activity import ActivityPane
@@ -174,3 +179,45 @@ async def test_a_cursor_moved_during_the_search_stays_where_it_was_put(
         await wait_for(pilot, lambda: pane.search.done, "the search's end")
         assert pane.listing.cursor == 2
         assert pane.listing.selected is moved
+
+
+_PIECES = ["a", "z", "9", "_", "!", "Z", ".", "*", "+", "?", "$", "^", "|", "(", ")", "-", "]"]
+_PIECES += [r"\d", r"\w", r"\s", r"\b", r"\x41", r"\-", "[^a]", "[^"]
+_RANGES = st.tuples(*[st.sampled_from("!09_az^`]-")] * 2).map(lambda ends: f"[{ends[0]}-{ends[1]}]")
+_PATTERNS = st.lists(st.one_of(st.sampled_from(_PIECES), _RANGES), max_size=5).map("".join)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_PATTERNS, st.lists(st.text(alphabet="abz09-_!]`^\n .", max_size=12), max_size=6))
+def test_a_case_free_regex_matches_lower_case_text_as_the_case_insensitive_one_does(
+    pattern: str, texts: list[str]
+) -> None:
+    """What the fast path relies on, on random patterns (ranges, classes, escapes) and texts."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # "possible nested set": still a pattern
+        try:
+            slow = re.compile(pattern, re.IGNORECASE | re.MULTILINE)
+        except re.error:
+            return
+        if not case_free(pattern):
+            return
+        fast = re.compile(pattern, re.MULTILINE)
+    for text in texts:
+        assert (slow.search(text) is None) == (fast.search(text) is None), (pattern, text)
+
+
+def test_what_is_not_case_free() -> None:
+    assert case_free("node00[0-4]7$")
+    assert case_free(r"vm\d+ [a-z]\w*")
+    for pattern in (
+        "Node",
+        r"\x41",
+        r"\101",
+        "[!-_]",
+        r"[\--z]",
+        "[^]!-_]",
+        "(?-i:a)",
+        r"\N{DIGIT ONE}",
+        "é",
+    ):
+        assert not case_free(pattern), pattern

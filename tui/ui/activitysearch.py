@@ -6,6 +6,9 @@ did it on every keystroke and every change of the log. Here:
 - the entries newest first and their search texts (`LogEntry.hay`) are listed once per log version;
 - a filter that only narrows the previous one (plain text extending the previous plain text, as
   typing does) searches the previous result instead of the whole log;
+- a regex that cannot tell case apart on lower-case text (`case_free`) is searched without
+  IGNORECASE in chunks of ASCII text, where the engine's literal-prefix search works (8 ms instead
+  of 30-60 over 66,667 texts);
 - the search runs newest first in steps (`step`) of at most a few milliseconds, each matching a
   chunk of texts in C (`compress` over `map`): the pane shows the first step's rows at once (the
   newest matches: the first screenful) and finishes the count in later steps between keys.
@@ -15,6 +18,7 @@ The result (`rows`) only grows while `done` is False; nothing here touches Textu
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable
 from itertools import compress, repeat
@@ -29,6 +33,44 @@ STEP_S = 0.008  # a step's budget: a key waits at most about this long for a sea
 
 def _nothing(chunk: list[str]) -> Iterable[object]:
     return repeat(False, len(chunk))
+
+
+_ESCAPES_WITHOUT_CASE = set("dswb")  # \d \s \w \b: the same with or without IGNORECASE
+
+
+def case_free(text: str) -> bool:
+    r"""Whether the regex `text` matches an ASCII lower-case text the same with and without
+    IGNORECASE: no upper-case letter, nothing that could name one (\x41, \101, \N{...}, a range
+    such as [!-_] that spans A-Z), no inline flags. Without IGNORECASE the engine can search for a
+    literal prefix: `node00[0-4]7$` over 100,000 texts took 2 ms instead of 60.
+
+    Conservative: a pattern it refuses is only searched the slower way."""
+    if not text.isascii() or text != text.lower() or "(?" in text:
+        return False
+    in_class, i = False, 0
+    while i < len(text):
+        char = text[i]
+        if char == "\\":
+            escaped = text[i + 1 : i + 2]
+            if escaped.isalnum() and escaped not in _ESCAPES_WITHOUT_CASE:
+                return False
+            i += 2
+            continue
+        if in_class:
+            if char == "]":
+                in_class = False
+            elif char == "-" and text[i + 1 : i + 2] not in ("", "]") and i > 0 and text[i - 1] != "[":
+                low, high = text[i - 1], text[i + 1]
+                if not (low.isdigit() and high.isdigit() or low.islower() and high.islower()):
+                    return False
+        elif char == "[":
+            in_class = True
+            i += 2 if text[i + 1 : i + 2] == "^" else 1
+            if text[i : i + 1] == "]":  # first in a class, ] is a literal
+                i += 1
+            continue
+        i += 1
+    return True
 
 
 class LogSearch:
@@ -63,7 +105,12 @@ class LogSearch:
         self._pool, self._pool_hays, self._next = pool, hays, 0
         pattern = filter.pattern
         if pattern is not None:
-            self._match = lambda chunk: map(pattern.search, chunk)
+            search = pattern.search
+            if case_free(filter.text):
+                fast = re.compile(filter.text, pattern.flags & ~re.IGNORECASE).search
+                self._match = lambda chunk: map(fast if "".join(chunk).isascii() else search, chunk)
+            else:
+                self._match = lambda chunk: map(search, chunk)
         else:
             needle = filter.text.lower()
             self._match = lambda chunk: map(contains, chunk, repeat(needle))
