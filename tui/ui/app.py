@@ -44,6 +44,7 @@ from tui.ui.keymap import APP_BINDINGS, BULK_BINDINGS
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.leases import LEASE_READ_S, LeaseCopy
 from tui.ui.messages import FleetPolled
+from tui.ui.modewarm import warm_modes
 from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
 from tui.ui.panes.activity import ActivityPane
 from tui.ui.panes.base import Pane
@@ -134,6 +135,8 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
         for name, pane in self.panes.items():
             self.add_mode(name, lambda pane=pane: pane)  # type: ignore[misc]
         self.switch_mode("hosts")
+        # The other panes are mounted after the first paint, one at a time (tui/ui/modewarm.py).
+        warm_modes(self, [(name, pane) for name, pane in self.panes.items() if name != "hosts"])
         if self.poller is not None:
             self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
             # The worker restarted (it died): notify() is one of the calls that may cross threads.
@@ -147,6 +150,7 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
             self.set_interval(LEASE_READ_S, self._read_leases)
 
     def on_unmount(self) -> None:
+        self.activity_feed.close()
         if self._unwatch is not None:
             self._unwatch()
         if self.poller is not None:

@@ -21,11 +21,20 @@ from textual.screen import Screen
 from textual.widgets import Static
 
 from tui.core.printable import printable
+from tui.ui.activity import Activity
 from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, LogEntry, detail_fields
+from tui.ui.activitysearch import LogSearch
+from tui.ui.fleetview import FleetView
 from tui.ui.keymap import ACTIVITY_BINDINGS
 from tui.ui.panes.base import Pane
+from tui.ui.session import Session
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.loglist import Column, LogList
+
+# The filter's first step (shown at once: a substring over 100,000 entries ends in it, a regex finds
+# its first screenful) and the pause between later ones, in which keys are handled and the list drawn.
+FIRST_STEP_S = 0.010
+STEP_GAP_S = 0.002
 
 COLUMNS = (
     Column("When (UTC)", 11),
@@ -46,6 +55,14 @@ class ActivityPane(Pane):
     PANE_BINDINGS = ACTIVITY_BINDINGS
 
     _drawn = -1  # the log's version last drawn
+    _keep: str | None = None  # the selected entry's key while the filter has not found it yet
+    _stepping = False  # the filter's next step (`_search_on`) is due
+
+    _again = False  # the log changed during a search: filter again when it ends
+
+    def __init__(self, view: FleetView, session: Session, activity: Activity | None = None) -> None:
+        super().__init__(view, session, activity)
+        self.search = LogSearch()  # the `/` filter's rows, found in steps
 
     @property
     def entries(self) -> ActivityLog:
@@ -63,17 +80,50 @@ class ActivityPane(Pane):
 
     # --- drawing ------------------------------------------------------------------------------------
     def refresh_all(self) -> None:
-        """The log's entries the filter keeps, newest first (the selected entry stays selected)."""
-        self._drawn = self.entries.version
+        """The log's entries the filter keeps, newest first (the selected entry stays selected).
+
+        The filter runs in bounded steps (tui/ui/activitysearch.py): the first one here, the rest
+        between keys (`_search_on`) while the list shows what was found so far."""
+        self._drawn, self._again = self.entries.version, False
         listing = self.listing
         selected = listing.selected
-        rows = self.entries.newest_first()
-        if self.filter.text:
-            matches = self.filter.matcher()
-            rows = [e for e in rows if matches(e.hay)]
         # On the newest entry the cursor follows new ones (like `tail -f`); elsewhere it stays on its entry.
         keep = selected.key if selected is not None and listing.cursor > 0 else None
-        listing.set_rows(rows, keep=keep)
+        search = self.search
+        search.start(self.entries, self.filter)
+        search.step(FIRST_STEP_S)
+        listing.set_rows(search.rows, keep=keep)
+        found = listing.selected
+        self._keep = keep if keep is not None and (found is None or found.key != keep) else None
+        if not search.done and not self._stepping:
+            # The next step once the first rows are on screen (then one every STEP_GAP_S).
+            self._stepping = self.call_after_refresh(self._search_on)
+
+    def _search_on(self) -> None:
+        """One more step of the filter; the list grows by what it found."""
+        self._stepping = False
+        search, listing = self.search, self.listing
+        if not self.is_mounted or search.done:
+            return
+        before = len(search.rows)
+        if listing.cursor != 0:
+            self._keep = None  # the cursor was moved meanwhile: it stays where it was put
+        if search.step():
+            listing.rows_added()
+            if self._keep is not None:  # the selected entry was not found yet: it may be among these
+                for index in range(before, len(search.rows)):
+                    if search.rows[index].key == self._keep:
+                        self._keep, listing.cursor = None, index
+                        break
+        if search.done:
+            self._keep = None
+            if self._again:  # what arrived meanwhile, filtered too
+                self._again = False
+                self.refresh_all()
+        else:
+            self._stepping = True
+            self.set_timer(STEP_GAP_S, self._search_on)
+        self.update_header()
 
     def update_rows(self, names: list[str]) -> None:
         return  # polls change no entry: the log does (`log_changed`)
@@ -81,6 +131,9 @@ class ActivityPane(Pane):
     def log_changed(self) -> None:
         """The app added entries: redraw now if shown, else when shown."""
         if self.is_mounted and self.is_current:
+            if not self.search.done:  # restarting on every change could never end under a stream
+                self._again = True
+                return
             self.refresh_all()
             self.update_header()
 
@@ -93,8 +146,9 @@ class ActivityPane(Pane):
     def header_text(self) -> str:
         counts = self.entries.counts
         shown = len(self.listing.rows) if self.is_mounted else len(self.entries)
+        so_far = "" if self.search.done else " so far"
         text = (
-            f"{shown} of {len(self.entries)}: {counts[ACTION]} actions, "
+            f"{shown}{so_far} of {len(self.entries)}: {counts[ACTION]} actions, "
             f"{counts[EVENT]} events, {counts[AUDIT]} audit"
         )
         if self.entries.events_dropped:

@@ -81,6 +81,11 @@ class LogList(ScrollView, can_focus=True, inherit_bindings=False):
         self.cursor = min(index, max(0, len(rows) - 1))
         self.refresh()
 
+    def rows_added(self) -> None:
+        """Rows were appended to the sequence given to `set_rows` (a filter finding more)."""
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.refresh()
+
     @property
     def selected(self) -> ListRow | None:
         return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
