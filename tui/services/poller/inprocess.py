@@ -59,7 +59,7 @@ class Poller(Dispatcher):
         once when the host was added) are given to it at once, from the calling thread.
         """
         if changes_only:
-            callback = ChangesOnly(callback, self._looks_like_previous)
+            callback = ChangesOnly(callback, self.looks_like_previous)
         with self._lock:
             self._subscribers.append(callback)
             already = [s.last for s in self._slots.values() if s.last is not None] if current else []

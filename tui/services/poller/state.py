@@ -111,7 +111,9 @@ class PollerState:
             slot.settled = snap
         return snap
 
-    def _looks_like_previous(self, snap: HostSnapshot) -> bool:
+    def looks_like_previous(self, snap: HostSnapshot) -> bool:
+        """The poller's hint for a `ChangesOnly` wrapper: `snap` looks like the host's snapshot just
+        before it (the reader saw nothing visible move)."""
         return self._same_view.get(snap.host) == snap.seq  # a dict read: safe without the lock
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:
