@@ -175,3 +175,27 @@ def test_changing_one_host_repolls_only_that_host(tmp_path: Path) -> None:
     finally:
         poller.close()
     assert all(len([s for s in rec.of(h.name) if s.live]) == 1 for h in hosts if h.name != changed.name)
+
+
+def test_changes_only_knows_which_passed_snapshot_the_newest_looks_like() -> None:
+    """The worker answers poll_once with this identity check instead of comparing every domain."""
+    from dataclasses import replace
+
+    from tui.services.poller import ChangesOnly
+
+    passed: list[HostSnapshot] = []
+    changes = ChangesOnly(passed.append)
+    dom = DomainFacts("v", "u", DomainState.RUNNING, 1, 1 << 30, 1 << 30, cpu_time_ns=5, cpu_rate=0.1)
+    first = HostSnapshot("h", "test:///x", HostStatus.CONNECTED, domains=(dom,), polled_at=1.0, seq=1)
+    again = replace(first, domains=(replace(dom, cpu_time_ns=9, cpu_rate=0.3),), polled_at=2.0, seq=2)
+    changes(first)
+    changes(again)
+    assert passed == [first]
+    assert changes.passed_lookalike(again) is first
+    assert changes.passed_lookalike(first) is None  # no longer the newest judged: unknown
+    gone = replace(again, status=HostStatus.UNREACHABLE, error="no route", seq=3)
+    changes(gone)
+    changes(first)  # a late, older snapshot is dropped and changes nothing
+    assert passed == [first, gone]
+    assert changes.passed_lookalike(gone) is gone
+    assert changes.passed_lookalike(replace(gone, seq=4)) is None  # never judged

@@ -37,6 +37,33 @@ def test_fleet_of_test_hosts_polled_once(tmp_path):
     assert len({d.uuid for s in snaps.values() for d in s.domains}) == 40 * 8
 
 
+def test_test_driver_hosts_open_in_the_pool_and_are_read_on_the_local_lane(tmp_path):
+    """Opens run in parallel on the pool's threads; every read of a test-driver host, the first
+    included, runs on the local lane's thread (its calls are in-process: threads would only trade
+    the interpreter lock)."""
+    import threading
+
+    hosts = fake_fleet(tmp_path, 12, 2)
+    threads: dict[HostStatus, list[str]] = {}
+
+    def record(snap):
+        threads.setdefault(snap.status, []).append(threading.current_thread().name)
+
+    poller = Poller(hosts, make_config(), FAST)
+    poller.subscribe(record)
+    try:
+        first = poller.poll_once()
+        second = poller.poll_once()
+    finally:
+        poller.close()
+    assert all(s.status is HostStatus.CONNECTED for s in [*first.values(), *second.values()])
+    opening, reading = threads[HostStatus.CONNECTING], threads[HostStatus.CONNECTED]
+    assert len(opening) == 12
+    assert len(reading) == 24
+    assert all(n.startswith("poller-pool-") for n in opening), opening
+    assert all(n.startswith("poller-local-") for n in reading), reading
+
+
 def test_domain_facts_including_pci_hostdevs(tmp_path):
     doms = [
         FakeDomain("gpu-vm", vcpus=4, memory_kib=2 << 20, hostdevs=("01:02.0", "0000:02:03.0")),

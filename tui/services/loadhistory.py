@@ -22,6 +22,7 @@ from tui.core.live import DomainState, HostSnapshot
 WINDOW_S = 3600.0
 SLOTS = 360  # one sample per 10 s over an hour: the realm's usual poll period
 NAN = math.nan
+_RUNNING = DomainState.RUNNING
 
 
 def load_sample(snap: HostSnapshot) -> tuple[float, float, float, list[float]] | None:
@@ -31,12 +32,25 @@ def load_sample(snap: HostSnapshot) -> tuple[float, float, float, list[float]] |
         return None
     when = snap.polled_at or time.time()
     cpus = max(1, snap.node.cpus)
-    rates = [d.cpu_rate for d in snap.domains]
-    known = [r for r in rates if r is not None]
-    cpu = sum(known) / cpus if known or not rates else NAN
-    running = sum(d.memory for d in snap.domains if d.state is DomainState.RUNNING)
+    # One pass over the domains (once per host per poll): the rates, their sum in domain order, and
+    # the running guests' memory.
+    rates: list[float] = []
+    busy = 0.0
+    known = False
+    running = 0
+    for d in snap.domains:
+        rate = d.cpu_rate
+        if rate is None:
+            rates.append(NAN)
+        else:
+            rates.append(rate)
+            busy += rate
+            known = True
+        if d.state is _RUNNING:
+            running += d.memory
+    cpu = busy / cpus if known or not rates else NAN
     memory = running / snap.node.memory if snap.node.memory else NAN
-    return when, cpu, memory, [NAN if r is None else r for r in rates]
+    return when, cpu, memory, rates
 
 
 class Ring:

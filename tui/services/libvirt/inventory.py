@@ -152,8 +152,9 @@ class HostReader:
     _polls: int = 0
     # uuid -> (event epoch, state when read, PCI hostdevs, has a NIC, lease address)
     _xml: dict[str, tuple[int, DomainState, tuple[str, ...], bool, str | None]] = field(default_factory=dict)
-    _cpu: dict[str, tuple[int, float]] = field(default_factory=dict)
     _facts: dict[str, DomainFacts] = field(default_factory=dict)  # uuid -> the previous call's facts
+    _then: float = 0.0  # the previous call's time (CPU rates are measured since then)
+    _order: list[str] = field(default_factory=list)  # the previous call's UUIDs, in the order returned
     _node_memory_stats: bool = True
     view_changed: bool = True  # what the last domains() call returned differs from the one before
     bulk: bool = True  # getAllDomainStats works on this connection (cleared when the driver refuses it)
@@ -161,8 +162,8 @@ class HostReader:
     def reset(self) -> None:
         """After a reconnect nothing cached can be trusted."""
         self._xml.clear()
-        self._cpu.clear()
         self._facts.clear()
+        self._order.clear()
         self._node_memory_stats = True
         self.bulk = True
 
@@ -189,9 +190,8 @@ class HostReader:
         epoch = self.xml_epoch
         xml_cache = self._xml
         previous = self._facts
-        cpu_seen = self._cpu
+        then = self._then  # when the previous call read the CPU times in `previous`
         current: dict[str, DomainFacts] = {}
-        out = []
         fallbacks = 0
         changed = False
         # The steady path runs once per domain per poll (40,000 times a cycle at 2,000 hosts): plain
@@ -226,49 +226,46 @@ class HostReader:
                 raise
             _, max_kib, kib, vcpus, cpu_time = fields
             memory, max_memory = kib * 1024, max_kib * 1024
-            # CPU rate since the previous poll (None: first sight, not running, or a reset counter).
-            seen = cpu_seen.get(uuid)
-            cpu_seen[uuid] = (cpu_time, now)
-            rate = None
-            if seen is not None and state in _HOLDS and cpu_time and now > seen[1] and cpu_time >= seen[0]:
-                rate = (cpu_time - seen[0]) / 1e9 / (now - seen[1])
             before = previous.get(uuid)
-            same_view = (
-                before is not None
-                and before.state is state
-                and before.vcpus == vcpus
-                and before.memory == memory
-                and before.max_memory == max_memory
-                and before.hostdevs == hostdevs
-                and before.address == address
-                and before.name == name
-            )
-            if (
-                same_view
-                and before is not None
-                and before.cpu_time_ns == cpu_time
-                and before.cpu_rate == rate
-            ):
-                facts = before  # nothing moved (a stopped guest): the same object
+            # CPU rate since the previous poll (None: first sight, not running, or a reset counter).
+            rate = None
+            if before is None:
+                changed = True
             else:
-                changed = changed or not same_view
-                facts = _facts(
-                    name, uuid, state, vcpus, memory, max_memory, hostdevs, cpu_time, rate, address
-                )
-            out.append(facts)
-            current[uuid] = facts
-        if self.bulk and out and fallbacks == len(out):
+                seen = before.cpu_time_ns
+                if state in _HOLDS and cpu_time and now > then and cpu_time >= seen:
+                    rate = (cpu_time - seen) / 1e9 / (now - then)
+                if (
+                    before.state is state
+                    and before.vcpus == vcpus
+                    and before.memory == memory
+                    and before.max_memory == max_memory
+                    and before.hostdevs == hostdevs
+                    and before.address == address
+                    and before.name == name
+                ):
+                    if seen == cpu_time and before.cpu_rate == rate:
+                        current[uuid] = before  # nothing moved (a stopped guest): the same object
+                        continue
+                else:
+                    changed = True
+            current[uuid] = _facts(
+                name, uuid, state, vcpus, memory, max_memory, hostdevs, cpu_time, rate, address
+            )
+        if self.bulk and current and fallbacks == len(current):
             self.bulk = False  # the driver reports no more than the state (the test driver): one call less
-        if len(current) != len(previous) or changed or any(u not in previous for u in current):
-            changed = True
+        self._facts, self._then = current, now
+        if changed or len(current) != len(previous):
+            # (with nothing changed, every domain was in `previous`: the same set iff the same size)
             for gone in set(xml_cache) - current.keys():
                 del xml_cache[gone]
-            for gone in set(cpu_seen) - current.keys():
-                del cpu_seen[gone]
-        self._facts = current
-        out.sort(key=_by_name)
-        self.view_changed = changed
-        return tuple(out)
+            out = sorted(current.values(), key=_by_name)
+            self._order = [d.uuid for d in out]
+            self.view_changed = True
+            return tuple(out)
+        # Same domains, same names: the previous call's order holds.
+        self.view_changed = False
+        return tuple([current[uuid] for uuid in self._order])
 
     def _listing(
         self, conn: libvirt.virConnect

@@ -3,6 +3,8 @@
 Threads, and why:
 - a few pool workers poll hosts whose connection is open; a host is never polled twice at once, and
   is re-armed only when its poll completes, so polls never overlap;
+- one local-lane worker polls the open test-driver hosts, whose calls run in this process and
+  cannot hang (slots.Lane says why one thread beats several for them);
 - an attempt that must open a connection first runs in a thread of its own, never in the pool: a
   host that accepts TCP and never answers blocks open() for its whole bound, and fifty such hosts
   queued in a pool of four would hold a healthy host's poll back for minutes (a test-driver host,
@@ -27,7 +29,7 @@ from tui.core.live import HostSnapshot, HostStatus
 from tui.services.libvirt import Connection, NodeFileMissing, open_connection
 from tui.services.libvirt.events import detail_word, event_word
 from tui.services.poller.settings import EVENT_DEBOUNCE_S
-from tui.services.poller.slots import Slot, opens_in_pool
+from tui.services.poller.slots import Lane, Slot, opens_in_pool, polls_in_process
 from tui.services.poller.state import PollerState
 
 
@@ -45,12 +47,20 @@ class Attempts(PollerState):
                 slot.again = slot.again or slot.queued or slot.started is not None
                 self._wake.notify_all()
 
-    def _spawn_worker_locked(self) -> None:
-        self._live_workers += 1
+    def _spawn_worker_locked(self, lane: Lane) -> None:
+        lane.live += 1
         self.stats.workers_started += 1
-        threading.Thread(target=self._worker, name=f"poller-{next(self._ids)}", daemon=True).start()
+        threading.Thread(
+            target=self._worker, args=(lane,), name=f"poller-{lane.name}-{next(self._ids)}", daemon=True
+        ).start()
 
-    def _begin_locked(self, slot: Slot, *, pooled: bool) -> int:
+    def _lane_locked(self, slot: Slot) -> Lane:
+        """Where a due host waits for a worker: an open test-driver host in the local lane; the
+        others, and a test-driver host still to open (opens do run in parallel), in the pool."""
+        opened = slot.conn is not None and not slot.conn.dead.is_set()
+        return self._local if opened and polls_in_process(slot) else self._pool
+
+    def _begin_locked(self, slot: Slot, *, pooled: Lane | None) -> int:
         """Mark an attempt in flight (the watchdog now bounds it); returns its token."""
         slot.queued = False
         slot.started = time.monotonic()
@@ -62,19 +72,19 @@ class Attempts(PollerState):
     def _spawn_opener_locked(self, name: str, slot: Slot) -> None:
         """An attempt that opens a connection runs in its own daemon thread: it may block for its
         whole bound, and it must never hold a pool worker that healthy hosts are waiting for."""
-        token = self._begin_locked(slot, pooled=False)
+        token = self._begin_locked(slot, pooled=None)
         self.stats.openers_started += 1
         threading.Thread(
             target=self._poll, args=(name, slot, token), name=f"poller-open-{name}", daemon=True
         ).start()
 
     # --- one poll ------------------------------------------------------------------------------------
-    def _worker(self) -> None:
+    def _worker(self, lane: Lane) -> None:
         while True:
-            name = self._ready.get()
+            name = lane.queue.get()
             if name is None:
                 with self._lock:
-                    self._live_workers -= 1
+                    lane.live -= 1
                 return
             with self._lock:
                 slot = self._slots.get(name)
@@ -86,7 +96,7 @@ class Attempts(PollerState):
                     # The connection dropped while the host was queued: opening is not pool work.
                     self._spawn_opener_locked(name, slot)
                     continue
-                token = self._begin_locked(slot, pooled=True)
+                token = self._begin_locked(slot, pooled=lane)
             self._poll(name, slot, token)
             with self._lock:
                 released = (id(slot), token)
@@ -123,6 +133,8 @@ class Attempts(PollerState):
                 with self._lock:
                     if slot.token == token:
                         slot.conn, slot.phase, slot.started = conn, "poll", time.monotonic()
+                        if self._read_on_local_lane_locked(name, slot):
+                            return
             began = time.perf_counter()
             node = slot.reader.node(conn.conn)
             domains = slot.reader.domains(conn.conn, time.monotonic())
@@ -134,7 +146,7 @@ class Attempts(PollerState):
         with self._lock:
             if slot.token == token:
                 self._inflight.pop(id(slot), None)
-                slot.pooled = False
+                slot.pooled = None
             if slot.token != token or slot.retired:
                 # Abandoned by the watchdog (or the host was removed) while we were blocked.
                 slot.abandoned = max(0, slot.abandoned - 1) if slot.token != token else slot.abandoned
@@ -166,6 +178,19 @@ class Attempts(PollerState):
         if late is not None:
             late.close()
         self._deliver(published)
+
+    def _read_on_local_lane_locked(self, name: str, slot: Slot) -> bool:
+        """A test-driver host just opened on a pool worker: the rest of its attempt (the first read)
+        is queued on the local lane, so the pool's threads go on opening (in C, without the
+        interpreter lock: in parallel) while one thread reads. Read on the pool, 2,000 first reads
+        traded the lock between four threads."""
+        if slot.pooled is not self._pool or slot.retired or not self._running or not polls_in_process(slot):
+            return False
+        self._inflight.pop(id(slot), None)
+        slot.pooled = slot.started = None
+        slot.queued = True
+        self._local.queue.put(name)
+        return True
 
     # --- libvirt callbacks (event-loop thread): only flag and wake -----------------------------------
     def _on_event(self, name: str, vm: str, event: int | None, detail: int | None) -> None:

@@ -47,7 +47,7 @@ class Dispatcher(Attempts):
                             self._spawn_opener_locked(name, slot)
                         else:
                             slot.queued = True
-                            self._ready.put(name)
+                            self._lane_locked(slot).queue.put(name)
                     else:
                         next_due = min(next_due, slot.due)
                 self._next_due = next_due
@@ -70,7 +70,7 @@ class Dispatcher(Attempts):
         for slot in list(self._inflight.values()):
             if slot.started is None:
                 continue
-            if slot.pooled and now - slot.started > slow:
+            if slot.pooled is not None and now - slot.started > slow:
                 self._release_worker_locked(slot)
             bound = self.settings.open_timeout if slot.phase == "open" else self.settings.call_timeout
             if now - slot.started <= bound:
@@ -99,10 +99,11 @@ class Dispatcher(Attempts):
     def _release_worker_locked(self, slot: Slot) -> None:
         """The pool worker running this slot's attempt is slow: a fresh one takes its place at once;
         the slow one ends when its call returns (it finds its attempt in `_released`)."""
-        if not slot.pooled:
+        lane = slot.pooled
+        if lane is None:
             return
-        slot.pooled = False
+        slot.pooled = None
         self._released.add((id(slot), slot.token))
-        self._live_workers -= 1
+        lane.live -= 1
         if self._running:
-            self._spawn_worker_locked()
+            self._spawn_worker_locked(lane)

@@ -59,7 +59,7 @@ class Poller(Dispatcher):
         once when the host was added) are given to it at once, from the calling thread.
         """
         if changes_only:
-            callback = ChangesOnly(callback, self._looks_like_previous)
+            callback = ChangesOnly(callback, self.looks_like_previous)
         with self._lock:
             self._subscribers.append(callback)
             already = [s.last for s in self._slots.values() if s.last is not None] if current else []
@@ -154,8 +154,9 @@ class Poller(Dispatcher):
             self._running = True
             self._generation += 1
             generation = self._generation
-            for _ in range(self.settings.workers):
-                self._spawn_worker_locked()
+            for lane in (self._pool, self._local):
+                for _ in range(lane.size):
+                    self._spawn_worker_locked(lane)
         threading.Thread(
             target=self._dispatch_loop, args=(generation,), name="poller-dispatch", daemon=True
         ).start()
@@ -166,10 +167,11 @@ class Poller(Dispatcher):
             if not self._running:
                 return
             self._running = False
-            workers = self._live_workers
+            lanes = [(lane, lane.live) for lane in (self._pool, self._local)]
             self._wake.notify_all()
-        for _ in range(workers):
-            self._ready.put(None)
+        for lane, workers in lanes:
+            for _ in range(workers):
+                lane.queue.put(None)
 
     def close(self, wait: float | None = None) -> None:
         """Stop and close the connections, waiting at most `wait` s (default open_timeout) for them.

@@ -17,6 +17,9 @@ SLOW_POLL_S = 2.0
 # Hosts due within this much of each other are dispatched in one pass: with 1,000 hosts whose due
 # times are spread out, waking for each one would scan every slot ~100 times a second.
 DISPATCH_SLACK_S = 0.05
+# Threads polling test-driver hosts (the local lane, slots.Lane): their calls run in this process, so
+# one thread is the fastest (more only hand the interpreter lock to each other).
+LOCAL_WORKERS = 1
 
 
 @dataclass(frozen=True)

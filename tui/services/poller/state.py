@@ -10,7 +10,6 @@ Publishing lives here because every part ends in it: a slot's attempt becomes a 
 from __future__ import annotations
 
 import itertools
-import queue
 import threading
 import time
 from dataclasses import replace
@@ -20,8 +19,8 @@ from tui.core.model import VmConfig
 from tui.services.libvirt import Connection
 from tui.services.loadhistory import LoadHistory
 from tui.services.poller.interface import EventCallback, SnapshotCallback
-from tui.services.poller.settings import PollerSettings, backoff_delay
-from tui.services.poller.slots import PollerStats, Slot
+from tui.services.poller.settings import LOCAL_WORKERS, PollerSettings, backoff_delay
+from tui.services.poller.slots import Lane, PollerStats, Slot
 
 
 class PollerState:
@@ -45,7 +44,8 @@ class PollerState:
         # to be done, or every 50 ms: waking at each of 2,000 completions cost more than the polls.
         self._ended = 0  # attempts ended so far
         self._wake_poll_once_at: int | None = None
-        self._ready: queue.SimpleQueue[str | None] = queue.SimpleQueue()
+        self._pool = Lane("pool", self.settings.workers)
+        self._local = Lane("local", LOCAL_WORKERS)
         self._slots: dict[str, Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
         self._event_subscribers: list[EventCallback] = []
@@ -54,7 +54,6 @@ class PollerState:
         self._same_view: dict[str, int] = {}
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
-        self._live_workers = 0
         self._ids = itertools.count(1)
         self._inflight: dict[int, Slot] = {}  # id(slot) -> slot with a poll or open in flight
         self._released: set[tuple[int, int]] = set()  # (id(slot), token) of slow pool workers replaced
@@ -112,7 +111,9 @@ class PollerState:
             slot.settled = snap
         return snap
 
-    def _looks_like_previous(self, snap: HostSnapshot) -> bool:
+    def looks_like_previous(self, snap: HostSnapshot) -> bool:
+        """The poller's hint for a `ChangesOnly` wrapper: `snap` looks like the host's snapshot just
+        before it (the reader saw nothing visible move)."""
         return self._same_view.get(snap.host) == snap.seq  # a dict read: safe without the lock
 
     def _deliver(self, snapshots: list[HostSnapshot]) -> None:

@@ -27,7 +27,10 @@ class ChangesOnly:
         self._callback = callback
         self._same_as_previous = same_as_previous
         self._lock = threading.Lock()
+        # Per host, the newest snapshot judged; it always looks like the one last passed on (in
+        # `_passed`): each one judged either was passed on or looked like its predecessor.
         self._last: dict[str, HostSnapshot] = {}
+        self._passed: dict[str, HostSnapshot] = {}
 
     def __call__(self, snap: HostSnapshot) -> None:
         with self._lock:
@@ -37,8 +40,14 @@ class ChangesOnly:
                 if snap.seq > last.seq:
                     self._last[snap.host] = snap
                 return
-            self._last[snap.host] = snap
+            self._last[snap.host] = self._passed[snap.host] = snap
         self._callback(snap)
+
+    def passed_lookalike(self, snap: HostSnapshot) -> HostSnapshot | None:
+        """The snapshot last passed on for this host when `snap` is known to look like it (`snap` is
+        the newest judged), else None: an identity check instead of comparing every domain."""
+        with self._lock:
+            return self._passed.get(snap.host) if self._last.get(snap.host) is snap else None
 
     def _same(self, snap: HostSnapshot, last: HostSnapshot) -> bool:
         # The poller knows when a snapshot looks like its predecessor, which is `last` when the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import gc
 import os
 import pickle
 import signal
@@ -28,6 +29,7 @@ import sys
 import threading
 import time
 from array import array
+from collections.abc import Callable
 from typing import IO, Any
 
 import libvirt
@@ -37,7 +39,7 @@ from tui.core.live import HostSnapshot, HostStatus
 from tui.services.libvirt import ensure_runtime
 from tui.services.libvirt.errors import libvirt_error
 from tui.services.loadhistory import load_sample
-from tui.services.poller import Poller
+from tui.services.poller import ChangesOnly, Poller
 from tui.services.pollworker import remote
 from tui.services.pollworker.framing import FrameWriter, read_frame
 
@@ -45,6 +47,8 @@ BATCH_S = 0.05  # news is coalesced this long: one message (one console wake-up)
 CONNECTING_HOLD_S = 0.5
 MAX_PENDING = 50_000  # samples (and events) held while the console does not read: bounded memory
 PARENT_CHECK_S = 1.0
+FULL_GC_S = 60.0
+NEVER = 1 << 30  # a generation threshold that is never reached
 
 Sample = tuple[str, int, float, float | None, float, float, bytes, tuple[str, ...] | None]
 
@@ -52,8 +56,10 @@ Sample = tuple[str, int, float, float | None, float, float, bytes, tuple[str, ..
 class _Outbox:
     """What happened since the last batch: collected from poller threads, sent by one thread."""
 
-    def __init__(self, out: FrameWriter) -> None:
+    def __init__(self, out: FrameWriter, looks_like_previous: Callable[[HostSnapshot], bool]) -> None:
         self._out = out
+        # What the poller gives `changed`: only snapshots that look different from the last one.
+        self.changes = ChangesOnly(self.changed, looks_like_previous)
         self._cond = threading.Condition()
         self._snaps: dict[str, HostSnapshot] = {}
         self._samples: list[Sample] = []
@@ -93,12 +99,18 @@ class _Outbox:
             for host, snap in snaps.items():
                 # one still waiting in the outbox has not reached the console yet
                 held = self._sent.get(host) if host not in self._snaps else None
-                if held is None or held.uri != snap.uri or not snap.looks_like(held):
+                if held is None or held.uri != snap.uri or not self._console_has(snap, held):
                     self._sent[host] = snap
                     out.append(snap)
                 else:
                     out.append((host, snap.seq, snap.polled_at, snap.poll_seconds))
         return out
+
+    def _console_has(self, snap: HostSnapshot, held: HostSnapshot) -> bool:
+        """`snap` looks like `held`, the console's copy: known at once when `held` is the snapshot
+        `changes` last passed on and `snap` the newest it judged (at 2,000 hosts, comparing every
+        domain of every host cost more than the rest of the answer)."""
+        return self.changes.passed_lookalike(snap) is held or snap.looks_like(held)
 
     def polled(self, snap: HostSnapshot) -> None:
         sample = load_sample(snap)
@@ -221,9 +233,30 @@ def _die_with_parent(parent: int) -> None:
     threading.Thread(target=watch, name="worker-parent", daemon=True).start()
 
 
+def _collect_on_a_timer() -> None:
+    """Full garbage collections every FULL_GC_S instead of CPython's automatic ones.
+
+    The worker's objects are many, long-lived and acyclic (a fact per domain, a snapshot per host,
+    the readers' caches: ~700,000 at 2,000 hosts x 20 domains), and every poll replaces a running
+    domain's facts, so the automatic full collection ran every few polls and traversed them all:
+    0.13 s each, a third of the CPU of a cycle, at random cycles. The young generations are still
+    collected automatically (cheap: they hold only what is new since); what little cyclic garbage
+    reaches the old one waits at most FULL_GC_S."""
+    young, middle, _old = gc.get_threshold()
+    gc.set_threshold(young, middle, NEVER)
+
+    def collect() -> None:
+        while True:
+            time.sleep(FULL_GC_S)
+            gc.collect()
+
+    threading.Thread(target=collect, name="worker-gc", daemon=True).start()
+
+
 def main() -> None:
     parent = int(os.environ.get("VMDECK_POLLER_PARENT", os.getppid()))
     _die_with_parent(parent)
+    _collect_on_a_timer()
     # The pipe moves to private fds; 0 and 1 become /dev/null and stderr so stray output is harmless.
     inp: IO[bytes] = os.fdopen(os.dup(0), "rb", buffering=0)
     out = FrameWriter(os.fdopen(os.dup(1), "wb"))
@@ -237,8 +270,8 @@ def main() -> None:
     ensure_runtime()
     poller = Poller(records, config, settings, seq_base=seq_base, keep_history=False)
     remote.serve_connections(poller.connection)
-    outbox = _Outbox(out)
-    poller.subscribe(outbox.changed, changes_only=True, current=True)
+    outbox = _Outbox(out, poller.looks_like_previous)
+    poller.subscribe(outbox.changes, current=True)
     poller.subscribe(outbox.polled)
     poller.subscribe_events(outbox.event)
     threading.Thread(target=outbox.run, name="worker-outbox", daemon=True).start()
