@@ -199,3 +199,22 @@ def test_changes_only_knows_which_passed_snapshot_the_newest_looks_like() -> Non
     assert passed == [first, gone]
     assert changes.passed_lookalike(gone) is gone
     assert changes.passed_lookalike(replace(gone, seq=4)) is None  # never judged
+
+
+def test_a_host_removed_and_added_again_reaches_changes_only_subscribers(tmp_path: Path) -> None:
+    [host] = fake_fleet(tmp_path, 1, 2)
+    changes = Recorder()
+    poller = Poller([host], make_config(), FAST)
+    poller.subscribe(changes, changes_only=True)
+    try:
+        poller.poll_once()
+        first = [s for s in changes.of(host.name) if s.status is HostStatus.CONNECTED]
+        assert len(first) == 1
+        poller.set_hosts([])
+        poller.set_hosts([host])
+        again = poller.poll_once()[host.name]
+    finally:
+        poller.close()
+    # Its numbering went on from the removed slot's: the subscriber took it as news, not as an old one.
+    assert again.seq > first[0].seq
+    assert changes.of(host.name)[-1].seq == again.seq

@@ -34,6 +34,8 @@ STEP_S = 0.05
 
 def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> None:
     """After the app's next refresh, mount each (mode, screen) whose mode was never shown, one a step."""
+    if not (hasattr(app, "_register") and hasattr(app, "_css_update_count")):
+        return  # a Textual without these private names: every first switch simply costs what it did
     pending = list(screens)
 
     def step() -> None:

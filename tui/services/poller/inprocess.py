@@ -120,6 +120,7 @@ class Poller(Dispatcher):
                 new = wanted.get(name)
                 if new is None or new.uri != existing.record.uri:
                     existing.retired = True
+                    self._retired_seq[name] = existing.seq
                     del self._slots[name]
                     if existing.conn is not None and existing.started is None:
                         to_close.append(existing.conn)
@@ -131,7 +132,7 @@ class Poller(Dispatcher):
                     slot = Slot(
                         record, self._period(record), disabled, HostReader(self.settings.xml_refresh_every)
                     )
-                    slot.seq = self._seq_base
+                    slot.seq = max(self._seq_base, self._retired_seq.pop(name, 0))
                     self._slots[name] = slot
                 elif slot.record == record and slot.disabled == disabled:
                     continue  # unchanged: keep its schedule (a change to one host re-polls only that one)

@@ -52,6 +52,9 @@ class PollerState:
         # host -> seq of its newest snapshot when that one looks like the one before it (the reader
         # said nothing visible moved): changes_only subscribers then skip the per-domain comparison
         self._same_view: dict[str, int] = {}
+        # host -> the last seq its removed slot reached: a host removed and added again continues its
+        # numbering, or changes-only subscribers (the console) would drop its snapshots as old ones
+        self._retired_seq: dict[str, int] = {}
         self._running = False
         self._generation = 0  # a dispatcher from an earlier start() exits when this moves on
         self._ids = itertools.count(1)
