@@ -236,6 +236,11 @@ class CostEngine:
         return result if math.isfinite(result) else INF
 
     # --- cached vectors and decisions ---------------------------------------------------------------
+    @property
+    def matrix(self) -> ShapeMatrix:
+        """The cost rows behind `decide` (a replay asks it directly: one call less per decision)."""
+        return self._matrix
+
     def costs(self, request: Request) -> FloatArray:
         """The exact cost vector for this shape at the current load (a fresh array)."""
         vector = self._matrix.vector(request)

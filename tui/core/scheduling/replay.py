@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
 
 from tui.core.fleet import Fleet
@@ -42,6 +43,10 @@ class PlacementRecord(NamedTuple):
             "devices": list(self.devices),
             "reason": self.reason,
         }
+
+
+# `PlacementRecord(...)` without the named tuple's Python-level __new__.
+_record = partial(tuple.__new__, PlacementRecord)
 
 
 @dataclass(frozen=True)
@@ -105,12 +110,17 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     started = time.perf_counter()
     state = FleetState(config, fleet)
     engine = CostEngine(state)
-    # The cost policy calls the engine directly: one call less per decision.
+    # The cost policy asks the cost matrix directly (one call less per decision); a shape the matrix
+    # has no room for (None) goes to the engine, which evaluates it whole.
+    direct = engine.matrix.best if policy == "cost" and state.size else None
     choose = engine.decide if policy == "cost" else make_policy(policy, state, engine).choose
     add, remove, names = state.add, state.remove, state.names
     running: dict[str, Allocation] = {}
     records: list[PlacementRecord] = []
     record = records.append
+    # Why a shape with no devices is rejected depends only on counts a replay never changes (the
+    # hosts' states): worked out once. A shape with devices also depends on the free devices.
+    plain_reason: str | None = None
     count = ignored = placed = 0
     # Running totals for the peak: with every VM stopped by the end, the final load says little.
     vcpus_now = peak_vcpus = sum(state.vcpus_l)
@@ -119,13 +129,21 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
         count += 1
         if isinstance(event, StartEvent):
             request = event.request
-            if event.id in running:
-                raise ValueError(f"start of {event.id!r} while it is still running")
-            i, cost = choose(request)
+            vm = event.id
+            if vm in running:
+                raise ValueError(f"start of {vm!r} while it is still running")
+            decision = direct(request) if direct is not None else None
+            i, cost = decision if decision is not None else choose(request)
             if i < 0:
-                record(PlacementRecord(event.id, None, None, (), rejection_reason(state, engine, request)))
+                if request.devices:
+                    reason = rejection_reason(state, engine, request)
+                elif plain_reason is None:
+                    reason = plain_reason = rejection_reason(state, engine, request)
+                else:
+                    reason = plain_reason
+                record(_record((vm, None, None, (), reason)))
                 continue
-            allocation = running[event.id] = add(i, request)
+            allocation = running[vm] = add(i, request)
             placed += 1
             vcpus_now += request.vcpus
             memory_now += request.memory
@@ -133,15 +151,16 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
                 peak_vcpus = vcpus_now
             if memory_now > peak_memory:
                 peak_memory = memory_now
-            record(PlacementRecord(event.id, names[i], cost, allocation.devices, None))
+            record(_record((vm, names[i], cost, allocation.devices, None)))
         else:
             stopped = running.pop(event.id, None)
             if stopped is None:
                 ignored += 1
                 continue
             remove(stopped)
-            vcpus_now -= stopped.request.vcpus
-            memory_now -= stopped.request.memory
+            request = stopped.request
+            vcpus_now -= request.vcpus
+            memory_now -= request.memory
     elapsed = time.perf_counter() - started
     return ReplayResult(
         policy=policy,

@@ -14,6 +14,7 @@ Enabled, hosts per combination of free devices) are kept up to date rather than 
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -41,6 +42,10 @@ class Allocation(NamedTuple):
     host: int
     request: Request
     devices: tuple[str, ...]
+
+
+# `Allocation(...)` without the named tuple's Python-level __new__ (a replay makes one per start).
+_allocation = partial(tuple.__new__, Allocation)
 
 
 class FleetState:
@@ -137,7 +142,8 @@ class FleetState:
         self.key_loads: list[tuple[bool, tuple[Any, ...]]] = []
         self.key_hosts: list[int] = []
         self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
-        self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
+        # A plain list: the per-event path writes one and the matrix reads one or two per decision.
+        self.key_ids: list[int] = [self._intern(i) for i in range(n)]
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
         # Hosts of a profile with no device in use share one combination (computed once per profile).
@@ -304,7 +310,7 @@ class FleetState:
         self.vcpus_l[i] += request.vcpus
         self.memory_l[i] += request.memory
         self._changed(i)
-        return Allocation(i, request, tuple(taken))
+        return _allocation((i, request, tuple(taken) if taken else ()))
 
     def remove(self, allocation: Allocation) -> None:
         """Undo `add`: the VM stops and its devices become free again."""
@@ -336,11 +342,24 @@ class FleetState:
             self.free_combos[self._free_combo(i)] += 1
 
     def _changed(self, i: int) -> None:
-        self.load_keys[i] = self._load_key(i)
-        if len(self._interned) >= INTERN_LIMIT:
-            self.restart_keys()
-        self.key_ids[i] = self._intern(i)
-        self.log.append(i)
+        # `_load_key` and `_intern` written out: this runs once per replayed event.
+        used = self.used_l[i]
+        load = self.load_keys[i] = (
+            self._profile_ids[i],
+            self.vms_l[i],
+            self.vcpus_l[i],
+            self.memory_l[i],
+            tuple(sorted(used.items())) if used else (),
+        )
+        kid = self._interned.get(load if self.enabled_l[i] else (False, load))
+        if kid is None:
+            if len(self._interned) >= INTERN_LIMIT:
+                self.restart_keys()  # interns host i afresh too
+            kid = self._intern(i)
+        self.key_ids[i] = kid
+        log = self.log
+        log.items.append(i)
+        log.end += 1
 
     def host_json(self, i: int) -> dict[str, object]:
         return {
@@ -359,30 +378,31 @@ class ChangeLog:
 
     Readers remember the position they have read up to; `forget(before)` drops the prefix every
     reader is past, so the log stays as small as the slowest reader needs. A plain list: a replay
-    appends one host per event and reads back one or two, where numpy's per-call cost dominates."""
+    appends one host per event and reads back one or two, where numpy's per-call cost dominates.
+    `items` and `end` are written directly by `FleetState` (one call less per event)."""
 
-    __slots__ = ("_items", "end", "start")
+    __slots__ = ("end", "items", "start")
 
     def __init__(self) -> None:
-        self._items: list[int] = []
+        self.items: list[int] = []
         self.start = 0  # the absolute position of the oldest change kept
         self.end = 0  # the absolute position after the last change
 
     @property
     def pending(self) -> int:
         """How many changes are kept."""
-        return len(self._items)
+        return len(self.items)
 
     def append(self, i: int) -> None:
-        self._items.append(i)
+        self.items.append(i)
         self.end += 1
 
     def since(self, position: int) -> list[int]:
         """Hosts changed from `position` on."""
-        return self._items[position - self.start :]
+        return self.items[position - self.start :]
 
     def forget(self, before: int) -> None:
-        drop = min(max(0, before - self.start), len(self._items))
+        drop = min(max(0, before - self.start), len(self.items))
         if drop:
-            del self._items[:drop]
+            del self.items[:drop]
             self.start += drop
