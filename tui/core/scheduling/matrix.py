@@ -58,27 +58,23 @@ class ShapeMatrix:
         # The replay's decision: `_row` and the common case of `_catch_up` (one block, a host or two
         # changed since the last decision) written out, one call instead of three.
         state, loads, log = self.state, self.loads, self.state.log
+        if (loads.epoch != state.key_epoch or loads.rows != len(state.key_loads)) and not loads.current():
+            self._gather(range(len(loads.index)))  # every id changed: gather every row afresh
+            self._seen = log.end
         seen, end = self._seen, log.end
-        if (
-            loads.epoch != state.key_epoch
-            or loads.rows != len(state.key_loads)  # new loads: their table rows first
-            or (seen != end and (seen < log.start or end - seen > 8 or len(log.items) > self._keep))
-        ):
-            s = self._row(request)
-        else:
-            if seen != end:
-                if self._blocks == 1:
-                    # Whole table rows, padding columns included: the matrix and the table have the
-                    # same number of columns, and unused columns are never read.
-                    flat, table, key_ids = self._flat, loads.table, state.key_ids
-                    for h in log.items[seen - log.start :]:
-                        flat[:, h] = table[key_ids[h]]
-                    self._seen = end
-                else:
-                    self._catch_up()
-            s = loads.index.get(request, -1)
-            if s < 0:
-                s = self._row(request)
+        if seen != end:
+            if self._blocks == 1 and seen >= log.start and end - seen <= 8 and len(log.items) <= self._keep:
+                # Whole table rows, padding columns included: the matrix and the table have the same
+                # number of columns, and unused columns are never read.
+                flat, table, key_ids = self._flat, loads.table, state.key_ids
+                for h in log.items[seen - log.start :]:
+                    flat[:, h] = table[key_ids[h]]
+                self._seen = end
+            else:
+                self._catch_up()
+        s = loads.index.get(request, -1)
+        if s < 0:
+            s = self._row(request)  # a new shape (or the matrix is full: -1)
         if s < 0:
             return None
         if self._blocks == 1:

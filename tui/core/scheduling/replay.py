@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.scheduling.engine import CostEngine
@@ -88,7 +90,9 @@ class ReplayResult:
 
 def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str = "cost") -> ReplayResult:
     """Replay `events` in order (any iterable: a file can be streamed through it)."""
-    with collector_paused():
+    # Overflow and inf - inf in the cost arithmetic become inf by rule (see loadcosts): no warnings,
+    # and one errstate for the replay rather than one per cost-table row.
+    with collector_paused(), np.errstate(invalid="ignore", over="ignore"):
         return _replay(config, fleet, events, policy)
 
 
@@ -110,6 +114,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     started = time.perf_counter()
     state = FleetState(config, fleet)
     engine = CostEngine(state)
+    engine.matrix.loads.errors_ignored = True  # inside the replay's errstate
     # The cost policy asks the cost matrix directly (one call less per decision); a shape the matrix
     # has no room for (None) goes to the engine, which evaluates it whole.
     direct = engine.matrix.best if policy == "cost" and state.size else None
