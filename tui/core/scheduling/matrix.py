@@ -45,6 +45,7 @@ class ShapeMatrix:
         self._costs = np.full((self._blocks, cap, self.block), INF, dtype=np.float64)
         self._minima = np.full((cap, self._blocks), INF, dtype=np.float64)  # per shape, per block
         self._flat = self._costs[0] if self._blocks else self._costs  # the one block's rows
+        self._views = list(self._flat) if self._blocks == 1 else []  # each row: a list read, no view
         self._seen = state.log.end  # change-log position the cost rows reflect
         self._keep = max(65_536, 4 * size)  # changes the log may hold before this reader trims it
 
@@ -78,9 +79,9 @@ class ShapeMatrix:
         if s < 0:
             return None
         if self._blocks == 1:
-            row = self._flat[s]
+            row = self._views[s]
             i = int(row.argmin())
-            cost = float(row[i])
+            cost = row.item(i)
         else:
             b = int(self._minima[s].argmin())
             row = self._costs[b, s]
@@ -162,6 +163,7 @@ class ShapeMatrix:
         costs[:, :old, :] = self._costs
         self._costs = costs
         self._flat = costs[0] if self._blocks else costs
+        self._views = list(self._flat) if self._blocks == 1 else []
         minima = np.full((cap, self._blocks), INF, dtype=np.float64)
         minima[:old] = self._minima
         self._minima = minima

@@ -23,6 +23,7 @@ from tui.core.model import VmConfig
 from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.policies import make_policy
+from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import Allocation, FleetState
 from tui.core.scheduling.workload import Event, StartEvent
 
@@ -117,7 +118,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     engine.matrix.loads.errors_ignored = True  # inside the replay's errstate
     # The cost policy asks the cost matrix directly (one call less per decision); a shape the matrix
     # has no room for (None) goes to the engine, which evaluates it whole.
-    direct = engine.matrix.best if policy == "cost" and state.size else None
+    direct = engine.matrix.best if policy == "cost" and state.size else _no_decision
     choose = engine.decide if policy == "cost" else make_policy(policy, state, engine).choose
     add, remove, names = state.add, state.remove, state.names
     running: dict[str, Allocation] = {}
@@ -137,7 +138,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
             vm = event.id
             if vm in running:
                 raise ValueError(f"start of {vm!r} while it is still running")
-            decision = direct(request) if direct is not None else None
+            decision = direct(request)
             i, cost = decision if decision is not None else choose(request)
             if i < 0:
                 if request.devices:
@@ -178,6 +179,11 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
         utilisation={**utilisation(state), "peak": {"vcpus": int(peak_vcpus), "memory": int(peak_memory)}},
         elapsed_s=elapsed,
     )
+
+
+def _no_decision(request: Request) -> None:
+    """No direct decision: the policy's `choose` decides."""
+    return None
 
 
 def _fleet_order(state: FleetState) -> list[int]:
