@@ -175,7 +175,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
         rejected=len(records) - placed,
         ignored_stops=ignored,
         placements=tuple(records),
-        hosts=tuple(state.host_json(i) for i in _fleet_order(state)),
+        hosts=tuple(state.hosts_json(state.fleet_order.tolist())),
         utilisation={**utilisation(state), "peak": {"vcpus": int(peak_vcpus), "memory": int(peak_memory)}},
         elapsed_s=elapsed,
     )
@@ -184,10 +184,6 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
 def _no_decision(request: Request) -> None:
     """No direct decision: the policy's `choose` decides."""
     return None
-
-
-def _fleet_order(state: FleetState) -> list[int]:
-    return [int(i) for i in state.fleet_order]
 
 
 def utilisation(state: FleetState) -> dict[str, Any]:
