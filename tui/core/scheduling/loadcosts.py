@@ -27,6 +27,10 @@ from tui.core.scheduling.state import BoolArray, FleetState, FloatArray
 # Entries (8 bytes each) the table may hold before the state interns its loads afresh (or twice the
 # hosts' loads, whichever is more).
 TABLE_LIMIT = 16_000_000
+# Shapes the table (and the cost matrix) grow by when full: a fixed step, not doubling, because a
+# decision copies a changed host's whole row over every column, unused ones included (each its own
+# cache line in the matrix); a workload's shapes all appear early, so the few regrowths are cheap.
+_SHAPE_STEP = 8
 # Memoised term vectors per cost function and term before that memo starts afresh.
 _MEMO_LIMIT = 20_000
 _K = TypeVar("_K")
@@ -119,7 +123,7 @@ class LoadCosts:
         """Number a new shape and fill its column (call `current()` first; at most `limit`)."""
         s = len(self.index)
         if s == len(self._vcpus):
-            self._grow_shapes(min(2 * s, self.limit))
+            self._grow_shapes(min(s + _SHAPE_STEP, self.limit))
         self.index[request] = s
         self._vcpus[s] = float(request.vcpus)
         self._memory[s] = float(request.memory)
