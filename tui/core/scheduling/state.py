@@ -23,6 +23,7 @@ import numpy.typing as npt
 from tui.core.costs import CostFunction, Load
 from tui.core.fleet import Fleet, FleetError, FleetHost, HostState
 from tui.core.model import HardwareProfile, VmConfig
+from tui.core.scheduling.changelog import ChangeLog
 from tui.core.scheduling.request import Request
 
 FloatArray = npt.NDArray[np.float64]
@@ -380,38 +381,3 @@ class FleetState:
             }
             for i in order
         ]
-
-
-class ChangeLog:
-    """The hosts changed, in order, addressed by absolute position (`start` <= position <= `end`).
-
-    Readers remember the position they have read up to; `forget(before)` drops the prefix every
-    reader is past, so the log stays as small as the slowest reader needs. A plain list: a replay
-    appends one host per event and reads back one or two, where numpy's per-call cost dominates.
-    `items` and `end` are written directly by `FleetState` (one call less per event)."""
-
-    __slots__ = ("end", "items", "start")
-
-    def __init__(self) -> None:
-        self.items: list[int] = []
-        self.start = 0  # the absolute position of the oldest change kept
-        self.end = 0  # the absolute position after the last change
-
-    @property
-    def pending(self) -> int:
-        """How many changes are kept."""
-        return len(self.items)
-
-    def append(self, i: int) -> None:
-        self.items.append(i)
-        self.end += 1
-
-    def since(self, position: int) -> list[int]:
-        """Hosts changed from `position` on."""
-        return self.items[position - self.start :]
-
-    def forget(self, before: int) -> None:
-        drop = min(max(0, before - self.start), len(self.items))
-        if drop:
-            del self.items[:drop]
-            self.start += drop
