@@ -14,9 +14,12 @@ a float array. The scalar path (`host_cost`) gives one host's cost with the same
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 
+from tui.core.costs import CostFunction
 from tui.core.curves import INF, Curve
 from tui.core.scheduling.matrix import ShapeMatrix
 from tui.core.scheduling.request import Request
@@ -54,54 +57,60 @@ class CostEngine:
     def __init__(self, state: FleetState) -> None:
         self.state = state
         cfs = state.cost_functions
+        # Hosts by cost function object (100,000 hosts share a handful): every per-host table below is
+        # built per group, not per host.
+        groups: dict[int, tuple[CostFunction, list[int]]] = {}
+        for i, cf in enumerate(cfs):
+            entry = groups.get(id(cf))
+            if entry is None:
+                groups[id(cf)] = (cf, [i])
+            else:
+                entry[1].append(i)
+        self._groups = list(groups.values())
         self._slots: list[_Slot] = [
-            self._slot([cf.vms for cf in cfs]),
-            self._slot([cf.vcpus for cf in cfs]),
-            self._slot([cf.memory for cf in cfs]),
+            self._slot(lambda cf: cf.vms),
+            self._slot(lambda cf: cf.vcpus),
+            self._slot(lambda cf: cf.memory),
         ]
-        listed = sorted({kind for cf in cfs for kind in cf.devices})
+        listed = sorted({kind for cf, _ in self._groups for kind in cf.devices})
         # Type-name order across the fleet: a host whose cost function skips a type adds 0.0 there,
         # which leaves its running sum (never -0.0, it starts at +0.0) unchanged.
         self._device_slots: list[tuple[str, _Slot]] = [
-            (kind, self._slot([cf.devices.get(kind) for cf in cfs])) for kind in listed
+            (kind, self._slot(partial(_device_curve, kind))) for kind in listed
         ]
-        self._unlisted: dict[str, BoolArray] = {
-            kind: np.array([kind not in cf.devices for cf in cfs], dtype=np.bool_)
-            for kind in {*state.device_types, *listed}
-        }
-        self._scale = np.array([cf.scale for cf in cfs], dtype=np.float64)
-        self._offset = np.array([cf.offset for cf in cfs], dtype=np.float64)
+        self._unlisted: dict[str, BoolArray] = {}
+        for kind in {*state.device_types, *listed}:
+            unlisted = np.zeros(state.size, dtype=np.bool_)
+            for cf, idx in self._groups:
+                if kind not in cf.devices:
+                    unlisted[idx] = True
+            self._unlisted[kind] = unlisted
+        self._scale = np.zeros(state.size, dtype=np.float64)
+        self._offset = np.zeros(state.size, dtype=np.float64)
+        for cf, idx in self._groups:
+            self._scale[idx] = cf.scale
+            self._offset[idx] = cf.offset
         self._matrix = ShapeMatrix(state)
         memos: dict[Curve, dict[float, float]] = {}  # equal curves share one memo of their values
 
         def term(curve: Curve | None) -> tuple[Curve, dict[float, float]] | None:
             return None if curve is None else (curve, memos.setdefault(curve, {}))
 
-        plans: dict[int, _Plan] = {}
-        self._plans: list[_Plan] = []
-        for cf in cfs:
-            plan = plans.get(id(cf))
-            if plan is None:
-                devices = [(kind, curve, memos.setdefault(curve, {})) for kind, curve in cf.devices.items()]
-                plan = plans[id(cf)] = _Plan(
-                    [term(cf.vms), term(cf.vcpus), term(cf.memory)], devices, cf.scale, cf.offset
-                )
-            self._plans.append(plan)
+        self._plans: list[_Plan] = [None] * state.size  # type: ignore[list-item]  # filled below
+        for cf, idx in self._groups:
+            devices = [(kind, curve, memos.setdefault(curve, {})) for kind, curve in cf.devices.items()]
+            plan = _Plan([term(cf.vms), term(cf.vcpus), term(cf.memory)], devices, cf.scale, cf.offset)
+            for i in idx:
+                self._plans[i] = plan
 
-    def _slot(self, curves: list[Curve | None]) -> _Slot:
-        # Grouped by object first (hosts share their cost function's curve objects: no hashing of a
-        # curve per host), then equal curves merged.
-        by_object: dict[int, tuple[Curve, list[int]]] = {}
-        for i, curve in enumerate(curves):
-            if curve is not None:
-                entry = by_object.get(id(curve))
-                if entry is None:
-                    by_object[id(curve)] = (curve, [i])
-                else:
-                    entry[1].append(i)
+    def _slot(self, curve_of: Callable[[CostFunction], Curve | None]) -> _Slot:
+        """The hosts sharing each distinct curve of this term, equal curves (of different cost
+        functions) merged; a curve's hosts in index order."""
         members: dict[Curve, list[int]] = {}
-        for curve, idx in by_object.values():
-            members.setdefault(curve, []).extend(idx)
+        for cf, idx in self._groups:
+            curve = curve_of(cf)
+            if curve is not None:
+                members.setdefault(curve, []).extend(idx)
         size = self.state.size
         return [
             (curve, slice(None) if len(idx) == size else np.array(sorted(idx), dtype=np.int64))
@@ -236,6 +245,11 @@ class CostEngine:
         return result if math.isfinite(result) else INF
 
     # --- cached vectors and decisions ---------------------------------------------------------------
+    @property
+    def matrix(self) -> ShapeMatrix:
+        """The cost rows behind `decide` (a replay asks it directly: one call less per decision)."""
+        return self._matrix
+
     def costs(self, request: Request) -> FloatArray:
         """The exact cost vector for this shape at the current load (a fresh array)."""
         vector = self._matrix.vector(request)
@@ -252,6 +266,10 @@ class CostEngine:
         i = int(costs.argmin())
         cost = float(costs[i])
         return (i, cost) if cost != INF else (-1, INF)
+
+
+def _device_curve(kind: str, cf: CostFunction) -> Curve | None:
+    return cf.devices.get(kind)
 
 
 def _remember(term: tuple[Curve, dict[float, float]], x: float) -> float:

@@ -27,6 +27,10 @@ from tui.core.scheduling.state import BoolArray, FleetState, FloatArray
 # Entries (8 bytes each) the table may hold before the state interns its loads afresh (or twice the
 # hosts' loads, whichever is more).
 TABLE_LIMIT = 16_000_000
+# Shapes the table (and the cost matrix) grow by when full: a fixed step, not doubling, because a
+# decision copies a changed host's whole row over every column, unused ones included (each its own
+# cache line in the matrix); a workload's shapes all appear early, so the few regrowths are cheap.
+_SHAPE_STEP = 8
 # Memoised term vectors per cost function and term before that memo starts afresh.
 _MEMO_LIMIT = 20_000
 _K = TypeVar("_K")
@@ -73,6 +77,9 @@ class LoadCosts:
         self._load_memory = np.zeros(0, dtype=np.float64)
         self._load_used: dict[str, FloatArray] = {}
         self._load_free: dict[str, FloatArray] = {}
+        # Set while the caller holds np.errstate(invalid="ignore", over="ignore") (a replay): a row
+        # fill then skips its own (1.5 µs; a replay fills a row for every new load, one in ~13 events).
+        self.errors_ignored = False
 
     @property
     def capacity(self) -> int:
@@ -116,7 +123,7 @@ class LoadCosts:
         """Number a new shape and fill its column (call `current()` first; at most `limit`)."""
         s = len(self.index)
         if s == len(self._vcpus):
-            self._grow_shapes(min(2 * s, self.limit))
+            self._grow_shapes(min(s + _SHAPE_STEP, self.limit))
         self.index[request] = s
         self._vcpus[s] = float(request.vcpus)
         self._memory[s] = float(request.memory)
@@ -145,9 +152,16 @@ class LoadCosts:
         self.table = table
 
     # --- the arithmetic ------------------------------------------------------------------------------
-    @np.errstate(invalid="ignore", over="ignore")  # inf - inf and 0 × inf: mapped to inf below
     def _fill_rows(self, first: int, end: int) -> None:
         """Table rows of the loads interned from `first` on: one load, every shape at once."""
+        if self.errors_ignored:
+            self._fill_rows_quietly(first, end)
+            return
+        with np.errstate(invalid="ignore", over="ignore"):  # inf - inf and 0 × inf: inf below
+            self._fill_rows_quietly(first, end)
+
+    def _fill_rows_quietly(self, first: int, end: int) -> None:
+        """`_fill_rows` inside the caller's np.errstate(invalid="ignore", over="ignore")."""
         self._grow_table(end)
         state, n = self.state, len(self.index)
         loads, hosts = state.key_loads, state.key_hosts
@@ -161,12 +175,16 @@ class LoadCosts:
             memo = self._memos.get(id(cf))
             if memo is None:
                 memo = self._memos[id(cf)] = _TermMemo()
-            total = np.zeros(n, dtype=np.float64)  # +0.0, as `combine` starts
+            # Summed in place in the table's row (no temporaries), from +0.0 as `combine` starts:
+            # filling with 0.0 + the vms term is the first two steps of that sum.
+            total = self.table[k, :n]
             if cf.vms is not None:
                 value = memo.vms.get(vms)
                 if value is None:
                     value = _remember(memo.vms, vms, cf.vms(float(vms) + 1.0))
-                total += value
+                total.fill(0.0 + value)
+            else:
+                total.fill(0.0)
             if cf.vcpus is not None:
                 vector = memo.vcpus.get(vcpus)
                 if vector is None:
@@ -192,10 +210,11 @@ class LoadCosts:
             refused = self._refused.get((profile_id, used))
             if refused is None:
                 refused = self._refused[(profile_id, used)] = self._refusals(i, cf, dict(used), n)
-            result = self.table[k, :n]
-            np.multiply(total, cf.scale, out=result)
-            result += cf.offset
-            result[refused | ~np.isfinite(result)] = INF
+            total *= cf.scale
+            total += cf.offset
+            bad = ~np.isfinite(total)
+            bad |= refused
+            total[bad] = INF
         self.rows = max(self.rows, end)
 
     def _describe(self, first: int, end: int) -> None:

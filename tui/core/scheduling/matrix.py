@@ -17,6 +17,7 @@ name that sorts first).
 from __future__ import annotations
 
 import numpy as np
+import numpy.typing as npt
 
 from tui.core.curves import INF
 from tui.core.scheduling.loadcosts import LoadCosts
@@ -44,7 +45,11 @@ class ShapeMatrix:
         cap = self.loads.capacity
         self._costs = np.full((self._blocks, cap, self.block), INF, dtype=np.float64)
         self._minima = np.full((cap, self._blocks), INF, dtype=np.float64)  # per shape, per block
+        self._flat = self._costs[0] if self._blocks else self._costs  # the one block's rows
+        self._views = list(self._flat) if self._blocks == 1 else []  # each row: a list read, no view
         self._seen = state.log.end  # change-log position the cost rows reflect
+        self._row_starts: dict[int, npt.NDArray[np.intp]] = {}  # per shape count: each row's offset
+        self._keep = max(65_536, 4 * size)  # changes the log may hold before this reader trims it
 
     @property
     def shapes(self) -> int:
@@ -53,13 +58,32 @@ class ShapeMatrix:
     def best(self, request: Request) -> tuple[int, float] | None:
         """(host, cost) of the cheapest host now, (-1, inf) when none may take the shape; None when
         the matrix is full (the caller evaluates the shape itself). The fleet must not be empty."""
-        s = self._row(request)
+        # The replay's decision: `_row` and the common case of `_catch_up` (one block, a host or two
+        # changed since the last decision) written out, one call instead of three.
+        state, loads, log = self.state, self.loads, self.state.log
+        if (loads.epoch != state.key_epoch or loads.rows != len(state.key_loads)) and not loads.current():
+            self._gather(range(len(loads.index)))  # every id changed: gather every row afresh
+            self._seen = log.end
+        seen, end = self._seen, log.end
+        if seen != end:
+            if self._blocks == 1 and seen >= log.start and end - seen <= 8 and len(log.items) <= self._keep:
+                # Whole table rows, padding columns included: the matrix and the table have the same
+                # number of columns, and unused columns are never read.
+                flat, table, key_ids = self._flat, loads.table, state.key_ids
+                for h in log.items[seen - log.start :]:
+                    flat[:, h] = table[key_ids[h]]
+                self._seen = end
+            else:
+                self._catch_up()
+        s = loads.index.get(request, -1)
+        if s < 0:
+            s = self._row(request)  # a new shape (or the matrix is full: -1)
         if s < 0:
             return None
         if self._blocks == 1:
-            row = self._costs[0, s]
+            row = self._views[s]
             i = int(row.argmin())
-            cost = float(row[i])
+            cost = row.item(i)
         else:
             b = int(self._minima[s].argmin())
             row = self._costs[b, s]
@@ -90,7 +114,7 @@ class ShapeMatrix:
                 return -1
             s = loads.add_shape(request)
             if loads.capacity > self._costs.shape[1]:
-                self._grow(loads.capacity)
+                self._grow(loads.capacity)  # the table grew: as many columns as it, always
             self._gather(range(s, s + 1))
         return s
 
@@ -115,10 +139,15 @@ class ShapeMatrix:
                     b, j = divmod(h, block)
                     costs[b, :n, j] = table[key_ids[h], :n]
                     touched.add(b)
+                # `minimum.reduceat` over the block's rows laid end to end: the same minima as
+                # `min(axis=1)` (no NaN here), 2.3 µs instead of 5.9 for 80 shapes × 64 hosts.
+                starts = self._row_starts.get(n)
+                if starts is None:
+                    starts = self._row_starts[n] = np.arange(0, n * block, block, dtype=np.intp)
                 for b in touched:
-                    self._minima[:n, b] = costs[b, :n].min(axis=1)
+                    self._minima[:n, b] = np.minimum.reduceat(costs[b, :n].reshape(-1), starts)
         self._seen = log.end
-        if log.pending > max(65_536, 4 * state.size):  # rare: each forget syncs the arrays
+        if log.pending > self._keep:  # rare: each forget syncs the arrays
             state.sync_arrays()  # the state's arrays must not need what is forgotten
             log.forget(self._seen)
 
@@ -128,7 +157,8 @@ class ShapeMatrix:
             return
         state = self.state
         rows = np.full((self._blocks * self.block, len(shapes)), INF, dtype=np.float64)
-        rows[: state.size] = self.loads.table[state.key_ids, shapes.start : shapes.stop]
+        ids = state.key_id_array
+        rows[: state.size] = self.loads.table[ids, shapes.start : shapes.stop]
         blocked = rows.reshape(self._blocks, self.block, len(shapes)).transpose(0, 2, 1)
         self._costs[:, shapes.start : shapes.stop, :] = blocked
         if self._blocks > 1:
@@ -139,6 +169,8 @@ class ShapeMatrix:
         costs = np.full((self._blocks, cap, self.block), INF, dtype=np.float64)
         costs[:, :old, :] = self._costs
         self._costs = costs
+        self._flat = costs[0] if self._blocks else costs
+        self._views = list(self._flat) if self._blocks == 1 else []
         minima = np.full((cap, self._blocks), INF, dtype=np.float64)
         minima[:old] = self._minima
         self._minima = minima

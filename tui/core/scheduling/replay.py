@@ -13,13 +13,17 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, NamedTuple
+
+import numpy as np
 
 from tui.core.fleet import Fleet
 from tui.core.model import VmConfig
 from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.policies import make_policy
+from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import Allocation, FleetState
 from tui.core.scheduling.workload import Event, StartEvent
 
@@ -42,6 +46,10 @@ class PlacementRecord(NamedTuple):
             "devices": list(self.devices),
             "reason": self.reason,
         }
+
+
+# `PlacementRecord(...)` without the named tuple's Python-level __new__.
+_record = partial(tuple.__new__, PlacementRecord)
 
 
 @dataclass(frozen=True)
@@ -83,7 +91,9 @@ class ReplayResult:
 
 def replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str = "cost") -> ReplayResult:
     """Replay `events` in order (any iterable: a file can be streamed through it)."""
-    with collector_paused():
+    # Overflow and inf - inf in the cost arithmetic become inf by rule (see loadcosts): no warnings,
+    # and one errstate for the replay rather than one per cost-table row.
+    with collector_paused(), np.errstate(invalid="ignore", over="ignore"):
         return _replay(config, fleet, events, policy)
 
 
@@ -105,12 +115,18 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     started = time.perf_counter()
     state = FleetState(config, fleet)
     engine = CostEngine(state)
-    # The cost policy calls the engine directly: one call less per decision.
+    engine.matrix.loads.errors_ignored = True  # inside the replay's errstate
+    # The cost policy asks the cost matrix directly (one call less per decision); a shape the matrix
+    # has no room for (None) goes to the engine, which evaluates it whole.
+    direct = engine.matrix.best if policy == "cost" and state.size else _no_decision
     choose = engine.decide if policy == "cost" else make_policy(policy, state, engine).choose
     add, remove, names = state.add, state.remove, state.names
     running: dict[str, Allocation] = {}
     records: list[PlacementRecord] = []
     record = records.append
+    # Why a shape with no devices is rejected depends only on counts a replay never changes (the
+    # hosts' states): worked out once. A shape with devices also depends on the free devices.
+    plain_reason: str | None = None
     count = ignored = placed = 0
     # Running totals for the peak: with every VM stopped by the end, the final load says little.
     vcpus_now = peak_vcpus = sum(state.vcpus_l)
@@ -119,13 +135,21 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
         count += 1
         if isinstance(event, StartEvent):
             request = event.request
-            if event.id in running:
-                raise ValueError(f"start of {event.id!r} while it is still running")
-            i, cost = choose(request)
+            vm = event.id
+            if vm in running:
+                raise ValueError(f"start of {vm!r} while it is still running")
+            decision = direct(request)
+            i, cost = decision if decision is not None else choose(request)
             if i < 0:
-                record(PlacementRecord(event.id, None, None, (), rejection_reason(state, engine, request)))
+                if request.devices:
+                    reason = rejection_reason(state, engine, request)
+                elif plain_reason is None:
+                    reason = plain_reason = rejection_reason(state, engine, request)
+                else:
+                    reason = plain_reason
+                record(_record((vm, None, None, (), reason)))
                 continue
-            allocation = running[event.id] = add(i, request)
+            allocation = running[vm] = add(i, request)
             placed += 1
             vcpus_now += request.vcpus
             memory_now += request.memory
@@ -133,15 +157,16 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
                 peak_vcpus = vcpus_now
             if memory_now > peak_memory:
                 peak_memory = memory_now
-            record(PlacementRecord(event.id, names[i], cost, allocation.devices, None))
+            record(_record((vm, names[i], cost, allocation.devices, None)))
         else:
             stopped = running.pop(event.id, None)
             if stopped is None:
                 ignored += 1
                 continue
             remove(stopped)
-            vcpus_now -= stopped.request.vcpus
-            memory_now -= stopped.request.memory
+            request = stopped.request
+            vcpus_now -= request.vcpus
+            memory_now -= request.memory
     elapsed = time.perf_counter() - started
     return ReplayResult(
         policy=policy,
@@ -150,14 +175,15 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
         rejected=len(records) - placed,
         ignored_stops=ignored,
         placements=tuple(records),
-        hosts=tuple(state.host_json(i) for i in _fleet_order(state)),
+        hosts=tuple(state.hosts_json(state.fleet_order.tolist())),
         utilisation={**utilisation(state), "peak": {"vcpus": int(peak_vcpus), "memory": int(peak_memory)}},
         elapsed_s=elapsed,
     )
 
 
-def _fleet_order(state: FleetState) -> list[int]:
-    return [int(i) for i in state.fleet_order]
+def _no_decision(request: Request) -> None:
+    """No direct decision: the policy's `choose` decides."""
+    return None
 
 
 def utilisation(state: FleetState) -> dict[str, Any]:

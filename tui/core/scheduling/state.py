@@ -14,6 +14,7 @@ Enabled, hosts per combination of free devices) are kept up to date rather than 
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -22,6 +23,7 @@ import numpy.typing as npt
 from tui.core.costs import CostFunction, Load
 from tui.core.fleet import Fleet, FleetError, FleetHost, HostState
 from tui.core.model import HardwareProfile, VmConfig
+from tui.core.scheduling.changelog import ChangeLog
 from tui.core.scheduling.request import Request
 
 FloatArray = npt.NDArray[np.float64]
@@ -41,6 +43,10 @@ class Allocation(NamedTuple):
     host: int
     request: Request
     devices: tuple[str, ...]
+
+
+# `Allocation(...)` without the named tuple's Python-level __new__ (a replay makes one per start).
+_allocation = partial(tuple.__new__, Allocation)
 
 
 class FleetState:
@@ -137,7 +143,9 @@ class FleetState:
         self.key_loads: list[tuple[bool, tuple[Any, ...]]] = []
         self.key_hosts: list[int] = []
         self.key_epoch = 0  # bumped when the interned loads start afresh: key ids change meaning
-        self.key_ids: IntArray = np.array([self._intern(i) for i in range(n)], dtype=np.int64)
+        # A plain list: the per-event path writes one and the matrix reads one or two per decision.
+        self.key_ids: list[int] = [self._intern(i) for i in range(n)]
+        self._key_ids: IntArray = np.array(self.key_ids, dtype=np.int64)  # their array (`key_id_array`)
         # Enabled hosts per combination of free device counts (in `device_types` order): how many
         # lack the devices of a request is a sum over a handful of combinations, not over hosts.
         # Hosts of a profile with no device in use share one combination (computed once per profile).
@@ -187,6 +195,12 @@ class FleetState:
         self._sync()
         return self._free
 
+    @property
+    def key_id_array(self) -> IntArray:
+        """`key_ids` as an array (what a whole-fleet gather indexes with)."""
+        self._sync()
+        return self._key_ids
+
     def _sync(self) -> None:
         end = self.log.end
         if self._synced == end:
@@ -197,6 +211,7 @@ class FleetState:
         self._vms[idx] = [self.vms_l[i] for i in changed]
         self._vcpus[idx] = [self.vcpus_l[i] for i in changed]
         self._memory[idx] = [self.memory_l[i] for i in changed]
+        self._key_ids[idx] = [self.key_ids[i] for i in changed]
         for kind in self.device_types:
             used = [self.used_l[i].get(kind, 0) for i in changed]
             self._in_use[kind][idx] = used
@@ -238,6 +253,7 @@ class FleetState:
         self.key_hosts.clear()
         self.key_epoch += 1
         self.key_ids[:] = [self._intern(j) for j in range(self.size)]
+        self._key_ids[:] = self.key_ids
 
     @property
     def key_count(self) -> int:
@@ -304,7 +320,7 @@ class FleetState:
         self.vcpus_l[i] += request.vcpus
         self.memory_l[i] += request.memory
         self._changed(i)
-        return Allocation(i, request, tuple(taken))
+        return _allocation((i, request, tuple(taken) if taken else ()))
 
     def remove(self, allocation: Allocation) -> None:
         """Undo `add`: the VM stops and its devices become free again."""
@@ -336,53 +352,41 @@ class FleetState:
             self.free_combos[self._free_combo(i)] += 1
 
     def _changed(self, i: int) -> None:
-        self.load_keys[i] = self._load_key(i)
-        if len(self._interned) >= INTERN_LIMIT:
-            self.restart_keys()
-        self.key_ids[i] = self._intern(i)
-        self.log.append(i)
+        # `_load_key` and `_intern` written out: this runs once per replayed event.
+        used = self.used_l[i]
+        load = self.load_keys[i] = (
+            self._profile_ids[i],
+            self.vms_l[i],
+            self.vcpus_l[i],
+            self.memory_l[i],
+            tuple(sorted(used.items())) if used else (),
+        )
+        kid = self._interned.get(load if self.enabled_l[i] else (False, load))
+        if kid is None:
+            if len(self._interned) >= INTERN_LIMIT:
+                self.restart_keys()  # interns host i afresh too
+            kid = self._intern(i)
+        self.key_ids[i] = kid
+        log = self.log
+        log.items.append(i)
+        log.end += 1
 
     def host_json(self, i: int) -> dict[str, object]:
-        return {
-            "name": self.names[i],
-            "profile": self.profiles[i].id,
-            "state": self.states[i].value,
-            "vms": self.vms_l[i],
-            "vcpus": self.vcpus_l[i],
-            "memory": self.memory_l[i],
-            "devices_in_use": self.devices_in_use(i),
-        }
+        return self.hosts_json([i])[0]
 
-
-class ChangeLog:
-    """The hosts changed, in order, addressed by absolute position (`start` <= position <= `end`).
-
-    Readers remember the position they have read up to; `forget(before)` drops the prefix every
-    reader is past, so the log stays as small as the slowest reader needs. A plain list: a replay
-    appends one host per event and reads back one or two, where numpy's per-call cost dominates."""
-
-    __slots__ = ("_items", "end", "start")
-
-    def __init__(self) -> None:
-        self._items: list[int] = []
-        self.start = 0  # the absolute position of the oldest change kept
-        self.end = 0  # the absolute position after the last change
-
-    @property
-    def pending(self) -> int:
-        """How many changes are kept."""
-        return len(self._items)
-
-    def append(self, i: int) -> None:
-        self._items.append(i)
-        self.end += 1
-
-    def since(self, position: int) -> list[int]:
-        """Hosts changed from `position` on."""
-        return self._items[position - self.start :]
-
-    def forget(self, before: int) -> None:
-        drop = min(max(0, before - self.start), len(self._items))
-        if drop:
-            del self._items[:drop]
-            self.start += drop
+    def hosts_json(self, order: list[int]) -> list[dict[str, object]]:
+        """`host_json` of these hosts: one comprehension (a replay's result lists every host)."""
+        names, profiles, states, used = self.names, self.profiles, self.states, self.used_addrs
+        vms, vcpus, memory = self.vms_l, self.vcpus_l, self.memory_l
+        return [
+            {
+                "name": names[i],
+                "profile": profiles[i].id,
+                "state": states[i].value,
+                "vms": vms[i],
+                "vcpus": vcpus[i],
+                "memory": memory[i],
+                "devices_in_use": sorted(used[i]) if used[i] else [],
+            }
+            for i in order
+        ]
