@@ -15,7 +15,7 @@ from tui.core.fleet import HostState
 from tui.core.live import DomainState
 from tui.ui.app import VmdeckApp
 from tui.ui.panes.base import TablePane
-from tui.ui.sorting import cell_sort_key, value_key
+from tui.ui.sorting import cell_sort_key, value_key, value_keys
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 
@@ -127,6 +127,13 @@ def test_raw_values_sort_numbers_then_text_then_unknown() -> None:
     values = [None, "b", 3, float("inf"), "A", 2.5, float("nan"), -1]
     assert [v for v in sorted(values, key=value_key) if v == v] == [-1, 2.5, 3, float("inf"), "A", "b", None]
     assert value_key(float("nan")) == value_key(None)
+
+
+def test_a_whole_column_is_keyed_as_value_key_keys_each_value() -> None:
+    # value_keys is the fast path of a sort over every row (text columns in C, others memoised).
+    mixed = [1, 1.0, True, float("nan"), None, "A", "a", -0.0, 0.0, float("inf"), 2**70, "", "ß", 3]
+    for column in (mixed, ["b", "A", "é", "a"], [3, 1, 2, 1], [None, "x", None], []):
+        assert list(value_keys(column)) == [value_key(v) for v in column]
 
 
 async def test_hosts_sort_by_state_rank_not_by_label(demo: Path) -> None:

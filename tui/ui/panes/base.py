@@ -300,12 +300,11 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         table = self.table
         selected = self.selected_key()
         rows = self._rows
-        shown = (
-            list(rows.items())
-            if not self.filter.text
-            else [(k, rows[k]) for k in self.filter.kept(self._hay)]
-        )
-        table.load_rows(self.ordered(shown))
+        if not self.filter.text and self.sort is None:
+            table.load_rows(rows)  # every row in the model's order: the table copies the dict
+        else:
+            keys = self.ordered(self.filter.kept(self._hay))
+            table.load_rows({key: rows[key] for key in keys})
         self._resorted.clear()  # every shown row is where the order puts it
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))

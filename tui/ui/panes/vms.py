@@ -28,7 +28,7 @@ from tui.services.actions.serialconsole import attach_console, console_refusal, 
 from tui.services.actions.vminfo import domain_xml
 from tui.ui.actionchecks import refusal
 from tui.ui.bulk import ask_bulk_vms
-from tui.ui.fleetview import FleetView, VmRow
+from tui.ui.fleetview import VM_VALUES, FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
 from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
@@ -110,7 +110,10 @@ class VmsPane(TablePane):
         return rows, before
 
     def sort_value(self, key: str, column: int) -> SortValue:
-        return self._vm_rows[key].values()[column]
+        return VM_VALUES[column](self._vm_rows[key])
+
+    def column_values(self, column: int) -> Iterable[SortValue]:
+        return map(VM_VALUES[column], map(self._vm_rows.__getitem__, self._rows))
 
     def header_text(self) -> str:
         total = self.view.domain_count()

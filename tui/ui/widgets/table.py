@@ -27,7 +27,7 @@ are then handed to DataTable's own containers (`_materialise`) for the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from rich.segment import Segment
@@ -117,16 +117,21 @@ class FixedTable(MarkLabels):
         _drop(self._row_renderable_cache, 1, indices)
         _drop(self._line_cache, 0, lines)
 
-    def load_rows(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
-        """Replace all rows with (key, cells) pairs, in order (what clear() + add_row() each do)."""
+    def load_rows(self, rows: Mapping[str, Sequence[str]] | Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Replace all rows with (key, cells) pairs or a key -> cells mapping, in order (what clear()
+        + add_row() each do). A mapping is copied (one C-level dict copy), never kept."""
         self.clear()
         if not self._fixed():
-            for key, cells in rows:
+            for key, cells in rows.items() if isinstance(rows, Mapping) else rows:
                 self.add_row(*cells, key=key)
             return
-        pairs = rows if isinstance(rows, list) else list(rows)
-        loaded: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
-        if len(loaded) != len(pairs):
+        if isinstance(rows, Mapping):
+            loaded: dict[str, tuple[str, ...]] = dict(rows)  # type: ignore[arg-type]
+            pairs: list[tuple[str, Sequence[str]]] | None = None
+        else:
+            pairs = rows if isinstance(rows, list) else list(rows)
+            loaded = dict(pairs)  # type: ignore[arg-type]
+        if pairs is not None and len(loaded) != len(pairs):
             seen: set[str] = set()
             duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
             raise ValueError(f"duplicate row key {duplicate!r}")
@@ -319,6 +324,12 @@ class FixedTable(MarkLabels):
         self.refresh()
         self.check_idle()
         return True
+
+    def row_keys(self) -> Collection[str]:
+        """The shown rows' keys as plain strings (the store's index: no RowKey built per row)."""
+        if self._virtual:
+            return self._store.index.keys()
+        return {str(key.value) for key in self.rows}
 
     # --- a sort: the same rows in a new order -------------------------------------------------------
     def reorder(self, keys: Iterable[str]) -> None:
