@@ -171,3 +171,31 @@ async def test_vm_memory_sorts_on_bytes_not_on_the_rounded_text(demo: Path) -> N
         await pilot.pause()
         order = shown_order(app)
         assert order.index(small) < order.index(large)
+
+
+async def test_a_column_sorted_again_has_the_changes_made_while_another_one_sorted(demo: Path) -> None:
+    """The VMs pane keeps a column's sort keys while another column sorts (KEEP_SORT_KEYS): a VM
+    that changed meanwhile is where its new value puts it when the column sorts again."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        await sort_by(pilot, pane, "Memory")
+        smallest = shown_order(app)[0]
+        await pilot.press("greater_than_sign")  # Devices: Memory's keys are kept
+        await pilot.pause()
+        assert pane.sort == (5, False)
+        host, _, uuid = smallest.partition("/")
+        snap = app.view.snapshots[host]
+        largest = max(row.memory for row in app.view.vm_rows())
+        domains = tuple(replace(d, memory=largest * 2) if d.uuid == uuid else d for d in snap.domains)
+        app.view.apply([replace(snap, domains=domains, seq=snap.seq + 1)])
+        app._panes_changed([host])
+        await pilot.press("less_than_sign")  # back to Memory
+        await pilot.pause()
+        assert pane.sort == (4, False)
+        order = shown_order(app)
+        assert order[-1] == smallest
+        memory = {row.key: row.memory for row in app.view.vm_rows()}
+        assert [memory[k] for k in order] == sorted(memory[k] for k in order)

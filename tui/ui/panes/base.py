@@ -188,6 +188,7 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._pending: dict[str, None] = {}  # keys changed while hidden (ordered), for `_sync_table`
         self._pending_gone: set[str] = set()  # keys gone while hidden
         self._sort_keys: dict[str, SortKey] = {}  # key -> its sort key in the sort column (when sorted)
+        self._kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]] = {}  # tablesort._switch_keys
         self._resorted: set[str] = set()  # keys whose sort key changed since the table last placed them
         self.marks: set[str] = set()  # mark names of the marked rows
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)

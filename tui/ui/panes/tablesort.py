@@ -17,13 +17,22 @@ from rich.text import Text
 from tui.ui.panes.tablemodel import TableRows
 from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key, value_keys
 
+# Columns whose sort keys a KEEP_SORT_KEYS pane keeps besides the sort column (~10 MB each at
+# 100,000 rows).
+KEPT_COLUMNS = 2
+
 
 class SortableRows(TableRows):
     """The sort order of a table pane's rows (the bindings: keymap.SORT_BINDINGS)."""
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]]
+    # Whether a column's keys may be kept while another column sorts: only for a pane whose raw
+    # values change only with its rows (`_model_update`), never behind them (the hosts' CPU trend).
+    KEEP_SORT_KEYS: ClassVar[bool] = False
     sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
     _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)
+    # column -> (its keys, rows changed since): columns sorted before (KEEP_SORT_KEYS, `_switch_keys`)
+    _kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]]
 
     def sort_value(self, key: str, column: int) -> SortValue | SortKey:
         """The raw value row `key`'s cell in `column` was built from (a number, text or None).
@@ -37,12 +46,45 @@ class SortableRows(TableRows):
         no method call per row. None: `sort_value` row by row."""
         return None
 
+    def _switch_keys(self, old: int | None, new: int | None) -> None:
+        """With KEEP_SORT_KEYS, the old column's keys are kept (at most KEPT_COLUMNS of them, rows
+        changed since noted by `_keys_touched`) and the new column's taken back, brought up to date
+        for those rows only: `>` `<` back and forth re-key no column of 100,000 rows."""
+        kept = self._kept_keys
+        if old is not None and self.KEEP_SORT_KEYS and self._sort_keys:
+            kept[old] = (self._sort_keys, set())
+            while len(kept) > KEPT_COLUMNS:
+                del kept[next(iter(kept))]  # the longest unused
+        self._sort_keys = {}
+        if new is None or new not in kept:
+            return
+        keys, touched = kept.pop(new)
+        for key in touched:
+            if key in self._rows:
+                keys[key] = self._sort_key(key, new)
+            else:
+                keys.pop(key, None)
+        self._sort_keys = keys
+
+    def _keys_touched(self, keys: Iterable[str] | None) -> None:
+        """These rows changed (None: every row, a rebuild): the kept columns' keys are stale there."""
+        if not self._kept_keys:
+            return
+        if keys is None:
+            self._kept_keys.clear()
+            return
+        keys = list(keys)
+        for _keys, touched in self._kept_keys.values():
+            touched.update(keys)
+
     def _sort_key(self, key: str, column: int) -> SortKey:
         value = self.sort_value(key, column)
         return value if isinstance(value, tuple) else value_key(value)
 
     def _index_sort(self, keys: Iterable[str] | None = None) -> None:
         """Compute the sort column's key of these rows (default: every row); none while unsorted."""
+        if keys is None:
+            self._keys_touched(None)  # the rows were rebuilt: no kept column is current
         if self.sort is None:
             self._sort_keys = {}
             return
@@ -51,6 +93,10 @@ class SortableRows(TableRows):
             for key in keys:
                 self._sort_keys[key] = self._sort_key(key, column)
             return
+        self._index_column(column)
+
+    def _index_column(self, column: int) -> None:
+        """Every row's key in `column`."""
         values = self.column_values(column)
         if values is None:
             self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
@@ -87,9 +133,11 @@ class SortableRows(TableRows):
 
     def set_sort(self, sort: tuple[int, bool] | None) -> None:
         same_column = sort is not None and self.sort is not None and sort[0] == self.sort[0]
-        self.sort = sort
         if not same_column:  # a reversal keeps the keys
-            self._index_sort()
+            self._switch_keys(None if self.sort is None else self.sort[0], None if sort is None else sort[0])
+        self.sort = sort
+        if sort is not None and not same_column and not self._sort_keys:
+            self._index_column(sort[0])
         if self.is_mounted:
             for i, column in enumerate(self.table.ordered_columns):
                 label = self.COLUMNS[i][0]

@@ -67,6 +67,7 @@ class VmsPane(TablePane):
     BINDINGS: ClassVar[list[BindingType]] = [*VMS_BINDINGS]
     PANE_BINDINGS = VMS_BINDINGS
     KEEP_UNSHOWN = True  # ten rows per host: computing them all when first shown took seconds
+    KEEP_SORT_KEYS = True  # a row's raw values (VmRow) change only with the row
     COLUMNS = (
         ("VM", None),
         ("Host", None),
