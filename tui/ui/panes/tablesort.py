@@ -27,7 +27,8 @@ class SortableRows(TableRows):
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]]
     # Whether a column's keys may be kept while another column sorts: only for a pane whose raw
-    # values change only with its rows (`_model_update`), never behind them (the hosts' CPU trend).
+    # values change only with its rows, never behind them (the hosts' CPU trend), and which calls
+    # `_keys_touched` with the rows whose raw values changed (VmsPane.rows_of_hosts).
     KEEP_SORT_KEYS: ClassVar[bool] = False
     sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
     _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)

@@ -37,13 +37,10 @@ class SyncedRows(TableRows):
 
         def _sort_key(self, key: str, column: int) -> SortKey: ...
 
-        def _keys_touched(self, keys: Iterable[str] | None) -> None: ...
-
     def _model_update(self, names: Iterable[str]) -> tuple[list[str], set[str]]:
         """Bring these hosts' rows of the model up to date: (keys new or changed, keys gone)."""
         rows, before = self.rows_of_hosts(names)
         gone = before - rows.keys()
-        self._keys_touched(before | rows.keys())
         for key in gone:
             self._rows.pop(key, None)
             self._hay.pop(key, None)
