@@ -101,14 +101,18 @@ class VmsPane(TablePane):
         before: set[str] = set()
         for name in names:
             before |= self._owner.pop(name, set())
-        old = {key: self._vm_rows.pop(key, None) for key in before}
+        vm_rows = self._vm_rows
+        old = {key: vm_rows.pop(key, None) for key in before} if self._kept_keys else None
         rows = {}
         for row in self.view.vm_rows(n for n in names if n in self.view.records):
             rows[row.key] = row.cells()
-            self._vm_rows[row.key] = row
+            vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
-        # The sort keys kept for other columns (KEEP_SORT_KEYS) are stale where a raw value changed.
-        self._keys_touched([k for k in before | rows.keys() if old.get(k) != self._vm_rows.get(k)])
+        if old is None:
+            for key in before - rows.keys():
+                vm_rows.pop(key, None)
+        else:  # the sort keys kept for other columns (KEEP_SORT_KEYS) are stale where a value changed
+            self._keys_touched([k for k in before | rows.keys() if old.get(k) != vm_rows.get(k)])
         return rows, before
 
     def sort_value(self, key: str, column: int) -> SortValue:
