@@ -15,7 +15,7 @@ from tui.core.fleet import HostState
 from tui.core.live import DomainState
 from tui.ui.app import VmdeckApp
 from tui.ui.panes.base import TablePane
-from tui.ui.sorting import cell_sort_key, value_key
+from tui.ui.sorting import cell_sort_key, value_key, value_keys
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 
@@ -129,6 +129,13 @@ def test_raw_values_sort_numbers_then_text_then_unknown() -> None:
     assert value_key(float("nan")) == value_key(None)
 
 
+def test_a_whole_column_is_keyed_as_value_key_keys_each_value() -> None:
+    # value_keys is the fast path of a sort over every row (text columns in C, others memoised).
+    mixed = [1, 1.0, True, float("nan"), None, "A", "a", -0.0, 0.0, float("inf"), 2**70, "", "ß", 3]
+    for column in (mixed, ["b", "A", "é", "a"], [3, 1, 2, 1], [None, "x", None], []):
+        assert list(value_keys(column)) == [value_key(v) for v in column]
+
+
 async def test_hosts_sort_by_state_rank_not_by_label(demo: Path) -> None:
     """State sorts Enabled < No Scheduling < Disabled (the cell text would put Disabled first)."""
     async with console(demo).run_test(size=SIZE) as pilot:
@@ -164,3 +171,31 @@ async def test_vm_memory_sorts_on_bytes_not_on_the_rounded_text(demo: Path) -> N
         await pilot.pause()
         order = shown_order(app)
         assert order.index(small) < order.index(large)
+
+
+async def test_a_column_sorted_again_has_the_changes_made_while_another_one_sorted(demo: Path) -> None:
+    """The VMs pane keeps a column's sort keys while another column sorts (KEEP_SORT_KEYS): a VM
+    that changed meanwhile is where its new value puts it when the column sorts again."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        await sort_by(pilot, pane, "Memory")
+        smallest = shown_order(app)[0]
+        await pilot.press("greater_than_sign")  # Devices: Memory's keys are kept
+        await pilot.pause()
+        assert pane.sort == (5, False)
+        host, _, uuid = smallest.partition("/")
+        snap = app.view.snapshots[host]
+        largest = max(row.memory for row in app.view.vm_rows())
+        domains = tuple(replace(d, memory=largest * 2) if d.uuid == uuid else d for d in snap.domains)
+        app.view.apply([replace(snap, domains=domains, seq=snap.seq + 1)])
+        app._panes_changed([host])
+        await pilot.press("less_than_sign")  # back to Memory
+        await pilot.pause()
+        assert pane.sort == (4, False)
+        order = shown_order(app)
+        assert order[-1] == smallest
+        memory = {row.key: row.memory for row in app.view.vm_rows()}
+        assert [memory[k] for k in order] == sorted(memory[k] for k in order)

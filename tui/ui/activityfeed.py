@@ -15,7 +15,6 @@ Rows are built in the worker (the slow part at 100,000 entries), the log is chan
 
 from __future__ import annotations
 
-import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,36 +57,18 @@ class ActivityFeed:
         store: FleetStore | None,
         post: Callable[[Message], object],
         run: Callable[[Callable[[], None]], object],
+        history_read: Callable[[int], object] = lambda _entries: None,
     ) -> None:
+        """`history_read(entries)` is told how long the log is after the audit's first read (the
+        console keeps a long one out of full garbage collections: tui/ui/heap.py)."""
         self.log, self.store, self._post, self._run = log, store, post, run
+        self._history_read = history_read
         self._lock = threading.Lock()
         self._inbox: list[LifecycleEvent] = []
         self._dropped = 0
         self._woken = False
         self._reading = False
         self._again = False
-        self._froze = False
-
-    # --- the garbage collector ------------------------------------------------------------------
-    def _settle_long_lived(self) -> None:
-        """Exempt what the process holds now (the entries just read, the panes) from later full
-        garbage collections.
-
-        Each full collection walks every object the collector tracks: with the audit's 100,000 rows
-        that was a 60-200 ms stop of the UI loop every few seconds of use, the slowest step of a
-        key, a filter or a pane switch (bench/bench_activity.py counts them; 6-18 ms frozen).
-        Entries are plain data without cycles, so those trimmed later are still freed (reference
-        counting). The young generations are collected first so that little garbage is frozen."""
-        gc.collect(1)
-        gc.freeze()
-        self._froze = True
-
-    def close(self) -> None:
-        """The console ends: what was frozen goes back to the collector (a process that runs
-        consoles one after another, the tests, would otherwise keep each one's cycles)."""
-        if self._froze:
-            self._froze = False
-            gc.unfreeze()
 
     # --- lifecycle events (libvirt's thread, then the UI loop) ------------------------------------
     def heard(self, event: LifecycleEvent) -> None:
@@ -148,7 +129,7 @@ class ActivityFeed:
             self.log.clear_audit()
         if message.first or page.reset:
             self.log.add_history(message.rows)
-            self._settle_long_lived()
+            self._history_read(len(self.log))
         else:
             self.log.add(message.rows)
         self.log.audit_cursor = page.cursor

@@ -40,6 +40,7 @@ from tui.ui.bulk import Bulk
 from tui.ui.consolebase import toast_line
 from tui.ui.crashlog import crash_line, write_crash_log
 from tui.ui.fleetview import FleetView
+from tui.ui.heap import Heap
 from tui.ui.keymap import APP_BINDINGS, BULK_BINDINGS
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.leases import LEASE_READ_S, LeaseCopy
@@ -126,9 +127,12 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
         self._notice_timer: Timer | None = None
         self.leases = LeaseCopy()  # the store's live leases, read off the UI loop (tui/ui/leases.py)
         self.bulk = Bulk()  # the running bulk action on marked rows (tui/ui/bulk.py)
+        self.heap = Heap()  # the fleet's rows kept out of full garbage collections (tui/ui/heap.py)
         self._reading_leases = False
         # The Activity pane's log: lifecycle events and the store's audit (tui/ui/activityfeed.py).
-        self.activity_feed = ActivityFeed(self.activity.log, store, self.post_message, self._run_audit_read)
+        self.activity_feed = ActivityFeed(
+            self.activity.log, store, self.post_message, self._run_audit_read, self.heap.audit_history_read
+        )
 
     # --- life cycle --------------------------------------------------------------------------------
     def on_mount(self) -> None:
@@ -150,7 +154,7 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
             self.set_interval(LEASE_READ_S, self._read_leases)
 
     def on_unmount(self) -> None:
-        self.activity_feed.close()
+        self.heap.release()
         if self._unwatch is not None:
             self._unwatch()
         if self.poller is not None:

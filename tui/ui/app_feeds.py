@@ -76,6 +76,10 @@ class FeedHandlers(ConsoleBase):
         changed = self.view.apply(batch)
         self._notify_unreachable([n for n in changed if self._went_down(before.get(n), n)])
         self._panes_changed(changed)
+        if len(self.view.snapshots) >= len(self.view.records):
+            self.heap.first_poll_done(
+                len(self.view.records)
+            )  # the fleet's long-lived rows out of full collections
 
     def _went_down(self, before: HostStatus | None, name: str) -> bool:
         return self.view.status(name) is HostStatus.UNREACHABLE and before is not HostStatus.UNREACHABLE

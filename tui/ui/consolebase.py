@@ -27,6 +27,7 @@ from tui.ui.activity import Activity
 from tui.ui.activityfeed import ActivityFeed
 from tui.ui.bulk import Bulk
 from tui.ui.fleetview import FleetView
+from tui.ui.heap import Heap
 from tui.ui.leases import LeaseCopy
 from tui.ui.panes.activity import ActivityPane
 from tui.ui.panes.base import Pane
@@ -49,6 +50,7 @@ class ConsoleBase(App[None]):
     reloads: Reloads
     leases: LeaseCopy
     bulk: Bulk
+    heap: Heap
     pane_history: list[str]
     _apply_timer: Timer | None
     _last_apply: float

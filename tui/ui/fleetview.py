@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from operator import attrgetter
 
 from tui.core.costs import CostBreakdown, format_cost
 from tui.core.fleet import Fleet, HostState
@@ -65,9 +66,28 @@ class VmRow:
 
     def values(self) -> tuple[SortValue, ...]:
         """The raw values of `cells()`, column for column: what the VMs table sorts on."""
-        devices = ", ".join(self.devices) if self.devices else None
-        address = None if self.address == "-" else self.address
-        return (self.name, self.host, self.state, self.vcpus, self.memory, devices, address)
+        return tuple(value(self) for value in VM_VALUES)
+
+
+def _devices_value(row: VmRow) -> SortValue:
+    return ", ".join(row.devices) if row.devices else None
+
+
+def _address_value(row: VmRow) -> SortValue:
+    return None if row.address == "-" else row.address
+
+
+# `VmRow.values()` one column at a time (attrgetter runs in C): the VMs pane sorts 100,000 rows
+# with one of these per row, not a whole tuple of values.
+VM_VALUES: tuple[Callable[[VmRow], SortValue], ...] = (
+    attrgetter("name"),
+    attrgetter("host"),
+    attrgetter("state"),
+    attrgetter("vcpus"),
+    attrgetter("memory"),
+    _devices_value,
+    _address_value,
+)
 
 
 def vm_address(record: HostRecord, vm_ip: str | None, running: bool) -> str:

@@ -119,8 +119,12 @@ class TextFilter:
         """The keys whose haystack matches, in order (`matcher`'s one rule; a `/` over 100,000 rows)."""
         if not self.text:
             return list(hay)
-        match = self.matcher()
-        return [key for key, text in hay.items() if match(text)]
+        pattern = self.pattern  # `matcher`'s choice, inlined: no Python call per row
+        if pattern is not None:
+            search = pattern.search
+            return [key for key, text in hay.items() if search(text) is not None]
+        needle = self.text.lower()
+        return [key for key, text in hay.items() if needle in text]
 
     def describe(self) -> str:
         return f"filter /{self.text}/ ({self.kind})" if self.text else ""

@@ -188,6 +188,7 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._pending: dict[str, None] = {}  # keys changed while hidden (ordered), for `_sync_table`
         self._pending_gone: set[str] = set()  # keys gone while hidden
         self._sort_keys: dict[str, SortKey] = {}  # key -> its sort key in the sort column (when sorted)
+        self._kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]] = {}  # tablesort._switch_keys
         self._resorted: set[str] = set()  # keys whose sort key changed since the table last placed them
         self.marks: set[str] = set()  # mark names of the marked rows
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
@@ -300,12 +301,11 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         table = self.table
         selected = self.selected_key()
         rows = self._rows
-        shown = (
-            list(rows.items())
-            if not self.filter.text
-            else [(k, rows[k]) for k in self.filter.kept(self._hay)]
-        )
-        table.load_rows(self.ordered(shown))
+        if not self.filter.text and self.sort is None:
+            table.load_rows(rows)  # every row in the model's order: the table copies the dict
+        else:
+            keys = self.ordered(self.filter.kept(self._hay))
+            table.load_rows({key: rows[key] for key in keys})
         self._resorted.clear()  # every shown row is where the order puts it
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))

@@ -15,15 +15,25 @@ from typing import ClassVar
 from rich.text import Text
 
 from tui.ui.panes.tablemodel import TableRows
-from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key
+from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key, value_keys
+
+# Columns whose sort keys a KEEP_SORT_KEYS pane keeps besides the sort column (~10 MB each at
+# 100,000 rows).
+KEPT_COLUMNS = 2
 
 
 class SortableRows(TableRows):
     """The sort order of a table pane's rows (the bindings: keymap.SORT_BINDINGS)."""
 
     COLUMNS: ClassVar[tuple[tuple[str, int | None], ...]]
+    # Whether a column's keys may be kept while another column sorts: only for a pane whose raw
+    # values change only with its rows, never behind them (the hosts' CPU trend), and which calls
+    # `_keys_touched` with the rows whose raw values changed (VmsPane.rows_of_hosts).
+    KEEP_SORT_KEYS: ClassVar[bool] = False
     sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
     _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)
+    # column -> (its keys, rows changed since): columns sorted before (KEEP_SORT_KEYS, `_switch_keys`)
+    _kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]]
 
     def sort_value(self, key: str, column: int) -> SortValue | SortKey:
         """The raw value row `key`'s cell in `column` was built from (a number, text or None).
@@ -31,35 +41,82 @@ class SortableRows(TableRows):
         Panes override it with their model's values; this fallback parses the shown text."""
         return cell_sort_key(self._rows[key][column])
 
+    def column_values(self, column: int) -> Iterable[SortValue] | None:
+        """Every row's `sort_value` in `column`, in the model's order (`_rows`), computed at once:
+        a pane whose rows keep their raw values gives them here, so a sort of 100,000 rows makes
+        no method call per row. None: `sort_value` row by row."""
+        return None
+
+    def _switch_keys(self, old: int | None, new: int | None) -> None:
+        """With KEEP_SORT_KEYS, the old column's keys are kept (at most KEPT_COLUMNS of them, rows
+        changed since noted by `_keys_touched`) and the new column's taken back, brought up to date
+        for those rows only: `>` `<` back and forth re-key no column of 100,000 rows."""
+        kept = self._kept_keys
+        if old is not None and self.KEEP_SORT_KEYS and self._sort_keys:
+            kept[old] = (self._sort_keys, set())
+            while len(kept) > KEPT_COLUMNS:
+                del kept[next(iter(kept))]  # the longest unused
+        self._sort_keys = {}
+        if new is None or new not in kept:
+            return
+        keys, touched = kept.pop(new)
+        for key in touched:
+            if key in self._rows:
+                keys[key] = self._sort_key(key, new)
+            else:
+                keys.pop(key, None)
+        self._sort_keys = keys
+
+    def _keys_touched(self, keys: Iterable[str] | None) -> None:
+        """These rows changed (None: every row, a rebuild): the kept columns' keys are stale there."""
+        if not self._kept_keys:
+            return
+        if keys is None:
+            self._kept_keys.clear()
+            return
+        keys = list(keys)
+        for _keys, touched in self._kept_keys.values():
+            touched.update(keys)
+
     def _sort_key(self, key: str, column: int) -> SortKey:
         value = self.sort_value(key, column)
         return value if isinstance(value, tuple) else value_key(value)
 
     def _index_sort(self, keys: Iterable[str] | None = None) -> None:
         """Compute the sort column's key of these rows (default: every row); none while unsorted."""
+        if keys is None:
+            self._keys_touched(None)  # the rows were rebuilt: no kept column is current
         if self.sort is None:
             self._sort_keys = {}
             return
         column = self.sort[0]
-        if keys is None:
-            self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
-        else:
+        if keys is not None:
             for key in keys:
                 self._sort_keys[key] = self._sort_key(key, column)
+            return
+        self._index_column(column)
 
-    def ordered(self, rows: Iterable[tuple[str, tuple[str, ...]]]) -> list[tuple[str, tuple[str, ...]]]:
-        """The rows in the pane's sort order (stable: equal values keep the model's order)."""
+    def _index_column(self, column: int) -> None:
+        """Every row's key in `column`."""
+        values = self.column_values(column)
+        if values is None:
+            self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
+        else:  # the loop runs in C (value_keys)
+            self._sort_keys = dict(zip(self._rows, value_keys(values), strict=True))
+
+    def ordered(self, keys: Iterable[str]) -> list[str]:
+        """These rows' keys in the pane's sort order (stable: equal values keep the model's order)."""
+        keys = list(keys)
         if self.sort is None:
-            return list(rows)
-        (column, reverse), keys = self.sort, self._sort_keys
-
-        def key(row: tuple[str, tuple[str, ...]]) -> SortKey:
-            found = keys.get(row[0])
-            if found is None:  # a row added around the indexing paths: indexed now
-                found = keys[row[0]] = self._sort_key(row[0], column)
-            return found
-
-        return sorted(rows, key=key, reverse=reverse)
+            return keys
+        (column, reverse), sort_keys = self.sort, self._sort_keys
+        try:  # a C-level key function: the sort makes no Python call per row
+            return sorted(keys, key=sort_keys.__getitem__, reverse=reverse)
+        except KeyError:  # a row added around the indexing paths: indexed now
+            for key in keys:
+                if key not in sort_keys:
+                    sort_keys[key] = self._sort_key(key, column)
+            return sorted(keys, key=sort_keys.__getitem__, reverse=reverse)
 
     def action_sort(self, step: int) -> None:
         """`>` / `<`: sort by the next / previous column; past either end, the model's order."""
@@ -77,9 +134,11 @@ class SortableRows(TableRows):
 
     def set_sort(self, sort: tuple[int, bool] | None) -> None:
         same_column = sort is not None and self.sort is not None and sort[0] == self.sort[0]
-        self.sort = sort
         if not same_column:  # a reversal keeps the keys
-            self._index_sort()
+            self._switch_keys(None if self.sort is None else self.sort[0], None if sort is None else sort[0])
+        self.sort = sort
+        if sort is not None and not same_column and not self._sort_keys:
+            self._index_column(sort[0])
         if self.is_mounted:
             for i, column in enumerate(self.table.ordered_columns):
                 label = self.COLUMNS[i][0]
@@ -93,9 +152,9 @@ class SortableRows(TableRows):
         """The shown rows in the pane's order: the same rows as before, only their places change."""
         table = self.table
         selected = self.selected_key()
-        shown = {key.value for key in table.rows}
+        shown = table.row_keys()
         try:
-            table.reorder(key for key, _ in self.ordered((k, c) for k, c in self._rows.items() if k in shown))
+            table.reorder(self.ordered(filter(shown.__contains__, self._rows)))
         except ValueError:  # a table not in step with the model (an auto-width column): load it whole
             self._load()
             return

@@ -64,7 +64,7 @@ class SyncedRows(TableRows):
         taken = {key for key in gone if key in table.rows}
         placed: list[str] = []
         keep = self.filter.matches_text
-        labels = [label for label, _ in self.COLUMNS]
+        updates: dict[str, tuple[str, ...]] = {}  # rows that stay where they are, new cells
         for key in changed:
             cells = self._rows[key]
             visible = keep(self._hay[key])
@@ -75,14 +75,13 @@ class SyncedRows(TableRows):
             if not visible:
                 taken.add(key)
                 continue
-            old = table.get_row(key)
             if column is not None and key in self._resorted:
                 taken.add(key)  # a new place in the order
                 placed.append(key)
                 continue
-            for label, new, was in zip(labels, cells, old, strict=True):
-                if new != was:
-                    table.update_cell(key, label, new)  # never update_width on live data
+            if table.row_cells(key) != cells:
+                updates[key] = cells
+        table.replace_cells(updates)  # one store update; only the rows on screen drawn again
         if column is None:
             for key in placed:
                 table.add_row(*self._rows[key], key=key)  # unsorted: a new row comes last

@@ -28,7 +28,7 @@ from tui.services.actions.serialconsole import attach_console, console_refusal, 
 from tui.services.actions.vminfo import domain_xml
 from tui.ui.actionchecks import refusal
 from tui.ui.bulk import ask_bulk_vms
-from tui.ui.fleetview import FleetView, VmRow
+from tui.ui.fleetview import VM_VALUES, FleetView, VmRow
 from tui.ui.keymap import VMS_BINDINGS
 from tui.ui.messages import ActionRefused
 from tui.ui.panes.base import TablePane
@@ -67,6 +67,7 @@ class VmsPane(TablePane):
     BINDINGS: ClassVar[list[BindingType]] = [*VMS_BINDINGS]
     PANE_BINDINGS = VMS_BINDINGS
     KEEP_UNSHOWN = True  # ten rows per host: computing them all when first shown took seconds
+    KEEP_SORT_KEYS = True  # a row's raw values (VmRow) change only with the row
     COLUMNS = (
         ("VM", None),
         ("Host", None),
@@ -100,17 +101,25 @@ class VmsPane(TablePane):
         before: set[str] = set()
         for name in names:
             before |= self._owner.pop(name, set())
-        for key in before:
-            self._vm_rows.pop(key, None)
+        vm_rows = self._vm_rows
+        old = {key: vm_rows.pop(key, None) for key in before} if self._kept_keys else None
         rows = {}
         for row in self.view.vm_rows(n for n in names if n in self.view.records):
             rows[row.key] = row.cells()
-            self._vm_rows[row.key] = row
+            vm_rows[row.key] = row
             self._owner.setdefault(row.host, set()).add(row.key)
+        if old is None:
+            for key in before - rows.keys():
+                vm_rows.pop(key, None)
+        else:  # the sort keys kept for other columns (KEEP_SORT_KEYS) are stale where a value changed
+            self._keys_touched([k for k in before | rows.keys() if old.get(k) != vm_rows.get(k)])
         return rows, before
 
     def sort_value(self, key: str, column: int) -> SortValue:
-        return self._vm_rows[key].values()[column]
+        return VM_VALUES[column](self._vm_rows[key])
+
+    def column_values(self, column: int) -> Iterable[SortValue]:
+        return map(VM_VALUES[column], map(self._vm_rows.__getitem__, self._rows))
 
     def header_text(self) -> str:
         total = self.view.domain_count()

@@ -4,15 +4,12 @@ Textual's DataTable measures each cell of every new row on idle (`_update_dimens
 columns: 70,000 measurements for 10,000 VMs, seconds of a frozen UI. With fixed widths and one-line
 rows there is nothing to measure, so only the virtual size is recomputed.
 
-`load_rows` replaces every row at once. `add_row` re-assigns the cursor reactive (validation and
-watchers) and checks idle once per row, which is most of a 10,000-row rebuild; here that happens
-once per load.
-
-`update_cell` redraws only the rows it changed. Textual's version bumps a table-wide counter that is
-part of every render-cache key, so one changed cell re-renders every visible cell through Rich on
-the next frame (most of a live table's redraw cost when a poll batch lands); here the changed rows'
-cache entries are dropped (once per batch, before the next line is drawn) and only their regions
-are refreshed.
+`load_rows` replaces every row at once: `add_row` re-assigns the cursor reactive and checks idle
+once per row, most of a 10,000-row rebuild; here that happens once per load.
+`update_cell` (and `replace_cells`, many rows at once) redraws only the rows it changed. Textual's
+version bumps a table-wide counter that is part of every render-cache key, so one changed cell
+re-renders every visible cell through Rich on the next frame; here the changed rows' cache entries
+are dropped (once per batch, before the next line is drawn) and only their regions are refreshed.
 
 Rows live in a `RowStore` (tui/ui/widgets/rowstore.py): a key list, a key -> index dict and a
 key -> cells dict, which DataTable's own code reads through views. No per-row object is built for
@@ -27,7 +24,7 @@ are then handed to DataTable's own containers (`_materialise`) for the rest of t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from typing import Any, Self
 
 from rich.segment import Segment
@@ -101,6 +98,33 @@ class FixedTable(MarkLabels):
         if index is not None:
             self.refresh_row(index)
 
+    def row_cells(self, key: str) -> tuple[str, ...]:
+        """A row's cells, from the store (`get_row` builds a dict per row)."""
+        if self._virtual:
+            return self._store.cells[key]
+        return tuple(self.get_row(key))
+
+    def replace_cells(self, rows: Mapping[str, tuple[str, ...]]) -> None:
+        """New cells for rows the table has: `update_cell` of each cell that differs, as one store
+        update that refreshes only the rows on screen (thousands of rows changed in a few ms)."""
+        if not (self._virtual and self._fixed()):
+            keys = [column.key for column in self.ordered_columns]
+            for key, cells in rows.items():
+                for column, value, was in zip(keys, cells, self.get_row(key), strict=True):
+                    if value != was:
+                        self.update_cell(key, column, value)
+            return
+        store, width = self._store, len(self.columns)
+        if not rows.keys() <= store.cells.keys() or any(len(cells) != width for cells in rows.values()):
+            raise CellDoesNotExist(f"rows to replace must exist and have {width} cells")
+        store.cells.update(rows)
+        self._stale_rows = (self._stale_rows or set()) | set(map(RowKey, rows))
+        top, bottom = int(self.scroll_y), int(self.scroll_y) + self.size.height
+        for key in rows:
+            index = store.index[key]
+            if top - 2 <= index <= bottom:  # the header's lines included: on screen
+                self.refresh_row(index)
+
     def render_line(self, y: int) -> Strip:
         if self._stale_rows:
             self._forget_rows(self._stale_rows)
@@ -117,16 +141,21 @@ class FixedTable(MarkLabels):
         _drop(self._row_renderable_cache, 1, indices)
         _drop(self._line_cache, 0, lines)
 
-    def load_rows(self, rows: Iterable[tuple[str, Sequence[str]]]) -> None:
-        """Replace all rows with (key, cells) pairs, in order (what clear() + add_row() each do)."""
+    def load_rows(self, rows: Mapping[str, Sequence[str]] | Iterable[tuple[str, Sequence[str]]]) -> None:
+        """Replace all rows with (key, cells) pairs or a key -> cells mapping, in order (what clear()
+        + add_row() each do). A mapping is copied (one C-level dict copy), never kept."""
         self.clear()
         if not self._fixed():
-            for key, cells in rows:
+            for key, cells in rows.items() if isinstance(rows, Mapping) else rows:
                 self.add_row(*cells, key=key)
             return
-        pairs = rows if isinstance(rows, list) else list(rows)
-        loaded: dict[str, tuple[str, ...]] = dict(pairs)  # type: ignore[arg-type]
-        if len(loaded) != len(pairs):
+        if isinstance(rows, Mapping):
+            loaded: dict[str, tuple[str, ...]] = dict(rows)  # type: ignore[arg-type]
+            pairs: list[tuple[str, Sequence[str]]] | None = None
+        else:
+            pairs = rows if isinstance(rows, list) else list(rows)
+            loaded = dict(pairs)  # type: ignore[arg-type]
+        if pairs is not None and len(loaded) != len(pairs):
             seen: set[str] = set()
             duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
             raise ValueError(f"duplicate row key {duplicate!r}")
@@ -319,6 +348,12 @@ class FixedTable(MarkLabels):
         self.refresh()
         self.check_idle()
         return True
+
+    def row_keys(self) -> Collection[str]:
+        """The shown rows' keys as plain strings (the store's index: no RowKey built per row)."""
+        if self._virtual:
+            return self._store.index.keys()
+        return {str(key.value) for key in self.rows}
 
     # --- a sort: the same rows in a new order -------------------------------------------------------
     def reorder(self, keys: Iterable[str]) -> None:
