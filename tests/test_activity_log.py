@@ -6,7 +6,8 @@ from __future__ import annotations
 from tui.core.fleet import HostState
 from tui.core.lifecycle import LifecycleEvent
 from tui.services.store.audit import Actor, AuditEntry
-from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, action_entry, detail_fields, event_entry
+from tui.ui.activitydetail import detail_fields
+from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, action_entry, event_entry
 
 
 def intent(ident: str, when: str = "2026-12-01T10:00:00+00:00") -> AuditEntry:

@@ -7,6 +7,8 @@ VM or host each running action holds (the console's "one action per object" chec
 
 Every end (and progress report) is also kept whole in `log` (tui/ui/activitylog.py): the status line
 shows one line and points there — "… — 6 Activity" — for the full text, the duration and the rest.
+An action that wrote an audit intent (`Outcome.intent`) is logged under that intent's key, so the
+log joins it and the store's entries of the same change into one row.
 """
 
 from __future__ import annotations
@@ -102,6 +104,7 @@ class Activity:
                     ended=time.time(),
                     reason=job.reason if job else None,
                     details=list(details),
+                    intent=outcome.intent if outcome else None,
                 )
             ]
         )

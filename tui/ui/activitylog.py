@@ -9,6 +9,12 @@ One bounded list (`ActivityLog`) of display-ready `LogEntry`s, oldest first, at 
   outcome whose intent is in the log is merged into the intent's row (result, after, duration), as
   `vmdeck audit` folds them.
 
+One change, one row: an action of this console that wrote an audit intent is keyed like that
+intent's row ("audit:ID", from `Outcome.intent`), so the log finds the two by the same dict lookup
+whichever arrives first (`joined`: the action's result, message and duration, the audit's who and
+stored facts). The row stands where the action ended, as every action's row does. After a restart
+the console has no action row: the audit's row alone, as for other admins' changes.
+
 Every text from outside (VM names, reasons, libvirt and store messages) goes through `printable` here,
 so the pane and the detail screen only ever draw safe text. Nothing here touches Textual: the app
 feeds it on the UI loop, the pane draws it.
@@ -36,6 +42,7 @@ AUDIT_PAGE = 5_000
 DETAIL_LIMIT = 20_000
 
 ACTION, EVENT, AUDIT = "action", "event", "audit"
+AUDITED = "this console; audited in the store"  # the detail's "Source" of a joined row
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +60,8 @@ class LogEntry:
     took: float | None = None  # seconds, for actions
     details: tuple[tuple[str, str], ...] = ()  # (label, text) shown by Enter (actions, events)
     # A stored entry as compact JSON (a tenth of the parsed entry's memory), and its outcome merged
-    # into the intent's row: Enter parses them back (`detail_fields`).
+    # into the intent's row: Enter parses them back (tui/ui/activitydetail.py). An action's row
+    # holds them too once its audit entries were read (`joined`).
     audit: str | None = None
     outcome: str | None = None
     hay: str = field(default="", compare=False)  # lower-cased search text for the `/` filter
@@ -100,7 +108,7 @@ def took_text(took: float | None) -> str:
     return f"{took / 3600:.1f}h"
 
 
-def _text(value: Any) -> str:
+def detail_text(value: Any) -> str:
     """A JSON-like value as indented text for the detail screen, bounded."""
     if value is None:
         return "-"
@@ -124,8 +132,12 @@ def action_entry(
     ended: float,
     reason: str | None = None,
     details: Sequence[tuple[str, Any]] = (),
+    intent: str | None = None,
 ) -> LogEntry:
-    """An action this console ran (or refused): `result` is "ok", "FAILED", "REFUSED", ..."""
+    """An action this console ran (or refused): `result` is "ok", "FAILED", "REFUSED", ...
+
+    With `intent` (the audit intent the action path wrote for it) the row is keyed as that
+    intent's row, so the log joins the two (`joined`)."""
     took = max(0.0, ended - began) if began else None
     fields: list[tuple[str, str]] = [
         ("Source", "this console"),
@@ -138,12 +150,14 @@ def action_entry(
         ("Took", took_text(took) or "-"),
         ("Result", result),
         ("Reason", printable(reason or "-", keep_newlines=True)),
-        ("Message", _text(message)),
+        ("Message", detail_text(message)),
     ]
-    fields += [(printable(k), _text(v)) for k, v in details]
+    fields += [(printable(k), detail_text(v)) for k, v in details]
+    if intent:  # replaced by the stored entry's ids once it is read (`joined`)
+        fields.append(("Entry id", f"{printable(intent)} (the store's audit intent, not read yet)"))
     return _hay(
         LogEntry(
-            f"{ACTION}:{number}",
+            f"{AUDIT}:{intent}" if intent else f"{ACTION}:{number}",
             ACTION,
             ended,
             printable(who),
@@ -189,7 +203,7 @@ def _epoch(iso: str) -> float:
         return 0.0
 
 
-def _message(entry: AuditEntry) -> str:
+def audit_message(entry: AuditEntry) -> str:
     after = entry.after if isinstance(entry.after, dict) else {}
     message = after.get("message")
     if isinstance(message, str) and message:
@@ -202,6 +216,10 @@ def audit_entry(entry: AuditEntry, intent: LogEntry | None = None) -> LogEntry:
 
     Cheap on purpose (100,000 of these are built when the console opens): the detail screen's
     fields are made from the kept entries only when asked (`detail_fields`)."""
+    if intent is not None and intent.source == ACTION:
+        # This console's own action: the outcome alone, under the action's key; `joined` adds it.
+        alone = audit_entry(entry)
+        return replace(alone, key=intent.key, audit=intent.audit, outcome=alone.audit)
     at = _epoch(entry.when)
     result = entry.result or {"change": "done", "intent": "running", "event": ""}.get(entry.kind, "")
     target = printable(entry.target or entry.host or "")
@@ -210,7 +228,7 @@ def audit_entry(entry: AuditEntry, intent: LogEntry | None = None) -> LogEntry:
             replace(
                 intent,
                 result=printable(result),
-                message=printable(_message(entry) or intent.message, keep_newlines=True),
+                message=printable(audit_message(entry) or intent.message, keep_newlines=True),
                 took=max(0.0, at - intent.at) if at and intent.at else None,
                 target=intent.target or target,
                 outcome=_compact(entry),
@@ -225,7 +243,7 @@ def audit_entry(entry: AuditEntry, intent: LogEntry | None = None) -> LogEntry:
             printable(entry.what),
             target,
             printable(result),
-            printable(_message(entry), keep_newlines=True),
+            printable(audit_message(entry), keep_newlines=True),
             audit=_compact(entry),
         )
     )
@@ -235,36 +253,21 @@ def _compact(entry: AuditEntry) -> str:
     return json.dumps(entry.to_json(), separators=(",", ":"), default=str)
 
 
-def _parsed(raw: str | None) -> AuditEntry | None:
-    return None if raw is None else AuditEntry.from_json(json.loads(raw))
-
-
-def detail_fields(entry: LogEntry) -> list[tuple[str, str]]:
-    """What Enter shows of an entry, field by field (printable text)."""
-    stored = _parsed(entry.audit)
-    if stored is None:
-        return list(entry.details)
-    done = _parsed(entry.outcome)
-    fields: list[tuple[str, str]] = [
-        ("Source", "the store's audit log"),
-        ("Kind", f"{stored.kind} + outcome" if done is not None else stored.kind),
-        ("What", printable(stored.what)),
-        ("Host", printable((done.host if done else None) or stored.host or "-")),
-        ("Target", printable(stored.target or "-")),
-        ("Who", printable(str(stored.who))),
-        ("When", printable(stored.when)),
-    ]
-    if done is not None:
-        fields += [("Ended", printable(done.when)), ("Took", took_text(entry.took) or "-")]
-    fields += [
-        ("Result", entry.result or "-"),
-        ("Reason", printable(stored.reason or (done.reason if done else None) or "-", keep_newlines=True)),
-        ("Before", _text(stored.before)),
-        ("After", _text(done.after if done is not None else stored.after)),
-        ("Message", _text(_message(done or stored) or None)),
-        ("Entry id", printable(stored.id) + (f" (outcome {printable(done.id)})" if done else "")),
-    ]
-    return fields
+def joined(old: LogEntry, new: LogEntry) -> LogEntry:
+    """The row of one change from two sources: this console's action (its result, message, duration)
+    and the store's entries of it (who as recorded, the stored intent and outcome). Two rows of one
+    source: the newer replaces the older, as before."""
+    if old.source == new.source or EVENT in (old.source, new.source):
+        return new
+    action, stored = (old, new) if old.source == ACTION else (new, old)
+    return _hay(
+        replace(
+            action,
+            who=stored.who or action.who,
+            audit=stored.audit or action.audit,
+            outcome=stored.outcome or action.outcome,
+        )
+    )
 
 
 # --- the list --------------------------------------------------------------------------------------
@@ -296,29 +299,51 @@ class ActivityLog:
         return self._numbers
 
     def add(self, entries: Iterable[LogEntry]) -> None:
-        """Append (an entry whose key is present replaces it where it is)."""
+        """Append (an entry whose key is present replaces it where it is, or joins it: `joined`)."""
         store, counts = self._entries, self.counts
         for entry in entries:
-            if entry.key not in store:
-                counts[entry.source] += 1
+            new_action = entry.source == ACTION
+            old = store.get(entry.key)
+            if old is not None:
+                counts[old.source] -= 1
+                if old.source != entry.source:
+                    entry = joined(old, entry)
+                    if new_action:  # it ended after its audit row came: the row goes where actions go
+                        del store[entry.key]
+                if self.latest is old:
+                    self.latest = entry
+            counts[entry.source] += 1
             store[entry.key] = entry
-            if entry.source == ACTION:
+            if new_action:
                 self.latest = entry
         self._trim()
         self.version += 1
 
     def add_history(self, entries: Sequence[LogEntry]) -> None:
-        """Older entries (the audit read when the console opened) go before everything heard since."""
+        """Older entries (the audit read when the console opened) go before everything heard since;
+        an action of this console that ended meanwhile takes its audit entry's facts (`joined`)."""
         newer = self._entries
-        self._entries = {e.key: e for e in entries if e.key not in newer}
+        history = {e.key: e for e in entries}
+        for key, heard in newer.items():  # what was heard since: few, next to the history
+            stored = history.pop(key, None)
+            if stored is not None and heard.source == ACTION:
+                newer[key] = joined(heard, stored)
+                if self.latest is heard:
+                    self.latest = newer[key]
+        self._entries = history
         self._entries.update(newer)
         self._trim()
         self._count()
         self.version += 1
 
     def clear_audit(self) -> None:
-        """The store's log was replaced: what was read from it no longer describes it."""
-        self._entries = {k: e for k, e in self._entries.items() if e.source != AUDIT}
+        """The store's log was replaced: what was read from it no longer describes it (this console's
+        actions stay, without the facts read from the old log)."""
+        self._entries = {
+            k: replace(e, audit=None, outcome=None) if e.audit or e.outcome else e
+            for k, e in self._entries.items()
+            if e.source != AUDIT
+        }
         self._count()
         self.version += 1
 
@@ -345,7 +370,8 @@ class ActivityLog:
     # --- the audit, as read from the store ----------------------------------------------------------
     def audit_rows(self, entries: Sequence[AuditEntry]) -> list[LogEntry]:
         """Rows for raw stored entries: an outcome replaces its intent's row (found in this log or
-        earlier in `entries`) with the merged one; an outcome whose intent is gone stands alone."""
+        earlier in `entries`) with the merged one (an action's row of this console: joined by `add`);
+        an outcome whose intent is gone stands alone."""
         rows: dict[str, LogEntry] = {}
         for entry in entries:
             if entry.kind == "outcome" and entry.intent:

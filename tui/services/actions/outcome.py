@@ -45,6 +45,10 @@ class Outcome:
     result: Result
     message: str
     details: Mapping[str, Any] = field(default_factory=dict)
+    # The id of the audit intent written for it (None: the action wrote none, e.g. it was refused
+    # first or its only effect was a store change audited by the store). Not part of `to_json`: the
+    # console joins its own action and that audit entry into one Activity row by it.
+    intent: str | None = field(default=None, compare=False)
 
     @property
     def ok(self) -> bool:

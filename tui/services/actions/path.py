@@ -20,6 +20,7 @@ Nested runs in one thread (a drain setting its host's state) reuse the lease the
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -239,8 +240,9 @@ class ActionPath:
                 outcome.result,
                 f"{outcome.message} (its outcome could not be audited: {exc})",
                 dict(outcome.details),
+                intent,
             )
-        return outcome
+        return dataclasses.replace(outcome, intent=intent)  # the audit above is written without it
 
     @staticmethod
     def _body(body: Callable[[Note], str], note: Note) -> tuple[Result, str]:

@@ -22,7 +22,8 @@ from textual.widgets import Static
 
 from tui.core.printable import printable
 from tui.ui.activity import Activity
-from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, LogEntry, detail_fields
+from tui.ui.activitydetail import detail_fields
+from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, LogEntry
 from tui.ui.activitysearch import LogSearch
 from tui.ui.fleetview import FleetView
 from tui.ui.keymap import ACTIVITY_BINDINGS
