@@ -7,7 +7,10 @@ of the process over the same calls, and the load average (the machine is shared)
   (AuditLog.append, fsynced, in batches), a third each of host state changes, intents and their
   outcomes; and with --pg the same entries in a PostgreSQL store (a private cluster,
   tests/pgcluster.py, fsync on) copied with the store's own import.
-- The first read (in the console's worker when it opens: audit_tail + rows) is timed on its own.
+- The first read (in the console's worker when it opens: audit_tail + rows) is timed on its own;
+  then 1,000 actions of this console joined with their audit rows in that 100,000-row log (one
+  change, one row: `ActivityLog.add` finds the row by the intent's key), half ending after their
+  audit row was read, half before (their intent and outcome read after).
 - The pane, in the real app (Pilot, 120x40), each step timed from the key event (or the call) to
   the first frame written after every widget on screen handled it, as bench/ui_keys.py times the
   console's keys (`Frames`): open = key 6 after the log moved on (every row re-selected and the
@@ -52,7 +55,7 @@ from tui.services.config.loader import load_config  # noqa: E402
 from tui.services.config.paths import SAMPLE_CONFIG  # noqa: E402
 from tui.services.store import Actor, FleetStore, Store  # noqa: E402
 from tui.services.store.audit import AuditEntry, new_id, now_iso  # noqa: E402
-from tui.ui.activitylog import ActivityLog  # noqa: E402
+from tui.ui.activitylog import ActivityLog, action_entry  # noqa: E402
 from tui.ui.app import VmdeckApp, make_app  # noqa: E402
 from tui.ui.panes.activity import ActivityPane  # noqa: E402
 from tui.ui.session import Session  # noqa: E402
@@ -202,6 +205,59 @@ def first_read(store: FleetStore) -> None:
     print(
         f"  first read (worker): audit_tail {len(page.entries)} entries {t1 - t0:.2f} s + rows {t2 - t1:.2f} s "
         f"= {len(log)} rows; CPU {c2 - c0:.2f} s (load {loadavg()})"
+    )
+    joins(log, [e for e in page.entries if e.kind == "intent"][:500])
+
+
+def joins(log: ActivityLog, read: list[AuditEntry]) -> None:
+    """1,000 of this console's actions joined with their audit rows in the full log: 500 whose
+    intent row is in it (read while they ran), 500 whose intent and outcome are read after."""
+    fresh = [
+        AuditEntry(now_iso(), Actor("alice"), "vm.stop", "node0001", None, None, "bench", kind="intent")
+        for _ in range(len(read))
+    ]
+    done = [
+        AuditEntry(
+            now_iso(),
+            Actor("alice"),
+            "vm.stop",
+            "node0001",
+            None,
+            {"result": "ok"},
+            None,
+            intent=e.id,
+            result="ok",
+            kind="outcome",
+        )
+        for e in fresh
+    ]
+    before = len(log)
+    t0, c0 = time.perf_counter(), time.process_time()
+    for entry in [*read, *fresh]:
+        ended = time.time()
+        log.add(
+            [
+                action_entry(
+                    log.next_number(),
+                    label="stop vm",
+                    what="vm.stop",
+                    target="vm1",
+                    who="alice",
+                    result="ok",
+                    message="vm1 shut down",
+                    began=ended - 1,
+                    ended=ended,
+                    intent=entry.id,
+                )
+            ]
+        )
+    log.add(log.audit_rows(fresh + done))
+    t1, c1 = time.perf_counter(), time.process_time()
+    assert len(log) == before + len(fresh), (len(log), before)  # one row per change
+    n = len(read) + len(fresh)
+    print(
+        f"  {n} console actions joined with their audit rows: {(t1 - t0) / n * 1e6:.1f} µs each "
+        f"(CPU {(c1 - c0) / n * 1e6:.1f} µs), log {len(log)} rows"
     )
 
 

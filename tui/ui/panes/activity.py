@@ -2,8 +2,9 @@
 
 One list, newest first, of the app's `ActivityLog` (tui/ui/activitylog.py): every action this console
 ran with its whole result and duration, every lifecycle event the poller heard, and the store's audit
-log (other admins' changes too) as it grows. `/` filters it like every pane (text or regex over every
-column and the whole message); Enter shows an entry whole (`ActivityDetailScreen`).
+log (other admins' changes too) as it grows. An action of this console and the audit entries it
+wrote are one row (tui/ui/activitylog.py `joined`). `/` filters it like every pane (text or regex over
+every column and the whole message); Enter shows an entry whole (`ActivityDetailScreen`).
 
 The list is drawn by `LogList`, which only renders the visible rows: 100,000 entries open, filter
 and scroll in milliseconds (bench/bench_activity.py). While hidden the pane draws nothing; when
