@@ -6,6 +6,7 @@ A real local store and the real ActionPath write the intent and the outcome; the
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ from tui.services.store import Actor, Store
 from tui.services.store.audit import AuditEntry
 from tui.ui.activity import Activity
 from tui.ui.activitydetail import detail_fields
-from tui.ui.activitylog import ACTION, AUDIT, AUDITED, EVENT, ActivityLog, event_entry
+from tui.ui.activitylog import ACTION, AUDIT, AUDITED, EVENT, ActivityLog, LogEntry, event_entry
 
 
 @pytest.fixture
@@ -173,3 +174,23 @@ def test_an_outcome_without_its_intent_in_the_log_still_joins_the_action(store: 
     fields = dict(detail_fields(row))
     assert fields["Audit"] == "outcome"
     assert fields["Entry id"].endswith(f"(outcome {done.id})")
+
+
+def test_the_audit_worker_never_misses_a_row_while_it_moves(store: Store) -> None:
+    """`add` moves a joined row to the end (absent for an instant) on the UI loop while the audit
+    worker may be looking its intent up: a miss asks again under the lock the move holds."""
+    log = ActivityLog()
+    outcome = act(store)
+    _intent, done = raw(store)
+    finish(Activity(log), outcome)
+    key = f"audit:{outcome.intent}"
+    found: list[list[LogEntry]] = []
+    worker = threading.Thread(target=lambda: found.append(log.audit_rows([done])))
+    with log._moving:  # the instant of a move, held as `add` holds it
+        row = log._entries.pop(key)
+        worker.start()
+        worker.join(0.2)  # the worker found nothing and waits for the move to end
+        log._entries[key] = row
+    worker.join()
+    [[joined]] = found
+    assert joined.key == key  # the outcome joins the action's row, not a row of its own

@@ -23,6 +23,7 @@ feeds it on the UI loop, the pane draws it.
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
@@ -284,6 +285,9 @@ class ActivityLog:
         self.events_dropped = 0  # lifecycle events not kept: more arrived at once than the inbox holds
         self.latest: LogEntry | None = None  # the newest action's row: the status line points at it
         self.counts: dict[str, int] = {ACTION: 0, EVENT: 0, AUDIT: 0}  # entries kept, by source
+        # Held while a row moves to the end (absent for a moment): the audit worker looking an
+        # intent up (`audit_rows`) takes it when it finds nothing, so it never misses a moving row.
+        self._moving = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -309,7 +313,9 @@ class ActivityLog:
                 if old.source != entry.source:
                     entry = joined(old, entry)
                     if new_action:  # it ended after its audit row came: the row goes where actions go
-                        del store[entry.key]
+                        with self._moving:
+                            del store[entry.key]
+                            store[entry.key] = entry
                 if self.latest is old:
                     self.latest = entry
             counts[entry.source] += 1
@@ -377,6 +383,9 @@ class ActivityLog:
             if entry.kind == "outcome" and entry.intent:
                 key = f"{AUDIT}:{entry.intent}"
                 intent = rows.get(key) or self._entries.get(key)
+                if intent is None:  # not in the log, or moving this instant (`add`): ask again
+                    with self._moving:
+                        intent = self._entries.get(key)
                 if intent is not None:
                     rows[key] = audit_entry(entry, intent)
                     continue
