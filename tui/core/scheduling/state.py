@@ -260,6 +260,11 @@ class FleetState:
         return len(self._interned)
 
     @property
+    def interned(self) -> dict[tuple[object, ...], int]:
+        """Interned loads to their ids (the same dict for the state's lifetime; read-only outside)."""
+        return self._interned
+
+    @property
     def log_start(self) -> int:
         """The oldest change position still in the log."""
         return self.log.start
@@ -362,14 +367,17 @@ class FleetState:
             tuple(sorted(used.items())) if used else (),
         )
         kid = self._interned.get(load if self.enabled_l[i] else (False, load))
-        if kid is None:
-            if len(self._interned) >= INTERN_LIMIT:
-                self.restart_keys()  # interns host i afresh too
-            kid = self._intern(i)
-        self.key_ids[i] = kid
+        self.key_ids[i] = kid if kid is not None else self.new_key(i)
         log = self.log
         log.items.append(i)
         log.end += 1
+
+    def new_key(self, i: int) -> int:
+        """The id of host i's load key, just set in `load_keys` and not interned yet (the replay's
+        written-out `add` and `remove` call this too)."""
+        if len(self._interned) >= INTERN_LIMIT:
+            self.restart_keys()  # interns host i afresh too
+        return self._intern(i)
 
     def host_json(self, i: int) -> dict[str, object]:
         return self.hosts_json([i])[0]
