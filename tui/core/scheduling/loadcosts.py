@@ -218,8 +218,13 @@ class LoadCosts:
             refused = self._refused.get((profile_id, used))
             if refused is None:
                 refused = self._refused[(profile_id, used)] = self._refusals(i, cf, dict(used), n)
-            total *= cf.scale
-            total += cf.offset
+            # x × 1.0 is x, and x + 0.0 is x unless x is -0.0, which a sum from +0.0 never is (a
+            # scaled one can be): a whole-row operation or two fewer for most cost functions.
+            if cf.scale != 1.0:
+                total *= cf.scale
+                total += cf.offset
+            elif cf.offset != 0.0:
+                total += cf.offset
             bad = ~np.isfinite(total)
             bad |= refused
             total[bad] = INF
@@ -330,8 +335,9 @@ class LoadCosts:
 
 def _exact32(costs: FloatArray) -> bool:
     """Every cost here is exactly a float32 (inf is; a finite cost past float32's range is not). Both
-    callers run inside np.errstate(over="ignore"): the cast of such a cost overflows to inf."""
-    return bool((costs.astype(np.float32) == costs).all())
+    callers run inside np.errstate(over="ignore"): the cast of such a cost overflows to inf. The round
+    trip's bytes compared: a third of the time of an elementwise comparison and `all()`."""
+    return costs.astype(np.float32).astype(np.float64).tobytes() == costs.tobytes()
 
 
 def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:

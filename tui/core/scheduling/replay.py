@@ -165,10 +165,10 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
                 running[vm] = _allocation((i, request, ()))
                 taken = ()
                 vms = vms_l[i] = vms_l[i] + 1
-                vcpus_l[i] = vcpus_l[i] + vcpus
-                memory_l[i] = memory_l[i] + memory
+                on = vcpus_l[i] = vcpus_l[i] + vcpus
+                held = memory_l[i] = memory_l[i] + memory
                 old = load_keys[i]
-                load = load_keys[i] = (old[0], vms, vcpus_l[i], memory_l[i], old[4])
+                load = load_keys[i] = (old[0], vms, on, held, old[4])
                 kid = interned.get(load if enabled_l[i] else (False, load))
                 key_ids[i] = kid if kid is not None else new_key(i)
                 changed(i)
@@ -193,10 +193,10 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
             else:
                 # `state.remove(stopped)` without devices, written out (see above).
                 vms = vms_l[i] = vms_l[i] - 1
-                vcpus_l[i] = vcpus_l[i] - vcpus
-                memory_l[i] = memory_l[i] - memory
+                on = vcpus_l[i] = vcpus_l[i] - vcpus
+                held = memory_l[i] = memory_l[i] - memory
                 old = load_keys[i]
-                load = load_keys[i] = (old[0], vms, vcpus_l[i], memory_l[i], old[4])
+                load = load_keys[i] = (old[0], vms, on, held, old[4])
                 kid = interned.get(load if enabled_l[i] else (False, load))
                 key_ids[i] = kid if kid is not None else new_key(i)
                 changed(i)
