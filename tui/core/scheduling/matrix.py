@@ -31,8 +31,8 @@ from tui.core.scheduling.loadcosts import LoadCosts
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import FleetState, FloatArray
 
-# Entries (8 bytes each) `costs` may hold: it caps how many shapes get a row (at 100,000 hosts,
-# 160 shapes); shapes past that are evaluated whole per decision by the engine.
+# Entries (8 bytes each, 4 while the rows are float32) `costs` may hold: it caps how many shapes get
+# a row (at 100,000 hosts, 160 shapes); shapes past that are evaluated whole per decision by the engine.
 MATRIX_LIMIT = 16_000_000
 # Fleets from this size on keep block minima (see the module docstring); BLOCK hosts per block.
 BLOCKED_FROM = 32_768
