@@ -111,6 +111,9 @@ DEFERRED_IMPORTS: dict[tuple[str, str], str] = {
         "tui.cli",
         "tui.ui.launch",
     ): "the console (Textual): +303 modules, 226 ms, which no headless command needs",
+    ("tui.cli", "tui.services.store"): (
+        "+47 modules (tinydb, the audit log), 22 ms of every start; only a read-only refusal needs it"
+    ),
     ("tui.services.config.hocon", "pyhocon"): "+38 modules, 33 ms; `vmdeck simulate` reads a cached config",
     (
         "tui.services.store",

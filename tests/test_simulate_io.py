@@ -15,8 +15,15 @@ import pytest
 from tui.cli import main
 from tui.commands.output import jsonable
 from tui.core.scheduling import replay
+from tui.core.scheduling.request import Request
 from tui.services.config.loader import load_config
-from tui.services.scenario_files import ScenarioFileError, load_fleet, load_workload, stream_workload
+from tui.services.scenario_files import (
+    ScenarioFileError,
+    event_from_json,
+    load_fleet,
+    load_workload,
+    stream_workload,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = REPO / "config" / "ticrypt-vm.conf"
@@ -123,3 +130,37 @@ def test_lines_read_in_chunks_keep_numbers_endings_and_limits(tmp_path: Path, mo
     path.write_bytes(b"# short\n" + b" " * 100)
     with pytest.raises(ScenarioFileError, match=r":2: line longer than 40 bytes"):
         load_workload(path)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "t": 1.5},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": None},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": []},
+        {"op": "start", "id": "a", "vcpus": True, "memory": 4096},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096.0},
+        {"op": "start", "id": "", "vcpus": 2, "memory": 4096},
+        {"op": "start", "id": 7, "vcpus": 2, "memory": 4096, "t": 3},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "t": float("nan")},
+        {"op": "begin", "id": "a", "vcpus": 2, "memory": 4096},
+        {"op": "stop", "id": "a", "t": 2.25},
+        {"op": "stop", "id": "a", "t": float("inf")},
+        {"op": "stop", "id": True},
+    ],
+)
+def test_a_known_shape_reads_as_a_first_one_does(line: dict[str, object]) -> None:
+    """The reader's fast path for a shape already read gives the event (or the error) the full
+    checks give."""
+    shapes: dict[tuple[object, ...], Request] = {}
+    event_from_json({"op": "start", "id": "first", "vcpus": 2, "memory": 4096}, shapes)  # known now
+    try:
+        expected: object = event_from_json(line)
+    except ValueError as exc:
+        expected = str(exc)
+    try:
+        got: object = event_from_json(line, shapes)
+    except ValueError as exc:
+        got = str(exc)
+    assert got == expected

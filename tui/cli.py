@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from tui import __version__
 from tui.commands.output import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, fail, warn
 from tui.services.config.paths import SAMPLE_CONFIG, default_config_path
-from tui.services.store import Store, StoreError, default_data_dir
 
 log = logging.getLogger("vmdeck.cli")
 LOG_HANDLER = "vmdeck-cli"  # the handler --debug/--log installs on the "vmdeck" logger
@@ -180,6 +179,9 @@ def refuse_read_only(args: argparse.Namespace) -> int | None:
 
 
 def _audit_refusal(args: argparse.Namespace, host: str | None, after: dict[str, str]) -> None:
+    # lazy: the store (tinydb, the audit log) is ~20 ms of every start; few commands open it
+    from tui.services.store import Store, StoreError, default_data_dir
+
     try:
         # `lab --save` keeps scenarios in --store when given: the refusal is audited in that store.
         where = getattr(args, "store", None) or args.db or default_data_dir()
@@ -207,13 +209,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         code = EXIT_INTERRUPTED
     except BrokenPipeError:
         code = EXIT_OK
-    except (StoreError, OSError) as exc:
+    except _environment_errors() as exc:
         # The environment said no (an unwritable store, a full disk, a permission): one line, no
         # traceback; the details are in the log with --debug.
         log.debug("command failed", exc_info=True)
         code = fail(str(exc), getattr(args, "json", False))
     log.debug("exit %d", code)
     return code
+
+
+def _environment_errors() -> tuple[type[Exception], ...]:
+    """What `main` reports in one line: OSError, and StoreError once the store is imported (a command
+    that never imported it cannot have raised it; the import stays with the commands that use it)."""
+    files = sys.modules.get("tui.services.store.files")
+    store_error: type[Exception] | None = getattr(files, "StoreError", None) if files is not None else None
+    return (OSError,) if store_error is None else (store_error, OSError)
 
 
 def _console(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:

@@ -226,7 +226,7 @@ def _write_replay_json(result: Any) -> None:
 
     data = result.to_json()
     placements = data.pop("placements")
-    hosts = data.pop("hosts")  # `FleetState.host_json`: names, counts and addresses, no floats
+    hosts = data.pop("hosts")  # `FleetState.hosts_json`: names, counts and addresses, no floats
     safe = jsonable(data)
     safe["hosts"] = hosts
     inf = math.inf

@@ -24,7 +24,7 @@ from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.policies import make_policy
 from tui.core.scheduling.request import Request
-from tui.core.scheduling.state import Allocation, FleetState
+from tui.core.scheduling.state import Allocation, FleetState, _allocation
 from tui.core.scheduling.workload import Event, StartEvent
 
 
@@ -121,6 +121,13 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     direct = engine.matrix.best if policy == "cost" and state.size else _no_decision
     choose = engine.decide if policy == "cost" else make_policy(policy, state, engine).choose
     add, remove, names = state.add, state.remove, state.names
+    # For `state.add` and `state.remove` of a VM without devices (most VMs), written out below: no
+    # device changes, so its host's load key keeps its profile and devices items (`_changed`'s work
+    # with two calls and the sort less: a tenth of a replay's time).
+    vms_l, vcpus_l, memory_l, enabled_l = state.vms_l, state.vcpus_l, state.memory_l, state.enabled_l
+    load_keys, key_ids, interned, new_key = state.load_keys, state.key_ids, state.interned, state.new_key
+    log = state.log
+    changed = log.items.append
     running: dict[str, Allocation] = {}
     records: list[PlacementRecord] = []
     record = records.append
@@ -149,24 +156,53 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
                     reason = plain_reason
                 record(_record((vm, None, None, (), reason)))
                 continue
-            allocation = running[vm] = add(i, request)
+            vcpus, memory = request.vcpus, request.memory
+            if request.devices:
+                allocation = running[vm] = add(i, request)
+                taken = allocation.devices
+            else:
+                # `state.add(i, request)` without devices, written out (see above).
+                running[vm] = _allocation((i, request, ()))
+                taken = ()
+                vms = vms_l[i] = vms_l[i] + 1
+                on = vcpus_l[i] = vcpus_l[i] + vcpus
+                held = memory_l[i] = memory_l[i] + memory
+                old = load_keys[i]
+                load = load_keys[i] = (old[0], vms, on, held, old[4])
+                kid = interned.get(load if enabled_l[i] else (False, load))
+                key_ids[i] = kid if kid is not None else new_key(i)
+                changed(i)
+                log.end += 1
             placed += 1
-            vcpus_now += request.vcpus
-            memory_now += request.memory
+            vcpus_now += vcpus
+            memory_now += memory
             if vcpus_now > peak_vcpus:
                 peak_vcpus = vcpus_now
             if memory_now > peak_memory:
                 peak_memory = memory_now
-            record(_record((vm, names[i], cost, allocation.devices, None)))
+            record(_record((vm, names[i], cost, taken, None)))
         else:
             stopped = running.pop(event.id, None)
             if stopped is None:
                 ignored += 1
                 continue
-            remove(stopped)
-            request = stopped.request
-            vcpus_now -= request.vcpus
-            memory_now -= request.memory
+            i, request, taken = stopped
+            vcpus, memory = request.vcpus, request.memory
+            if taken:
+                remove(stopped)
+            else:
+                # `state.remove(stopped)` without devices, written out (see above).
+                vms = vms_l[i] = vms_l[i] - 1
+                on = vcpus_l[i] = vcpus_l[i] - vcpus
+                held = memory_l[i] = memory_l[i] - memory
+                old = load_keys[i]
+                load = load_keys[i] = (old[0], vms, on, held, old[4])
+                kid = interned.get(load if enabled_l[i] else (False, load))
+                key_ids[i] = kid if kid is not None else new_key(i)
+                changed(i)
+                log.end += 1
+            vcpus_now -= vcpus
+            memory_now -= memory
     elapsed = time.perf_counter() - started
     return ReplayResult(
         policy=policy,

@@ -96,6 +96,9 @@ class FleetState:
         self.free_addrs: list[dict[str, list[str]]] = []
         self.used_addrs: list[set[str]] = []
         self.used_l: list[dict[str, int]] = []  # devices in use per type (> 0 only), plain
+        # Each host's device type by address (one dict per profile, shared): what `remove` frees.
+        self.device_kinds: list[dict[str, str]] = []
+        kinds_of: dict[int, dict[str, str]] = {}
         # Per profile, computed once: its device addresses by type (100,000 hosts share a handful).
         layouts: dict[int, tuple[set[str], list[tuple[str, tuple[str, ...]]]]] = {}
         for i, (host, profile) in enumerate(zip(hosts, self.profiles, strict=True)):
@@ -106,6 +109,10 @@ class FleetState:
                     [(kind, tuple(profile.addresses(kind))) for kind in profile.device_counts()],
                 )
             own, by_kind = layout
+            kinds_by_addr = kinds_of.get(id(profile))
+            if kinds_by_addr is None:
+                kinds_by_addr = kinds_of[id(profile)] = {d.addr: d.type for d in profile.devices}
+            self.device_kinds.append(kinds_by_addr)
             stray = [a for a in host.devices_in_use if a not in own]
             if stray:
                 raise FleetError(
@@ -260,9 +267,9 @@ class FleetState:
         return len(self._interned)
 
     @property
-    def log_start(self) -> int:
-        """The oldest change position still in the log."""
-        return self.log.start
+    def interned(self) -> dict[tuple[object, ...], int]:
+        """Interned loads to their ids (the same dict for the state's lifetime; read-only outside)."""
+        return self._interned
 
     def _free_combo(self, i: int) -> tuple[int, ...]:
         free = self.free_addrs[i]
@@ -327,16 +334,17 @@ class FleetState:
         i, request = allocation.host, allocation.request
         if allocation.devices:
             combo = self._free_combo(i)
-            kinds = {d.addr: d.type for d in self.profiles[i].devices}
+            kinds, free, used = self.device_kinds[i], self.free_addrs[i], self.used_l[i]
             for addr in allocation.devices:
                 self.used_addrs[i].discard(addr)
-                addrs = self.free_addrs[i][kinds[addr]]
+                kind = kinds[addr]
+                addrs = free[kind]
                 addrs.append(addr)
                 addrs.sort()
-            used = self.used_l[i]
-            for kind, count in Counter(kinds[a] for a in allocation.devices).items():
-                used[kind] -= count
-                if not used[kind]:
+                left = used[kind] - 1
+                if left:
+                    used[kind] = left
+                else:
                     del used[kind]
             self._recombo(i, combo)
         self.vms_l[i] -= 1
@@ -362,20 +370,20 @@ class FleetState:
             tuple(sorted(used.items())) if used else (),
         )
         kid = self._interned.get(load if self.enabled_l[i] else (False, load))
-        if kid is None:
-            if len(self._interned) >= INTERN_LIMIT:
-                self.restart_keys()  # interns host i afresh too
-            kid = self._intern(i)
-        self.key_ids[i] = kid
+        self.key_ids[i] = kid if kid is not None else self.new_key(i)
         log = self.log
         log.items.append(i)
         log.end += 1
 
-    def host_json(self, i: int) -> dict[str, object]:
-        return self.hosts_json([i])[0]
+    def new_key(self, i: int) -> int:
+        """The id of host i's load key, just set in `load_keys` and not interned yet (the replay's
+        written-out `add` and `remove` call this too)."""
+        if len(self._interned) >= INTERN_LIMIT:
+            self.restart_keys()  # interns host i afresh too
+        return self._intern(i)
 
     def hosts_json(self, order: list[int]) -> list[dict[str, object]]:
-        """`host_json` of these hosts: one comprehension (a replay's result lists every host)."""
+        """These hosts as JSON, in one comprehension (a replay's result lists every host)."""
         names, profiles, states, used = self.names, self.profiles, self.states, self.used_addrs
         vms, vcpus, memory = self.vms_l, self.vcpus_l, self.memory_l
         return [
