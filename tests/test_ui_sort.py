@@ -199,3 +199,15 @@ async def test_a_column_sorted_again_has_the_changes_made_while_another_one_sort
         assert order[-1] == smallest
         memory = {row.key: row.memory for row in app.view.vm_rows()}
         assert [memory[k] for k in order] == sorted(memory[k] for k in order)
+
+
+async def test_a_whole_hosts_column_has_the_values_each_host_sorts_on(demo: Path) -> None:
+    """A sort of the hosts keys a whole column at once (FleetView.host_column, which skips the
+    columns it does not need): every column's values equal `host_values`, host by host."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        view, names = app.view, list(app.view.records)
+        assert any(view.status(n) is not view.status(names[0]) for n in names)  # values that differ
+        for column in range(len(app.panes["hosts"].COLUMNS)):
+            values = list(map(view.host_column(column), names))
+            assert values == [view.host_values(n)[column] for n in names], column

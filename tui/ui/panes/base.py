@@ -228,8 +228,8 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
 
     def _keep(self, names: list[str]) -> None:
         """Keep the rows of a pane not on screen current, batch by batch: showing it is then a table
-        load (never shown yet) or a sync of the rows that changed meanwhile, never every row
-        computed again (100,000 VMs took about a second)."""
+        load (never shown yet) or nothing left to do (mounted: its table follows batch by batch),
+        never every row computed again (100,000 VMs took about a second)."""
         if (
             not self._kept
             and not self.is_mounted
@@ -242,19 +242,27 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             self._kept, self._kept_moved = not self.is_mounted, False
             self._reload_table = self.is_mounted
             self._pending, self._pending_gone = {}, set()
-            return
-        changed, gone = self._model_update(names)
-        if not self.is_mounted:
-            self._kept_moved |= any(self._seq[key] >= self._kept_seq for key in changed)
-            return
-        self._pending.update(dict.fromkeys(changed))
-        self._pending_gone |= gone
+        else:
+            changed, gone = self._model_update(names)
+            if not self.is_mounted:
+                self._kept_moved |= any(self._seq[key] >= self._kept_seq for key in changed)
+                return
+            self._pending.update(dict.fromkeys(changed))
+            self._pending_gone |= gone
+        if self.is_mounted:
+            # Mounted (shown before, or in the background: tui/ui/modewarm.py): the table follows
+            # batch by batch as it does on screen, so showing the pane has nothing left to do.
+            self._catch_up()
 
     def on_screen_resume(self) -> None:
         # Runs before Pane.on_screen_resume (Textual calls each class's handler, this one first).
         if not self.KEEP_UNSHOWN:
             return
         self.stale.clear()  # the model is current: only the table is brought up to date
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Bring the table of a KEEP_UNSHOWN pane up to date with its kept model."""
         if self._reload_table:
             self._reload_table = False
             self._pending, self._pending_gone = {}, set()
