@@ -132,7 +132,8 @@ def test_raw_values_sort_numbers_then_text_then_unknown() -> None:
 def test_a_whole_column_is_keyed_as_value_key_keys_each_value() -> None:
     # value_keys is the fast path of a sort over every row (text columns in C, others memoised).
     mixed = [1, 1.0, True, float("nan"), None, "A", "a", -0.0, 0.0, float("inf"), 2**70, "", "ß", 3]
-    for column in (mixed, ["b", "A", "é", "a"], [3, 1, 2, 1], [None, "x", None], []):
+    repeated = ["b", "A", "b", "a", "A", "b"]  # text mostly repeated: keyed once per distinct text
+    for column in (mixed, ["b", "A", "é", "a"], repeated, [3, 1, 2, 1], [None, "x", None], []):
         assert list(value_keys(column)) == [value_key(v) for v in column]
 
 
