@@ -193,10 +193,11 @@ async def test_vms_pane_shown_late_shows_every_change_made_before(
     background: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never mounted (its model kept current), or mounted in the background after the first paint
-    (tui/ui/modewarm.py: its table then follows each batch while hidden): either way the first
-    show takes no row computed again."""
+    (tui/ui/modewarm.py: its table then catches up while hidden): either way the first show takes
+    no row computed again."""
     if not background:
         monkeypatch.setattr(modewarm, "FIRST_STEP_S", 3600.0)  # no pane mounted in the background
+    monkeypatch.setattr(base, "CATCH_UP_ROWS", 1)  # mounted and hidden: the table follows each batch
     app = console()
     async with app.run_test(size=(120, 40)) as pilot:
         snaps = first_poll()
