@@ -10,8 +10,8 @@ between steps; the first switch then finds the screen running.
 
 The VMs pane (`KEEP_UNSHOWN`: its model of 100,000 rows kept batch by batch while not shown) is
 mounted the same way: its first draw loads the kept rows into its table here, in the background,
-and from then on its table catches up while hidden (TablePane._keep), so the first switch to it
-is a switch to a running screen, not a load of 100,000 rows under the key.
+and a first poll that arrives later is loaded into its table in that batch (TablePane._keep), so
+the first switch to it is a switch to a running screen, not a load of 100,000 rows under the key.
 
 The stylesheet parse is skipped, not moved: a screen's `_css_update_count` starts at -1, which makes
 Textual reparse for a screen that has never seen a CSS refresh. The widgets of a screen that has just

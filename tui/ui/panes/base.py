@@ -39,8 +39,6 @@ MAX_WIDTH = 40
 # Rows changed while a kept pane was hidden above which showing it reloads the table from its rows
 # (tens of ms for 10,000 hosts) instead of syncing them one by one (a few tenths of a ms each).
 RESYNC_ROWS = 300
-# Rows pending on a hidden mounted KEEP_UNSHOWN pane from which its table catches up in the background.
-CATCH_UP_ROWS = 100
 
 
 class Pane(Screen[None]):
@@ -230,8 +228,8 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
 
     def _keep(self, names: list[str]) -> None:
         """Keep the rows of a pane not on screen current, batch by batch: showing it is then a table
-        load (never mounted) or a sync of at most CATCH_UP_ROWS rows (mounted), never every row
-        computed again (100,000 VMs took about a second)."""
+        load (never mounted) or a sync of the rows changed meanwhile (mounted: its table was loaded
+        in the background), never every row computed again (100,000 VMs took about a second)."""
         if (
             not self._kept
             and not self.is_mounted
@@ -251,11 +249,11 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
                 return
             self._pending.update(dict.fromkeys(changed))
             self._pending_gone |= gone
-        if self._reload_table or len(self._pending) + len(self._pending_gone) >= CATCH_UP_ROWS:
-            # Mounted (shown before, or in the background: tui/ui/modewarm.py) and hidden: the
-            # table catches up in the background once enough is pending (rows removed from a
-            # 100,000-row table re-index its tail once per catch-up, not once per batch), so a
-            # show has at most CATCH_UP_ROWS rows to sync, never a load.
+        if self._reload_table:
+            # Mounted (shown before, or in the background: tui/ui/modewarm.py) and hidden, the
+            # model rebuilt (the first poll): the table is loaded now, so no show is a load of
+            # 100,000 rows. Later changes wait for the show (a sync of at most RESYNC_ROWS rows,
+            # else a reload): catching up in the background cost more idle CPU than it saved.
             self._catch_up()
 
     def on_screen_resume(self) -> None:
