@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from tui.ui.heap import FREEZE_ENTRIES, FREEZE_HOSTS, Heap
+from tui.ui.heap import FREEZE_ENTRIES, FREEZE_HOSTS, LEAK_CHECK_EVERY, Heap
 
 
 def test_a_large_fleet_is_frozen_once_and_released() -> None:
@@ -51,3 +51,25 @@ def test_a_long_audit_history_is_frozen_too_and_released() -> None:
         heap.release()
     assert gc.get_freeze_count() == 0
     assert any(o is kept[0] for o in gc.get_objects())  # the collector's again
+
+
+def test_a_frozen_heap_grown_past_the_leak_factor_is_walked_once_then_frozen_again() -> None:
+    """Measured every LEAK_CHECK_EVERY full collections (the measure walks every frozen object)."""
+    heap = Heap()
+    try:
+        heap.first_poll_done(FREEZE_HOSTS)
+        gc.disable()  # no full collection while the heap grows: the count below is exact
+        try:
+            kept = [[i] for i in range(3 * gc.get_freeze_count())]  # past LEAK_FACTOR (2) times
+        finally:
+            gc.enable()
+        for _ in range(LEAK_CHECK_EVERY - 1):
+            gc.collect()
+            assert gc.get_freeze_count() > 0  # not measured yet: still frozen
+        gc.collect()  # measured: unfrozen, so that the next full collection walks everything
+        assert gc.get_freeze_count() == 0
+        gc.collect()
+        assert gc.get_freeze_count() >= len(kept)  # the survivors, the new baseline, frozen again
+    finally:
+        heap.release()
+    assert gc.get_freeze_count() == 0

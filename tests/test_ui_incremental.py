@@ -20,6 +20,7 @@ from textual.widgets import DataTable
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
+from tui.ui import modewarm
 from tui.ui.app import VmdeckApp, make_app
 from tui.ui.panes import base
 from tui.ui.panes.base import TablePane
@@ -187,21 +188,38 @@ async def test_unsorted_vms_apply_changes_and_a_removed_host_disappears() -> Non
         assert rebuilds.calls == 0
 
 
-async def test_vms_pane_shown_late_shows_every_change_made_before() -> None:
+@pytest.mark.parametrize("background", [False, True])
+async def test_vms_pane_shown_late_shows_every_change_made_before(
+    background: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Never mounted (its model kept current), or mounted in the background after the first paint
+    (tui/ui/modewarm.py: the first poll loaded into its table there): either way the first show
+    takes no row computed again."""
+    if not background:
+        monkeypatch.setattr(modewarm, "FIRST_STEP_S", 3600.0)  # no pane mounted in the background
     app = console()
     async with app.run_test(size=(120, 40)) as pilot:
         snaps = first_poll()
         await feed(pilot, app, list(snaps.values()))
         pane = app.panes["vms"]
         assert isinstance(pane, TablePane)
-        assert not pane.is_mounted  # never shown: its rows are kept current anyway
+        if background:
+            await wait_for(pilot, lambda: pane.is_mounted, "the VMs pane to be mounted in the background")
+        assert pane.is_mounted is background
+        if background:  # the first poll is in the hidden table already: showing it is no load
+            table = pane.query_one(DataTable)
+            hidden = [(str(key.value), [str(c) for c in table.get_row(key)]) for key in table.rows]
+            assert hidden == expected(app, pane)
         h1 = (*snaps["h01"].domains[1:], vm(1, 8, DomainState.PAUSED))
         snaps["h01"] = snapshot(1, h1, 2)
         await feed(pilot, app, [snaps["h01"]])
         rows_of = Count(pane, "all_rows")
         await pilot.press("4")
         await pilot.pause()
-        assert shown(app) == expected(app, pane)
+        if background:
+            await assert_as_rebuilt(pilot, app, pane)
+        else:
+            assert shown(app) == expected(app, pane)
         assert rows_of.calls == 0  # the kept rows were shown, not computed again
 
 

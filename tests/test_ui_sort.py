@@ -132,7 +132,8 @@ def test_raw_values_sort_numbers_then_text_then_unknown() -> None:
 def test_a_whole_column_is_keyed_as_value_key_keys_each_value() -> None:
     # value_keys is the fast path of a sort over every row (text columns in C, others memoised).
     mixed = [1, 1.0, True, float("nan"), None, "A", "a", -0.0, 0.0, float("inf"), 2**70, "", "ß", 3]
-    for column in (mixed, ["b", "A", "é", "a"], [3, 1, 2, 1], [None, "x", None], []):
+    repeated = ["b", "A", "b", "a", "A", "b"]  # text mostly repeated: keyed once per distinct text
+    for column in (mixed, ["b", "A", "é", "a"], repeated, [3, 1, 2, 1], [None, "x", None], []):
         assert list(value_keys(column)) == [value_key(v) for v in column]
 
 
@@ -199,3 +200,15 @@ async def test_a_column_sorted_again_has_the_changes_made_while_another_one_sort
         assert order[-1] == smallest
         memory = {row.key: row.memory for row in app.view.vm_rows()}
         assert [memory[k] for k in order] == sorted(memory[k] for k in order)
+
+
+async def test_a_whole_hosts_column_has_the_values_each_host_sorts_on(demo: Path) -> None:
+    """A sort of the hosts keys a whole column at once (FleetView.host_column, which skips the
+    columns it does not need): every column's values equal `host_values`, host by host."""
+    async with console(demo).run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        view, names = app.view, list(app.view.records)
+        assert any(view.status(n) is not view.status(names[0]) for n in names)  # values that differ
+        for column in range(len(app.panes["hosts"].COLUMNS)):
+            values = list(map(view.host_column(column), names))
+            assert values == [view.host_values(n)[column] for n in names], column

@@ -20,7 +20,7 @@ from textual import events
 from textual.app import App
 from textual.binding import BindingType
 from textual.command import CommandPalette
-from textual.screen import ModalScreen
+from textual.screen import ModalScreen, Screen
 from textual.timer import Timer
 from textual.widgets import Input
 
@@ -45,6 +45,7 @@ from tui.ui.keymap import APP_BINDINGS, BULK_BINDINGS
 from tui.ui.keyorder import OrderedKeys
 from tui.ui.leases import LEASE_READ_S, LeaseCopy
 from tui.ui.messages import FleetPolled
+from tui.ui.modeswitch import QuickSwitch
 from tui.ui.modewarm import warm_modes
 from tui.ui.palette import SafePalette, VmdeckCommands, palette_actions
 from tui.ui.panes.activity import ActivityPane
@@ -88,7 +89,7 @@ def styles_path() -> Path:
     return stylesheet("vmdeck.tcss")
 
 
-class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
+class VmdeckApp(QuickSwitch, FeedHandlers, ActionHandlers, KeyHandlers):
     """The console: the fleet view, the panes as modes, the poller, the store and the Deck."""
 
     TITLE = "vmdeck"
@@ -173,6 +174,10 @@ class VmdeckApp(FeedHandlers, ActionHandlers, KeyHandlers):
             # Printed by run_console after the terminal is restored: one line, the path unwrapped.
             self.crash_message = crash_line(error, self.crash_log)
             self._exit_renderables.clear()
+
+    def mode_screen(self, mode: str) -> Screen[Any] | None:
+        # A pane mounted in the background (modewarm.py) is not in a mode's stack until first shown.
+        return super().mode_screen(mode) or self.panes.get(mode)
 
     # --- keys: a screen that owns its keys gets them in order (tui/ui/keyorder.py) ------------------
     async def on_event(self, event: events.Event) -> None:

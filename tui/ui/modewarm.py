@@ -8,9 +8,10 @@ bench/bench_activity.py). Here each pane not yet shown is registered (mounted as
 `_get_screen` does) in its own timer step, spaced apart so that keys pressed meanwhile are handled
 between steps; the first switch then finds the screen running.
 
-A pane that keeps its model current while never shown (`KEEP_UNSHOWN`, the VMs pane: 100,000 rows
-kept batch by batch, its first show a table load) stays unmounted until shown, as it is designed
-to be; it gets only the stylesheet part below.
+The VMs pane (`KEEP_UNSHOWN`: its model of 100,000 rows kept batch by batch while not shown) is
+mounted the same way: its first draw loads the kept rows into its table here, in the background,
+and a first poll that arrives later is loaded into its table in that batch (TablePane._keep), so
+the first switch to it is a switch to a running screen, not a load of 100,000 rows under the key.
 
 The stylesheet parse is skipped, not moved: a screen's `_css_update_count` starts at -1, which makes
 Textual reparse for a screen that has never seen a CSS refresh. The widgets of a screen that has just
@@ -44,9 +45,8 @@ def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> Non
             if mode in app._screen_stacks or screen.is_running or not app.is_running:
                 continue  # shown meanwhile (or the app is closing): nothing to prepare
             screen._css_update_count = app._css_update_count
-            if not getattr(screen, "KEEP_UNSHOWN", False):
-                app._register(app, screen)
-                break
+            app._register(app, screen)
+            break
         if pending:
             app.set_timer(STEP_S, step)
 

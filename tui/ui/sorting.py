@@ -39,11 +39,16 @@ def value_key(value: SortValue) -> SortKey:
 
 def value_keys(values: Iterable[SortValue]) -> Iterable[SortKey]:
     """`value_key` of every value, in order, for a sort over a whole column (100,000 rows): a column
-    of text only is keyed in C (zip and str.lower build the same tuples); any other column goes
+    of text only is keyed in C (zip and str.lower build the same tuples; text repeated in most
+    rows, such as a VM's host, is keyed once per distinct text); any other column goes
     through `value_key` memoised for this call (C-level lookups; a column of states, sizes or mostly
     unknown devices has a few distinct values), so each distinct value is keyed once."""
     values = values if isinstance(values, list) else list(values)
     if set(map(type, values)) == {str}:
+        distinct = set(values)
+        if 2 * len(distinct) <= len(values):  # repeated text (a VM's host): each text keyed once
+            keyed = {value: (1, 0.0, value.lower()) for value in distinct}
+            return map(keyed.__getitem__, values)
         return zip(repeat(1), repeat(0.0), map(str.lower, values))
     return map(functools.lru_cache(maxsize=None)(value_key), values)
 

@@ -228,8 +228,8 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
 
     def _keep(self, names: list[str]) -> None:
         """Keep the rows of a pane not on screen current, batch by batch: showing it is then a table
-        load (never shown yet) or a sync of the rows that changed meanwhile, never every row
-        computed again (100,000 VMs took about a second)."""
+        load (never mounted) or a sync of the rows changed meanwhile (mounted: its table was loaded
+        in the background), never every row computed again (100,000 VMs took about a second)."""
         if (
             not self._kept
             and not self.is_mounted
@@ -242,19 +242,29 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             self._kept, self._kept_moved = not self.is_mounted, False
             self._reload_table = self.is_mounted
             self._pending, self._pending_gone = {}, set()
-            return
-        changed, gone = self._model_update(names)
-        if not self.is_mounted:
-            self._kept_moved |= any(self._seq[key] >= self._kept_seq for key in changed)
-            return
-        self._pending.update(dict.fromkeys(changed))
-        self._pending_gone |= gone
+        else:
+            changed, gone = self._model_update(names)
+            if not self.is_mounted:
+                self._kept_moved |= any(self._seq[key] >= self._kept_seq for key in changed)
+                return
+            self._pending.update(dict.fromkeys(changed))
+            self._pending_gone |= gone
+        if self._reload_table:
+            # Mounted (shown before, or in the background: tui/ui/modewarm.py) and hidden, the
+            # model rebuilt (the first poll): the table is loaded now, so no show is a load of
+            # 100,000 rows. Later changes wait for the show (a sync of at most RESYNC_ROWS rows,
+            # else a reload): catching up in the background cost more idle CPU than it saved.
+            self._catch_up()
 
     def on_screen_resume(self) -> None:
         # Runs before Pane.on_screen_resume (Textual calls each class's handler, this one first).
         if not self.KEEP_UNSHOWN:
             return
         self.stale.clear()  # the model is current: only the table is brought up to date
+        self._catch_up()
+
+    def _catch_up(self) -> None:
+        """Bring the table of a KEEP_UNSHOWN pane up to date with its kept model."""
         if self._reload_table:
             self._reload_table = False
             self._pending, self._pending_gone = {}, set()
@@ -305,7 +315,7 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             table.load_rows(rows)  # every row in the model's order: the table copies the dict
         else:
             keys = self.ordered(self.filter.kept(self._hay))
-            table.load_rows({key: rows[key] for key in keys})
+            table.load_rows(dict(zip(keys, map(rows.__getitem__, keys), strict=True)))  # built in C
         self._resorted.clear()  # every shown row is where the order puts it
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))

@@ -95,6 +95,9 @@ class HostsPane(HostAdminPane):
     def sort_value(self, key: str, column: int) -> SortValue:
         return self.view.host_values(key)[column]
 
+    def column_values(self, column: int) -> Iterable[SortValue]:
+        return list(map(self.view.host_column(column), self._rows))
+
     def action_details(self) -> None:
         host = self.selected_key()
         if host is not None:

@@ -152,9 +152,13 @@ class SortableRows(TableRows):
         """The shown rows in the pane's order: the same rows as before, only their places change."""
         table = self.table
         selected = self.selected_key()
-        shown = table.row_keys()
+        shown, rows = table.row_keys(), self._rows
+        # The model's keys the table shows, in the model's order (ties keep it): each a row, once,
+        # so only their count is checked. Every row shown (no filter): one C-level comparison of
+        # the key sets instead of a lookup per row.
+        keys = rows if shown == rows.keys() else filter(shown.__contains__, rows)
         try:
-            table.reorder(self.ordered(filter(shown.__contains__, self._rows)))
+            table.reorder(self.ordered(keys), distinct_rows=True)
         except ValueError:  # a table not in step with the model (an auto-width column): load it whole
             self._load()
             return

@@ -64,9 +64,10 @@ class RowStore:
         self.order, self.index, self.cells = [], {}, {}
         self.marked = None  # DataTable.clear() drops the label column too
 
-    def reorder(self, order: list[str]) -> None:
-        """The same rows in a new order (a sort): ValueError unless `order` has every row once."""
-        if len(order) != len(self.order) or set(order) != self.index.keys():
+    def reorder(self, order: list[str], *, distinct_rows: bool = False) -> None:
+        """The same rows in a new order (a sort): ValueError unless `order` has every row once
+        (`distinct_rows`: the caller knows each is a row, once; then the count is enough)."""
+        if len(order) != len(self.order) or not distinct_rows and set(order) != self.index.keys():
             raise ValueError("reorder takes every row of the table once")
         self.order = order
         self.index = dict(zip(order, range(len(order)), strict=True))

@@ -160,9 +160,10 @@ class FixedTable(MarkLabels):
             duplicate = next(key for key, _ in pairs if key in seen or seen.add(key))  # type: ignore[func-returns-value]
             raise ValueError(f"duplicate row key {duplicate!r}")
         width = len(self.columns)
-        if {len(cells) for cells in loaded.values()} - {width}:
+        # map() over builtins: the checks of 100,000 rows run in C (a generator took ~10 ms).
+        if set(map(len, loaded.values())) - {width}:
             raise ValueError(f"every row needs {width} cells")
-        if any(type(cells) is not tuple for cells in loaded.values()):
+        if set(map(type, loaded.values())) - {tuple}:
             loaded = {key: tuple(cells) for key, cells in loaded.items()}
         if self._virtual:
             self._store.load(loaded, [column.key for column in self.ordered_columns])
@@ -356,13 +357,14 @@ class FixedTable(MarkLabels):
         return {str(key.value) for key in self.rows}
 
     # --- a sort: the same rows in a new order -------------------------------------------------------
-    def reorder(self, keys: Iterable[str]) -> None:
+    def reorder(self, keys: Iterable[str], *, distinct_rows: bool = False) -> None:
         """Show the same rows in a new order: their cells stay, only their places change (a third
         of a full `load_rows`). ValueError unless it is every row once, on the table's own store
-        (the caller then loads the rows whole)."""
+        (the caller then loads the rows whole). `distinct_rows`: the caller took `keys` from the
+        table's rows, each once, so only their count needs checking."""
         if not self._virtual or not self._fixed():
             raise ValueError("reorder works on a fixed-width table's own rows only")
-        self._store.reorder(list(keys))
+        self._store.reorder(list(keys), distinct_rows=distinct_rows)
         self._update_count += 1  # rows moved: every line on screen is drawn again
         self._clear_caches()
         self._highlight_cursor()
