@@ -67,6 +67,8 @@ class Pane(Screen[None]):
 
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses extend `build`, not on_mount.
+        if not self.app.is_running:
+            return  # mounted in the background (modewarm.py) as the console closes: its body is gone
         self.build()
         self.refresh_all()
         self.stale.clear()  # changes that arrived before the mount are in this first draw
