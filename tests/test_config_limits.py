@@ -223,8 +223,6 @@ def test_root_dotted_keys_do_not_copy_the_tree_per_key(
     "text",
     [
         "a.b.c = 1\na.b.d = 2\na { e: 3 }\na.b = { f: 4 }\n",
-        "{ a.b = 1, a.c = [1, 2] }\n",
-        "# comment\n// another\n{\n  a.b = 1\n}\n",
         "a = 1\na = { b: 2 }\na.c = 3\n",
         "a = [1, 2]\na = { x: 1 }\n",
         'a { include "x" }\n',
@@ -250,6 +248,21 @@ def _wrapped_or_error(text: str) -> object:
         return hocon_module.parse(text, "t.conf", ".", {})
     except hocon_module.HoconError:
         return "error"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "{ a.b = 1, a.c = [1, 2] }\n",
+        "# comment\n// another\n{\n  a.b = 1\n}\n",
+        # Found by the fuzz test: wrapped, the braces read as one key and `vcpus` as its sibling.
+        ' { curve: "linear", slope: 1 }\nvcpus: { soft: 8 }\n',
+        "{ a: 1 } { b: 2 }\n",
+    ],
+)
+def test_a_root_in_braces_is_parsed_as_written(text: str) -> None:
+    assert not hocon_module.can_wrap(text)
+    assert _wrapped_or_error(text) == _pyhocon_or_error(text)
 
 
 def test_substitutions_are_not_wrapped_and_still_resolve() -> None:

@@ -17,8 +17,9 @@ MAX_INCLUDES = 1000  # include statements in all files together
 MAX_NESTING = 32  # { and [ open at once in one file (pyhocon's parser recurses at about 50)
 MAX_KEY_DEPTH = 64  # components of one key path (a.b.c... plus the objects around it)
 MAX_SUBSTITUTIONS = 5000  # ${...} in all files together (pyhocon resolves them in rounds)
-# Dotted keys at the top level of a file that has substitutions: such a file is parsed as written,
-# where pyhocon's root object is quadratic in them (files without substitutions have no such limit).
+# Dotted keys at the top level of a file that has substitutions (or its root in braces): such a file
+# is parsed as written, where pyhocon's root object is quadratic in them (other files are parsed
+# wrapped in an object and have no such limit).
 MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS = 2000
 
 # --- values ----------------------------------------------------------------------------------------

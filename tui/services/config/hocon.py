@@ -49,17 +49,16 @@ class HoconError(Exception):
 
 
 def can_wrap(text: str) -> bool:
-    """Whether `text` parses the same inside an object: no substitutions, and its root is an object."""
+    """Whether `text` parses the same inside an object: no substitutions, and its root is an object
+    without braces. A root in braces is parsed as it is: wrapped, `{ a: 1 } b: 2` would read as a
+    key followed by a sibling, where pyhocon refuses it (found by tests/test_config_fuzz.py)."""
     if "${" in text or "+=" in text:
         return False
     first = _FIRST_TOKEN.match(text)
-    return first is None or first.group(1) != "["
+    return first is None or first.group(1) not in "[{"
 
 
 def _wrap(text: str) -> str:
-    first = _FIRST_TOKEN.match(text)
-    if first is not None and first.group(1) == "{":
-        return _WRAP_PREFIX[:-2] + "\n" + text  # `key\n{ ... }` is `key { ... }`
     return _WRAP_PREFIX + text + "\n}\n"
 
 

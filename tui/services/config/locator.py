@@ -65,7 +65,8 @@ class _Scanner:
                 Problem(
                     where,
                     self.prefix,
-                    f"{self.root_dotted} dotted keys at the top level of a file with substitutions (at most "
+                    f"{self.root_dotted} dotted keys at the top level of a file with substitutions"
+                    f"{' (or a root in braces)' if '${' not in text and '+=' not in text else ''} (at most "
                     f"{limits.MAX_ROOT_DOTTED_WITH_SUBSTITUTIONS}): write them inside an object, "
                     "e.g. ticrypt.vm { ... }",
                 )
