@@ -135,11 +135,27 @@ class RowStore:
         return dict(zip(self.columns, self.cells[key], strict=True))
 
 
-class Locations:
-    """DataTable's `_row_locations` (a TwoWayDict RowKey <-> index), read-only."""
+class _KeysInOrder:
+    """What the containers below share: a view of one store, its row keys in the store's order."""
 
     def __init__(self, store: RowStore) -> None:
         self._store = store
+
+    def __len__(self) -> int:
+        return len(self._store.order)
+
+    def __iter__(self) -> Iterator[RowKey]:
+        return (RowKey(k) for k in self._store.order)
+
+
+class _ClearableKeys(_KeysInOrder):
+    def clear(self) -> None:
+        """DataTable.clear() empties this container: the store it shows."""
+        self._store.clear()
+
+
+class Locations(_KeysInOrder):
+    """DataTable's `_row_locations` (a TwoWayDict RowKey <-> index), read-only."""
 
     def get(self, key: RowKey | str) -> int | None:
         return self._store.index.get(_plain(key))
@@ -154,18 +170,9 @@ class Locations:
     def __contains__(self, key: object) -> bool:
         return _plain(key) in self._store.index
 
-    def __len__(self) -> int:
-        return len(self._store.order)
 
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._store.order)
-
-
-class RowsView(Mapping[RowKey, Row]):
+class RowsView(_ClearableKeys, Mapping[RowKey, Row]):
     """DataTable's `rows` (RowKey -> Row): every row is one line, labelled only while rows are marked."""
-
-    def __init__(self, store: RowStore) -> None:
-        self._store = store
 
     def __getitem__(self, key: RowKey | str) -> Row:
         plain = _plain(key)
@@ -176,22 +183,9 @@ class RowsView(Mapping[RowKey, Row]):
     def __contains__(self, key: object) -> bool:
         return _plain(key) in self._store.index
 
-    def __len__(self) -> int:
-        return len(self._store.order)
 
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._store.order)
-
-    def clear(self) -> None:
-        """DataTable.clear() empties this container: the store it shows."""
-        self._store.clear()
-
-
-class DataView(Mapping[RowKey, dict[ColumnKey, str]]):
+class DataView(_ClearableKeys, Mapping[RowKey, dict[ColumnKey, str]]):
     """DataTable's `_data` (RowKey -> {ColumnKey: cell}), each row's dict built when asked for."""
-
-    def __init__(self, store: RowStore) -> None:
-        self._store = store
 
     def __getitem__(self, key: RowKey | str) -> dict[ColumnKey, str]:
         plain = _plain(key)
@@ -201,16 +195,6 @@ class DataView(Mapping[RowKey, dict[ColumnKey, str]]):
 
     def __contains__(self, key: object) -> bool:
         return _plain(key) in self._store.cells
-
-    def __len__(self) -> int:
-        return len(self._store.order)
-
-    def __iter__(self) -> Iterator[RowKey]:
-        return (RowKey(k) for k in self._store.order)
-
-    def clear(self) -> None:
-        """DataTable.clear() empties this container: the store it shows."""
-        self._store.clear()
 
 
 class OrderedRows(Sequence[Row]):
