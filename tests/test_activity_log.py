@@ -118,7 +118,7 @@ def test_the_feed_wakes_once_per_burst_and_bounds_its_inbox(tmp_path) -> None:
 def test_the_feed_reads_the_tail_then_only_what_is_new_one_read_at_a_time(tmp_path) -> None:
     from tui.core.hosts import HostRecord
     from tui.services.store import Store
-    from tui.ui.activityfeed import ActivityFeed, AuditRead
+    from tui.ui.activityfeed import ActivityFeed, AuditPageRead
 
     store = Store(tmp_path / "db", actor=Actor("alice"))
     store.add_host(HostRecord("n1", "test:///default", "pool1", "libvirt1"), reason="rack")
@@ -131,7 +131,7 @@ def test_the_feed_reads_the_tail_then_only_what_is_new_one_read_at_a_time(tmp_pa
     assert len(jobs) == 1
     jobs.pop()()  # the worker
     [first] = posted
-    assert isinstance(first, AuditRead)
+    assert isinstance(first, AuditPageRead)
     assert first.first
     store.set_state("n1", HostState.DISABLED, "PSU")
     feed.apply(first)

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Input, Static
 from tui.core.fleet import HostState
 from tui.core.scheduling import CostEngine, FleetState, explain_request
 from tui.core.scheduling.request import parse_request
+from tui.services.actions.path import READ_ONLY_MESSAGE
 from tui.services.store import Store
 from tui.ui.app import VmdeckApp
 from tui.ui.dialogs import HelpScreen, HostDetailScreen, StateChangeScreen
@@ -246,7 +247,7 @@ async def test_read_only_blocks_every_change(demo: Path) -> None:
             "set pool1-01 No Scheduling",
             "set pool1-01 Disabled",
         }
-        assert all(e.reason == "read-only mode: changes are blocked" for e in refused)
+        assert all(e.reason == READ_ONLY_MESSAGE for e in refused)
 
 
 async def test_palette_offers_host_actions(demo: Path) -> None:

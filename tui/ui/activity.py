@@ -39,7 +39,7 @@ class Running:
     began: float = 0.0  # time.time() at the start: the Activity pane's duration
 
 
-def now_iso() -> str:
+def _now_utc_seconds() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
@@ -63,7 +63,7 @@ class Activity:
         reason: str | None = None,
     ) -> int:
         self._ids += 1
-        self.running[self._ids] = Running(label, vm, host, what, reason, now_iso(), time.time())
+        self.running[self._ids] = Running(label, vm, host, what, reason, _now_utc_seconds(), time.time())
         return self._ids
 
     def finished(self, token: int, outcome: Outcome) -> None:

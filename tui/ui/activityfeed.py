@@ -41,7 +41,7 @@ class AuditChanged(Message):
 
 
 @dataclass
-class AuditRead(Message):
+class AuditPageRead(Message):
     """A worker read the audit: rows for the log, or why it could not."""
 
     page: AuditPage | None
@@ -112,11 +112,11 @@ class ActivityFeed:
             page = store.audit_tail(AUDIT_WINDOW) if cursor is None else store.audit_after(cursor, AUDIT_PAGE)
             rows = self.log.audit_rows(page.entries)
         except (StoreError, OSError) as exc:
-            self._post(AuditRead(None, [], cursor is None, str(exc)))
+            self._post(AuditPageRead(None, [], cursor is None, str(exc)))
             return
-        self._post(AuditRead(page, rows, cursor is None))
+        self._post(AuditPageRead(page, rows, cursor is None))
 
-    def apply(self, message: AuditRead) -> None:
+    def apply(self, message: AuditPageRead) -> None:
         """UI loop: the read's rows into the log; read again if there is more."""
         self._reading = False
         page = message.page

@@ -14,7 +14,7 @@ from textual.notifications import SeverityLevel
 from tui.core.hosts import HostError
 from tui.services.actions import Deck, Result, plan_drain
 from tui.services.actions.hoststate import set_host_state
-from tui.services.actions.path import ActionPath
+from tui.services.actions.path import READ_ONLY_MESSAGE, ActionPath
 from tui.services.store import StoreError
 from tui.ui.actionchecks import busy
 from tui.ui.bulk import job_refused
@@ -31,7 +31,6 @@ from tui.ui.messages import (
     HostStateChanged,
     HostStateChangeRequested,
 )
-from tui.ui.session import READ_ONLY_REFUSAL
 from tui.ui.vmactions import DrainScreen, offer_force
 
 SEVERITY: dict[Result, SeverityLevel] = {
@@ -50,7 +49,7 @@ class ActionHandlers(ConsoleBase):
             self.post_message(ActionRefused(f"set {message.host}", "store unreachable", message.host))
             return
         if self.session.read_only or self.store is None:
-            self.post_message(ActionRefused(f"set {message.host}", READ_ONLY_REFUSAL, message.host))
+            self.post_message(ActionRefused(f"set {message.host}", READ_ONLY_MESSAGE, message.host))
             return
         label = f"set {message.host} {message.state.label}"
         if (why := busy(self, "host", message.host)) is not None:

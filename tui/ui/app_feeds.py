@@ -14,7 +14,7 @@ from tui.core.hosts import HostError
 from tui.core.live import HostStatus
 from tui.services.store import StoreError
 from tui.services.store.feed import StoreChange
-from tui.ui.activityfeed import AuditChanged, AuditRead, LifecycleHeard
+from tui.ui.activityfeed import AuditChanged, AuditPageRead, LifecycleHeard
 from tui.ui.consolebase import ConsoleBase
 from tui.ui.leases import LeasesRead
 from tui.ui.messages import FleetPolled
@@ -102,7 +102,7 @@ class FeedHandlers(ConsoleBase):
     def on_audit_changed(self, _message: AuditChanged) -> None:
         self.activity_feed.audit_changed()
 
-    def on_audit_read(self, message: AuditRead) -> None:
+    def on_audit_page_read(self, message: AuditPageRead) -> None:
         self.activity_feed.apply(message)
         self._activity_changed()
 

@@ -354,6 +354,3 @@ class FleetView:
     def cost(self, name: str) -> float | None:
         cost = self.breakdown(name)
         return None if cost is None else cost.total
-
-    def infeasible_hosts(self) -> list[str]:
-        return [n for n in self.records if (c := self.cost(n)) is not None and math.isinf(c)]

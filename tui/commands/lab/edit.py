@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from tui.commands.lab.inputs import Inputs, parse_request
+from tui.commands.lab.inputs import Inputs, request_from_args
 from tui.commands.output import emit, table
 from tui.core.costs import format_cost
 from tui.core.whatif.edits import rerank
@@ -16,7 +16,7 @@ from tui.services.scenarios import check_cost_functions_text
 
 def cmd_edit(args: argparse.Namespace) -> int:
     inputs = Inputs(args)
-    request = parse_request(args)
+    request = request_from_args(args)
     result = inputs.edit_result
     assert result is not None, "--set is required (the parser's)"
     data: dict[str, Any] = result.to_json()

@@ -115,7 +115,7 @@ def fleet_model(args: argparse.Namespace, config: VmConfig) -> FleetModel:
     return live_model(hosts, snaps, config)
 
 
-def parse_request(args: argparse.Namespace) -> Request:
+def request_from_args(args: argparse.Namespace) -> Request:
     try:
         return request_of(args.vcpus, args.memory, args.device)
     except RequestError as exc:

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from tui.commands.inputs import InputError
-from tui.commands.lab.inputs import Inputs, parse_request
+from tui.commands.lab.inputs import Inputs, request_from_args
 from tui.commands.output import emit, table
 from tui.core.costs import format_cost
 from tui.core.sparkline import spark
@@ -16,7 +16,7 @@ from tui.core.whatif.response import load_response
 
 def cmd_response(args: argparse.Namespace) -> int:
     inputs = Inputs(args)
-    request = parse_request(args)
+    request = request_from_args(args)
     if args.steps < 1 or args.next < 0:
         raise InputError("--steps must be >= 1 and --next >= 0")
     data = load_response(inputs.config, inputs.model.fleet, request, args.steps, args.next).to_json()

@@ -21,6 +21,7 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from tui.core.fleet import HostState
+from tui.services.actions.path import READ_ONLY_MESSAGE
 from tui.ui.bulk import ask_bulk_drain, ask_bulk_state
 from tui.ui.dialogs import HostDetailScreen, StateChangeScreen
 from tui.ui.fleetview import FleetView
@@ -28,7 +29,7 @@ from tui.ui.hostadmin import HostAdminPane
 from tui.ui.hostchecks import HostChecked, check_job, load_cached
 from tui.ui.keymap import HOSTADMIN_BINDINGS, HOSTS_BINDINGS
 from tui.ui.messages import ActionRefused, ActionRequested, HostStateChangeRequested
-from tui.ui.session import READ_ONLY_REFUSAL, Session
+from tui.ui.session import Session
 from tui.ui.sorting import SortValue
 from tui.ui.text import haystack
 from tui.ui.vmactions import ask_drain, ask_start
@@ -40,7 +41,7 @@ def ask_state_change(app: App[None], view: FleetView, session: Session, host: st
     Shared by the pane's keys and the command palette, so both follow the same rules.
     """
     if session.read_only:
-        app.post_message(ActionRefused(f"set {host} {state.label}", READ_ONLY_REFUSAL, host))
+        app.post_message(ActionRefused(f"set {host} {state.label}", READ_ONLY_MESSAGE, host))
         return
     record = view.records.get(host)
     if record is None:
