@@ -428,13 +428,7 @@ def test_pci_vm_cannot_migrate(deck: Deck) -> None:
 @needs_testbed
 def test_drain_host_b(deck: Deck) -> None:
     assert URIS is not None
-    foreign = [
-        n
-        for n in libvirt.open(URIS[1]).listDefinedDomains()
-        + [d.name() for d in libvirt.open(URIS[1]).listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE)]
-        if not n.startswith(PREFIX)
-    ]
-    if foreign:
+    if foreign := testbed.foreign_domains(URIS[1], PREFIX):
         pytest.skip(
             f"host B runs domains this test did not make ({', '.join(foreign)}): draining would move them"
         )

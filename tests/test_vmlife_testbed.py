@@ -455,12 +455,7 @@ def test_cold_migration_moves_definition_and_snapshots(deck: Deck) -> None:
 @needs_testbed
 def test_drain_moves_a_shut_off_vm_cold(deck: Deck) -> None:
     source = "c" if "c" in _uris() else "b"
-    conn = libvirt.open(_uris()[source])
-    try:
-        foreign = [d.name() for d in conn.listAllDomains(0) if not d.name().startswith(PREFIX)]
-    finally:
-        conn.close()
-    if foreign:
+    if foreign := testbed.foreign_domains(_uris()[source], PREFIX):
         pytest.skip(
             f"host {source} has domains this test did not make ({', '.join(foreign)}): a drain moves them"
         )

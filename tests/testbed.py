@@ -204,6 +204,21 @@ def remove_test_objects(uri: str, prefix: str, pool_dir: Path | None = None) -> 
         conn.close()
 
 
+def foreign_domains(uri: str, prefix: str, running_only: bool = False) -> list[str]:
+    """The domains on `uri` (running or not, or only running ones) that a test with names starting with
+    `prefix` did not make: another admin's or another test's. A test whose result depends on the host's
+    whole load (a drain moves every VM; a cost counts every running VM) checks these instead of assuming
+    an empty host."""
+    import libvirt
+
+    conn = libvirt.open(uri)
+    try:
+        flags = libvirt.VIR_CONNECT_LIST_DOMAINS_ACTIVE if running_only else 0
+        return sorted(d.name() for d in conn.listAllDomains(flags) if not d.name().startswith(prefix))
+    finally:
+        conn.close()
+
+
 # --- host D over ssh --------------------------------------------------------------------------------------
 @functools.cache
 def testbed_ssh_uri() -> str | None:
