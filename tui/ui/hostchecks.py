@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import filelock
 from textual.message import Message
@@ -92,8 +93,6 @@ def load_cached(db: str | None) -> dict[str, HostCheckReport]:
     """Worker thread: the cached checks of the store directory (empty without one, or if damaged)."""
     if db is None:
         return {}
-    from pathlib import Path
-
     from tui.services.hostcheck import CheckCache
 
     return CheckCache(Path(db)).load()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tui.core.hosts import HostRecord
 from tui.services.config import ConfigFileError, load_config
+from tui.services.config.paths import default_config_path
 from tui.services.poller import PollerSettings
 from tui.services.store import StoreError, open_store, redact_url
 from tui.ui.app import VmdeckApp, make_app
@@ -43,8 +44,6 @@ def build_console(
     else:
         source = str(config_path)
     if config_path is None:
-        from tui.services.config.paths import default_config_path
-
         config_path = default_config_path()
         source = str(config_path)
     try:
