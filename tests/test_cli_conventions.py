@@ -207,7 +207,7 @@ def test_hosts_drain_is_registered_by_the_hosts_command() -> None:
     finally:
         tui.cli.COMMAND_MODULES = original
     assert (args.name, args.reason, args.dry_run) == ("n1", "r", True)
-    source = (REPO / "tui" / "commands" / "vms.py").read_text()
+    source = (REPO / "tui/commands/vms.py").read_text()
     assert "._actions" not in source
     assert "_SubParsersAction" not in source
 
