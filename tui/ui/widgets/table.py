@@ -46,19 +46,13 @@ from textual.widgets._data_table import (
 
 from tui.ui.widgets.cellrender import cell_lines, plain_cell
 from tui.ui.widgets.marklabels import MarkLabels
-from tui.ui.widgets.rowstore import (
-    DataView,
-    Lines,
-    Locations,
-    OrderedRows,
-    RowStore,
-    RowsView,
-)
+from tui.ui.widgets.rowstore import DataView, Lines, Locations, OrderedRows, RowStore, RowsView
+from tui.ui.widgets.tablecaches import UnlinkedCaches
 
 SegmentLines = list[list[Segment]]
 
 
-class FixedTable(MarkLabels):
+class FixedTable(MarkLabels, UnlinkedCaches):
     _stale_rows: set[RowKey] | None = None  # rows changed by update_cell since the last draw
     _virtual = False  # DataTable.__init__ runs on its own containers; ours are installed after it
 
