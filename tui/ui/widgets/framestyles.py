@@ -1,24 +1,28 @@
 """A DataTable's per-frame drawing constants, computed once per `render_lines` call instead of per line.
 
 Textual's DataTable draws each line with the table's Rich style (`rich_style`: a walk up every
-ancestor's CSS that combines backgrounds and colours), the row's zebra style (a component style:
-the same walk) and, per cell, half a dozen reactive reads (padding, fixed rows and columns, cursor
-flags). None of it can change while the lines of one call are drawn (`render_lines` runs to the end
+ancestor's CSS that combines backgrounds and colours), the header's and the row's zebra style
+(component styles: built, then the same walk), the ordered columns (a new list, three times a
+line) and, per cell, half a dozen reactive reads (padding, fixed rows and columns, cursor flags).
+None of it can change while the lines of one call are drawn (`render_lines` runs to the end
 without yielding; styles and reactives change between frames), so here each is computed at most
 once per call: a full redraw of the VMs table (37 lines, 7 columns) walked the ancestors 111 times
 and read reactives about 3,500 times. Outside `render_lines` everything is computed as Textual does.
 
-`_get_row_style` is a Textual 8 private name (pinned < 9); a Textual without it never calls it.
+Only public names of Textual are overridden (`rich_style`, `get_component_styles`,
+`ordered_columns`); the cells read `cell_flags` (FixedTable._render_cell).
 """
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from rich.style import Style
+from textual.css.styles import RenderStyles
 from textual.geometry import Region
 from textual.strip import Strip
 from textual.widgets import DataTable
+from textual.widgets._data_table import Column
 
 
 class CellFlags(NamedTuple):
@@ -33,8 +37,22 @@ class CellFlags(NamedTuple):
     css_background: bool  # cursor_background_priority == "css"
 
 
+class FrameComponent:
+    """A component's styles (`get_component_styles`) inside one frame: its Rich style, which
+    DataTable reads for the header and zebra rows of every line, computed once; any other
+    attribute is the component's own."""
+
+    def __init__(self, styles: RenderStyles) -> None:
+        self.styles = styles
+        self.rich_style = styles.rich_style
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.styles, name)
+
+
 class FrameStyles(DataTable[str]):
-    """`rich_style`, row styles and the cell flags memoised for the length of one `render_lines`."""
+    """`rich_style`, component styles, the ordered columns and the cell flags memoised for the
+    length of one `render_lines`."""
 
     _frame: dict[object, Any] | None = None  # set while render_lines runs
 
@@ -55,16 +73,24 @@ class FrameStyles(DataTable[str]):
             style = frame["rich_style"] = super().rich_style
         return style
 
-    def _get_row_style(self, row_index: int, base_style: Style) -> Style:
+    def get_component_styles(self, *names: str) -> RenderStyles:
         frame = self._frame
         if frame is None:
-            return super()._get_row_style(row_index, base_style)
-        # What Textual's choice depends on: header, fixed row, odd or even, the base style.
-        key = (row_index == -1, row_index < self.fixed_rows, row_index % 2, base_style)
-        style: Style | None = frame.get(key)
-        if style is None:
-            style = frame[key] = super()._get_row_style(row_index, base_style)
-        return style
+            return super().get_component_styles(*names)
+        found: RenderStyles | None = frame.get(names)
+        if found is None:
+            found = frame[names] = cast("RenderStyles", FrameComponent(super().get_component_styles(*names)))
+        return found
+
+    @property
+    def ordered_columns(self) -> list[Column]:
+        frame = self._frame
+        if frame is None:
+            return super().ordered_columns
+        columns: list[Column] | None = frame.get("columns")
+        if columns is None:
+            columns = frame["columns"] = super().ordered_columns
+        return columns
 
     def cell_flags(self) -> CellFlags:
         frame = self._frame
