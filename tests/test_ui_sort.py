@@ -15,7 +15,8 @@ from tui.core.fleet import HostState
 from tui.core.live import DomainState
 from tui.ui.app import VmdeckApp
 from tui.ui.panes.base import TablePane
-from tui.ui.sorting import cell_sort_key, value_key, value_keys
+from tui.ui.panes.tablesort import SortableRows
+from tui.ui.sorting import SortValue, cell_sort_key, text_keys, value_key, value_keys
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 
@@ -212,3 +213,45 @@ async def test_a_whole_hosts_column_has_the_values_each_host_sorts_on(demo: Path
         for column in range(len(app.panes["hosts"].COLUMNS)):
             values = list(map(view.host_column(column), names))
             assert values == [view.host_values(n)[column] for n in names], column
+
+
+def test_a_text_column_is_keyed_by_its_lower_case_text_in_value_key_order() -> None:
+    # text_keys: plain strings instead of (1, 0.0, text) tuples, for a column of text only.
+    repeated = ["b", "A", "b", "a", "A", "b"]
+    for column in (["b", "A", "é", "a", "", "ß", "10", "9"], repeated, []):
+        keys = list(text_keys(list(column)) or ())
+        assert keys == [value_key(v)[2] for v in column]
+        order = sorted(range(len(column)), key=keys.__getitem__)
+        assert order == sorted(range(len(column)), key=lambda i: value_key(column[i]))
+    assert text_keys(["a", None, "b"]) is None
+    assert text_keys(["a", 1]) is None
+
+
+class ValueRows(SortableRows):
+    """The sort of a table pane's model without a pane: rows with one raw value each."""
+
+    def __init__(self, values: dict[str, SortValue]) -> None:
+        self.values = values
+        self._rows = {key: (str(value),) for key, value in values.items()}
+        self.sort: tuple[int, bool] | None = (0, False)
+        self._sort_keys = {}
+        self._sort_text = False
+        self._kept_keys = {}
+
+    def sort_value(self, key: str, column: int) -> SortValue:
+        return self.values[key]
+
+    def column_values(self, column: int) -> list[SortValue]:
+        return [self.values[key] for key in self._rows]
+
+
+def test_a_text_column_that_gets_another_value_sorts_as_value_key_says() -> None:
+    rows = ValueRows({"r1": "b", "r2": "A", "r3": "c"})
+    rows._index_sort()
+    assert rows._sort_text
+    rows.values.update(r2=None, r4=2)  # a value that is not text, a new row with a number
+    rows._rows["r4"] = ("2",)
+    rows._index_sort(["r2", "r4"])
+    assert not rows._sort_text
+    assert rows.ordered(rows._rows) == ["r4", "r1", "r3", "r2"]
+    assert rows.ordered(rows._rows) == sorted(rows._rows, key=lambda key: value_key(rows.values[key]))

@@ -28,7 +28,7 @@ from tui.ui.panes.tablemarks import MarkableRows
 from tui.ui.panes.tablesort import SortableRows
 from tui.ui.panes.tablesync import SyncedRows
 from tui.ui.session import Session
-from tui.ui.sorting import SortKey
+from tui.ui.sorting import OrderKey
 from tui.ui.text import TextFilter, haystack, safe_cells
 from tui.ui.widgets.keybar import KeyBar
 from tui.ui.widgets.table import FixedTable
@@ -189,8 +189,9 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._reload_table = False  # the model was rebuilt while hidden: reload the table when shown
         self._pending: dict[str, None] = {}  # keys changed while hidden (ordered), for `_sync_table`
         self._pending_gone: set[str] = set()  # keys gone while hidden
-        self._sort_keys: dict[str, SortKey] = {}  # key -> its sort key in the sort column (when sorted)
-        self._kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]] = {}  # tablesort._switch_keys
+        self._sort_keys: dict[str, OrderKey] = {}  # key -> its sort key in the sort column (when sorted)
+        self._sort_text = False  # those keys are lower-case texts (tablesort.py, `_index_column`)
+        self._kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool]] = {}  # tablesort._switch_keys
         self._resorted: set[str] = set()  # keys whose sort key changed since the table last placed them
         self.marks: set[str] = set()  # mark names of the marked rows
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)

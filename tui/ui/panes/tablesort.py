@@ -15,7 +15,16 @@ from typing import ClassVar
 from rich.text import Text
 
 from tui.ui.panes.tablemodel import TableRows
-from tui.ui.sorting import SortKey, SortValue, arrow, cell_sort_key, value_key, value_keys
+from tui.ui.sorting import (
+    OrderKey,
+    SortKey,
+    SortValue,
+    arrow,
+    cell_sort_key,
+    text_keys,
+    value_key,
+    value_keys,
+)
 
 # Columns whose sort keys a KEEP_SORT_KEYS pane keeps besides the sort column (~10 MB each at
 # 100,000 rows).
@@ -31,9 +40,10 @@ class SortableRows(TableRows):
     # `_keys_touched` with the rows whose raw values changed (VmsPane.rows_of_hosts).
     KEEP_SORT_KEYS: ClassVar[bool] = False
     sort: tuple[int, bool] | None  # (column, reversed); None: the model's order
-    _sort_keys: dict[str, SortKey]  # key -> its sort key in the sort column (when sorted)
-    # column -> (its keys, rows changed since): columns sorted before (KEEP_SORT_KEYS, `_switch_keys`)
-    _kept_keys: dict[int, tuple[dict[str, SortKey], set[str]]]
+    _sort_keys: dict[str, OrderKey]  # key -> its sort key in the sort column (when sorted)
+    _sort_text: bool  # the sort column's keys are its texts in lower case (`text_keys`), not SortKeys
+    # column -> (its keys, rows changed since, whether text): columns sorted before (`_switch_keys`)
+    _kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool]]
 
     def sort_value(self, key: str, column: int) -> SortValue | SortKey:
         """The raw value row `key`'s cell in `column` was built from (a number, text or None).
@@ -53,19 +63,19 @@ class SortableRows(TableRows):
         for those rows only: `>` `<` back and forth re-key no column of 100,000 rows."""
         kept = self._kept_keys
         if old is not None and self.KEEP_SORT_KEYS and self._sort_keys:
-            kept[old] = (self._sort_keys, set())
+            kept[old] = (self._sort_keys, set(), self._sort_text)
             while len(kept) > KEPT_COLUMNS:
                 del kept[next(iter(kept))]  # the longest unused
-        self._sort_keys = {}
+        self._sort_keys, self._sort_text = {}, False
         if new is None or new not in kept:
             return
-        keys, touched = kept.pop(new)
+        keys, touched, self._sort_text = kept.pop(new)
+        self._sort_keys = keys  # before the updates: `_sort_key` may turn them into SortKeys
         for key in touched:
             if key in self._rows:
                 keys[key] = self._sort_key(key, new)
             else:
                 keys.pop(key, None)
-        self._sort_keys = keys
 
     def _keys_touched(self, keys: Iterable[str] | None) -> None:
         """These rows changed (None: every row, a rebuild): the kept columns' keys are stale there."""
@@ -75,19 +85,31 @@ class SortableRows(TableRows):
             self._kept_keys.clear()
             return
         keys = list(keys)
-        for _keys, touched in self._kept_keys.values():
+        for _keys, touched, _text in self._kept_keys.values():
             touched.update(keys)
 
-    def _sort_key(self, key: str, column: int) -> SortKey:
+    def _sort_key(self, key: str, column: int) -> OrderKey:
+        """Row `key`'s sort key in `column`, the sort column (in its keys' form: see `_sort_text`)."""
         value = self.sort_value(key, column)
+        if self._sort_text:
+            if isinstance(value, str):
+                return value.lower()
+            self._untext()  # the column holds something else than text now
         return value if isinstance(value, tuple) else value_key(value)
+
+    def _untext(self) -> None:
+        """The sort column's keys as SortKeys, in place (callers may hold the dict)."""
+        keys = self._sort_keys
+        for key, text in keys.items():
+            keys[key] = (1, 0.0, text)  # type: ignore[assignment]
+        self._sort_text = False
 
     def _index_sort(self, keys: Iterable[str] | None = None) -> None:
         """Compute the sort column's key of these rows (default: every row); none while unsorted."""
         if keys is None:
             self._keys_touched(None)  # the rows were rebuilt: no kept column is current
         if self.sort is None:
-            self._sort_keys = {}
+            self._sort_keys, self._sort_text = {}, False
             return
         column = self.sort[0]
         if keys is not None:
@@ -99,10 +121,16 @@ class SortableRows(TableRows):
     def _index_column(self, column: int) -> None:
         """Every row's key in `column`."""
         values = self.column_values(column)
+        self._sort_text = False
         if values is None:
             self._sort_keys = {key: self._sort_key(key, column) for key in self._rows}
-        else:  # the loop runs in C (value_keys)
-            self._sort_keys = dict(zip(self._rows, value_keys(values), strict=True))
+            return
+        values = values if isinstance(values, list) else list(values)
+        texts = text_keys(values)
+        self._sort_text = texts is not None
+        # The loops run in C (text_keys, value_keys).
+        keyed: Iterable[OrderKey] = texts if texts is not None else value_keys(values)
+        self._sort_keys = dict(zip(self._rows, keyed, strict=True))
 
     def ordered(self, keys: Iterable[str]) -> list[str]:
         """These rows' keys in the pane's sort order (stable: equal values keep the model's order)."""

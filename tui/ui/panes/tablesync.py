@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, ClassVar
 
 from tui.ui.panes.tablemodel import TableRows
-from tui.ui.sorting import SortKey
+from tui.ui.sorting import OrderKey
 from tui.ui.text import TextFilter, haystack, safe_cells
 
 
@@ -25,7 +25,7 @@ class SyncedRows(TableRows):
     filter: TextFilter
     sort: tuple[int, bool] | None
     _hay: dict[str, str]
-    _sort_keys: dict[str, SortKey]
+    _sort_keys: dict[str, OrderKey]
     _resorted: set[str]
     _seq: dict[str, int]
     _next_seq: int
@@ -35,7 +35,7 @@ class SyncedRows(TableRows):
 
         def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]: ...
 
-        def _sort_key(self, key: str, column: int) -> SortKey: ...
+        def _sort_key(self, key: str, column: int) -> OrderKey: ...
 
     def _model_update(self, names: Iterable[str]) -> tuple[list[str], set[str]]:
         """Bring these hosts' rows of the model up to date: (keys new or changed, keys gone)."""
@@ -125,17 +125,21 @@ class SyncedRows(TableRows):
         reverse = self.sort[1]
         keys, rows, column = self._sort_keys, self._rows, self.sort[0]
 
-        def key_of(key: str) -> SortKey:
+        def key_of(key: str) -> OrderKey:
             found = keys.get(key)
             if found is None:  # a row added around the indexing paths: indexed now
                 found = keys[key] = self._sort_key(key, column)
             return found
 
         def after(shown: str, new: str) -> bool:
-            theirs, mine = key_of(shown), key_of(new)
+            mine = key_of(new)
+            theirs = key_of(shown)
+            if type(theirs) is not type(mine):  # indexing `shown` turned the text keys into SortKeys
+                mine = key_of(new)
             if theirs == mine:
                 return seq[shown] > seq[new]  # equal values keep the model's order
-            return theirs > mine if not reverse else theirs < mine
+            # Both of one form (the column's keys are all text or all SortKeys).
+            return theirs > mine if not reverse else theirs < mine  # type: ignore[operator]
 
         selected = self.selected_key()
         table = self.table

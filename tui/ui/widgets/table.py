@@ -45,20 +45,15 @@ from textual.widgets._data_table import (
 )
 
 from tui.ui.widgets.cellrender import cell_lines, plain_cell
+from tui.ui.widgets.framestyles import FrameStyles
 from tui.ui.widgets.marklabels import MarkLabels
-from tui.ui.widgets.rowstore import (
-    DataView,
-    Lines,
-    Locations,
-    OrderedRows,
-    RowStore,
-    RowsView,
-)
+from tui.ui.widgets.rowstore import DataView, Lines, Locations, OrderedRows, RowStore, RowsView
+from tui.ui.widgets.tablecaches import UnlinkedCaches
 
 SegmentLines = list[list[Segment]]
 
 
-class FixedTable(MarkLabels):
+class FixedTable(MarkLabels, UnlinkedCaches, FrameStyles):
     _stale_rows: set[RowKey] | None = None  # rows changed by update_cell since the last draw
     _virtual = False  # DataTable.__init__ runs on its own containers; ours are installed after it
 
@@ -198,7 +193,8 @@ class FixedTable(MarkLabels):
         hover: bool = False,
     ) -> SegmentLines:
         # Textual's cache key, unchanged: the FixedTable update_cell bookkeeping drops these entries.
-        if not self._virtual or row_index < 0 or column_index < 0 or width < 2 * self.cell_padding + 1:
+        flags = self.cell_flags()  # the reactives read once per frame (tui/ui/widgets/framestyles.py)
+        if not self._virtual or row_index < 0 or column_index < 0 or width < 2 * flags.padding + 1:
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
         row_key = self._row_locations.get_key(row_index)
         column_key = self._column_locations.get_key(column_index)
@@ -210,7 +206,7 @@ class FixedTable(MarkLabels):
             base_style,
             cursor,
             hover,
-            self._show_hover_cursor,
+            flags.show_hover_cursor,
             self._update_count,
             self._pseudo_class_state,
         )
@@ -221,20 +217,20 @@ class FixedTable(MarkLabels):
         text = cells[self._store.position[str(column_key.value)]] if cells is not None else None
         if not plain_cell(text):
             return super()._render_cell(row_index, column_index, base_style, width, cursor, hover)
-        fixed = row_index < self.fixed_rows or column_index < self.fixed_columns
+        fixed = row_index < flags.fixed_rows or column_index < flags.fixed_columns
         component, post = self._get_styles_to_render_cell(
             False,
             False,
             fixed,
             hover,
             cursor,
-            self.show_cursor,
-            self._show_hover_cursor,
-            self.cursor_foreground_priority == "css",
-            self.cursor_background_priority == "css",
+            flags.show_cursor,
+            flags.show_hover_cursor,
+            flags.css_foreground,
+            flags.css_background,
         )
         pre = base_style + Style.from_meta({"row": row_index, "column": column_index}) + component
-        lines = cell_lines(text, width, self.cell_padding, pre + post)  # type: ignore[arg-type]
+        lines = cell_lines(text, width, flags.padding, pre + post)  # type: ignore[arg-type]
         self._cell_render_cache[key] = lines
         return lines
 
