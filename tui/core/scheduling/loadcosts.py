@@ -14,18 +14,22 @@ for a device type its cost function does not list (`unavailable` once used) cost
 `exact32` says whether every cost filled so far is exactly a float32 (sums of curves with whole or
 binary-fraction parameters are): the cost matrix then keeps its rows in float32, half the bytes to
 scan per decision, with the same argmin and the same values; the first cost that is not makes the
-matrix float64 for good.
+matrix float64 for good. Meanwhile `table32` holds the same costs as float32 (each row written as it
+is checked): the matrix copies a changed host's costs from it without a cast per copy (a third of a
+copy's time, and a replay copies one or two rows per decision).
 """
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from functools import partial
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from tui.core.costs import CostFunction
 from tui.core.curves import INF
+from tui.core.scheduling.loadterms import TermMemo
 from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import BoolArray, FleetState, FloatArray
 
@@ -36,22 +40,6 @@ TABLE_LIMIT = 16_000_000
 # decision copies a changed host's whole row over every column, unused ones included (each its own
 # cache line in the matrix); a workload's shapes all appear early, so the few regrowths are cheap.
 _SHAPE_STEP = 8
-# Memoised term vectors per cost function and term before that memo starts afresh.
-_MEMO_LIMIT = 20_000
-_K = TypeVar("_K")
-_V = TypeVar("_V")
-
-
-class _TermMemo:
-    """One cost function's term vectors over the shapes, by the term's input (the load before)."""
-
-    __slots__ = ("devices", "memory", "vcpus", "vms")
-
-    def __init__(self) -> None:
-        self.vms: dict[int, float] = {}
-        self.vcpus: dict[int, FloatArray] = {}
-        self.memory: dict[int, FloatArray] = {}
-        self.devices: dict[tuple[str, int], FloatArray] = {}
 
 
 class LoadCosts:
@@ -69,10 +57,11 @@ class LoadCosts:
         # Zeros, not garbage, in columns no shape uses yet: the matrix copies whole rows, and garbage
         # cast to float32 could overflow (a warning outside a replay's errstate).
         self.table = np.zeros((1024, cap), dtype=np.float64)
+        self.table32 = np.zeros((1024, cap), dtype=np.float32)  # see the module docstring
         self.exact32 = True  # see the module docstring
         self.rows = 0  # interned loads whose table row is filled
         self.epoch = state.key_epoch  # the state's key epoch the rows belong to
-        self._memos: dict[int, _TermMemo] = {}  # by id() of the cost function
+        self._memos: dict[int, TermMemo] = {}  # by id() of the cost function
         self._refused: dict[tuple[object, ...], BoolArray] = {}  # by (profile id, devices in use)
         # Per interned load, for column fills (see `_describe`).
         self._described = 0
@@ -126,6 +115,9 @@ class LoadCosts:
             grown = np.zeros((max(loads, 2 * rows), cols), dtype=np.float64)
             grown[:rows] = self.table
             self.table = grown
+            grown32 = np.zeros(grown.shape, dtype=np.float32)
+            grown32[:rows] = self.table32
+            self.table32 = grown32
 
     def add_shape(self, request: Request) -> int:
         """Number a new shape and fill its column (call `current()` first; at most `limit`)."""
@@ -158,6 +150,9 @@ class LoadCosts:
         table = np.zeros((self.table.shape[0], cap), dtype=np.float64)
         table[:, :old] = self.table
         self.table = table
+        table32 = np.zeros(table.shape, dtype=np.float32)
+        table32[:, :old] = self.table32
+        self.table32 = table32
 
     # --- the arithmetic ------------------------------------------------------------------------------
     def _fill_rows(self, first: int, end: int) -> None:
@@ -182,42 +177,24 @@ class LoadCosts:
             cf = state.cost_functions[i]
             memo = self._memos.get(id(cf))
             if memo is None:
-                memo = self._memos[id(cf)] = _TermMemo()
+                memo = self._memos[id(cf)] = TermMemo(cf, self._vcpus[:n], self._memory[:n], self._need_n)
+            total = self.table[k, :n]
+            key = (profile_id, used)
+            if memo.plain and memo.fill_plain(
+                total, vms, vcpus, memory, key, used, partial(self._refused_of, i, key)
+            ):
+                continue
             # Summed in place in the table's row (no temporaries), from +0.0 as `combine` starts:
             # filling with 0.0 + the vms term is the first two steps of that sum.
-            total = self.table[k, :n]
-            if cf.vms is not None:
-                value = memo.vms.get(vms)
-                if value is None:
-                    value = _remember(memo.vms, vms, cf.vms(float(vms) + 1.0))
-                total.fill(0.0 + value)
-            else:
-                total.fill(0.0)
+            total.fill(0.0 + memo.vms_term(vms) if cf.vms is not None else 0.0)
             if cf.vcpus is not None:
-                vector = memo.vcpus.get(vcpus)
-                if vector is None:
-                    vector = _remember(memo.vcpus, vcpus, cf.vcpus.evaluate(float(vcpus) + self._vcpus[:n]))
-                total += vector
+                total += memo.vcpus_term(vcpus)
             if cf.memory is not None:
-                vector = memo.memory.get(memory)
-                if vector is None:
-                    vector = _remember(
-                        memo.memory, memory, cf.memory.evaluate(float(memory) + self._memory[:n])
-                    )
-                total += vector
+                total += memo.memory_term(memory)
             if cf.devices:
                 counts = dict(used)
-                for kind, curve in cf.devices.items():
-                    count = counts.get(kind, 0)
-                    vector = memo.devices.get((kind, count))
-                    if vector is None:
-                        vector = _remember(
-                            memo.devices, (kind, count), curve.evaluate(float(count) + self._need(kind, n))
-                        )
-                    total += vector
-            refused = self._refused.get((profile_id, used))
-            if refused is None:
-                refused = self._refused[(profile_id, used)] = self._refusals(i, cf, dict(used), n)
+                for kind in cf.devices:
+                    total += memo.device_term(kind, counts.get(kind, 0))
             # x × 1.0 is x, and x + 0.0 is x unless x is -0.0, which a sum from +0.0 never is (a
             # scaled one can be): a whole-row operation or two fewer for most cost functions.
             if cf.scale != 1.0:
@@ -226,10 +203,10 @@ class LoadCosts:
             elif cf.offset != 0.0:
                 total += cf.offset
             bad = ~np.isfinite(total)
-            bad |= refused
+            bad |= self._refused_of(i, key)
             total[bad] = INF
         if self.exact32 and end > first:
-            self.exact32 = _exact32(self.table[first:end, :n])
+            self.exact32 = _mirror32(self.table[first:end, :n], self.table32[first:end, :n])
         self.rows = max(self.rows, end)
 
     def _describe(self, first: int, end: int) -> None:
@@ -311,6 +288,18 @@ class LoadCosts:
                 self.table[idx, s] = result
                 if self.exact32:
                     self.exact32 = _exact32(result)
+                    self.table32[idx, s] = result
+
+    def _refused_of(self, i: int, key: tuple[int, tuple[tuple[str, int], ...]]) -> BoolArray:
+        """Per shape: host i (Enabled, its profile and devices in use `key`) refuses it for devices."""
+        refused = self._refused.get(key)
+        if refused is None:
+            cf = self.state.cost_functions[i]
+            refused = self._refused[key] = self._refusals(i, cf, dict(key[1]), len(self.index))
+        return refused
+
+    def _need_n(self, kind: str) -> FloatArray:
+        return self._need(kind, len(self.index))
 
     def _need(self, kind: str, n: int) -> FloatArray:
         counts = self._needs.get(kind)
@@ -340,8 +329,9 @@ def _exact32(costs: FloatArray) -> bool:
     return costs.astype(np.float32).astype(np.float64).tobytes() == costs.tobytes()
 
 
-def _remember(memo: dict[_K, _V], key: _K, value: _V) -> _V:
-    if len(memo) >= _MEMO_LIMIT:
-        memo.clear()
-    memo[key] = value
-    return value
+def _mirror32(costs: FloatArray, mirror: npt.NDArray[np.float32]) -> bool:
+    """Write these costs into their float32 mirror and say whether every one is exactly a float32
+    (`_exact32` for a row or a few, reusing the mirror's cast: three numpy calls, not four; the caller
+    holds the same errstate). Bytes compared, as there: `all()` of a comparison costs twice as much."""
+    mirror[...] = costs
+    return mirror.astype(np.float64).tobytes() == costs.tobytes()

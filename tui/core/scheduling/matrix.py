@@ -54,6 +54,8 @@ class ShapeMatrix:
         self._minima: npt.NDArray[np.floating[Any]]
         self._flat: npt.NDArray[np.floating[Any]]
         self._views: list[npt.NDArray[np.floating[Any]]]
+        self._columns: list[npt.NDArray[np.floating[Any]]]
+        self._float32: bool
         self._allocate(self.loads.capacity, np.float32 if self.loads.exact32 else np.float64)
         self._seen = state.log.end  # change-log position the cost rows reflect
         self._row_starts: dict[int, npt.NDArray[np.intp]] = {}  # per shape count: each row's offset
@@ -75,10 +77,12 @@ class ShapeMatrix:
         if seen != end:
             if self._blocks == 1 and seen >= log.start and end - seen <= 8 and len(log.items) <= self._keep:
                 # Whole table rows, padding columns included: the matrix and the table have the same
-                # number of columns, and unused columns are never read.
-                flat, table, key_ids = self._flat, loads.table, state.key_ids
+                # number of columns, and unused columns are never read. Into each host's column view,
+                # from the table of the rows' own type: no view made and no cast per copy.
+                columns, key_ids = self._columns, state.key_ids
+                table = loads.table32 if self._float32 else loads.table
                 for h in log.items[seen - log.start :]:
-                    flat[:, h] = table[key_ids[h]]
+                    columns[h][...] = table[key_ids[h]]
                 self._seen = end
             else:
                 self._catch_up()
@@ -152,7 +156,8 @@ class ShapeMatrix:
             # every row afresh.
             self._gather(range(len(self.loads.index)))
         else:
-            costs, table, key_ids, block = self._costs, self.loads.table, state.key_ids, self.block
+            costs, key_ids, block = self._costs, state.key_ids, self.block
+            table = self.loads.table32 if self._float32 else self.loads.table
             n = len(self.loads.index)  # rows past the shapes are unused: not touching them saves cache
             if self._blocks == 1:
                 flat = costs[0]
@@ -201,3 +206,5 @@ class ShapeMatrix:
         self._minima = np.full((cap, self._blocks), INF, dtype=dtype)  # per shape, per block
         self._flat = self._costs[0] if self._blocks else self._costs  # the one block's rows
         self._views = list(self._flat) if self._blocks == 1 else []  # each row: a list read, no view
+        self._columns = list(self._flat.T) if self._blocks == 1 else []  # each host's, likewise
+        self._float32 = dtype is np.float32  # rows copied from `loads.table32`, else `loads.table`

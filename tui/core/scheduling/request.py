@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from tui.core.limits import MAX_COUNT, MAX_SIZE_BYTES
 from tui.core.units import UnitError, format_size, parse_size
@@ -29,6 +29,9 @@ class Request:
     vcpus: int
     memory: int
     devices: tuple[tuple[str, int], ...] = ()
+    if TYPE_CHECKING:
+        # An instance attribute set by __post_init__; ClassVar only so that it is not a field.
+        _hash: ClassVar[int]
 
     def __post_init__(self) -> None:
         # Upper bounds too (tui/core/limits.py): a 400-digit count would overflow every float below.
@@ -60,6 +63,17 @@ class Request:
         # Zero counts change no cost term (listed types are evaluated anyway, unlisted ones only when
         # used), so dropping them makes equal shapes share one cache entry.
         object.__setattr__(self, "devices", tuple(sorted((k, n) for k, n in merged.items() if n > 0)))
+        # The hash the dataclass would compute on every call, computed once: a replay looks its
+        # request up once per decision, and hashing the three fields anew was a twentieth of it.
+        object.__setattr__(self, "_hash", hash((self.vcpus, self.memory, self.devices)))
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __reduce__(self) -> tuple[type[Request], tuple[int, int, tuple[tuple[str, int], ...]]]:
+        # Rebuilt through __init__, never with the hash copied: another process hashes strings
+        # (device types) with another seed.
+        return Request, (self.vcpus, self.memory, self.devices)
 
     @classmethod
     def of(cls, vcpus: int, memory: int, devices: Mapping[str, int] | None = None) -> Request:

@@ -273,7 +273,7 @@ class FleetState:
 
     def _free_combo(self, i: int) -> tuple[int, ...]:
         free = self.free_addrs[i]
-        return tuple(len(free.get(k, ())) for k in self.device_types)
+        return tuple([len(free.get(k, ())) for k in self.device_types])  # a list: no generator to run
 
     def lacking_devices(self, request: Request) -> int:
         """How many Enabled hosts lack the free devices this request needs (no walk over hosts)."""

@@ -124,12 +124,18 @@ def generate(spec: WorkloadSpec) -> list[Event]:
     gpu = rng.random(n) < spec.gpu_share
     width = max(6, len(str(n)))
     intervals = []
+    # One request per shape and GPU choice, shared by its VMs (requests are immutable): equal
+    # requests that are the same object compare by identity in the engine's lookups.
+    requests: dict[tuple[int, bool], Request] = {}
     for k in range(n):
-        shape = spec.shapes[int(picks[k])]
-        devices = ((spec.gpu_type, spec.gpus),) if gpu[k] else ()
+        pick, with_gpu = int(picks[k]), bool(gpu[k])
+        request = requests.get((pick, with_gpu))
+        if request is None:
+            shape = spec.shapes[pick]
+            devices = ((spec.gpu_type, spec.gpus),) if with_gpu else ()
+            request = requests[(pick, with_gpu)] = Request(shape.vcpus, shape.memory, devices)
         start = round(float(arrivals[k]), 6)
         end = round(float(arrivals[k] + lifetimes[k]), 6)
-        request = Request(shape.vcpus, shape.memory, devices)
         intervals.append(Interval(f"{spec.id_prefix}{k + 1:0{width}d}", start, end, request))
     return events_from_intervals(intervals)
 
