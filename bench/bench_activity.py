@@ -15,15 +15,15 @@ of the process over the same calls, and the load average (the machine is shared)
   the first frame written after every widget on screen handled it, as bench/ui_keys.py times the
   console's keys (`Frames`): open = key 6 after the log moved on (every row re-selected and the
   visible ones drawn), the first open included (the console has been up for the audit's first
-  read: its panes were mounted in the background meanwhile, tui/ui/modewarm.py); filter = a `/`
+  read: its panes were mounted in the background meanwhile, tui/console/modewarm.py); filter = a `/`
   text, a regex and clearing it, and a narrowing sequence, each to the frame with its first rows
-  and to the frame after the count finished (the filter runs in steps, tui/ui/activitysearch.py);
+  and to the frame after the count finished (the filter runs in steps, tui/console/activitysearch.py);
   scroll = page down, end, home, one row down and up, page up. Pilot's press + pause is shown once
   for comparison: its idle waits are most of what it measures. Each line also counts the full
   garbage collections that ran during its steps and the longest (they were the worst cases).
   Of an open's figure about 50 ms is Textual's own: `switch_mode` holds the screen's updates for
   50 ms (`App.delay_update`, to mask the transition) before the first frame.
-- Baseline: the same rows in the tables' DataTable (tui/ui/widgets/table.py FixedTable, the
+- Baseline: the same rows in the tables' DataTable (tui/console/widgets/table.py FixedTable, the
   fastest table the other panes use): one load + first draw.
 
     .venv/bin/python bench/bench_activity.py [--entries 100000] [--repeat 15] [--pg]
@@ -50,16 +50,16 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from ui_keys import NO_FRAME_S, KeyTimer  # noqa: E402
 
+from tui.console.activitylog import ActivityLog, action_entry  # noqa: E402
+from tui.console.app import VmdeckApp, make_app  # noqa: E402
+from tui.console.panes.activity import ActivityPane  # noqa: E402
+from tui.console.session import Session  # noqa: E402
+from tui.console.widgets.table import FixedTable  # noqa: E402
 from tui.core.hosts import HostRecord  # noqa: E402
 from tui.services.config.loader import load_config  # noqa: E402
 from tui.services.config.paths import SAMPLE_CONFIG  # noqa: E402
 from tui.services.store import Actor, FleetStore, Store  # noqa: E402
 from tui.services.store.audit import AuditEntry, new_id, now_iso  # noqa: E402
-from tui.ui.activitylog import ActivityLog, action_entry  # noqa: E402
-from tui.ui.app import VmdeckApp, make_app  # noqa: E402
-from tui.ui.panes.activity import ActivityPane  # noqa: E402
-from tui.ui.session import Session  # noqa: E402
-from tui.ui.widgets.table import FixedTable  # noqa: E402
 
 
 def loadavg() -> str:

@@ -8,7 +8,7 @@ Prints figures (never asserts): wall and CPU time, and the load average (the mac
 Goal: a sort of 10,000 hosts <= 100 ms, key press to rows in order. Baselines, each sorting the same
 10,000 rows by cost, descending:
 - the best plain sort: `sorted` by a float per row computed beforehand (no key computation);
-- the previous console sort: the shown cell text parsed per row (tui.ui.sorting.cell_sort_key).
+- the previous console sort: the shown cell text parsed per row (tui.console.sorting.cell_sort_key).
 """
 
 from __future__ import annotations
@@ -25,15 +25,15 @@ from pathlib import Path
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
+from tui.console.fleetview import FleetView
+from tui.console.panes.hosts import HostsPane
+from tui.console.session import Session
+from tui.console.sorting import cell_sort_key
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
 from tui.services.config.paths import SAMPLE_CONFIG
-from tui.ui.fleetview import FleetView
-from tui.ui.panes.hosts import HostsPane
-from tui.ui.session import Session
-from tui.ui.sorting import cell_sort_key
 
 COST = 7  # "Cost" in HostsPane.COLUMNS
 GIB = 1 << 30

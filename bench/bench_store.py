@@ -240,7 +240,7 @@ async def feed_latency(config: Path, location: str, changes: int) -> list[float]
     """Write in another process; time until the console's row shows it (polled every 2 ms)."""
     from textual.widgets import DataTable
 
-    from tui.ui.launch import build_console
+    from tui.console.launch import build_console
 
     app = build_console(config, location)
     latencies: list[float] = []

@@ -45,7 +45,7 @@ PAINT_SCRIPT = textwrap.dedent(
     T0 = time.perf_counter()
     import asyncio, json, sys
     sys.path.insert(0, {repo!r})
-    from tui.ui.launch import build_console
+    from tui.console.launch import build_console
 
     async def main():
         app = build_console({config!r}, {db!r}, demo_dir={demo!r})

@@ -158,11 +158,11 @@ async def console_figures() -> None:
     import asyncio
     import tempfile
 
+    from tui.console.app import make_app
+    from tui.console.lab.curvelab import CurveLabView
+    from tui.console.launch import build_console
+    from tui.console.panes.sim import SimPane
     from tui.core.hosts import HostRecord
-    from tui.ui.app import make_app
-    from tui.ui.lab.curvelab import CurveLabView
-    from tui.ui.launch import build_console
-    from tui.ui.panes.sim import SimPane
 
     loaded = load_config(REPO / "config" / "ticrypt-vm.conf")
     assert loaded.config is not None

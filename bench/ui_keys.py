@@ -48,12 +48,12 @@ from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_fro
 from textual.pilot import Pilot  # noqa: E402
 from textual.widgets import DataTable  # noqa: E402
 
+from tui.console.app import VmdeckApp, make_app  # noqa: E402
+from tui.console.panes.base import TablePane  # noqa: E402
+from tui.console.session import Session  # noqa: E402
 from tui.core.hosts import HostRecord, Nat  # noqa: E402
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts  # noqa: E402
 from tui.services.config import load_config  # noqa: E402
-from tui.ui.app import VmdeckApp, make_app  # noqa: E402
-from tui.ui.panes.base import TablePane  # noqa: E402
-from tui.ui.session import Session  # noqa: E402
 
 PROFILES = ("pool1", "pool2", "nvidia-gpu-node")
 REALM = "libvirt1"

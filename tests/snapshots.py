@@ -25,13 +25,13 @@ from textual.app import App
 from textual.filter import Monochrome
 from textual.pilot import Pilot
 
+from tui.console.app import VmdeckApp, make_app
+from tui.console.session import Session
 from tui.core.live import HostSnapshot
 from tui.services.config import load_config
 from tui.services.demo import prepare_demo
 from tui.services.poller import Poller, PollerSettings
 from tui.services.store import Store
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.session import Session
 
 FIXED_TIME = 1_790_000_000.0  # 2026-09-21: every snapshot's poll time
 SIZES = ((80, 24), (120, 40))
@@ -139,14 +139,14 @@ SHOTS: tuple[Shot, ...] = (
     Shot("filter-prompt", ("slash", *"pool2")),
     Shot("host-state-change", ("d", *"firmware")),
     Shot("command-line", ("colon",)),
-    # Host administration (tui/ui/hostadmin/)
+    # Host administration (tui/console/hostadmin/)
     Shot("host-add", ("a", *"web-07")),
     Shot("host-edit", ("E",)),
     Shot("host-remove", drive=_then("down", "down", "delete")),
     Shot("host-reconcile", drive=_then("R")),
     Shot("host-pools-create", ("P",)),
     # The Activity pane (no store here: the pane as a console without one shows it), marks and a
-    # bulk action's confirmation with its blast radius (tui/ui/bulk/)
+    # bulk action's confirmation with its blast radius (tui/console/bulk/)
     Shot("activity", ("6",)),
     Shot("hosts-marked", ("space", "space")),
     Shot("bulk-disable", ("space", "space", "d", *"rack")),

@@ -1,4 +1,4 @@
-"""One change, one row (tui/ui/activitylog.py `joined`): an action this console ran on the one action
+"""One change, one row (tui/console/activitylog.py `joined`): an action this console ran on the one action
 path and the store's entries of it, whichever reaches the log first.
 
 A real local store and the real ActionPath write the intent and the outcome; the console's
@@ -11,15 +11,15 @@ from pathlib import Path
 
 import pytest
 
+from tui.console.activity import Activity
+from tui.console.activitydetail import detail_fields
+from tui.console.activitylog import ACTION, AUDIT, AUDITED, EVENT, ActivityLog, LogEntry, event_entry
 from tui.core.hosts import HostRecord
 from tui.core.lifecycle import LifecycleEvent
 from tui.services.actions import Outcome
 from tui.services.actions.path import ActionPath, Note
 from tui.services.store import Actor, Store
 from tui.services.store.audit import AuditEntry
-from tui.ui.activity import Activity
-from tui.ui.activitydetail import detail_fields
-from tui.ui.activitylog import ACTION, AUDIT, AUDITED, EVENT, ActivityLog, LogEntry, event_entry
 
 
 @pytest.fixture

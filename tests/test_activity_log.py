@@ -1,13 +1,13 @@
-"""The Activity pane's model (tui/ui/activitylog.py): bounded, outcomes merged into their intents,
+"""The Activity pane's model (tui/console/activitylog.py): bounded, outcomes merged into their intents,
 history before what was heard since, every outside text printable."""
 
 from __future__ import annotations
 
+from tui.console.activitydetail import detail_fields
+from tui.console.activitylog import ACTION, AUDIT, EVENT, ActivityLog, action_entry, event_entry
 from tui.core.fleet import HostState
 from tui.core.lifecycle import LifecycleEvent
 from tui.services.store.audit import Actor, AuditEntry
-from tui.ui.activitydetail import detail_fields
-from tui.ui.activitylog import ACTION, AUDIT, EVENT, ActivityLog, action_entry, event_entry
 
 
 def intent(ident: str, when: str = "2026-12-01T10:00:00+00:00") -> AuditEntry:
@@ -98,7 +98,7 @@ def test_an_action_keeps_its_whole_message_and_duration() -> None:
 
 
 def test_the_feed_wakes_once_per_burst_and_bounds_its_inbox(tmp_path) -> None:
-    from tui.ui.activityfeed import INBOX_LIMIT, ActivityFeed, LifecycleHeard
+    from tui.console.activityfeed import INBOX_LIMIT, ActivityFeed, LifecycleHeard
 
     posted: list[object] = []
     log = ActivityLog()
@@ -116,9 +116,9 @@ def test_the_feed_wakes_once_per_burst_and_bounds_its_inbox(tmp_path) -> None:
 
 
 def test_the_feed_reads_the_tail_then_only_what_is_new_one_read_at_a_time(tmp_path) -> None:
+    from tui.console.activityfeed import ActivityFeed, AuditPageRead
     from tui.core.hosts import HostRecord
     from tui.services.store import Store
-    from tui.ui.activityfeed import ActivityFeed, AuditPageRead
 
     store = Store(tmp_path / "db", actor=Actor("alice"))
     store.add_host(HostRecord("n1", "test:///default", "pool1", "libvirt1"), reason="rack")
@@ -144,9 +144,9 @@ def test_the_feed_reads_the_tail_then_only_what_is_new_one_read_at_a_time(tmp_pa
 
 
 def test_the_first_read_tells_how_long_the_history_is_and_later_reads_do_not(tmp_path) -> None:
+    from tui.console.activityfeed import ActivityFeed
     from tui.core.hosts import HostRecord
     from tui.services.store import Store
-    from tui.ui.activityfeed import ActivityFeed
 
     store = Store(tmp_path / "db", actor=Actor("alice"))
     store.add_host(HostRecord("n1", "test:///default", "pool1", "libvirt1"), reason="rack")

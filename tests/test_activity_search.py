@@ -1,4 +1,4 @@
-"""The Activity pane's `/` filter in bounded steps (tui/ui/activitysearch.py): the same rows as
+"""The Activity pane's `/` filter in bounded steps (tui/console/activitysearch.py): the same rows as
 matching every entry at once, whether it runs in one step or many, narrows a previous result or
 starts over after the log changed."""
 
@@ -12,15 +12,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from textual.widgets import Static
 
+from tui.console import activitysearch
+from tui.console.activitylog import ActivityLog, LogEntry
+from tui.console.activitysearch import LogSearch, case_free
+from tui.console.app import make_app
+from tui.console.panes import activity
+from tui.console.panes.activity import ActivityPane
+from tui.console.session import Session
+from tui.console.text import TextFilter
 from tui.services.store.audit import Actor, AuditEntry
-from tui.ui import activitysearch
-from tui.ui.activitylog import ActivityLog, LogEntry
-from tui.ui.activitysearch import LogSearch, case_free
-from tui.ui.app import make_app
-from tui.ui.panes import activity
-from tui.ui.panes.activity import ActivityPane
-from tui.ui.session import Session
-from tui.ui.text import TextFilter
 
 from .livefixtures import make_config
 from .test_ui_console import wait_for

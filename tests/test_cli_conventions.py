@@ -155,11 +155,11 @@ def test_console_refuses_db_without_config(
 ) -> None:
     if Path("/etc/ticrypt/ticrypt-vm.conf").exists():
         pytest.skip("this machine has /etc/ticrypt/ticrypt-vm.conf: the console would use it")
-    import tui.ui.launch
+    import tui.console.launch
 
     opened: list[tuple[object, ...]] = []
     # Only the console's opening is replaced: what is under test is the command line deciding.
-    monkeypatch.setattr(tui.ui.launch, "run_console", lambda *a: opened.append(a) or 0)
+    monkeypatch.setattr(tui.console.launch, "run_console", lambda *a: opened.append(a) or 0)
     db = str(tmp_path / "db")
     assert main(["--db", db]) == 1
     err = capsys.readouterr().err
@@ -207,7 +207,7 @@ def test_hosts_drain_is_registered_by_the_hosts_command() -> None:
     finally:
         tui.cli.COMMAND_MODULES = original
     assert (args.name, args.reason, args.dry_run) == ("n1", "r", True)
-    source = (REPO / "tui/commands/vms.py").read_text()
+    source = (REPO / "tui/cli/vms.py").read_text()
     assert "._actions" not in source
     assert "_SubParsersAction" not in source
 

@@ -21,7 +21,7 @@ def test_the_table_names_every_subcommand_of_every_module_but_the_whole_parser_o
         registered.update(dict.fromkeys(subparsers.choices, name))
     # completion and manpage are generated from the whole parser: they must get every module.
     assert {k: v for k, v in registered.items() if k not in ("completion", "manpage")} == COMMANDS
-    assert registered["completion"] == registered["manpage"] == "tui.commands.shell"
+    assert registered["completion"] == registered["manpage"] == "tui.cli.shell"
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.commands.output import fail, table
+from tui.cli.output import fail, table
 from tui.core.hosts import HostRecord
 from tui.services.store import Store
 

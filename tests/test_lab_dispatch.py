@@ -3,10 +3,10 @@ shared state changes only by being replaced."""
 
 from __future__ import annotations
 
+from tui.console.lab.keys import LAB_BINDINGS, TABS
+from tui.console.lab.state import LabState
+from tui.console.panes.sim import ACTIONS, VIEW_CLASSES
 from tui.core.whatif import Edit, Scenario
-from tui.ui.lab.keys import LAB_BINDINGS, TABS
-from tui.ui.lab.state import LabState
-from tui.ui.panes.sim import ACTIONS, VIEW_CLASSES
 
 
 def test_every_lab_key_has_an_action_or_a_view() -> None:

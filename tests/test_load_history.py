@@ -8,12 +8,12 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from tui.console.dialogs import HostDetailScreen
+from tui.console.text import spark
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.libvirt.testdriver import fake_fleet
 from tui.services.loadhistory import HOST_BYTES, SLOTS, VM_BYTES, WINDOW_S, LoadHistory, Ring
 from tui.services.poller import Poller, PollerSettings
-from tui.ui.dialogs import HostDetailScreen
-from tui.ui.text import spark
 
 from .livefixtures import make_config
 from .test_ui_console import SIZE, console, polled, select_host, table_rows, wait_for

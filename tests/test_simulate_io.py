@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from tui.cli import main
-from tui.commands.output import jsonable
+from tui.cli.output import jsonable
 from tui.core.scheduling import replay
 from tui.core.scheduling.request import Request
 from tui.services.config.loader import load_config
@@ -86,7 +86,7 @@ def test_simulate_json_is_the_generic_document(capsys: pytest.CaptureFixture[str
 
 def test_infinite_costs_are_written_as_inf(capsys: pytest.CaptureFixture[str]) -> None:
     # A hard-limit policy can place where the cost function says inf; emit writes that as "inf".
-    from tui.commands.scheduling import _write_replay_json
+    from tui.cli.scheduling import _write_replay_json
     from tui.core.scheduling.replay import PlacementRecord, ReplayResult
 
     records = (PlacementRecord("a", "h", math.inf, (), None), PlacementRecord("b", "h", 2.5, ("x",), None))

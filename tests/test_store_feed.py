@@ -83,7 +83,7 @@ def test_a_torn_entry_is_taken_whole_on_a_later_tick_and_damage_is_skipped(tmp_p
 
 
 def test_reloads_coalesce_a_burst_into_one_reread_at_a_time() -> None:
-    from tui.ui.storefeed import Reloads
+    from tui.console.storefeed import Reloads
 
     reloads = Reloads()
     assert reloads.heard(StoreChange("host", "n1", "alice", "host.state"))

@@ -19,12 +19,12 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tui.console.app import VmdeckApp
+from tui.console.launch import build_console
 from tui.core.fleet import HostState
 from tui.services.demo import prepare_demo
 from tui.services.store import open_store
 from tui.services.store.copy import copy_store
-from tui.ui.app import VmdeckApp
-from tui.ui.launch import build_console
 
 REPO = Path(__file__).resolve().parents[1]
 SIZE = (120, 40)

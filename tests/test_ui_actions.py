@@ -13,14 +13,14 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from tui.console.app import VmdeckApp
+from tui.console.dialogs import ActionScreen, HelpScreen
+from tui.console.messages import ActionFinished, ActionJob
 from tui.core.fleet import HostState
 from tui.core.live import DomainFacts, DomainState
 from tui.core.scheduling import CostEngine, FleetState, Request, explain_request
 from tui.services.actions import Outcome, Result
 from tui.services.store import AuditEntry, Store
-from tui.ui.app import VmdeckApp
-from tui.ui.dialogs import ActionScreen, HelpScreen
-from tui.ui.messages import ActionFinished, ActionJob
 
 from .test_ui_console import SIZE, console, header, polled, select_host, table_rows, wait_for
 

@@ -20,16 +20,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tui.console.activitylog import ACTION, AUDIT, EVENT, LogEntry
+from tui.console.app import VmdeckApp, make_app
+from tui.console.dialogs import HelpScreen
+from tui.console.panes.activity import ActivityDetailScreen, ActivityPane
+from tui.console.session import Session
+from tui.console.widgets.loglist import LogList
 from tui.core.hosts import HostRecord
 from tui.services.demo import prepare_demo
 from tui.services.poller import PollerSettings
 from tui.services.store import Actor, Store
-from tui.ui.activitylog import ACTION, AUDIT, EVENT, LogEntry
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.dialogs import HelpScreen
-from tui.ui.panes.activity import ActivityDetailScreen, ActivityPane
-from tui.ui.session import Session
-from tui.ui.widgets.loglist import LogList
 
 from . import testbed
 from .livefixtures import make_config

@@ -12,18 +12,18 @@ from pathlib import Path
 from textual.pilot import Pilot
 from textual.widgets import Static
 
+from tui.console.activitylog import ACTION, AUDIT, LogEntry, event_entry
+from tui.console.app import VmdeckApp, make_app
+from tui.console.messages import ActionJob, ActionRequested, Report
+from tui.console.panes.activity import ActivityDetailScreen
+from tui.console.session import Session
+from tui.console.widgets.loglist import LogList
 from tui.core.hosts import HostRecord
 from tui.core.lifecycle import LifecycleEvent
 from tui.services.actions import Deck, Failed, Outcome
 from tui.services.actions.path import Note
 from tui.services.poller import PollerSettings
 from tui.services.store import Actor, Store
-from tui.ui.activitylog import ACTION, AUDIT, LogEntry, event_entry
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.messages import ActionJob, ActionRequested, Report
-from tui.ui.panes.activity import ActivityDetailScreen
-from tui.ui.session import Session
-from tui.ui.widgets.loglist import LogList
 
 from .livefixtures import make_config
 from .test_ui_actions import confirm, finished, on_vms_pane, running_vm, status_line

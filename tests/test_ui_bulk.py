@@ -16,13 +16,13 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Static
 
+from tui.console.app import VmdeckApp
+from tui.console.dialogs import ActionScreen
+from tui.console.panes.base import TablePane
 from tui.core.fleet import HostState
 from tui.core.live import DomainFacts, DomainState
 from tui.services.store import AuditEntry, Store
 from tui.services.store.files import StoreLock
-from tui.ui.app import VmdeckApp
-from tui.ui.dialogs import ActionScreen
-from tui.ui.panes.base import TablePane
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 

@@ -16,6 +16,8 @@ import libvirt
 import pytest
 from textual.pilot import Pilot
 
+from tui.console.app import VmdeckApp, make_app
+from tui.console.session import Session
 from tui.core.costs import CostFunction
 from tui.core.curves import Linear
 from tui.core.fleet import HostState
@@ -24,8 +26,6 @@ from tui.core.model import HardwareProfile, Realm, VmConfig
 from tui.services.actions import ActionSettings, CpuSpec
 from tui.services.poller import PollerSettings
 from tui.services.store import AuditEntry, Store
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.session import Session
 
 from . import testbed
 from .test_ui_bulk import bulk_finished, confirm, dialog, per_target

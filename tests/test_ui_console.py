@@ -13,15 +13,15 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from tui.console.app import VmdeckApp
+from tui.console.dialogs import HelpScreen, HostDetailScreen, StateChangeScreen
+from tui.console.launch import build_console
+from tui.console.widgets.curveplot import CurvePlot, render_lines
 from tui.core.fleet import HostState
 from tui.core.scheduling import CostEngine, FleetState, explain_request
 from tui.core.scheduling.request import parse_request
 from tui.services.actions.path import READ_ONLY_MESSAGE
 from tui.services.store import Store
-from tui.ui.app import VmdeckApp
-from tui.ui.dialogs import HelpScreen, HostDetailScreen, StateChangeScreen
-from tui.ui.launch import build_console
-from tui.ui.widgets.curveplot import CurvePlot, render_lines
 
 SIZE = (120, 40)
 

@@ -9,9 +9,8 @@ import pytest
 from textual.binding import Binding
 from textual.widgets import DataTable, Static
 
-from tui.core.units import UnitError, parse_size
-from tui.ui.dialogs import ActionScreen
-from tui.ui.keymap import (
+from tui.console.dialogs import ActionScreen
+from tui.console.keymap import (
     ACTIVITY_BINDINGS,
     APP_BINDINGS,
     HOSTS_BINDINGS,
@@ -19,8 +18,9 @@ from tui.ui.keymap import (
     VMS_BINDINGS,
     describe,
 )
-from tui.ui.lab.curvelab import CurveLabView
-from tui.ui.panes.sim import SimPane
+from tui.console.lab.curvelab import CurveLabView
+from tui.console.panes.sim import SimPane
+from tui.core.units import UnitError, parse_size
 
 from .test_ui_console import SIZE, console, polled, wait_for
 

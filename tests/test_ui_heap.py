@@ -1,10 +1,10 @@
-"""The console's heap frozen after the first poll of a large fleet (tui/ui/heap.py), and released."""
+"""The console's heap frozen after the first poll of a large fleet (tui/console/heap.py), and released."""
 
 from __future__ import annotations
 
 import gc
 
-from tui.ui.heap import FREEZE_ENTRIES, FREEZE_HOSTS, LEAK_CHECK_EVERY, Heap
+from tui.console.heap import FREEZE_ENTRIES, FREEZE_HOSTS, LEAK_CHECK_EVERY, Heap
 
 
 def test_a_large_fleet_is_frozen_once_and_released() -> None:

@@ -19,6 +19,11 @@ from textual.command import CommandList
 from textual.pilot import Pilot
 from textual.widgets import Input, SelectionList, Static
 
+from tui.console.app import VmdeckApp, make_app
+from tui.console.dialogs import ActionScreen
+from tui.console.hostadmin import HostFormScreen, ReconcileScreen
+from tui.console.launch import build_console
+from tui.console.session import Session
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainState, ManagedVm
@@ -27,11 +32,6 @@ from tui.core.model import HardwareProfile, Realm, VmConfig
 from tui.services.config import load_config
 from tui.services.poller import PollerSettings
 from tui.services.store import Store
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.dialogs import ActionScreen
-from tui.ui.hostadmin import HostFormScreen, ReconcileScreen
-from tui.ui.launch import build_console
-from tui.ui.session import Session
 
 from . import testbed
 from .conftest import SAMPLE_CONFIG

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from textual.widgets import Static
 
+from tui.console.dialogs import HostDetailScreen
+from tui.console.hostchecks import FAILED_MARK
 from tui.core.hostcheck import CheckItem, HostCheckReport, Verdict
 from tui.services.hostcheck import CheckCache
-from tui.ui.dialogs import HostDetailScreen
-from tui.ui.hostchecks import FAILED_MARK
 
 from .test_ui_actions import finished
 from .test_ui_console import SIZE, console, polled, select_host, table_rows, wait_for

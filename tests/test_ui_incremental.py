@@ -17,16 +17,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable
 
+from tui.console import modewarm
+from tui.console.app import VmdeckApp, make_app
+from tui.console.panes import base
+from tui.console.panes.base import TablePane
+from tui.console.session import Session
+from tui.console.sorting import cell_sort_key
+from tui.console.text import TextFilter, safe_cells
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
-from tui.ui import modewarm
-from tui.ui.app import VmdeckApp, make_app
-from tui.ui.panes import base
-from tui.ui.panes.base import TablePane
-from tui.ui.session import Session
-from tui.ui.sorting import cell_sort_key
-from tui.ui.text import TextFilter, safe_cells
 
 from .test_ui_console import wait_for
 
@@ -193,7 +193,7 @@ async def test_vms_pane_shown_late_shows_every_change_made_before(
     background: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Never mounted (its model kept current), or mounted in the background after the first paint
-    (tui/ui/modewarm.py: the first poll loaded into its table there): either way the first show
+    (tui/console/modewarm.py: the first poll loaded into its table there): either way the first show
     takes no row computed again."""
     if not background:
         monkeypatch.setattr(modewarm, "FIRST_STEP_S", 3600.0)  # no pane mounted in the background

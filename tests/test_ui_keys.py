@@ -20,19 +20,19 @@ from textual.pilot import Pilot
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
+from tui.console.activity import Running
+from tui.console.app import VmdeckApp
+from tui.console.dialogs import ActionScreen, HostDetailScreen, StateChangeScreen
+from tui.console.messages import ActionJob, ActionRequested
+from tui.console.panes.base import Pane
+from tui.console.panes.sim import SimPane
+from tui.console.profiledetail import ProfileDetailScreen
+from tui.console.vmdetail import VmDetailScreen
+from tui.console.widgets.prompt import PromptScreen
 from tui.core.live import DomainState
 from tui.services.actions import Deck, Outcome
 from tui.services.actions.path import Note
 from tui.services.store import Actor, Store
-from tui.ui.activity import Running
-from tui.ui.app import VmdeckApp
-from tui.ui.dialogs import ActionScreen, HostDetailScreen, StateChangeScreen
-from tui.ui.messages import ActionJob, ActionRequested
-from tui.ui.panes.base import Pane
-from tui.ui.panes.sim import SimPane
-from tui.ui.profiledetail import ProfileDetailScreen
-from tui.ui.vmdetail import VmDetailScreen
-from tui.ui.widgets.prompt import PromptScreen
 
 from .test_ui_actions import on_vms_pane, running_vm, status_line
 from .test_ui_console import SIZE, console, polled, select_host, wait_for

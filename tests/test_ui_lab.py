@@ -14,6 +14,16 @@ import pytest
 from textual.pilot import Pilot
 from textual.widgets import DataTable, Input, Static
 
+from tui.console.app import VmdeckApp
+from tui.console.lab.curvelab import CurveLabView
+from tui.console.lab.curvetext import rank_text
+from tui.console.lab.dialogs import ScenarioPickScreen
+from tui.console.lab.keys import LAB_BINDINGS
+from tui.console.lab.replays import ReplayView
+from tui.console.lab.state import DEFAULT_REQUEST
+from tui.console.launch import build_console
+from tui.console.panes.sim import SimPane
+from tui.console.text import spark
 from tui.core.costs import format_cost
 from tui.core.scheduling.workload import WorkloadSpec, generate
 from tui.core.whatif import (
@@ -27,16 +37,6 @@ from tui.core.whatif import (
     rerank,
 )
 from tui.services.scenarios import ScenarioStore
-from tui.ui.app import VmdeckApp
-from tui.ui.lab.curvelab import CurveLabView
-from tui.ui.lab.curvetext import rank_text
-from tui.ui.lab.dialogs import ScenarioPickScreen
-from tui.ui.lab.keys import LAB_BINDINGS
-from tui.ui.lab.replays import ReplayView
-from tui.ui.lab.state import DEFAULT_REQUEST
-from tui.ui.launch import build_console
-from tui.ui.panes.sim import SimPane
-from tui.ui.text import spark
 
 SIZE = (120, 40)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 from textual.widgets import Static
 
 from tests.test_ui_lab import SIZE, console, open_lab, wait_for
+from tui.console.dialogs import ActionScreen
+from tui.console.lab.curvelab import CurveLabView
 from tui.services.store import Store
-from tui.ui.dialogs import ActionScreen
-from tui.ui.lab.curvelab import CurveLabView
 
 
 async def test_applying_a_plan_asks_then_migrates_through_the_action_and_stops_at_a_failure(

@@ -10,8 +10,8 @@ import pytest
 from textual.widgets import Static
 from textual.widgets._toast import Toast
 
-from tui.ui.app import VmdeckApp, toast_line
-from tui.ui.widgets.keybar import ALWAYS, FILTER, OTHER, PANE, Entry, KeyBar, fit
+from tui.console.app import VmdeckApp, toast_line
+from tui.console.widgets.keybar import ALWAYS, FILTER, OTHER, PANE, Entry, KeyBar, fit
 
 from .test_ui_console import console, polled, wait_for
 

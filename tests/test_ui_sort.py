@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from textual.widgets import DataTable
 
+from tui.console.app import VmdeckApp
+from tui.console.panes.base import TablePane
+from tui.console.panes.tablesort import SortableRows
+from tui.console.sorting import SortValue, cell_sort_key, text_keys, value_key, value_keys
 from tui.core.fleet import HostState
 from tui.core.live import DomainState
-from tui.ui.app import VmdeckApp
-from tui.ui.panes.base import TablePane
-from tui.ui.panes.tablesort import SortableRows
-from tui.ui.sorting import SortValue, cell_sort_key, text_keys, value_key, value_keys
 
 from .test_ui_console import SIZE, console, header, polled, wait_for
 

@@ -1,8 +1,8 @@
 """FixedTable's own cell drawing and row storage give what Textual's DataTable gives.
 
-The fast cell path (tui/ui/widgets/cellrender.py) is compared with DataTable's `_render_cell`, character
+The fast cell path (tui/console/widgets/cellrender.py) is compared with DataTable's `_render_cell`, character
 by character with styles, over cut, padded, wide, empty and markup cells, with and without the
-cursor; the row storage (tui/ui/widgets/rowstore.py) is compared with a plain DataTable fed the same
+cursor; the row storage (tui/console/widgets/rowstore.py) is compared with a plain DataTable fed the same
 rows and changes.
 """
 
@@ -14,7 +14,7 @@ from textual.app import App, ComposeResult
 from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
-from tui.ui.widgets.table import FixedTable
+from tui.console.widgets.table import FixedTable
 
 WIDTHS = (1, 3, 4, 7, 12)
 TEXTS = (
@@ -115,7 +115,7 @@ def test_row_store_place_keeps_the_order_a_sort_gives() -> None:
     """Rows taken out and put back by binary search end where a stable sort of every row puts them."""
     import random
 
-    from tui.ui.widgets.rowstore import RowStore
+    from tui.console.widgets.rowstore import RowStore
 
     rng = random.Random(14)
     value = {f"k{i}": rng.randrange(6) for i in range(300)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from textual.app import App, ComposeResult
 
-from tui.ui.widgets.table import FixedTable
+from tui.console.widgets.table import FixedTable
 
 COLUMNS = ("name", "state", "cost")
 

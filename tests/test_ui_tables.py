@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import Static
 
+from tui.console.text import TextFilter, haystack
+from tui.console.widgets.keybar import KeyBar
 from tui.core.live import DomainState
-from tui.ui.text import TextFilter, haystack
-from tui.ui.widgets.keybar import KeyBar
 
 from .test_ui_console import SIZE, console, polled, table_rows, wait_for
 

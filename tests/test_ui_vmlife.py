@@ -9,10 +9,10 @@ from pathlib import Path
 
 from textual.widgets import DataTable, Static
 
+from tui.console.dialogs import ActionScreen
+from tui.console.profiledetail import ProfileDetailScreen
+from tui.console.vmdetail import VmDetailScreen
 from tui.core.live import DomainState
-from tui.ui.dialogs import ActionScreen
-from tui.ui.profiledetail import ProfileDetailScreen
-from tui.ui.vmdetail import VmDetailScreen
 
 from .test_ui_actions import audit, confirm, facts, finished, notes, on_vms_pane, running_vm
 from .test_ui_console import SIZE, console, polled, wait_for

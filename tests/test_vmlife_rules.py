@@ -175,8 +175,8 @@ def test_realm_graphics_typo_is_a_diagnostic_with_its_line(tmp_path: Path) -> No
 
 
 def test_the_drain_plan_shows_cold_beside_shut_off_vms() -> None:
+    from tui.console.vmactions import plan_lines
     from tui.services.actions.drain import DrainMove, DrainPlan
-    from tui.ui.vmactions import plan_lines
 
     plan = DrainPlan(
         "n1",

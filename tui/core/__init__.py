@@ -15,6 +15,6 @@ The host and fleet types, from the durable record to what the console shows:
   arrays and free devices, changed only by `add`/`remove` while it places a request or replays.
 - `FleetModel` (core/whatif/fleetmodel.py): a `Fleet` plus the VMs on each host where they are known:
   what the what-if lab plans moves over (drain, rebalance, consolidation) and a scenario saves.
-- `FleetView` (tui/ui/fleetview.py, the console's layer): the console's in-memory picture: the
+- `FleetView` (tui/console/fleetview.py, the console's layer): the console's in-memory picture: the
   records, the latest snapshot and cost history of each host, host-check verdicts. Panes read it.
 """

@@ -1,7 +1,7 @@
 """Host administration: add, edit and remove a host record, and reconcile vmdeck's VM records.
 
 The one implementation `vmdeck hosts add|edit|remove`, `vmdeck reconcile --adopt/--forget` and the
-console's dialogs (tui/ui/hostadmin/) call:
+console's dialogs (tui/console/hostadmin/) call:
 - `host_record` / `host_changes` turn an admin's text fields into a checked record or change set
   (the URI rules of tui/core/hosts.py, the profile and realm against the config); refusals are
   HostError naming the field;

@@ -23,7 +23,7 @@ from tui.core.live.snapshots import (
     hostdev_addresses,
 )
 
-# The old name of HostAllocation, kept only for tui/ui/fleetview.py (another engineer's file this
+# The old name of HostAllocation, kept only for tui/console/fleetview.py (another engineer's file this
 # wave); switch it to HostAllocation and delete this line.
 Allocation = HostAllocation
 

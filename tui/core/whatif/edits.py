@@ -33,7 +33,7 @@ from tui.core.scheduling.request import Request
 from tui.core.scheduling.state import FleetState
 from tui.core.units import UnitError, parse_real_or_size
 from tui.core.whatif.rerank import Rerank, request_costs, rerank_costs
-from tui.core.whatif.rerank import rerank as rerank  # re-exported: tui/commands/lab.py imports it from here
+from tui.core.whatif.rerank import rerank as rerank  # re-exported: tui/cli/lab.py imports it from here
 
 RESOURCE_TERMS = ("vms", "vcpus", "memory")
 # Config spelling -> dataclass field, per curve class (the loader's CURVE_KEYS plus scale and max).

@@ -1,1 +1,0 @@
-"""The `vmdeck` subcommands, one module per topic; each exposes `register(subparsers)`."""

@@ -1,0 +1,54 @@
+"""Mount the panes not yet shown in the background, one per step, after the console's first paint.
+
+Every pane is an app mode (tui/console/app.py). Textual builds a mode's screen the first time it is
+switched to: compose, mount, the pane's first draw, and then `App.refresh_css` twice (once in
+`_init_mode`, once in `switch_mode`), which parses the whole stylesheet again. That made the first
+switch to a pane cost three to four times a later one (Activity: 160 ms against 45 ms,
+bench/bench_activity.py). Here each pane not yet shown is registered (mounted as Textual's
+`_get_screen` does) in its own timer step, spaced apart so that keys pressed meanwhile are handled
+between steps; the first switch then finds the screen running.
+
+The VMs pane (`KEEP_UNSHOWN`: its model of 100,000 rows kept batch by batch while not shown) is
+mounted the same way: its first draw loads the kept rows into its table here, in the background,
+and a first poll that arrives later is loaded into its table in that batch (TablePane._keep), so
+the first switch to it is a switch to a running screen, not a load of 100,000 rows under the key.
+
+The stylesheet parse is skipped, not moved: a screen's `_css_update_count` starts at -1, which makes
+Textual reparse for a screen that has never seen a CSS refresh. The widgets of a screen that has just
+been registered already have their styles (`App._register` applies the stylesheet to each), and the
+stylesheet and its variables are those of the app's last refresh (the count is the app's; a theme
+change moves it on and Textual refreshes as usual). Textual 8 private names (pinned < 9).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from textual.app import App
+from textual.screen import Screen
+
+# Before the first step (after the first refresh) and between steps: keys and the first poll go first.
+FIRST_STEP_S = 0.2
+STEP_S = 0.05
+
+
+def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> None:
+    """After the app's next refresh, mount each (mode, screen) whose mode was never shown, one a step."""
+    if not (hasattr(app, "_register") and hasattr(app, "_css_update_count")):
+        return  # a Textual without these private names: every first switch simply costs what it did
+    pending = list(screens)
+
+    def step() -> None:
+        while pending:
+            mode, screen = pending.pop(0)
+            if mode in app._screen_stacks or screen.is_running or not app.is_running:
+                continue  # shown meanwhile (or the app is closing): nothing to prepare
+            screen._css_update_count = app._css_update_count
+            app._register(app, screen)
+            break
+        if pending:
+            app.set_timer(STEP_S, step)
+
+    start: Callable[[], object] = lambda: app.set_timer(FIRST_STEP_S, step)  # noqa: E731
+    app.call_after_refresh(start)
