@@ -109,9 +109,13 @@ class WorkerPoller:
         if len(self.shards) == 1:
             return [fn(self.shards[0])]
         results: list[Any] = [None] * len(self.shards)
+        errors: list[BaseException] = []
 
         def run(i: int) -> None:
-            results[i] = fn(self.shards[i])
+            try:
+                results[i] = fn(self.shards[i])
+            except BaseException as exc:  # raised again on the caller's thread, after the others end
+                errors.append(exc)
 
         # Short-lived threads: safe, since every worker is forked by the spawner thread (spawner.py).
         threads = [
@@ -122,6 +126,8 @@ class WorkerPoller:
             thread.start()
         for thread in threads:
             thread.join()
+        if errors:
+            raise errors[0]
         return results
 
     # --- public API (LivePoller) -------------------------------------------------------------------------
