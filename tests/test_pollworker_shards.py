@@ -24,7 +24,7 @@ from tui.services.pollworker import WorkerPoller, WorkerShard
 from tui.services.pollworker.shards import SHARD_FROM, shard_count, shard_of
 
 from .livefixtures import Recorder, make_config, wait_for
-from .test_poller_worker import FAST, alive, destroy_first, names_and_state, until
+from .test_poller_worker import FAST, alive, destroy_first, gone_within, names_and_state, until
 
 NETWORK = [
     HostRecord("ssh-a", "qemu+ssh://root@kvm-a.example/system", "pool1", "libvirt1"),
@@ -228,3 +228,41 @@ def test_closing_leaves_no_worker_process(fleet: list[HostRecord]) -> None:
     assert not any(alive(pid) for pid in pids if pid is not None)  # close() waited for each
     poller.start()  # a closed poller stays closed: nothing is forked again
     assert poller.pids == [None, None, None]
+
+
+ORPHANS_SCRIPT = """
+import sys, time
+from pathlib import Path
+from tui.services.libvirt.testdriver import fake_fleet
+from tui.services.poller import PollerSettings
+from tui.services.pollworker import WorkerPoller
+poller = WorkerPoller(
+    fake_fleet(Path(sys.argv[1]), 6, 1), settings=PollerSettings(period=0.2), processes=2, shard_from=1
+)
+poller.start()  # forks the workers from short-lived threads, through the spawner
+while len(poller.snapshots()) < 6:
+    time.sleep(0.05)
+print(*poller.pids, flush=True)
+time.sleep(600)
+"""
+
+
+def test_no_shard_outlives_a_killed_console(tmp_path: Path) -> None:
+    parent = subprocess.Popen(
+        [sys.executable, "-c", ORPHANS_SCRIPT, str(tmp_path / "fleet")],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    try:
+        assert parent.stdout is not None
+        workers = [int(pid) for pid in parent.stdout.readline().split()]
+        assert len(workers) == 2
+        assert all(alive(pid) for pid in workers)
+        parent.kill()
+        parent.wait()
+        assert all(gone_within(pid, 5.0) for pid in workers), "a shard outlived its SIGKILLed console"
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+            parent.wait()
