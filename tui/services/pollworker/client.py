@@ -1,9 +1,10 @@
 """`WorkerShard`: a poller whose polls and libvirt calls run in one child process.
 
 Same public interface as the in-process `Poller` (`LivePoller`). The console holds a `WorkerPoller`
-(shards.py), which is one WorkerShard for most fleets and one per core for large test-driver ones. The console's side does only bookkeeping: one reader thread takes
-the worker's batches (changed snapshots, compact load samples, lifecycle events) and hands them to
-the subscribers, records the samples in `history`, and answers pending `run_on` calls.
+(shards.py): one WorkerShard for most fleets, one per core for large test-driver ones. The
+console's side does only bookkeeping: one reader thread takes the worker's batches (changed
+snapshots, compact load samples, lifecycle events) and hands them to the subscribers, records the
+samples in `history`, and answers pending `run_on` calls.
 
 The parts: the state and the worker's news (inbox.py), the process (process.py).
 """
