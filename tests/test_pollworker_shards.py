@@ -26,10 +26,11 @@ from tui.services.pollworker.shards import SHARD_FROM, shard_count, shard_of
 from .livefixtures import Recorder, make_config, wait_for
 from .test_poller_worker import FAST, alive, destroy_first, gone_within, names_and_state, until
 
-NETWORK = [
+SHARD_0_ONLY = [
     HostRecord("ssh-a", "qemu+ssh://root@kvm-a.example/system", "pool1", "libvirt1"),
     HostRecord("local-daemon", "qemu:///system", "pool1", "libvirt1"),
     HostRecord("tcp-b", "qemu+tcp://127.0.0.1:1/system", "pool1", "libvirt1"),
+    HostRecord("shared-default", "test:///default", "pool1", "libvirt1"),  # one state per process
 ]
 # A closed loopback port: refused at once, so the host is polled (unreachable) without waiting.
 REFUSED = HostRecord("refused", "qemu+tcp://127.0.0.1:1/system", "pool1", "libvirt1")
@@ -49,8 +50,8 @@ def test_shard_count_comes_from_the_first_inventory(tmp_path: Path) -> None:
     big = fake_fleet(tmp_path / "big", SHARD_FROM, 1)
     cores = max(1, os.cpu_count() or 1)
     assert shard_count(big) == cores
-    assert shard_count(big[:-1] + NETWORK) == 1  # network hosts are not what a shard relieves
-    poller = WorkerPoller(big + NETWORK)
+    assert shard_count(big[:-1] + SHARD_0_ONLY) == 1  # network hosts do not count: no CPU of ours to spread
+    poller = WorkerPoller(big + SHARD_0_ONLY)
     try:
         assert len(poller.shards) == cores
         assert poller.pids == [None] * cores  # nothing is started before it is needed
@@ -85,19 +86,19 @@ def test_assignment_is_stable_complete_and_keeps_network_hosts_in_shard_0(tmp_pa
         timeout=60,
     )
     assert other.stdout.strip() == str(here)
-    poller = WorkerPoller(records + NETWORK, processes=4, shard_from=1)
+    poller = WorkerPoller(records + SHARD_0_ONLY, processes=4, shard_from=1)
     try:
         held = [{r.name for r in shard._records} for shard in poller.shards]
-        assert sum(len(h) for h in held) == len(records) + len(NETWORK)  # each host in one shard
-        assert set().union(*held) == {r.name for r in records + NETWORK}
-        assert {r.name for r in NETWORK} <= held[0]
+        assert sum(len(h) for h in held) == len(records) + len(SHARD_0_ONLY)  # each host in one shard
+        assert set().union(*held) == {r.name for r in records + SHARD_0_ONLY}
+        assert {r.name for r in SHARD_0_ONLY} <= held[0]
         for record, index in zip(records, here, strict=True):
             assert record.name in held[index]
         # a host keeps its shard when the inventory changes around it
-        poller.set_hosts(records[::2] + NETWORK)
+        poller.set_hosts(records[::2] + SHARD_0_ONLY)
         assert [poller.shard_index(r.name) for r in records[::2]] == here[::2]
         assert poller.shard_index(records[1].name) is None
-        assert {n.name for n in NETWORK} <= {r.name for r in poller.shards[0]._records}
+        assert {n.name for n in SHARD_0_ONLY} <= {r.name for r in poller.shards[0]._records}
     finally:
         poller.close()
 

@@ -7,7 +7,8 @@ holds at least SHARD_FROM test-driver hosts, they are split over one worker per 
 client.py) by a stable hash of the host's name (crc32: Python's hash() of a str changes with every
 interpreter, and a host must stay in its shard when the inventory changes). Hosts reached over the
 network (qemu+ssh://, qemu:///system, anything not test:///) wait on I/O, not CPU: they all stay in
-shard 0, where one pool of threads serves them as before. The number of shards is fixed when the
+shard 0, where one pool of threads serves them as before (so do test:///default hosts, which share
+one hypervisor per process). The number of shards is fixed when the
 poller is built; later hosts are placed by the same rule.
 
 The merge: a host lives in exactly one shard, so the shards' streams never overlap; each subscriber
@@ -43,8 +44,10 @@ SHARD_FROM = 500
 
 
 def is_test_driver(uri: str) -> bool:
-    """A test:/// host: served inside the polling process, its cost is CPU there."""
-    return uri.startswith("test:///")
+    """A test:///PATH host: served inside the polling process, its cost is CPU there. Not
+    test:///default, whose one hypervisor is shared by every connection in a process: hosts on it
+    stay together in shard 0, as they were in one worker."""
+    return uri.startswith("test:///") and not uri.startswith("test:///default")
 
 
 def shard_count(
