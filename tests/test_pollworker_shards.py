@@ -18,8 +18,9 @@ import pytest
 
 from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
-from tui.core.live import DomainState, HostStatus
+from tui.core.live import DomainState, HostSnapshot, HostStatus
 from tui.services.libvirt.testdriver import fake_fleet
+from tui.services.poller import Poller
 from tui.services.pollworker import WorkerPoller, WorkerShard
 from tui.services.pollworker.shards import SHARD_FROM, shard_count, shard_of
 
@@ -66,6 +67,7 @@ ASSIGN_SCRIPT = """
 import sys
 from pathlib import Path
 from tui.services.libvirt.testdriver import fake_fleet
+from tui.services.poller import Poller
 from tui.services.pollworker.shards import shard_of
 print([shard_of(r, 4) for r in fake_fleet(Path(sys.argv[1]), 64, 1)])
 """
@@ -235,6 +237,7 @@ ORPHANS_SCRIPT = """
 import sys, time
 from pathlib import Path
 from tui.services.libvirt.testdriver import fake_fleet
+from tui.services.poller import Poller
 from tui.services.poller import PollerSettings
 from tui.services.pollworker import WorkerPoller
 poller = WorkerPoller(
@@ -267,3 +270,29 @@ def test_no_shard_outlives_a_killed_console(tmp_path: Path) -> None:
         if parent.poll() is None:
             parent.kill()
             parent.wait()
+
+
+def test_a_host_disabled_during_its_attempt_stays_disabled(tmp_path: Path) -> None:
+    """The in-process Poller every shard runs: a host disabled while its attempt is in flight (here:
+    from the subscriber that hears its "connecting", before its open) is not published connected by
+    that attempt's end, and is not polled again. Found through the host-change test above."""
+    (host,) = fake_fleet(tmp_path / "fleet", 1, 2)
+    poller = Poller([host], make_config(), FAST)
+    seen = Recorder()
+    disabled = host.with_changes(state=HostState.DISABLED)
+
+    def disable_while_connecting(snap: HostSnapshot) -> None:
+        seen(snap)
+        if snap.status is HostStatus.CONNECTING and len(seen.of(host.name)) == 1:
+            poller.set_hosts([disabled])
+
+    poller.subscribe(disable_while_connecting)
+    try:
+        poller.start()
+        until(lambda: any(s.status is HostStatus.DISABLED for s in seen.of(host.name)), "the disable")
+        poller.poll_once(10.0)  # every attempt in flight has ended by now
+        assert poller.snapshots()[host.name].status is HostStatus.DISABLED
+        assert [s.status for s in seen.of(host.name)] == [HostStatus.CONNECTING, HostStatus.DISABLED]
+        assert poller.connection(host.name) is None
+    finally:
+        poller.close()
