@@ -8,6 +8,9 @@ per domain over already open connections: the same libvirt calls, nothing else) 
 open() of every host's connection, on one thread and on as many threads as the poller's pool (the
 test driver parses each node file, ~130 us a domain, without the interpreter lock: the first poll's
 floor is that CPU over the machine's cores).
+The worker poller runs twice in the same run, side by side: as one process, and sharded over one
+process per core (tui/services/pollworker/shards.py), with the first poll's floor printed beside
+them: the CPU of the bare opens and the first bare read, divided by the cores.
 Every figure comes with its CPU time and the load average (the machine is shared). Prints figures;
 never asserts on time. The KVM part needs the test bed.
 
@@ -27,6 +30,7 @@ import tempfile
 import threading
 import time
 import uuid as uuidlib
+from collections.abc import Callable
 from pathlib import Path
 
 import libvirt
@@ -57,16 +61,20 @@ def child_cpu_s(pid: int | None) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def workers_cpu_s(poller: LivePoller) -> float:
+    """CPU seconds of the poller's worker processes so far (none for the in-process poller)."""
+    return sum(child_cpu_s(pid) for pid in getattr(poller, "pids", []))
+
+
 def cycles(poller: LivePoller, count: int) -> tuple[list[float], list[float]]:
-    """(wall seconds, CPU seconds of this process and the worker) of `count` complete polls."""
+    """(wall seconds, CPU seconds of this process and the workers) of `count` complete polls."""
     walls, cpus = [], []
-    pid = getattr(poller, "pid", None)
     for _ in range(count):
-        cpu0, child0 = time.process_time(), child_cpu_s(pid)
+        cpu0, child0 = time.process_time(), workers_cpu_s(poller)
         start = time.perf_counter()
         snaps = poller.poll_once(120.0)
         walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - cpu0 + child_cpu_s(pid) - child0)
+        cpus.append(time.process_time() - cpu0 + workers_cpu_s(poller) - child0)
         bad = [s.host for s in snaps.values() if s.status is not HostStatus.CONNECTED]
         if bad:
             raise SystemExit(f"hosts not connected: {bad[:5]}")
@@ -114,63 +122,106 @@ def parallel_open(uris: list[str], threads: int) -> tuple[float, float]:
     return took, cpu
 
 
-def fmt(times: list[float]) -> str:
+def p99(times: list[float]) -> float:
     ordered = sorted(times)
-    p99 = ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+def fmt(times: list[float]) -> str:
     return (
-        f"p50 {statistics.median(times) * 1e3:.0f} ms, p99 {p99 * 1e3:.0f} ms, max {max(times) * 1e3:.0f} ms"
-        f" (min {min(times) * 1e3:.0f}, {len(times)} cycles)"
+        f"p50 {statistics.median(times) * 1e3:.0f} ms, p99 {p99(times) * 1e3:.0f} ms,"
+        f" max {max(times) * 1e3:.0f} ms (min {min(times) * 1e3:.0f}, {len(times)} cycles)"
     )
 
 
+def pollers(records: list[HostRecord], workers: int) -> list[tuple[str, Callable[[], LivePoller]]]:
+    """The pollers compared: in-process, the worker poller as one process, and sharded over one
+    worker per core (shard_from=1 so a small --hosts is sharded too; from SHARD_FROM hosts it is
+    what the console builds)."""
+    settings = PollerSettings(workers=workers)
+    cores = max(1, os.cpu_count() or 1)
+    return [
+        ("in-process", lambda: Poller(records, settings=settings)),
+        ("worker, 1 process", lambda: WorkerPoller(records, settings=settings, processes=1)),
+        (
+            f"worker, sharded over {cores} processes",
+            lambda: WorkerPoller(records, settings=settings, processes=cores, shard_from=1),
+        ),
+    ]
+
+
 def bench_test_driver(hosts: int, domains: int, count: int, workers: int) -> None:
+    cores = max(1, os.cpu_count() or 1)
     print(
-        f"test driver: {hosts} hosts x {domains} domains ({hosts * domains} domains), {workers} poller threads"
+        f"test driver: {hosts} hosts x {domains} domains ({hosts * domains} domains), {workers} poller threads,"
+        f" {cores} cores"
     )
     with tempfile.TemporaryDirectory() as tmp:
         records = fake_fleet(Path(tmp), hosts, domains)
         before = rss_mb()
         opened, open_cpu, base, base_cpu = baseline([r.uri for r in records], count)
-        print(
-            f"  bare open() of every host, 1 thread: {opened * 1e3:.0f} ms, CPU {open_cpu:.2f} s"
-            f"  (the first poll's floor)  {load()}"
-        )
+        print(f"  bare open() of every host, 1 thread: {opened * 1e3:.0f} ms, CPU {open_cpu:.2f} s  {load()}")
         wide, wide_cpu = parallel_open([r.uri for r in records], workers)
         print(
-            f"  bare open() of every host, {workers} threads on {os.cpu_count()} cores: {wide * 1e3:.0f} ms,"
-            f" CPU {wide_cpu:.2f} s  (the floor with every core: the CPU / cores)  {load()}"
+            f"  bare open() of every host, {workers} threads in one process: {wide * 1e3:.0f} ms,"
+            f" CPU {wide_cpu:.2f} s  {load()}"
         )
         print(
             f"  bare loop, 1 thread: {fmt(base)}; CPU per cycle p50 {statistics.median(base_cpu) * 1e3:.0f} ms"
         )
-        for kind in (Poller, WorkerPoller):
-            poller: LivePoller = kind(records, settings=PollerSettings(workers=workers))
-            where = "in-process" if kind is Poller else "worker process (CPU: console + worker)"
-            cpu0, start = time.process_time(), time.perf_counter()
-            first_snaps = poller.poll_once(300.0)
-            first = time.perf_counter() - start
-            first_cpu = time.process_time() - cpu0 + child_cpu_s(getattr(poller, "pid", None))
-            bad = [s.host for s in first_snaps.values() if s.status is not HostStatus.CONNECTED]
-            times, cpus = cycles(poller, count)
+        floor = (open_cpu + base_cpu[0]) / cores
+        print(
+            f"  first poll's floor: (CPU of the opens {open_cpu:.2f} s + of the first read"
+            f" {base_cpu[0]:.2f} s) / {cores} cores = {floor * 1e3:.0f} ms"
+        )
+        summary = []
+        kinds = pollers(records, workers)
+        # The two worker pollers' cycles alternate, one of each per round, so that a change in the
+        # machine's load (it is shared) hits both alike; the in-process poller runs alone first.
+        for group in (kinds[:1], kinds[1:]):
+            made = []
+            for where, make in group:
+                poller = make()
+                cpu0, start = time.process_time(), time.perf_counter()
+                first_snaps = poller.poll_once(300.0)
+                first = time.perf_counter() - start
+                first_cpu = time.process_time() - cpu0 + workers_cpu_s(poller)
+                bad = [s.host for s in first_snaps.values() if s.status is not HostStatus.CONNECTED]
+                made.append((where, poller, first, first_cpu, len(bad), load(), [], []))
+            for _ in range(count):
+                for _where, poller, _first, _cpu, _bad, _at, times, cpus in made:
+                    took, used = cycles(poller, 1)
+                    times.extend(took)
+                    cpus.extend(used)
             peak = rss_mb()
-            poller.close()
-            print(f"  {where}:")
+            for where, poller, first, first_cpu, bad_count, first_load, times, cpus in made:
+                poller.close()
+                print(f"  {where} (CPU: this process + its workers):")
+                print(
+                    f"    first complete poll (opens every connection): {first * 1e3:.0f} ms"
+                    f" = {first / floor:.2f}x the floor, {first / opened:.2f}x the 1-thread bare open;"
+                    f" CPU {first_cpu:.2f} s ({first_cpu / open_cpu:.2f}x); {bad_count} not connected"
+                    f"   goal <= 3000 ms   {first_load}"
+                )
+                print(
+                    f"    poll cycle: {fmt(times)} = {statistics.median(times) / statistics.median(base):.2f}x"
+                    f" the bare loop   goal <= 500 ms"
+                )
+                print(
+                    f"    CPU per cycle p50 {statistics.median(cpus) * 1e3:.0f} ms"
+                    f" = {statistics.median(cpus) / statistics.median(base_cpu):.2f}x the bare loop's   {load()}"
+                )
+                if where == "in-process":
+                    print(f"    peak RSS {peak:.0f} MB (before the fleet {before:.0f} MB)")
+                summary.append((where, first, times, load()))
+        print("  side by side (same run):")
+        print(f"    {'':38} {'first poll':>11} {'cycle p50':>10} {'cycle p99':>10}")
+        print(f"    {'floor / bare loop':38} {floor * 1e3:>8.0f} ms {statistics.median(base) * 1e3:>7.0f} ms")
+        for where, first, times, at in summary:
             print(
-                f"    first complete poll (opens every connection): {first * 1e3:.0f} ms"
-                f" = {first / opened:.2f}x the bare open, {first / wide:.2f}x the {workers}-thread open;"
-                f" CPU {first_cpu:.2f} s ({first_cpu / open_cpu:.2f}x); {len(bad)} not connected"
-                f"   goal <= 3000 ms"
+                f"    {where:38} {first * 1e3:>8.0f} ms {statistics.median(times) * 1e3:>7.0f} ms"
+                f" {p99(times) * 1e3:>7.0f} ms  {at}"
             )
-            print(
-                f"    poll cycle: {fmt(times)} = {statistics.median(times) / statistics.median(base):.2f}x"
-                f" the bare loop   goal <= 500 ms"
-            )
-            print(
-                f"    CPU per cycle p50 {statistics.median(cpus) * 1e3:.0f} ms"
-                f" = {statistics.median(cpus) / statistics.median(base_cpu):.2f}x the bare loop's   {load()}"
-            )
-            if kind is Poller:
-                print(f"    peak RSS {peak:.0f} MB (before the fleet {before:.0f} MB)")
 
 
 def bench_console_cpu(hosts: int, domains: int, seconds: float) -> None:
@@ -192,10 +243,10 @@ def bench_console_cpu(hosts: int, domains: int, seconds: float) -> None:
         print(f"  every host connected after {time.perf_counter() - start:.1f} s  {load()}")
         time.sleep(12.0)  # one whole period after the opens: the steady state
         samples0, cpu0, wall0 = poller.stats.samples, time.process_time(), time.perf_counter()
-        child0, snaps0 = child_cpu_s(poller.pid), len(got)
+        child0, snaps0 = workers_cpu_s(poller), len(got)
         time.sleep(seconds)
         used, wall = time.process_time() - cpu0, time.perf_counter() - wall0
-        worker = child_cpu_s(poller.pid) - child0
+        worker = workers_cpu_s(poller) - child0
         samples, snaps = poller.stats.samples - samples0, len(got) - snaps0
         poller.close()
     print(

@@ -86,17 +86,24 @@ class Attempts(PollerState):
                 with self._lock:
                     lane.live -= 1
                 return
+            stale: Connection | None = None
+            token: int | None = None
             with self._lock:
                 slot = self._slots.get(name)
-                if slot is None or not self._running:
+                if slot is None or not self._running or slot.disabled is not None:
                     if slot is not None:
                         slot.queued = False
-                    continue
-                if (slot.conn is None or slot.conn.dead.is_set()) and not opens_in_pool(slot):
+                        if slot.disabled is not None and slot.started is None:
+                            stale, slot.conn = slot.conn, None  # disabled while queued: not connected
+                elif (slot.conn is None or slot.conn.dead.is_set()) and not opens_in_pool(slot):
                     # The connection dropped while the host was queued: opening is not pool work.
                     self._spawn_opener_locked(name, slot)
-                    continue
-                token = self._begin_locked(slot, pooled=lane)
+                else:
+                    token = self._begin_locked(slot, pooled=lane)
+            if stale is not None:
+                stale.close()
+            if slot is None or token is None:
+                continue
             self._poll(name, slot, token)
             with self._lock:
                 released = (id(slot), token)
@@ -152,6 +159,12 @@ class Attempts(PollerState):
                 slot.abandoned = max(0, slot.abandoned - 1) if slot.token != token else slot.abandoned
                 self._next_due = min(self._next_due, slot.due)  # it may be dispatchable again
                 late = conn if conn is not None else opened
+            elif slot.disabled is not None:
+                # Disabled while this attempt ran: its DISABLED snapshot is out; publishing this read
+                # would show it connected again and schedule its next poll.
+                slot.started = None
+                late, slot.conn = slot.conn, None
+                self._attempt_ended_locked()
             else:
                 late = None
                 slot.started = None

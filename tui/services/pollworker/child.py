@@ -1,6 +1,6 @@
 """The poller worker process: an in-process Poller whose news goes to the console over stdout.
 
-Started by `WorkerPoller` as `python -m tui.services.pollworker.child`. fd 0 and fd 1 are the pipe
+Started by `WorkerShard` as `python -m tui.services.pollworker.child`. fd 0 and fd 1 are the pipe
 (framing.py) and are moved out of the way at once, so nothing libvirt or Python prints can corrupt a
 frame. What goes back, in one "batch" message every BATCH_S at most:
 - the snapshots of hosts whose view changed (`changes_only`), the newest per host ("connecting" only
@@ -219,6 +219,8 @@ def _portable(exc: Exception) -> Exception:
 
 
 def _die_with_parent(parent: int) -> None:
+    # The kernel sends this signal when the thread that forked us ends, not the process: the
+    # console forks every worker from its long-lived spawner thread (spawner.py) for that reason.
     with contextlib.suppress(OSError, AttributeError):
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     if os.getppid() != parent:

@@ -1,9 +1,10 @@
-"""`WorkerPoller`: the console's poller, with its polls and libvirt calls in a child process.
+"""`WorkerShard`: a poller whose polls and libvirt calls run in one child process.
 
-Same public interface as the in-process `Poller` (`LivePoller`), so the console and the actions
-need not know which they hold. The console's side does only bookkeeping: one reader thread takes
-the worker's batches (changed snapshots, compact load samples, lifecycle events) and hands them to
-the subscribers, records the samples in `history`, and answers pending `run_on` calls.
+Same public interface as the in-process `Poller` (`LivePoller`). The console holds a `WorkerPoller`
+(shards.py): one WorkerShard for most fleets, one per core for large test-driver ones. The
+console's side does only bookkeeping: one reader thread takes the worker's batches (changed
+snapshots, compact load samples, lifecycle events) and hands them to the subscribers, records the
+samples in `history`, and answers pending `run_on` calls.
 
 The parts: the state and the worker's news (inbox.py), the process (process.py).
 """
@@ -27,8 +28,8 @@ from tui.services.pollworker.remote import RemoteObject
 T = TypeVar("T")
 
 
-class WorkerPoller(WorkerProcess):
-    """`LivePoller` over a worker process; built as `WorkerPoller(hosts, config, settings)` (the
+class WorkerShard(WorkerProcess):
+    """`LivePoller` over one worker process; built as `WorkerShard(hosts, config, settings)` (the
     constructor is WorkerInbox's)."""
 
     # --- public API (LivePoller) ---------------------------------------------------------------------

@@ -54,11 +54,14 @@ class WorkerInbox:
         hosts: Iterable[HostRecord],
         config: VmConfig | None = None,
         settings: PollerSettings | None = None,
+        *,
+        history: LoadHistory | None = None,
     ) -> None:
         self.settings = settings or PollerSettings()
         self.config = config
         self.stats = WorkerStats()
-        self.history = LoadHistory()
+        # The shards of one WorkerPoller record into the one history the console shows (it locks).
+        self.history = history if history is not None else LoadHistory()
         self._lock = threading.Lock()
         self._records = list(hosts)
         self._names = {r.name for r in self._records}

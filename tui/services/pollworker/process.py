@@ -6,7 +6,9 @@ poller (no Textual, no re-import of the console's __main__ as multiprocessing's 
 stdin/stdout are the pipe, its stderr is /dev/null (or $VMDECK_POLLER_LOG), so nothing it prints
 reaches the terminal the console draws on; it runs in a session of its own, so terminal signals do
 not reach it; and its lifetime is tied to the pipe, which the kernel closes whatever way the console
-ends (child.py exits at end of input, PR_SET_PDEATHSIG backs that up).
+ends (child.py exits at end of input, PR_SET_PDEATHSIG backs that up). That signal fires when the
+*thread* that forked the worker ends, so every worker is forked by the one long-lived thread of
+spawner.py, whichever thread (the reader restarting it, an action's thread) asked for it.
 
 A worker that dies is restarted (after a growing delay when it keeps dying right away), the hosts
 sent again and polled at once, and every `subscribe_notices` callback is told. Calls in flight
@@ -27,6 +29,7 @@ from typing import IO, Any
 
 from tui.services.pollworker.framing import FrameWriter, read_frame
 from tui.services.pollworker.inbox import WorkerInbox
+from tui.services.pollworker.spawner import spawner
 
 EXIT_GRACE_S = 1.0  # close(): the worker exits at end of input at once; after this it is killed
 RESTART_DELAY_S = 0.5
@@ -58,7 +61,7 @@ class WorkerProcess(WorkerInbox):
         log = env.get("VMDECK_POLLER_LOG")
         err: IO[bytes] | int = open(log, "ab") if log else subprocess.DEVNULL  # noqa: SIM115
         try:
-            proc = subprocess.Popen(
+            proc = spawner().popen(
                 [sys.executable, "-m", "tui.services.pollworker.child"],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,

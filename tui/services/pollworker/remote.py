@@ -2,7 +2,7 @@
 
 `poller.connection(host)` in the console returns a `RemoteObject` for the worker's connection to that
 host: calling a method on it runs the same method on the real virConnect in the worker (through
-`WorkerPoller.run_on` and the module-level `invoke` below) and returns the result. A libvirt object
+`WorkerShard.run_on` and the module-level `invoke` below) and returns the result. A libvirt object
 in a result (a virDomain, a pool, a volume, a snapshot, a stream) stays in the worker, in a table
 keyed by a number; the console gets a `RemoteObject` naming it, and the entry is dropped when that
 proxy is garbage-collected. A proxy passed as an argument (`dom.migrate3(dst_conn, ...)`) becomes
