@@ -24,7 +24,7 @@ from tui.core.scheduling.engine import CostEngine
 from tui.core.scheduling.explain import rejection_reason
 from tui.core.scheduling.policies import make_policy
 from tui.core.scheduling.request import Request
-from tui.core.scheduling.state import Allocation, FleetState, _allocation
+from tui.core.scheduling.state import Allocation, FleetState
 from tui.core.scheduling.workload import Event, StartEvent
 
 
@@ -138,7 +138,9 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
     load_keys, key_ids, interned, new_key = state.load_keys, state.key_ids, state.interned, state.new_key
     log = state.log
     changed = log.items.append
-    running: dict[str, Allocation] = {}
+    # Running VMs: an `Allocation` when the VM took devices (`state.remove` undoes it), else a plain
+    # (host, request, ()) tuple: a named tuple costs several times as much to make, once per start.
+    running: dict[str, Allocation | tuple[int, Request, tuple[()]]] = {}
     records: list[PlacementRecord] = []
     record = records.append
     # Why a shape with no devices is rejected depends only on counts a replay never changes (the
@@ -172,7 +174,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
                 taken = allocation.devices
             else:
                 # `state.add(i, request)` without devices, written out (see above).
-                running[vm] = _allocation((i, request, ()))
+                running[vm] = (i, request, ())
                 taken = ()
                 vms = vms_l[i] = vms_l[i] + 1
                 on = vcpus_l[i] = vcpus_l[i] + vcpus
@@ -199,6 +201,7 @@ def _replay(config: VmConfig, fleet: Fleet, events: Iterable[Event], policy: str
             i, request, taken = stopped
             vcpus, memory = request.vcpus, request.memory
             if taken:
+                assert isinstance(stopped, Allocation)  # only `state.add` gives devices
                 remove(stopped)
             else:
                 # `state.remove(stopped)` without devices, written out (see above).
