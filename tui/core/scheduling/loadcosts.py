@@ -177,7 +177,10 @@ class LoadCosts:
             cf = state.cost_functions[i]
             memo = self._memos.get(id(cf))
             if memo is None:
-                memo = self._memos[id(cf)] = TermMemo(cf, self._vcpus[:n], self._memory[:n], self._need_n)
+                # Each device type's needs as arrays, not a bound method: a memo referring back to the
+                # table would make a reference cycle, and a replay's state then waits for the collector.
+                needs = {kind: counts[:n] for kind, counts in self._needs.items()}
+                memo = self._memos[id(cf)] = TermMemo(cf, self._vcpus[:n], self._memory[:n], needs)
             total = self.table[k, :n]
             key = (profile_id, used)
             if memo.plain and memo.fill_plain(
@@ -297,13 +300,6 @@ class LoadCosts:
             cf = self.state.cost_functions[i]
             refused = self._refused[key] = self._refusals(i, cf, dict(key[1]), len(self.index))
         return refused
-
-    def _need_n(self, kind: str) -> FloatArray:
-        return self._need(kind, len(self.index))
-
-    def _need(self, kind: str, n: int) -> FloatArray:
-        counts = self._needs.get(kind)
-        return counts[:n] if counts is not None else np.zeros(n, dtype=np.float64)
 
     def _refusals(self, i: int, cf: CostFunction, used: dict[str, int], n: int) -> BoolArray:
         """Per shape: host i (Enabled, with these devices in use) refuses it for its devices."""

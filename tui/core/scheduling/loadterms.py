@@ -59,7 +59,7 @@ class TermMemo:
         cf: CostFunction,
         shape_vcpus: FloatArray,
         shape_memory: FloatArray,
-        need: Callable[[str], FloatArray],
+        need: dict[str, FloatArray],
     ) -> None:
         self.cf = cf
         self.n = len(shape_vcpus)
@@ -98,7 +98,10 @@ class TermMemo:
     def device_term(self, kind: str, count: int) -> FloatArray:
         vector = self.devices.get((kind, count))
         if vector is None:
-            vector = self._new(self.devices, (kind, count), count, self.cf.devices[kind], self.need(kind))
+            added = self.need.get(kind)
+            if added is None:
+                added = np.zeros(self.n, dtype=np.float64)
+            vector = self._new(self.devices, (kind, count), count, self.cf.devices[kind], added)
         return vector
 
     def _new(
