@@ -6,10 +6,9 @@ already mounted (shown before, or mounted in the background: tui/console/modewar
 build: it is complete once it has handled its ScreenResume (a pane brings its rows and lines up
 to date there), so the hold ends right then instead, by a callback queued behind that ScreenResume
 on the screen. No frame is drawn in between: `switch_mode` lays out a screen shown before at once
-(`_screen_resized`), and that frame is held like any other; the hold ends once the screen's
-widgets have handled what that layout and the resume queued to them (`_after_children`), so the
-first frame is the whole screen. Textual's 50 ms timer stays as the backstop. A screen not
-mounted yet is switched to exactly as Textual does. Textual 8 private names (pinned < 9): `_screen_stacks`, `_begin_batch`, `_end_batch`, `_batch_count`.
+(`_screen_resized`), and that frame is held like any other. Textual's 50 ms timer stays as the
+backstop. A screen not mounted yet is switched to exactly as Textual does. Textual 8 private names
+(pinned < 9): `_screen_stacks`, `_begin_batch`, `_end_batch`, `_batch_count`.
 """
 
 from __future__ import annotations
@@ -43,7 +42,7 @@ class QuickSwitch(App[None]):
             self._holding = False
         end, self._hold_end = self._hold_end, None
         # Queued behind the ScreenResume switch_mode posted: runs once the pane has handled it.
-        if end is not None and not screen.call_later(lambda: _after_children(screen, end)):
+        if end is not None and not screen.call_later(end):
             end()  # the screen takes no more messages (closing): no hold
         return result
 
@@ -65,24 +64,3 @@ class QuickSwitch(App[None]):
 
         self._hold_end = end
         self.set_timer(delay, end, name="delay_update")  # the backstop: Textual's own hold
-
-
-def _after_children(screen: Screen[Any], end: Callable[[], None]) -> None:
-    """Call `end` once every widget of `screen` has handled what was queued to it so far (the
-    refreshes the switch's layout and the pane's resume gave its table and scroll bars) and the
-    screen the updates they sent it: the first frame then has them all, where a second frame
-    ~30 ms later drew them."""
-    nodes = [screen, *screen.walk_children()]
-    pending = 0
-
-    def one_done() -> None:
-        nonlocal pending
-        pending -= 1
-        if pending == 0 and not screen.call_later(end):
-            end()
-
-    for node in nodes:
-        if node.call_later(one_done):
-            pending += 1
-    if pending == 0:
-        end()
