@@ -106,12 +106,13 @@ class Tiers:
                 fell = True
         return fell
 
-    def plan(self, rows: list[npt.NDArray[np.floating[Any]]]) -> list[list[Tier]]:
-        """Per shape (its row over every column, in column order): its groups by bound, least first."""
+    def plan(self, rows: list[npt.NDArray[np.floating[Any]]], first: int = 0) -> list[list[Tier]]:
+        """Per shape from `first` on (its row over every column, in column order): its groups by
+        bound, least first."""
         plans = []
-        bounds = self.bounds.T.tolist()
-        for s, row in enumerate(rows[: len(bounds)]):
-            tiers = [(bound, row[a:b], a) for bound, (a, b) in zip(bounds[s], self.spans, strict=True)]
+        bounds = self.bounds[:, first:].T.tolist()
+        for row, shape_bounds in zip(rows[first : first + len(bounds)], bounds, strict=False):
+            tiers = [(bound, row[a:b], a) for bound, (a, b) in zip(shape_bounds, self.spans, strict=True)]
             tiers.sort(key=_bound)
             plans.append(tiers)
         return plans
