@@ -219,7 +219,9 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         return list(self.all_rows())
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
-        """(rows now, keys that belonged to these hosts before) for an incremental update."""
+        """(rows now, keys that belonged to these hosts before) for an incremental update; a row a
+        pane knows to be unchanged may be left out of both (VmsPane leaves out the VMs that did not
+        change): what is in the second and not the first is gone."""
         raise NotImplementedError
 
     def fleet_changed(self, names: list[str]) -> None:
