@@ -24,7 +24,7 @@ from tui.console.panes.base import TablePane
 from tui.console.session import Session
 from tui.console.sorting import cell_sort_key
 from tui.console.text import TextFilter, safe_cells
-from tui.core.hosts import HostRecord
+from tui.core.hosts import HostRecord, Nat
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
 
@@ -186,6 +186,25 @@ async def test_unsorted_vms_apply_changes_and_a_removed_host_disappears() -> Non
         assert not [key for key in rows if key.startswith("h12/")]
         assert len(rows) == 5 * HOSTS - 5  # h09 lost one and gained one; h12 had five
         assert rebuilds.calls == 0
+
+
+async def test_vms_follow_a_host_record_change_with_the_same_snapshot() -> None:
+    """A VM's row is built from its facts and its host's record: a new NAT (the host edited in the
+    store) with no new poll still gives the host's running VMs their new addresses."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, list(first_poll().values()))
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        assert isinstance(pane, TablePane)
+        app._set_record(replace(app.view.records["h04"], nat=Nat("198.51.100.7", 30000)))
+        await pilot.pause()
+        rows = dict(shown(app))
+        running = [vm.uuid for vm in app.view.domains("h04") if vm.state.holds_resources]
+        assert running
+        assert all(rows[f"h04/{uuid}"][6] == "198.51.100.7:30000+? (no lease)" for uuid in running)
+        assert sorted(rows.items()) == sorted((k, c) for k, c in expected(app, pane))
 
 
 @pytest.mark.parametrize("background", [False, True])
