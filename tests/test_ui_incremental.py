@@ -304,3 +304,42 @@ async def test_hidden_sorted_vms_pane_catches_up_from_its_kept_rows(
         assert not [key for key, _ in now if key.startswith("h11/")]
         assert dict(now)["h06/uuid-06-0"][4] == "5 GiB"
         await assert_as_rebuilt(pilot, app, pane)
+
+
+def _other_value(value: object) -> object:
+    """A value of the same kind as `value` but different from it (a field's changed reading)."""
+    if isinstance(value, DomainState):
+        return DomainState.PAUSED if value is not DomainState.PAUSED else DomainState.RUNNING
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, float) or value is None:
+        return 0.25 if value != 0.25 else 0.5
+    if isinstance(value, str):
+        return value + "-changed"
+    if isinstance(value, tuple):
+        return (*value, "0000:09:00.0")
+    raise AssertionError(f"no changed value for {value!r}: extend _other_value")
+
+
+def test_a_vm_row_is_a_function_of_its_record_and_visible_facts_alone() -> None:
+    """The VMs pane skips rebuilding a row whose record is the same and whose `visible()` facts are
+    equal (panes/vms.py). That is sound only while `vm_row` reads nothing else of the facts: every
+    field left out of `visible()` (CPU time and rate today, any field added later) must leave the row
+    as it is."""
+    from dataclasses import fields
+
+    from tui.console.fleetview import vm_row
+
+    record = HostRecord("h1", "test:///default", "pool1", "libvirt1", nat=Nat("203.0.113.9", 20000))
+    dom = DomainFacts(
+        "vm1", "u-1", DomainState.RUNNING, 2, 2 << 30, 4 << 30, ("0000:01:00.0",), 10, 0.5, "10.0.0.5"
+    )
+    hidden = 0
+    for field in fields(DomainFacts):
+        changed = replace(dom, **{field.name: _other_value(getattr(dom, field.name))})
+        if changed.visible() == dom.visible():
+            hidden += 1
+            assert vm_row("h1", record, changed) == vm_row("h1", record, dom), field.name
+    assert hidden >= 2  # cpu_time_ns and cpu_rate: the test looks at real hidden fields
