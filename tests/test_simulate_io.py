@@ -230,3 +230,25 @@ def test_the_fast_paths_events_are_the_events_the_classes_make() -> None:
         assert repr(got) == repr(want)
     with pytest.raises(dataclasses.FrozenInstanceError):
         made[0].id = "c"  # type: ignore[misc]
+
+
+def test_every_cost_that_is_not_finite_is_written_as_emit_writes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tui.cli.scheduling import _write_replay_json
+    from tui.core.scheduling.replay import PlacementRecord, ReplayResult
+
+    costs = [math.inf, -math.inf, math.nan, None, 0.0, -2.5, 1e308]
+    records = tuple(
+        PlacementRecord(f"v{i}", "h" if c is not None else None, c, ("x", "y") if i % 2 else (), None)
+        for i, c in enumerate(costs)
+    )
+    result = ReplayResult(
+        "spread", 7, 6, 1, 0, records, ({"name": "h", "vms": 1},), {"share": math.inf}, 0.25
+    )
+    _write_replay_json(result)
+    got = json.loads(capsys.readouterr().out)
+    expected = jsonable(result.to_json())
+    assert list(got) == list(expected)
+    assert got == expected
+    assert [p["cost"] for p in got["placements"]] == ["inf", "-inf", None, None, 0.0, -2.5, 1e308]
