@@ -153,17 +153,18 @@ def pollers(records: list[HostRecord], workers: int) -> list[tuple[str, Callable
 def bench_test_driver(hosts: int, domains: int, count: int, workers: int) -> None:
     cores = max(1, os.cpu_count() or 1)
     print(
-        f"test driver: {hosts} hosts x {domains} domains ({hosts * domains} domains), {workers} poller threads,"
-        f" {cores} cores"
+        f"test driver: {hosts} hosts x {domains} domains ({hosts * domains} domains), {cores} cores; opens on"
+        f" one thread per core (the shards share them), reads on one thread a process; {workers} pool threads"
+        " (network hosts: none here)"
     )
     with tempfile.TemporaryDirectory() as tmp:
         records = fake_fleet(Path(tmp), hosts, domains)
         before = rss_mb()
         opened, open_cpu, base, base_cpu = baseline([r.uri for r in records], count)
         print(f"  bare open() of every host, 1 thread: {opened * 1e3:.0f} ms, CPU {open_cpu:.2f} s  {load()}")
-        wide, wide_cpu = parallel_open([r.uri for r in records], workers)
+        wide, wide_cpu = parallel_open([r.uri for r in records], cores)
         print(
-            f"  bare open() of every host, {workers} threads in one process: {wide * 1e3:.0f} ms,"
+            f"  bare open() of every host, {cores} threads in one process: {wide * 1e3:.0f} ms,"
             f" CPU {wide_cpu:.2f} s  {load()}"
         )
         print(

@@ -156,3 +156,26 @@ def test_durations_survive_the_round_trip(cache_dir: Path) -> None:
     assert warm.config is not None
     assert warm.config.realms["libvirt1"].registration_timeout_s == 300
     assert warm.config.service.reload_freq_s == 300
+
+
+def test_the_parser_version_is_importlib_metadatas(tmp_path: Path) -> None:
+    # Read from the dist-info beside pyhocon without importlib.metadata; the same string, so keys
+    # made before and after are the same.
+    from importlib import metadata
+
+    assert cache.parser_version() == metadata.version("pyhocon")
+    # A site directory with no dist-info, two of them, or one without a Version header gives none:
+    # the version then comes from importlib.metadata.
+    assert cache._dist_info_version(tmp_path, "pyhocon") is None
+    for version in ("1.0", "2.0"):
+        info = tmp_path / f"pyhocon-{version}.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(
+            f"Metadata-Version: 2.1\nName: pyhocon\nVersion: {version}\n\nVersion: 9\n"
+        )
+    assert cache._dist_info_version(tmp_path, "pyhocon") is None
+    (tmp_path / "pyhocon-2.0.dist-info" / "METADATA").unlink()
+    (tmp_path / "pyhocon-2.0.dist-info").rmdir()
+    assert cache._dist_info_version(tmp_path, "pyhocon") == "1.0"
+    (tmp_path / "pyhocon-1.0.dist-info" / "METADATA").write_text("Name: pyhocon\n\nVersion: 9\n")
+    assert cache._dist_info_version(tmp_path, "pyhocon") is None

@@ -128,6 +128,9 @@ DEFERRED_IMPORTS: dict[tuple[str, str], str] = {
         "+9 modules, 21 ms of the console's first paint; only a host check (c) needs it"
     ),
     ("tui.services.config.hocon", "pyhocon"): "+38 modules, 33 ms; `vmdeck simulate` reads a cached config",
+    ("tui.services.config.cache", "importlib"): (
+        "importlib.metadata: +40 modules, 15 ms of every config load; only for a pyhocon installed unusually"
+    ),
     (
         "tui.services.store",
         "tui.services.store.postgres",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import libvirt
 import pytest
 
@@ -37,10 +39,10 @@ def test_fleet_of_test_hosts_polled_once(tmp_path):
     assert len({d.uuid for s in snaps.values() for d in s.domains}) == 40 * 8
 
 
-def test_test_driver_hosts_open_in_the_pool_and_are_read_on_the_local_lane(tmp_path):
-    """Opens run in parallel on the pool's threads; every read of a test-driver host, the first
-    included, runs on the local lane's thread (its calls are in-process: threads would only trade
-    the interpreter lock)."""
+def test_test_driver_hosts_open_on_the_opens_lane_and_are_read_on_the_local_lane(tmp_path):
+    """Opens run in parallel on the opens lane's threads (as many as `open_workers`); every read of a
+    test-driver host, the first included, runs on the local lane's thread (its calls are in-process:
+    threads would only trade the interpreter lock)."""
     import threading
 
     hosts = fake_fleet(tmp_path, 12, 2)
@@ -49,7 +51,7 @@ def test_test_driver_hosts_open_in_the_pool_and_are_read_on_the_local_lane(tmp_p
     def record(snap):
         threads.setdefault(snap.status, []).append(threading.current_thread().name)
 
-    poller = Poller(hosts, make_config(), FAST)
+    poller = Poller(hosts, make_config(), replace(FAST, open_workers=2))
     poller.subscribe(record)
     try:
         first = poller.poll_once()
@@ -60,7 +62,8 @@ def test_test_driver_hosts_open_in_the_pool_and_are_read_on_the_local_lane(tmp_p
     opening, reading = threads[HostStatus.CONNECTING], threads[HostStatus.CONNECTED]
     assert len(opening) == 12
     assert len(reading) == 24
-    assert all(n.startswith("poller-pool-") for n in opening), opening
+    assert all(n.startswith("poller-opens-") for n in opening), opening
+    assert len(set(opening)) <= 2, opening  # the lane's two threads, never the pool's four
     assert all(n.startswith("poller-local-") for n in reading), reading
 
 

@@ -20,7 +20,7 @@ from tui.core.fleet import HostState
 from tui.core.hosts import HostRecord
 from tui.core.live import DomainState, HostSnapshot, HostStatus
 from tui.services.libvirt.testdriver import fake_fleet
-from tui.services.poller import Poller
+from tui.services.poller import Poller, PollerSettings
 from tui.services.pollworker import WorkerPoller, WorkerShard
 from tui.services.pollworker.shards import SHARD_FROM, shard_count, shard_of
 
@@ -67,7 +67,7 @@ ASSIGN_SCRIPT = """
 import sys
 from pathlib import Path
 from tui.services.libvirt.testdriver import fake_fleet
-from tui.services.poller import Poller
+from tui.services.poller import Poller, PollerSettings
 from tui.services.pollworker.shards import shard_of
 print([shard_of(r, 4) for r in fake_fleet(Path(sys.argv[1]), 64, 1)])
 """
@@ -103,6 +103,27 @@ def test_assignment_is_stable_complete_and_keeps_network_hosts_in_shard_0(tmp_pa
         assert {n.name for n in SHARD_0_ONLY} <= {r.name for r in poller.shards[0]._records}
     finally:
         poller.close()
+
+
+def test_each_shard_opens_with_its_share_of_the_cores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Shards run side by side: each opens its test-driver hosts with cores // shards threads (at
+    least one), unless the caller chose a number; one worker keeps the poller's own rule."""
+    records = fake_fleet(tmp_path / "fleet", 8, 1)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    for processes, settings, expected in (
+        (2, PollerSettings(), 4),
+        (3, PollerSettings(), 2),
+        (16, PollerSettings(), 1),
+        (2, PollerSettings(open_workers=3), 3),
+        (1, PollerSettings(), None),
+    ):
+        poller = WorkerPoller(records, settings=settings, processes=processes, shard_from=1)
+        try:
+            assert [shard.settings.open_workers for shard in poller.shards] == [expected] * processes
+        finally:
+            poller.close()
 
 
 def test_snapshots_of_every_host_arrive_through_the_shards(tmp_path: Path) -> None:
@@ -237,7 +258,7 @@ ORPHANS_SCRIPT = """
 import sys, time
 from pathlib import Path
 from tui.services.libvirt.testdriver import fake_fleet
-from tui.services.poller import Poller
+from tui.services.poller import Poller, PollerSettings
 from tui.services.poller import PollerSettings
 from tui.services.pollworker import WorkerPoller
 poller = WorkerPoller(

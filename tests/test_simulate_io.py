@@ -6,6 +6,7 @@ fresh parse of every line. The writer must give the same document as the generic
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 from pathlib import Path
@@ -16,6 +17,7 @@ from tui.cli import main
 from tui.cli.output import jsonable
 from tui.core.scheduling import replay
 from tui.core.scheduling.request import Request
+from tui.core.scheduling.workload import StartEvent, StopEvent
 from tui.services.config.loader import load_config
 from tui.services.scenario_files import (
     ScenarioFileError,
@@ -155,12 +157,90 @@ def test_a_known_shape_reads_as_a_first_one_does(line: dict[str, object]) -> Non
     checks give."""
     shapes: dict[tuple[object, ...], Request] = {}
     event_from_json({"op": "start", "id": "first", "vcpus": 2, "memory": 4096}, shapes)  # known now
+    assert _read(line, shapes) == _read(line)
+
+
+def _read(line: dict[str, object], shapes: dict[tuple[object, ...], Request] | None = None) -> object:
+    """The event a line reads as, or the error's text (with `shapes`: through the fast path)."""
     try:
-        expected: object = event_from_json(line)
+        return event_from_json(line, shapes)
     except ValueError as exc:
-        expected = str(exc)
-    try:
-        got: object = event_from_json(line, shapes)
-    except ValueError as exc:
-        got = str(exc)
+        return str(exc)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        {"op": "start", "id": "a", "vcpus": 2, "memory": "4 GiB"},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": "4 GiB", "devices": {}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": "4GiB"},
+        {"op": "start", "id": "a", "vcpus": True, "memory": "4 GiB"},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {"gpu": 1}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {"gpu": True}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {"gpu": 1.0}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {"gpu": 1, "fpga": 0}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096.0, "devices": {"gpu": 1}},
+        {"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "devices": {"gpu": [1]}},
+        {"op": "start", "id": "", "vcpus": 2, "memory": 4096, "devices": {"gpu": 1}},
+    ],
+)
+def test_a_known_shape_with_devices_or_a_size_text_reads_as_a_first_one_does(line: dict[str, object]) -> None:
+    """The fast path also serves shapes with devices or a memory size as text, by `_shape_key`'s key:
+    the same event (or error) as the full checks."""
+    shapes: dict[tuple[object, ...], Request] = {}
+    event_from_json({"op": "start", "id": "f1", "vcpus": 2, "memory": "4 GiB"}, shapes)
+    event_from_json({"op": "start", "id": "f2", "vcpus": 2, "memory": 4096, "devices": {"gpu": 1}}, shapes)
+    assert _read(line, shapes) == _read(line)
+
+
+def test_the_fast_paths_events_are_the_events_the_classes_make() -> None:
+    """The fast path fills bare instances' fields instead of calling the frozen dataclasses' __init__;
+    that is only the same while the classes have these fields and nothing run after __init__."""
+    assert [f.name for f in dataclasses.fields(StartEvent)] == ["id", "request", "time"]
+    assert [f.name for f in dataclasses.fields(StopEvent)] == ["id", "time"]
+    assert not hasattr(StartEvent, "__post_init__")
+    assert not hasattr(StopEvent, "__post_init__")
+    shapes: dict[tuple[object, ...], Request] = {}
+    event_from_json({"op": "start", "id": "first", "vcpus": 2, "memory": 4096}, shapes)
+    made = [
+        event_from_json({"op": "start", "id": "a", "vcpus": 2, "memory": 4096, "t": 1.5}, shapes),
+        event_from_json({"op": "start", "id": "b", "vcpus": 2, "memory": 4096}, shapes),
+        event_from_json({"op": "stop", "id": "a", "t": 2.5}, shapes),
+        event_from_json({"op": "stop", "id": "b"}, shapes),
+    ]
+    built = [
+        StartEvent("a", Request(2, 4096), 1.5),
+        StartEvent("b", Request(2, 4096), None),
+        StopEvent("a", 2.5),
+        StopEvent("b", None),
+    ]
+    for got, want in zip(made, built, strict=True):
+        assert type(got) is type(want)
+        assert vars(got) == vars(want)
+        assert got == want
+        assert hash(got) == hash(want)
+        assert repr(got) == repr(want)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        made[0].id = "c"  # type: ignore[misc]
+
+
+def test_every_cost_that_is_not_finite_is_written_as_emit_writes_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from tui.cli.scheduling import _write_replay_json
+    from tui.core.scheduling.replay import PlacementRecord, ReplayResult
+
+    costs = [math.inf, -math.inf, math.nan, None, 0.0, -2.5, 1e308]
+    records = tuple(
+        PlacementRecord(f"v{i}", "h" if c is not None else None, c, ("x", "y") if i % 2 else (), None)
+        for i, c in enumerate(costs)
+    )
+    result = ReplayResult(
+        "spread", 7, 6, 1, 0, records, ({"name": "h", "vms": 1},), {"share": math.inf}, 0.25
+    )
+    _write_replay_json(result)
+    got = json.loads(capsys.readouterr().out)
+    expected = jsonable(result.to_json())
+    assert list(got) == list(expected)
     assert got == expected
+    assert [p["cost"] for p in got["placements"]] == ["inf", "-inf", None, None, 0.0, -2.5, 1e308]

@@ -24,7 +24,7 @@ from tui.console.panes.base import TablePane
 from tui.console.session import Session
 from tui.console.sorting import cell_sort_key
 from tui.console.text import TextFilter, safe_cells
-from tui.core.hosts import HostRecord
+from tui.core.hosts import HostRecord, Nat
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.config import load_config
 
@@ -188,6 +188,25 @@ async def test_unsorted_vms_apply_changes_and_a_removed_host_disappears() -> Non
         assert rebuilds.calls == 0
 
 
+async def test_vms_follow_a_host_record_change_with_the_same_snapshot() -> None:
+    """A VM's row is built from its facts and its host's record: a new NAT (the host edited in the
+    store) with no new poll still gives the host's running VMs their new addresses."""
+    app = console()
+    async with app.run_test(size=(120, 40)) as pilot:
+        await feed(pilot, app, list(first_poll().values()))
+        await pilot.press("4")
+        await pilot.pause()
+        pane = app.panes["vms"]
+        assert isinstance(pane, TablePane)
+        app._set_record(replace(app.view.records["h04"], nat=Nat("198.51.100.7", 30000)))
+        await pilot.pause()
+        rows = dict(shown(app))
+        running = [vm.uuid for vm in app.view.domains("h04") if vm.state.holds_resources]
+        assert running
+        assert all(rows[f"h04/{uuid}"][6] == "198.51.100.7:30000+? (no lease)" for uuid in running)
+        assert sorted(rows.items()) == sorted((k, c) for k, c in expected(app, pane))
+
+
 @pytest.mark.parametrize("background", [False, True])
 async def test_vms_pane_shown_late_shows_every_change_made_before(
     background: bool, monkeypatch: pytest.MonkeyPatch
@@ -285,3 +304,42 @@ async def test_hidden_sorted_vms_pane_catches_up_from_its_kept_rows(
         assert not [key for key, _ in now if key.startswith("h11/")]
         assert dict(now)["h06/uuid-06-0"][4] == "5 GiB"
         await assert_as_rebuilt(pilot, app, pane)
+
+
+def _other_value(value: object) -> object:
+    """A value of the same kind as `value` but different from it (a field's changed reading)."""
+    if isinstance(value, DomainState):
+        return DomainState.PAUSED if value is not DomainState.PAUSED else DomainState.RUNNING
+    if isinstance(value, bool):
+        return not value
+    if isinstance(value, int):
+        return value + 7
+    if isinstance(value, float) or value is None:
+        return 0.25 if value != 0.25 else 0.5
+    if isinstance(value, str):
+        return value + "-changed"
+    if isinstance(value, tuple):
+        return (*value, "0000:09:00.0")
+    raise AssertionError(f"no changed value for {value!r}: extend _other_value")
+
+
+def test_a_vm_row_is_a_function_of_its_record_and_visible_facts_alone() -> None:
+    """The VMs pane skips rebuilding a row whose record is the same and whose `visible()` facts are
+    equal (panes/vms.py). That is sound only while `vm_row` reads nothing else of the facts: every
+    field left out of `visible()` (CPU time and rate today, any field added later) must leave the row
+    as it is."""
+    from dataclasses import fields
+
+    from tui.console.fleetview import vm_row
+
+    record = HostRecord("h1", "test:///default", "pool1", "libvirt1", nat=Nat("203.0.113.9", 20000))
+    dom = DomainFacts(
+        "vm1", "u-1", DomainState.RUNNING, 2, 2 << 30, 4 << 30, ("0000:01:00.0",), 10, 0.5, "10.0.0.5"
+    )
+    hidden = 0
+    for field in fields(DomainFacts):
+        changed = replace(dom, **{field.name: _other_value(getattr(dom, field.name))})
+        if changed.visible() == dom.visible():
+            hidden += 1
+            assert vm_row("h1", record, changed) == vm_row("h1", record, dom), field.name
+    assert hidden >= 2  # cpu_time_ns and cpu_rate: the test looks at real hidden fields

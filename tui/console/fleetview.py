@@ -105,6 +105,13 @@ def vm_address(record: HostRecord, vm_ip: str | None, running: bool) -> str:
     return f"{nat.ip}:{nat.port_for(vm_ip)} ({vm_ip})"
 
 
+def vm_row(host: str, record: HostRecord, dom: DomainFacts) -> VmRow:
+    """A VM's row: a function of its host's record (the NAT) and its visible facts alone
+    (`DomainFacts.visible`), so a row built from the same two is the same row."""
+    address = vm_address(record, dom.address, dom.state.holds_resources)
+    return VmRow(dom.uuid, dom.name, host, dom.state.value, dom.vcpus, dom.memory, dom.hostdevs, address)
+
+
 class FleetView:
     def __init__(self, config: VmConfig, records: Iterable[HostRecord]) -> None:
         self.config = config
@@ -211,23 +218,10 @@ class FleetView:
         return [d for d in self.domains(name) if d.state.holds_resources]
 
     def vm_rows(self, hosts: Iterable[str] | None = None) -> list[VmRow]:
-        rows = []
+        rows: list[VmRow] = []
         for name in hosts if hosts is not None else self.records:
             record = self.records[name]
-            for dom in self.domains(name):
-                address = vm_address(record, dom.address, dom.state.holds_resources)
-                rows.append(
-                    VmRow(
-                        dom.uuid,
-                        dom.name,
-                        name,
-                        dom.state.value,
-                        dom.vcpus,
-                        dom.memory,
-                        dom.hostdevs,
-                        address,
-                    )
-                )
+            rows.extend(vm_row(name, record, dom) for dom in self.domains(name))
         return rows
 
     def fleet(self) -> Fleet:

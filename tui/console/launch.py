@@ -20,7 +20,6 @@ from tui.services.store import StoreError, open_store, redact_url
 # The demo's hosts are in-process test:/// files: poll them often so the demo looks alive. A real
 # fleet is polled at each realm's poll-frequency.
 DEMO_PERIOD_S = 2.0
-IN_PROCESS_WORKERS = 1
 
 
 def build_console(
@@ -62,16 +61,8 @@ def build_console(
     except (OSError, ValueError) as exc:
         raise SystemExit(f"vmdeck: cannot read the store {redact_url(str(db))}: {exc}") from None
     session = Session(source + (" (read-only)" if read_only else ""), read_only=read_only, db=store.location)
-    settings = PollerSettings(read_only=read_only, period=poll_period, workers=_workers(records))
+    settings = PollerSettings(read_only=read_only, period=poll_period)
     return make_app(result.config, records, session=session, store=store, poller_settings=settings)
-
-
-def _workers(records: list[HostRecord]) -> int:
-    """Poller threads: test:/// hosts run inside the poller's process, so their polls are CPU work
-    under one interpreter lock; more threads only hand the lock back and forth at every libvirt call
-    (1,500 hosts: 700 ms of CPU a cycle with 4 threads, 590 ms with one)."""
-    default = PollerSettings().workers
-    return IN_PROCESS_WORKERS if records and all(r.uri.startswith("test://") for r in records) else default
 
 
 def run_console(config_path: str | None, db: str | None, read_only: bool) -> int:

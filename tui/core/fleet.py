@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Any
 
 from tui.core.costs import Load
-from tui.core.limits import MAX_COUNT
+from tui.core.limits import MAX_COUNT, MAX_SIZE_BYTES
 from tui.core.model import HardwareProfile, VmConfig
 from tui.core.pci import normalize_pci
 from tui.core.units import UnitError, parse_size
@@ -90,17 +90,58 @@ class Fleet:
         hosts: list[FleetHost] = []
         seen: set[str] = set()
         for index, raw in enumerate(data["hosts"]):
-            where = f"hosts[{index}]"
-            if not isinstance(raw, Mapping):
-                raise FleetError(f"{where}: expected an object")
-            host = _host_from_json(raw, where)
+            host = _plain_host(raw) if type(raw) is dict else None
+            if host is None:
+                if not isinstance(raw, Mapping):
+                    raise FleetError(f"hosts[{index}]: expected an object")
+                host = _host_from_json(raw, f"hosts[{index}]")
             if host.name in seen:
-                raise FleetError(f"{where}: duplicate host name {host.name!r}")
+                raise FleetError(f"hosts[{index}]: duplicate host name {host.name!r}")
             seen.add(host.name)
             if config is not None:
-                _check_against_config(host, config, where)
+                _check_against_config(host, config, index)
             hosts.append(host)
         return cls(tuple(hosts))
+
+
+# The host states as FLEET.json writes them (`HostState.value`): any other spelling takes `parse`.
+_STATES: dict[str, HostState] = {s.value: s for s in HostState}
+# `_plain_host` makes its hosts by filling a bare instance's fields: a frozen dataclass's __init__ sets
+# each of the eight through object.__setattr__, a quarter of reading a host. tests/test_live_core.py
+# holds the two ways to equal hosts, and FleetHost to these fields without __post_init__.
+_new = object.__new__
+
+
+def _plain_host(raw: dict[str, Any]) -> FleetHost | None:
+    """The common host (every field of a plain type and in range, a state as written, no devices in
+    use) in a few type tests, or None: then `_host_from_json` checks it and says what is wrong."""
+    name, profile, state = raw.get("name"), raw.get("profile"), raw.get("state", "enabled")
+    vms, vcpus, memory = raw.get("vms", 0), raw.get("vcpus", 0), raw.get("memory", 0)
+    addrs, unavailable = raw.get("devices_in_use", []), raw.get("unavailable")
+    if not (
+        type(name) is str
+        and name
+        and type(profile) is str
+        and profile
+        and type(state) is str
+        and state in _STATES
+        and type(vms) is int
+        and 0 <= vms <= MAX_COUNT
+        and type(vcpus) is int
+        and 0 <= vcpus <= MAX_COUNT
+        and type(memory) is int
+        and 0 <= memory <= MAX_SIZE_BYTES
+        and type(addrs) is list
+        and not addrs
+        and (unavailable is None or type(unavailable) is str)
+    ):
+        return None
+    host = _new(FleetHost)
+    fields = host.__dict__
+    fields["name"], fields["profile"], fields["state"] = name, profile, _STATES[state]
+    fields["vms"], fields["vcpus"], fields["memory"] = vms, vcpus, memory
+    fields["devices_in_use"], fields["unavailable"] = (), unavailable
+    return host
 
 
 def _host_from_json(raw: Mapping[str, Any], where: str) -> FleetHost:
@@ -151,16 +192,19 @@ def read_addresses(raw: Mapping[str, Any], key: str, where: str) -> tuple[str, .
         raise FleetError(f"{where}: {key!r}: {exc}") from None
 
 
-def _check_against_config(host: FleetHost, config: VmConfig, where: str) -> None:
+def _check_against_config(host: FleetHost, config: VmConfig, index: int) -> None:
     profile = config.hardware_profiles.get(host.profile)
     if profile is None:
         known = ", ".join(sorted(config.hardware_profiles)) or "none"
-        raise FleetError(f"{where} ({host.name}): unknown profile {host.profile!r} (profiles: {known})")
+        raise FleetError(
+            f"hosts[{index}] ({host.name}): unknown profile {host.profile!r} (profiles: {known})"
+        )
     if not host.devices_in_use:
         return  # most hosts: nothing to check against the profile's addresses
     own = {d.addr for d in profile.devices}
     stray = [a for a in host.devices_in_use if a not in own]
     if stray:
         raise FleetError(
-            f"{where} ({host.name}): devices_in_use {', '.join(stray)} are not devices of profile {profile.id!r}"
+            f"hosts[{index}] ({host.name}): devices_in_use {', '.join(stray)} are not devices of "
+            f"profile {profile.id!r}"
         )

@@ -128,6 +128,10 @@ def _host_lines(text: str) -> list[int]:
 
 # --- workload JSONL --------------------------------------------------------------------------------
 _CHUNK = 1 << 20  # bytes read at a time: lines are split in C, not read one system call at a time
+# The fast path's events are made by filling a bare instance's fields: a frozen dataclass's __init__
+# sets each field through object.__setattr__, a fifth of reading a line (tests/test_simulate_io.py holds
+# the two ways to equal events, and the event classes to fields only, without __post_init__).
+_new = object.__new__
 _NONE: dict[str, object] = {}  # a start without "devices" (never changed)
 
 
@@ -226,16 +230,28 @@ def event_from_json(data: Any, shapes: dict[tuple[object, ...], Request] | None 
     the raw vcpus, memory and devices (with their types, so `true` never passes for 1)."""
     if type(data) is dict and shapes is not None:
         # The common line in a few type tests: a string id, a finite float time or none, a stop or a
-        # start of a known shape (whole numbers, no devices). Anything else: the checks below.
+        # start of a known shape. Anything else: the checks below.
         raw_id, time, op = data.get("id"), data.get("t"), data.get("op")
         if type(raw_id) is str and raw_id and (time is None or (type(time) is float and time - time == 0.0)):
             if op == "stop":
-                return StopEvent(raw_id, time)
+                stop = _new(StopEvent)  # = StopEvent(raw_id, time): see `_new`
+                fields = stop.__dict__
+                fields["id"], fields["time"] = raw_id, time
+                return stop
             vcpus, memory, devices = data.get("vcpus"), data.get("memory"), data.get("devices", _NONE)
-            if op == "start" and type(vcpus) is int and type(memory) is int and devices == _NONE:
-                known = shapes.get((int, vcpus, int, memory, ()))  # `_shape_key` of such a start
+            if op == "start" and type(vcpus) is int:
+                # `_shape_key`'s key, written out for the commonest start (whole numbers, no devices).
+                shape: tuple[object, ...] | None = (
+                    (int, vcpus, int, memory, ())
+                    if type(memory) is int and devices == _NONE
+                    else _shape_key(vcpus, memory, devices)
+                )
+                known = shapes.get(shape) if shape is not None else None
                 if known is not None:
-                    return StartEvent(raw_id, known, time)
+                    start = _new(StartEvent)  # = StartEvent(raw_id, known, time): see `_new`
+                    fields = start.__dict__
+                    fields["id"], fields["request"], fields["time"] = raw_id, known, time
+                    return start
     if type(data) is not dict and not isinstance(data, Mapping):
         raise ValueError(
             'expected an object such as {"op": "start", "id": "vm1", "vcpus": 2, "memory": "4 GiB"}'

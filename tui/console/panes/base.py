@@ -120,6 +120,9 @@ class Pane(Screen[None]):
         return self.view.summary()
 
     def update_header(self) -> None:
+        self._show("#pane-header", self.header_line())
+
+    def header_line(self) -> str:
         # Marks come second: a long header is cut at the right edge, and what an action key acts on
         # must stay in view (at 80 columns too).
         parts = [f"vmdeck · {self.TITLE_TEXT}", self.marks_text(), self.header_text(), self.session.source]
@@ -127,7 +130,7 @@ class Pane(Screen[None]):
             parts.append(self.filter.describe())
         if self.session.read_only:
             parts.append("READ-ONLY: changes blocked")
-        self._show("#pane-header", " · ".join(p for p in parts if p))
+        return " · ".join(p for p in parts if p)
 
     def marks_text(self) -> str:
         """ "3 marked" on a pane whose rows can be marked (TablePane)."""
@@ -219,7 +222,9 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         return list(self.all_rows())
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
-        """(rows now, keys that belonged to these hosts before) for an incremental update."""
+        """(rows now, keys that belonged to these hosts before) for an incremental update; a row a
+        pane knows to be unchanged may be left out of both (VmsPane leaves out the VMs that did not
+        change): what is in the second and not the first is gone."""
         raise NotImplementedError
 
     def fleet_changed(self, names: list[str]) -> None:
@@ -326,11 +331,11 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._show_marks()
 
     # --- the header with the sort, column widths, poller updates -----------------------------------
-    def update_header(self) -> None:
-        super().update_header()
-        if self.sort is not None and self.is_mounted:
-            text = self._shown.get("#pane-header", "")
-            self._show("#pane-header", f"{text} · {self.sort_text()}")
+    def header_line(self) -> str:
+        # One text, set once: set without the sort and then with it, the header was drawn (and the
+        # whole screen composed) on every batch even when nothing in it changed.
+        text = super().header_line()
+        return f"{text} · {self.sort_text()}" if self.sort is not None else text
 
     def _size_columns(self, rows: Iterable[tuple[str, ...]]) -> None:
         """Data-sized columns: the longest text (len, not a Rich measurement), capped at MAX_WIDTH."""

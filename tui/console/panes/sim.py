@@ -81,6 +81,7 @@ class SimPane(OrderedKeys, Pane):
         super().__init__(*args, **kwargs)
         self.placement: Placement | None = None
         self.showing = "place"  # the view on screen: place, response, curve, replay, ab, drain, …
+        self._curve_lab: CurveLabView | None = None  # found once (`build`): told of every batch
 
     @property
     def request(self) -> Request | None:
@@ -111,7 +112,8 @@ class SimPane(OrderedKeys, Pane):
         self.query_one("#lab-tabs", Static).update(tab_line(self.showing))
         box = self.params_line()
         box.display = False
-        box.suggester = self.query_one(CurveLabView).suggester()
+        self._curve_lab = self.query_one(CurveLabView)
+        box.suggester = self._curve_lab.suggester()
 
     def watch_lab_state(self, state: LabState) -> None:
         """Attributes down: every lab view gets the new shared state."""
@@ -287,8 +289,8 @@ class SimPane(OrderedKeys, Pane):
     def fleet_changed(self, names: list[str]) -> None:
         # A new load changes every verdict: recompute (the worker is exclusive, so bursts coalesce).
         super().fleet_changed(names)
-        for curve in self.query(CurveLabView):  # none yet while the pane is being built
-            curve.fleet_moved()
+        if self._curve_lab is not None:  # None until built; found once, not queried per batch
+            self._curve_lab.fleet_moved()
         if self.is_mounted and self.is_current and self.request is not None and self.showing == "place":
             self.action_recompute()
 

@@ -23,7 +23,7 @@ from textual.widgets import DataTable
 
 from tui.console.actionchecks import refusal
 from tui.console.bulk import ask_bulk_vms
-from tui.console.fleetview import VM_VALUES, FleetView, VmRow
+from tui.console.fleetview import VM_VALUES, FleetView, VmRow, vm_row
 from tui.console.keymap import VMS_BINDINGS
 from tui.console.messages import ActionRefused
 from tui.console.modewarm import warm_screen
@@ -42,6 +42,7 @@ from tui.console.vmlife_actions import (
     confirm_undefine,
     undefine_refusal,
 )
+from tui.core.hosts import HostRecord
 from tui.core.live import DomainFacts, DomainState
 from tui.core.printable import printable
 from tui.services.actions import storage_of
@@ -85,6 +86,11 @@ class VmsPane(TablePane):
         super().__init__(*args, **kwargs)
         self._owner: dict[str, set[str]] = {}  # host -> its rows' keys, for incremental updates
         self._vm_rows: dict[str, VmRow] = {}  # key -> the row's raw values (sorting, marks)
+        # What each row was built from (`vm_row`): key -> the VM's facts, host -> its record. A row
+        # whose two are unchanged is skipped by `rows_of_hosts`: a host's snapshot changes when one of
+        # its VMs does, and rebuilding its other nine rows was most of a batch's cost.
+        self._facts: dict[str, DomainFacts] = {}
+        self._built_for: dict[str, HostRecord] = {}
         self._detail: VmDetailScreen | None = None  # built once, shown for each VM (vmdetail.py)
 
     def build(self) -> None:
@@ -96,36 +102,65 @@ class VmsPane(TablePane):
             warm_screen(self.app, self._detail, f"vm-detail-{id(self)}")
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
-        self._owner, self._vm_rows = {}, {}
+        self._owner, self._vm_rows, self._facts, self._built_for = {}, {}, {}, {}
         rows = {}
-        for row in self.view.vm_rows():
-            rows[row.key] = row.cells()
-            self._vm_rows[row.key] = row
-            self._owner.setdefault(row.host, set()).add(row.key)
+        for name, record in self.view.records.items():
+            self._built_for[name] = record
+            for dom in self.view.domains(name):
+                row = vm_row(name, record, dom)
+                rows[row.key] = row.cells()
+                self._vm_rows[row.key] = row
+                self._facts[row.key] = dom
+                self._owner.setdefault(name, set()).add(row.key)
         return rows
 
     def model_order(self) -> list[str]:
-        view = self.view  # the keys of vm_rows(), in its order, without building the rows
+        view = self.view  # the keys of all_rows(), in its order, without building the rows
         return [f"{name}/{dom.uuid}" for name in view.records for dom in view.domains(name)]
 
     def rows_of_hosts(self, names: Iterable[str]) -> tuple[Mapping[str, tuple[str, ...]], set[str]]:
-        names = list(names)
-        before: set[str] = set()
+        """(rows built again, keys gone): only the VMs whose facts or host record changed."""
+        rows: dict[str, tuple[str, ...]] = {}
+        gone: set[str] = set()
+        touched: list[str] = []  # keys whose raw values changed (the kept sort keys are stale there)
         for name in names:
-            before |= self._owner.pop(name, set())
-        vm_rows = self._vm_rows
-        old = {key: vm_rows.pop(key, None) for key in before} if self._kept_keys else None
-        rows = {}
-        for row in self.view.vm_rows(n for n in names if n in self.view.records):
-            rows[row.key] = row.cells()
-            vm_rows[row.key] = row
-            self._owner.setdefault(row.host, set()).add(row.key)
-        if old is None:
-            for key in before - rows.keys():
-                vm_rows.pop(key, None)
-        else:  # the sort keys kept for other columns (KEEP_SORT_KEYS) are stale where a value changed
-            self._keys_touched([k for k in before | rows.keys() if old.get(k) != vm_rows.get(k)])
-        return rows, before
+            before = self._owner.pop(name, set())
+            keys = self._host_rows(name, before, rows, touched)
+            if keys:
+                self._owner[name] = keys
+            for key in before - keys:
+                gone.add(key)
+                touched.append(key)
+                self._vm_rows.pop(key, None)
+                self._facts.pop(key, None)
+        if self._kept_keys:
+            self._keys_touched(touched)
+        return rows, gone
+
+    def _host_rows(
+        self, name: str, before: set[str], rows: dict[str, tuple[str, ...]], touched: list[str]
+    ) -> set[str]:
+        """Build into `rows` the rows of host `name` that changed; returns all its rows' keys."""
+        record = self.view.records.get(name)
+        if record is None:
+            self._built_for.pop(name, None)
+            return set()
+        same_record = self._built_for.get(name) is record
+        self._built_for[name] = record
+        vm_rows, facts, keys = self._vm_rows, self._facts, set()
+        for dom in self.view.domains(name):
+            key = f"{name}/{dom.uuid}"
+            keys.add(key)
+            was = facts.get(key)
+            if same_record and was is not None and key in before and _same_facts(was, dom):
+                continue  # built from these very facts: the same row
+            row = vm_row(name, record, dom)
+            rows[key] = row.cells()
+            if vm_rows.get(key) != row:
+                touched.append(key)
+            vm_rows[key] = row
+            facts[key] = dom
+        return keys
 
     def sort_value(self, key: str, column: int) -> SortValue:
         return VM_VALUES[column](self._vm_rows[key])
@@ -277,6 +312,11 @@ class VmsPane(TablePane):
         ask_start(
             self.app, self.view, self.session, self.view.records[selected[0]].realm if selected else None
         )
+
+
+def _same_facts(was: DomainFacts, now: DomainFacts) -> bool:
+    # A poller builds new facts each poll (CPU time moves): identity first, then what a row shows.
+    return was is now or was.visible() == now.visible()
 
 
 def _message(exc: Exception) -> str:

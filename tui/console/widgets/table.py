@@ -130,7 +130,11 @@ class FixedTable(MarkLabels, UnlinkedCaches, FrameStyles):
         """Drop the render caches' entries of these rows (keys start with the row key, the row
         index or the line, depending on the cache)."""
         indices = {self._row_locations.get(key) for key in rows} - {None}
-        lines = {self._get_row_region(index).y for index in indices if index is not None}
+        if self._virtual:  # a row's line is its index below the header (`_get_row_region`)
+            offset = self.header_height if self.show_header else 0
+            lines = {index + offset for index in indices if index is not None}
+        else:
+            lines = {self._get_row_region(index).y for index in indices if index is not None}
         _drop(self._cell_render_cache, 0, rows)
         _drop(self._row_render_cache, 0, rows)
         _drop(self._row_renderable_cache, 1, indices)

@@ -49,6 +49,19 @@ class Allocation(NamedTuple):
 _allocation = partial(tuple.__new__, Allocation)
 
 
+class _Layout:
+    """One profile's devices as `FleetState` reads them: computed once per profile."""
+
+    __slots__ = ("addrs", "by_kind", "counts", "kinds")
+
+    def __init__(self, profile: HardwareProfile) -> None:
+        self.addrs = {d.addr for d in profile.devices}
+        self.kinds = {d.addr: d.type for d in profile.devices}  # device type by address
+        self.counts = profile.device_counts()
+        # Addresses by type, lowest first (allocation order).
+        self.by_kind = [(kind, tuple(profile.addresses(kind))) for kind in self.counts]
+
+
 class FleetState:
     """Per-host load arrays plus free device addresses; mutated only through `add` and `remove`."""
 
@@ -77,7 +90,8 @@ class FleetState:
             self.cost_functions.append(cost_function)
         n = len(hosts)
         self.size = n
-        self.enabled: BoolArray = np.array([h.state is HostState.ENABLED for h in hosts], dtype=np.bool_)
+        self.enabled_l: list[bool] = [h.state is HostState.ENABLED for h in hosts]
+        self.enabled: BoolArray = np.array(self.enabled_l, dtype=np.bool_)
         self.states: list[HostState] = [h.state for h in hosts]
         # Why a host is not Enabled for the scheduler although its admin state is (unreachable).
         self.unavailable: list[str | None] = [h.unavailable for h in hosts]
@@ -87,54 +101,61 @@ class FleetState:
         self.cores: FloatArray = np.array([p.cores for p in self.profiles], dtype=np.float64)
         self.capacity: FloatArray = np.array([p.memory for p in self.profiles], dtype=np.float64)
         # Every device type any profile has or any cost function lists: the columns of the device arrays.
-        kinds = {d.type for p in self.profiles for d in p.devices}
-        kinds.update(k for cf in self.cost_functions for k in cf.devices)
+        profiles = {id(p): p for p in self.profiles}.values()  # each profile once, not once per host
+        kinds = {d.type for p in profiles for d in p.devices}
+        kinds.update(k for cf in {id(cf): cf for cf in self.cost_functions}.values() for k in cf.devices)
         self.device_types: list[str] = sorted(kinds)
-        self._in_use: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
-        self._free: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
         # Free addresses per host and type, lowest first: allocation pops from the front.
         self.free_addrs: list[dict[str, list[str]]] = []
         self.used_addrs: list[set[str]] = []
         self.used_l: list[dict[str, int]] = []  # devices in use per type (> 0 only), plain
         # Each host's device type by address (one dict per profile, shared): what `remove` frees.
         self.device_kinds: list[dict[str, str]] = []
-        kinds_of: dict[int, dict[str, str]] = {}
-        # Per profile, computed once: its device addresses by type (100,000 hosts share a handful).
-        layouts: dict[int, tuple[set[str], list[tuple[str, tuple[str, ...]]]]] = {}
-        for i, (host, profile) in enumerate(zip(hosts, self.profiles, strict=True)):
+        # Per profile, computed once (100,000 hosts share a handful): its addresses, its device type
+        # by address and its addresses by type.
+        layouts: dict[int, _Layout] = {}
+        busy: list[int] = []  # the hosts with devices in use (few): their counts go in the arrays
+        for host, profile in zip(hosts, self.profiles, strict=True):
             layout = layouts.get(id(profile))
             if layout is None:
-                layout = layouts[id(profile)] = (
-                    {d.addr for d in profile.devices},
-                    [(kind, tuple(profile.addresses(kind))) for kind in profile.device_counts()],
-                )
-            own, by_kind = layout
-            kinds_by_addr = kinds_of.get(id(profile))
-            if kinds_by_addr is None:
-                kinds_by_addr = kinds_of[id(profile)] = {d.addr: d.type for d in profile.devices}
-            self.device_kinds.append(kinds_by_addr)
-            stray = [a for a in host.devices_in_use if a not in own]
+                layout = layouts[id(profile)] = _Layout(profile)
+            self.device_kinds.append(layout.kinds)
+            in_use = host.devices_in_use
+            if not in_use:
+                # Most hosts: every address free (a list per host and type: allocation edits it).
+                self.free_addrs.append({kind: list(addrs) for kind, addrs in layout.by_kind})
+                self.used_addrs.append(set())
+                self.used_l.append({})
+                continue
+            stray = [a for a in in_use if a not in layout.addrs]
             if stray:
                 raise FleetError(
                     f"host {host.name!r}: devices_in_use {', '.join(stray)} are not devices of "
                     f"profile {profile.id!r}"
                 )
-            used = set(host.devices_in_use)
+            used = set(in_use)
             free: dict[str, list[str]] = {}
             counts: dict[str, int] = {}
-            for kind, addrs in by_kind:
-                free[kind] = [a for a in addrs if a not in used] if used else list(addrs)
+            for kind, addrs in layout.by_kind:
+                free[kind] = [a for a in addrs if a not in used]
                 taken = len(addrs) - len(free[kind])
                 if taken:
                     counts[kind] = taken
-                    self._in_use[kind][i] = taken
-                self._free[kind][i] = len(free[kind])
+            busy.append(len(self.free_addrs))
             self.free_addrs.append(free)
             self.used_addrs.append(used)
             self.used_l.append(counts)
-        # Devices each host has of each type, free or not (fixed by its profile).
+        # Devices each host has of each type, free or not (fixed by its profile), in use and free.
         self.device_totals: dict[str, FloatArray] = {
-            k: self._in_use[k] + self._free[k] for k in self.device_types
+            k: np.array([layouts[id(p)].counts.get(k, 0) for p in self.profiles], dtype=np.float64)
+            for k in self.device_types
+        }
+        self._in_use: dict[str, FloatArray] = {k: np.zeros(n, dtype=np.float64) for k in self.device_types}
+        for i in busy:
+            for kind, taken in self.used_l[i].items():
+                self._in_use[kind][i] = taken
+        self._free: dict[str, FloatArray] = {
+            k: self.device_totals[k] - self._in_use[k] for k in self.device_types
         }
         self.refused_state = sum(1 for s in self.states if s is not HostState.ENABLED)
         self.unreachable = sum(1 for why in self.unavailable if why is not None)
@@ -142,7 +163,6 @@ class FleetState:
         self.vms_l: list[int] = [h.vms for h in hosts]
         self.vcpus_l: list[int] = [h.vcpus for h in hosts]
         self.memory_l: list[int] = [h.memory for h in hosts]
-        self.enabled_l: list[bool] = [bool(e) for e in self.enabled]
         self._profile_ids = [id(p) for p in self.profiles]
         self.load_keys: list[tuple[object, ...]] = [self._load_key(i) for i in range(n)]
         self._interned: dict[tuple[object, ...], int] = {}
@@ -212,13 +232,21 @@ class FleetState:
         end = self.log.end
         if self._synced == end:
             return
-        changed = sorted(set(self.log.since(self._synced)))
+        since = self.log.since(self._synced)
         self._synced = end
-        idx = np.array(changed, dtype=np.int64)
-        self._vms[idx] = [self.vms_l[i] for i in changed]
-        self._vcpus[idx] = [self.vcpus_l[i] for i in changed]
-        self._memory[idx] = [self.memory_l[i] for i in changed]
-        self._key_ids[idx] = [self.key_ids[i] for i in changed]
+        if len(since) >= self.size:
+            # As many changes as hosts (a replay's end): every host copied, no set of the changes.
+            self._vms[:], self._vcpus[:], self._memory[:] = self.vms_l, self.vcpus_l, self.memory_l
+            self._key_ids[:] = self.key_ids
+            changed: list[int] | range = range(self.size)
+            idx: IntArray | slice = slice(None)
+        else:
+            changed = list(set(since))  # each host once; the order does not matter
+            idx = np.array(changed, dtype=np.int64)
+            self._vms[idx] = [self.vms_l[i] for i in changed]
+            self._vcpus[idx] = [self.vcpus_l[i] for i in changed]
+            self._memory[idx] = [self.memory_l[i] for i in changed]
+            self._key_ids[idx] = [self.key_ids[i] for i in changed]
         for kind in self.device_types:
             used = [self.used_l[i].get(kind, 0) for i in changed]
             self._in_use[kind][idx] = used

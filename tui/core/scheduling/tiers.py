@@ -47,7 +47,8 @@ class Tiers:
         ranked = sorted(firsts, key=lambda key: (offsets[key], firsts[key]))
         number = {key: g for g, key in enumerate(ranked)}
         self.groups = len(ranked)
-        self.host_group: IntArray = np.array([number[id(cf)] for cf in state.cost_functions], dtype=np.int64)
+        self.host_group_l: list[int] = [number[id(cf)] for cf in state.cost_functions]
+        self.host_group: IntArray = np.array(self.host_group_l, dtype=np.int64)
         # order[c]: the host in column c (groups side by side, each in index order); column[h]: h's.
         self.order: IntArray = np.argsort(self.host_group, kind="stable")
         self.order_l: list[int] = self.order.tolist()
@@ -57,6 +58,9 @@ class Tiers:
         starts = np.concatenate(([0], np.cumsum(sizes))).tolist()
         self.spans: list[tuple[int, int]] = [(starts[g], starts[g + 1]) for g in range(self.groups)]
         self.bounds: FloatArray = np.full((self.groups, 0), INF, dtype=np.float64)
+        self._bound_rows: list[FloatArray] = list(self.bounds)  # each group's row: a list read, no view
+        self._groups_of_keys: IntArray = np.zeros(0, dtype=np.int64)  # see `_key_groups`
+        self._groups_epoch = state.key_epoch
 
     def rebuild(self, table: FloatArray, rows: int, shapes: int, first: int = 0) -> None:
         """The bounds of shapes `first`..`shapes` afresh, from the table's first `rows` loads (those
@@ -64,20 +68,35 @@ class Tiers:
         kept = self.bounds[:, : min(first, self.bounds.shape[1])]
         self.bounds = np.full((self.groups, shapes), INF, dtype=np.float64)
         self.bounds[:, : kept.shape[1]] = kept
+        self._bound_rows = list(self.bounds)
         start = kept.shape[1]
         if not rows or start >= shapes:
             return
-        key_groups = self.host_group[np.array(self.state.key_hosts[:rows], dtype=np.int64)]
+        key_groups = self._key_groups(rows)
         costs = table[:rows, start:shapes]
         for g in range(self.groups):
             mine = costs[key_groups == g]
             if len(mine):
                 self.bounds[g, start:] = mine.min(axis=0)
 
+    def _key_groups(self, rows: int) -> IntArray:
+        """The group of each of the first `rows` interned loads. Kept between calls and extended (a
+        new shape rebuilds its bounds over every load: converting all their hosts each time was most
+        of a new shape's cost); computed afresh when the state interned afresh."""
+        state = self.state
+        known = self._groups_of_keys
+        if self._groups_epoch != state.key_epoch or len(known) > len(state.key_hosts):
+            known = np.zeros(0, dtype=np.int64)
+        if len(known) < rows:
+            added = np.array(state.key_hosts[len(known) : rows], dtype=np.int64)
+            known = np.concatenate((known, self.host_group[added]))
+        self._groups_of_keys, self._groups_epoch = known, state.key_epoch
+        return known[:rows]
+
     def lower(self, table: FloatArray, first: int, end: int) -> bool:
         """Lower the bounds by the loads `first`..`end` just filled; True if any bound fell."""
-        bounds, groups, hosts = self.bounds, self.host_group, self.state.key_hosts
-        shapes = bounds.shape[1]
+        bounds, groups, hosts = self._bound_rows, self.host_group_l, self.state.key_hosts
+        shapes = self.bounds.shape[1]
         fell = False
         for k in range(first, end):
             row = table[k, :shapes]
@@ -87,12 +106,13 @@ class Tiers:
                 fell = True
         return fell
 
-    def plan(self, rows: list[npt.NDArray[np.floating[Any]]]) -> list[list[Tier]]:
-        """Per shape (its row over every column, in column order): its groups by bound, least first."""
+    def plan(self, rows: list[npt.NDArray[np.floating[Any]]], first: int = 0) -> list[list[Tier]]:
+        """Per shape from `first` on (its row over every column, in column order): its groups by
+        bound, least first."""
         plans = []
-        bounds = self.bounds.T.tolist()
-        for s, row in enumerate(rows[: len(bounds)]):
-            tiers = [(bound, row[a:b], a) for bound, (a, b) in zip(bounds[s], self.spans, strict=True)]
+        bounds = self.bounds[:, first:].T.tolist()
+        for row, shape_bounds in zip(rows[first : first + len(bounds)], bounds, strict=False):
+            tiers = [(bound, row[a:b], a) for bound, (a, b) in zip(shape_bounds, self.spans, strict=True)]
             tiers.sort(key=_bound)
             plans.append(tiers)
         return plans

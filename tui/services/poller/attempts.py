@@ -29,7 +29,7 @@ from tui.core.live import HostSnapshot, HostStatus
 from tui.services.libvirt import Connection, NodeFileMissing, open_connection
 from tui.services.libvirt.events import detail_word, event_word
 from tui.services.poller.settings import EVENT_DEBOUNCE_S
-from tui.services.poller.slots import Lane, Slot, opens_in_pool, polls_in_process
+from tui.services.poller.slots import Lane, Slot, opens_on_lane, polls_in_process
 from tui.services.poller.state import PollerState
 
 
@@ -55,10 +55,12 @@ class Attempts(PollerState):
         ).start()
 
     def _lane_locked(self, slot: Slot) -> Lane:
-        """Where a due host waits for a worker: an open test-driver host in the local lane; the
-        others, and a test-driver host still to open (opens do run in parallel), in the pool."""
+        """Where a due host waits for a worker: a test-driver host in the local lane once open, in the
+        opens lane before (opens do run in parallel); the others in the pool."""
+        if not polls_in_process(slot):
+            return self._pool
         opened = slot.conn is not None and not slot.conn.dead.is_set()
-        return self._local if opened and polls_in_process(slot) else self._pool
+        return self._local if opened else self._opens
 
     def _begin_locked(self, slot: Slot, *, pooled: Lane | None) -> int:
         """Mark an attempt in flight (the watchdog now bounds it); returns its token."""
@@ -95,7 +97,7 @@ class Attempts(PollerState):
                         slot.queued = False
                         if slot.disabled is not None and slot.started is None:
                             stale, slot.conn = slot.conn, None  # disabled while queued: not connected
-                elif (slot.conn is None or slot.conn.dead.is_set()) and not opens_in_pool(slot):
+                elif (slot.conn is None or slot.conn.dead.is_set()) and not opens_on_lane(slot):
                     # The connection dropped while the host was queued: opening is not pool work.
                     self._spawn_opener_locked(name, slot)
                 else:
@@ -193,11 +195,11 @@ class Attempts(PollerState):
         self._deliver(published)
 
     def _read_on_local_lane_locked(self, name: str, slot: Slot) -> bool:
-        """A test-driver host just opened on a pool worker: the rest of its attempt (the first read)
-        is queued on the local lane, so the pool's threads go on opening (in C, without the
-        interpreter lock: in parallel) while one thread reads. Read on the pool, 2,000 first reads
-        traded the lock between four threads."""
-        if slot.pooled is not self._pool or slot.retired or not self._running or not polls_in_process(slot):
+        """A test-driver host just opened on an opens-lane worker: the rest of its attempt (the first
+        read) is queued on the local lane, so the opens lane's threads go on opening (in C, without
+        the interpreter lock: in parallel) while one thread reads. Read where it opened, 2,000 first
+        reads traded the lock between four threads."""
+        if slot.pooled is not self._opens or slot.retired or not self._running or not polls_in_process(slot):
             return False
         self._inflight.pop(id(slot), None)
         slot.pooled = slot.started = None

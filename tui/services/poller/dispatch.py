@@ -19,7 +19,7 @@ import time
 from tui.core.live import HostSnapshot, HostStatus
 from tui.services.poller.attempts import Attempts
 from tui.services.poller.settings import DISPATCH_SLACK_S, MAX_ABANDONED, SLOW_POLL_S, WATCHDOG_TICK_S
-from tui.services.poller.slots import Slot, opens_in_pool
+from tui.services.poller.slots import Slot, opens_on_lane
 
 
 class Dispatcher(Attempts):
@@ -43,7 +43,7 @@ class Dispatcher(Attempts):
                     if slot.abandoned >= MAX_ABANDONED:
                         continue
                     if slot.due <= now + DISPATCH_SLACK_S:
-                        if (slot.conn is None or slot.conn.dead.is_set()) and not opens_in_pool(slot):
+                        if (slot.conn is None or slot.conn.dead.is_set()) and not opens_on_lane(slot):
                             self._spawn_opener_locked(name, slot)
                         else:
                             slot.queued = True

@@ -155,7 +155,7 @@ class Poller(Dispatcher):
             self._running = True
             self._generation += 1
             generation = self._generation
-            for lane in (self._pool, self._local):
+            for lane in self._lanes:
                 for _ in range(lane.size):
                     self._spawn_worker_locked(lane)
         threading.Thread(
@@ -168,7 +168,7 @@ class Poller(Dispatcher):
             if not self._running:
                 return
             self._running = False
-            lanes = [(lane, lane.live) for lane in (self._pool, self._local)]
+            lanes = [(lane, lane.live) for lane in self._lanes]
             self._wake.notify_all()
         for lane, workers in lanes:
             for _ in range(workers):

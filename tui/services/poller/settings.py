@@ -28,7 +28,10 @@ class PollerSettings:
     open_timeout: float = 10.0  # bound on open() (ssh/TCP handshake, auth)
     call_timeout: float = 30.0  # bound on one poll of an open connection
     keepalive: tuple[int, int] | None = (5, 3)  # interval s, missed replies -> close callback after ~20 s
-    workers: int = 4
+    workers: int = 4  # the pool: threads polling network and daemon hosts (their calls wait on I/O)
+    # Threads opening test-driver hosts side by side (open() parses the node file in C, without the
+    # interpreter lock); None: one per core. The sharded poller gives each shard its share of the cores.
+    open_workers: int | None = None
     backoff_base: float = 1.0
     backoff_max: float = 60.0
     xml_refresh_every: int = 6

@@ -20,12 +20,16 @@ from tui.services.libvirt import Connection, HostReader
 class Lane:
     """A queue of due hosts and the worker threads that take hosts from it.
 
-    Two lanes: the pool (`PollerSettings.workers` threads) polls hosts over the network, where a
+    Three lanes: the pool (`PollerSettings.workers` threads) polls hosts over the network, where a
     thread per call in flight is what keeps a slow host from holding the others; the local lane (one
     thread) polls test-driver hosts, whose calls run in this process and cannot hang: threads gain
     them nothing, since each call is a few microseconds of C between two takes of the interpreter
     lock, and four threads handing that lock to each other made a cycle of 2,000 such hosts 3-6x
-    slower than one thread making the same calls."""
+    slower than one thread making the same calls; the opens lane (`PollerSettings.open_workers`, one
+    thread per core) opens test-driver hosts, whose open() is milliseconds of C without the lock:
+    those do run in parallel, but more threads than cores only fight over the cores (2,000 hosts
+    sharded over two processes on two cores: 17.0 s of CPU for the first poll with four threads a
+    process, 13.4 s with one)."""
 
     name: str
     size: int  # threads it keeps (the watchdog replaces a slow one)
@@ -75,9 +79,8 @@ def polls_in_process(slot: Slot) -> bool:
     return slot.record.uri.startswith("test:")
 
 
-def opens_in_pool(slot: Slot) -> bool:
+def opens_on_lane(slot: Slot) -> bool:
     """A test-driver host's open() only parses its node file in this process: it cannot hang, so it
-    runs on a pool worker like a poll. 2,000 such opens in threads of their own fought over the
-    interpreter lock and over-ran their bound on a busy machine. (In the pool rather than the local
-    lane: open() is milliseconds of C without the interpreter lock, so opens do run in parallel.)"""
+    runs on a lane worker (the opens lane) like a poll. 2,000 such opens in threads of their own
+    fought over the interpreter lock and over-ran their bound on a busy machine."""
     return polls_in_process(slot)

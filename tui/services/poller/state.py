@@ -10,6 +10,7 @@ Publishing lives here because every part ends in it: a slot's attempt becomes a 
 from __future__ import annotations
 
 import itertools
+import os
 import threading
 import time
 from dataclasses import replace
@@ -46,6 +47,8 @@ class PollerState:
         self._wake_poll_once_at: int | None = None
         self._pool = Lane("pool", self.settings.workers)
         self._local = Lane("local", LOCAL_WORKERS)
+        self._opens = Lane("opens", self.settings.open_workers or os.cpu_count() or 1)
+        self._lanes = (self._pool, self._local, self._opens)
         self._slots: dict[str, Slot] = {}
         self._subscribers: list[SnapshotCallback] = []
         self._event_subscribers: list[EventCallback] = []

@@ -24,6 +24,7 @@ import threading
 import time
 import zlib
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from typing import Any, TypeVar
 
 from tui.core.hosts import HostRecord
@@ -90,9 +91,17 @@ class WorkerPoller:
         self._lock = threading.Lock()
         self._count = shard_count(records, processes, shard_from)
         parts = self._partition(records)
-        self.shards = [WorkerShard(part, config, self.settings, history=self.history) for part in parts]
+        shard_settings = self._share_cores(self.settings)
+        self.shards = [WorkerShard(part, config, shard_settings, history=self.history) for part in parts]
         self._owner = {r.name: shard_of(r, self._count) for r in records}
         self._last_cycle_s: float | None = None
+
+    def _share_cores(self, settings: PollerSettings) -> PollerSettings:
+        """Each shard opens its test-driver hosts with its share of the cores: the shards run side by
+        side, and more open threads than cores only fight over them (see slots.Lane)."""
+        if self._count <= 1 or settings.open_workers is not None:
+            return settings
+        return replace(settings, open_workers=max(1, (os.cpu_count() or 1) // self._count))
 
     def _partition(self, records: list[HostRecord]) -> list[list[HostRecord]]:
         parts: list[list[HostRecord]] = [[] for _ in range(self._count)]
