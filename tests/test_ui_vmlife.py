@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Static, TabbedContent
 
 from tui.console.dialogs import ActionScreen
 from tui.console.profiledetail import ProfileDetailScreen
@@ -158,3 +158,35 @@ async def test_undefine_lists_the_volumes_first_and_refuses_a_running_vm(tmp_pat
         await wait_for(pilot, lambda: facts(app, host, off.uuid) is None, "the VM gone from the view")
         [entry] = audit(demo, "vm.undefine")
         assert (entry.reason, entry.after["result"]) == ("decommissioned", "ok")
+
+
+async def test_the_vm_detail_shown_again_starts_afresh_on_the_new_vm(tmp_path: Path) -> None:
+    """The VMs pane shows one detail screen for every VM (vmdetail.py): opened on a second VM
+    after the first was read and its XML tab shown, it is on the Overview tab with the second
+    VM's facts only, and its tables hold no row of the first."""
+    async with console(tmp_path / "demo").run_test(size=SIZE) as pilot:
+        app = await polled(pilot)
+        first = running_vm(app, "pool2-01")
+        await on_vms_pane(pilot, "pool2-01", first)
+        await pilot.press("enter")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, VmDetailScreen)
+        await wait_for(pilot, lambda: screen.info is not None, "the first VM's facts")
+        screen.query_one("#vmd-tabs", TabbedContent).active = "vmd-tab-xml"
+        await pilot.pause()
+        await pilot.press("escape")
+        await pilot.pause()
+        second = next(d for d in app.view.domains("pool2-01") if d.uuid != first.uuid)
+        await on_vms_pane(pilot, "pool2-01", second)
+        await pilot.press("enter")
+        await pilot.pause()
+        assert app.screen is screen  # the same screen, shown anew
+        assert screen.query_one("#vmd-tabs", TabbedContent).active == "vmd-tab-overview"
+        summary = str(screen.query_one("#vmd-summary", Static).render())
+        assert f"VM {second.name} " in summary
+        assert first.name not in summary
+        await wait_for(pilot, lambda: screen.info is not None, "the second VM's facts")
+        assert screen.info is not None
+        assert screen.info.uuid == second.uuid
+        assert f"VM {second.name} " in str(screen.query_one("#vmd-summary", Static).render())

@@ -142,6 +142,7 @@ class VmdeckApp(QuickSwitch, FeedHandlers, ActionHandlers, KeyHandlers):
         self.switch_mode("hosts")
         # The other panes are mounted after the first paint, one at a time (tui/console/modewarm.py).
         warm_modes(self, [(name, pane) for name, pane in self.panes.items() if name != "hosts"])
+        self.warm_help(self.panes.values())  # each pane's help, in the background too
         if self.poller is not None:
             self._unsubscribe = self.poller.subscribe(self.batcher, changes_only=True, current=True)
             # The worker restarted (it died): notify() is one of the calls that may cross threads.

@@ -6,6 +6,10 @@ action as abandoned before the app exits.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
+from textual.screen import Screen
 from textual.widgets import Input
 
 from tui.console.activity import Running
@@ -13,6 +17,7 @@ from tui.console.consolebase import ConsoleBase
 from tui.console.dialogs import HelpScreen, QuitScreen
 from tui.console.jobs import record_abandoned
 from tui.console.keymap import APP_BINDINGS, BULK_BINDINGS, MARK_BINDINGS, PANES, SORT_BINDINGS, describe
+from tui.console.modewarm import warm_screen
 from tui.console.panes.base import Pane, TablePane
 from tui.console.text import plural
 from tui.console.widgets.prompt import PromptScreen
@@ -93,16 +98,25 @@ class KeyHandlers(ConsoleBase):
             )
 
     def action_help(self) -> None:
-        sections: list[tuple[str, list[tuple[str, str]]]] = []
-        if isinstance(self.screen, Pane) and self.screen.PANE_BINDINGS:
-            sections.append(
-                (f"{self.screen.TITLE_TEXT} pane", [describe(b) for b in self.screen.PANE_BINDINGS])
-            )
-        if isinstance(self.screen, TablePane):
-            keys = [*SORT_BINDINGS, *(MARK_BINDINGS + BULK_BINDINGS if self.screen.MARKABLE else [])]
-            sections.append(("Every table", [describe(b) for b in keys]))
-        sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
-        self.push_screen(HelpScreen(sections))
+        self.push_screen(self.help_screen(self.screen).reopened())
+
+    def help_screen(self, screen: Screen[Any]) -> HelpScreen:
+        """The help of this pane (or of any other screen): built and installed once per pane, so
+        that opening it again composes nothing and draws one frame (`warm_help` builds them in
+        the background after the first paint)."""
+        name = f"help-{screen.PANE}" if isinstance(screen, Pane) else "help"
+        if self.is_screen_installed(name):
+            installed = self.get_screen(name)
+            if isinstance(installed, HelpScreen):
+                return installed
+        help_screen = HelpScreen(help_sections(screen))
+        warm_screen(self, help_screen, name)
+        return help_screen
+
+    def warm_help(self, panes: Iterable[Pane]) -> None:
+        """Build each pane's help screen in the background (tui/console/modewarm.py)."""
+        for pane in panes:
+            self.help_screen(pane)
 
     async def action_quit(self) -> None:  # async like App.action_quit, which it overrides
         self.request_quit()
@@ -131,3 +145,15 @@ class KeyHandlers(ConsoleBase):
             record_abandoned(self.deck, "the console quit while it ran")
         finally:
             self.call_from_thread(self.exit)
+
+
+def help_sections(screen: Screen[Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """What the help shows over `screen`: its pane's keys, every table's, then the app's."""
+    sections: list[tuple[str, list[tuple[str, str]]]] = []
+    if isinstance(screen, Pane) and screen.PANE_BINDINGS:
+        sections.append((f"{screen.TITLE_TEXT} pane", [describe(b) for b in screen.PANE_BINDINGS]))
+    if isinstance(screen, TablePane):
+        keys = [*SORT_BINDINGS, *(MARK_BINDINGS + BULK_BINDINGS if screen.MARKABLE else [])]
+        sections.append(("Every table", [describe(b) for b in keys]))
+    sections.append(("Everywhere", [describe(b) for b in APP_BINDINGS]))
+    return sections

@@ -288,6 +288,14 @@ class HelpScreen(Dialog[None]):
         with VerticalScroll(id="help-body"):
             yield Static(text, id="help-text")
 
+    def reopened(self) -> HelpScreen:
+        """This help, to be pushed again (it is kept installed: app_keys.help_screen): open, at
+        its top, as a new one starts."""
+        self.closed = False
+        if self.is_mounted:
+            self.query_one("#help-body", VerticalScroll).scroll_home(animate=False)
+        return self
+
     def action_close(self) -> None:
         self.dismiss(None)
 

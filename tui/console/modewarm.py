@@ -18,6 +18,9 @@ Textual reparse for a screen that has never seen a CSS refresh. The widgets of a
 been registered already have their styles (`App._register` applies the stylesheet to each), and the
 stylesheet and its variables are those of the app's last refresh (the count is the app's; a theme
 change moves it on and Textual refreshes as usual). Textual 8 private names (pinned < 9).
+
+`warm_screen` does the same for a screen pushed over a pane again and again (the VM detail): it is
+installed and mounted in the background, so no push of it composes a widget.
 """
 
 from __future__ import annotations
@@ -52,3 +55,18 @@ def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> Non
 
     start: Callable[[], object] = lambda: app.set_timer(FIRST_STEP_S, step)  # noqa: E731
     app.call_after_refresh(start)
+
+
+def warm_screen(app: App[Any], screen: Screen[Any], name: str) -> None:
+    """Install `screen` (kept mounted when popped, to be pushed again) and mount it in the
+    background after the next refresh, so that even its first push builds nothing. Without
+    Textual's private `_register` it is mounted by its first push, as any screen."""
+    app.install_screen(screen, name)
+    if not hasattr(app, "_register"):
+        return
+
+    def mount() -> None:
+        if app.is_running and not screen.is_running and app.get_screen(name) is screen:
+            app._register(app, screen)
+
+    app.call_after_refresh(lambda: app.set_timer(FIRST_STEP_S, mount))

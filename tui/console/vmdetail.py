@@ -6,6 +6,11 @@ endpoint, PCI devices), Snapshots (t take, r revert, D delete the selected one),
 (scrollable, highlighted) and the VM's audit history. The facts are read from the host in a thread
 worker (`vm_info`, bounded libvirt calls); until they arrive — or without a store to act through —
 the screen shows what the last poll knew. g reads everything again.
+
+The VMs pane builds one screen and shows it for each VM (`show`: every part back to how a new
+screen starts, then this VM's facts), installed so that closing it keeps it mounted: building
+its hundred or so widgets (tabs, four tables) cost most of an Enter (~70 ms of CPU at any fleet
+size). An answer from the host for a VM shown before is dropped (`Loaded.shown`).
 """
 
 from __future__ import annotations
@@ -42,6 +47,15 @@ VMDETAIL_BINDINGS: list[Binding] = [
 ]
 
 
+XML_PENDING = "(reading the domain XML…)"
+TABLE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("#vmd-disks", ("Disk", "Pool", "Volume", "Size", "Cache", "Format")),
+    ("#vmd-nics", ("NIC", "MAC", "Network", "Address", "Endpoint")),
+    ("#vmd-snapshots", ("Snapshot", "Kind", "VM state", "Created", "Description")),
+    ("#vmd-history", ("When", "What", "Result", "Who", "Reason")),
+)
+
+
 class VmDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*VMDETAIL_BINDINGS]
 
@@ -51,6 +65,7 @@ class VmDetailScreen(Screen[None]):
 
         info: VmInfo | None
         error: str | None = None
+        shown: int = 0  # which `show` it answers (`VmDetailScreen.shown`): older answers are dropped
 
     def __init__(
         self, view: FleetView, session: Session, deck: Deck | None, host: str, vm: DomainFacts
@@ -58,6 +73,34 @@ class VmDetailScreen(Screen[None]):
         super().__init__(id="vm-detail")
         self.view, self.session, self.deck, self.host, self.vm = view, session, deck, host, vm
         self.info: VmInfo | None = None
+        self.shown = 0  # how many times `show` gave it a VM
+        self._relayout = False  # shown anew since it was last on screen: lay it out as it resumes
+
+    def show(self, deck: Deck | None, host: str, vm: DomainFacts) -> None:
+        """Show this VM: every part as a new screen starts (the Overview tab, empty tables, the
+        last poll's summary), then its facts read again. Called before the screen is pushed."""
+        self.deck, self.host, self.vm, self.info = deck, host, vm, None
+        self.shown += 1
+        if not self.is_mounted:
+            return  # compose and on_mount draw it from these
+        first = next((w for w in self.query("*") if w.focusable), None)
+        if self.focused is not first:
+            self.set_focus(None)  # the push focuses what a new screen focuses first
+        self.query_one("#vmd-tabs", TabbedContent).active = "vmd-tab-overview"
+        # The texts change without a layout each: the whole screen is laid out once as it is
+        # shown (`on_screen_resume`), in its first frame, not in a second one after it.
+        self._relayout = True
+        self.query_one("#vmd-summary", Static).update(self._polled_summary(), layout=False)
+        self.query_one("#vmd-pci", Static).update(self._pci_text(self.vm.hostdevs), layout=False)
+        self.query_one("#vmd-xml", Static).update(XML_PENDING, layout=False)
+        self.query_one("#vmd-xml-scroll", VerticalScroll).scroll_home(animate=False)
+        self._new_tables()
+        self.action_reload()
+
+    def on_screen_resume(self) -> None:
+        if self._relayout:
+            self._relayout = False
+            self.refresh(layout=True)
 
     def compose(self) -> ComposeResult:
         yield Static(self._polled_summary(), id="vmd-summary", markup=False)
@@ -65,28 +108,28 @@ class VmDetailScreen(Screen[None]):
             with TabPane("Overview", id="vmd-tab-overview"):
                 yield DataTable(id="vmd-disks", cursor_type="row", zebra_stripes=True)
                 yield DataTable(id="vmd-nics", cursor_type="row", zebra_stripes=True)
-                yield Static(
-                    "PCI devices: " + (", ".join(self.vm.hostdevs) or "none"), id="vmd-pci", markup=False
-                )
+                yield Static(self._pci_text(self.vm.hostdevs), id="vmd-pci", markup=False)
             with TabPane("Snapshots", id="vmd-tab-snapshots"):
                 yield DataTable(id="vmd-snapshots", cursor_type="row", zebra_stripes=True)
             with TabPane("XML", id="vmd-tab-xml"), VerticalScroll(id="vmd-xml-scroll"):
-                yield Static("(reading the domain XML…)", id="vmd-xml")
+                yield Static(XML_PENDING, id="vmd-xml")
             with TabPane("History", id="vmd-tab-history"):
                 yield DataTable(id="vmd-history", cursor_type="row", zebra_stripes=True)
         yield Static("", id="vmd-status", markup=False)
         yield KeyBar(read_only=self.session.read_only)
 
     def on_mount(self) -> None:
-        self.query_one("#vmd-disks", DataTable).add_columns(
-            "Disk", "Pool", "Volume", "Size", "Cache", "Format"
-        )
-        self.query_one("#vmd-nics", DataTable).add_columns("NIC", "MAC", "Network", "Address", "Endpoint")
-        self.query_one("#vmd-snapshots", DataTable).add_columns(
-            "Snapshot", "Kind", "VM state", "Created", "Description"
-        )
-        self.query_one("#vmd-history", DataTable).add_columns("When", "What", "Result", "Who", "Reason")
+        self._new_tables()
         self.action_reload()
+
+    def _new_tables(self) -> None:
+        """The four tables as a new screen has them: no rows, columns as wide as their labels (a
+        VM shown before widened its columns to fit its cells)."""
+        for selector, labels in TABLE_COLUMNS:
+            table = self.query_one(selector, DataTable)
+            if table.columns or table.row_count:
+                table.clear(columns=True)
+            table.add_columns(*labels)
 
     # --- loading ---------------------------------------------------------------------------------------
     def action_reload(self) -> None:
@@ -96,16 +139,21 @@ class VmDetailScreen(Screen[None]):
         self._status(f"Reading {self.vm.name} from {self.host}…")
         self._load(self.deck)
 
-    @work(thread=True, exclusive=True, group="vm-detail")
     def _load(self, deck: Deck) -> None:
+        self._read(deck, self.host, self.vm.uuid, self.shown)
+
+    @work(thread=True, exclusive=True, group="vm-detail")
+    def _read(self, deck: Deck, host: str, uuid: str, shown: int) -> None:
         try:
-            self.post_message(self.Loaded(vm_info(deck, self.vm.uuid, self.host)))
+            self.post_message(self.Loaded(vm_info(deck, uuid, host), shown=shown))
         except Exception as exc:  # Refused, Failed, libvirtError: say it on the screen
             message = getattr(exc, "get_error_message", None)
-            self.post_message(self.Loaded(None, message() if callable(message) else str(exc)))
+            self.post_message(self.Loaded(None, message() if callable(message) else str(exc), shown))
 
     @on(Loaded)
     def _loaded(self, message: Loaded) -> None:
+        if message.shown != self.shown:
+            return  # read for a VM this screen showed before
         if message.info is None:
             self._status(f"Could not read {self.vm.name}: {printable(message.error)}")
             return
@@ -131,7 +179,7 @@ class VmDetailScreen(Screen[None]):
         nics.clear()
         for i, n in enumerate(info.nics):
             nics.add_row(str(i), n.mac, printable(n.network or "-"), n.address or "-", n.endpoint or "-")
-        self.query_one("#vmd-pci", Static).update("PCI devices: " + (", ".join(info.pci) or "none"))
+        self.query_one("#vmd-pci", Static).update(self._pci_text(info.pci))
         snaps = self.query_one("#vmd-snapshots", DataTable)
         snaps.clear()
         for s in info.snapshots:
@@ -181,7 +229,11 @@ class VmDetailScreen(Screen[None]):
 
     # --- text --------------------------------------------------------------------------------------------
     def _status(self, text: str) -> None:
-        self.query_one("#vmd-status", Static).update(text)
+        self.query_one("#vmd-status", Static).update(text, layout=not self._relayout)
+
+    @staticmethod
+    def _pci_text(devices: tuple[str, ...] | list[str]) -> str:
+        return "PCI devices: " + (", ".join(devices) or "none")
 
     def _polled_summary(self) -> str:
         vm, record = self.vm, self.view.records.get(self.host)

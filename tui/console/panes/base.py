@@ -325,8 +325,9 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             keys = self.ordered(self.filter.kept(self._hay))
             table.load_rows(dict(zip(keys, map(rows.__getitem__, keys), strict=True)))  # built in C
         self._resorted.clear()  # every shown row is where the order puts it
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
+        row = table.find_row(selected) if selected is not None else None
+        if row is not None:  # found by one scan: no index of 100,000 rows built under the key
+            table.move_cursor(row=row)
         self._show_marks()
 
     # --- the header with the sort, column widths, poller updates -----------------------------------

@@ -190,8 +190,9 @@ class SortableRows(TableRows):
         except ValueError:  # a table not in step with the model (an auto-width column): load it whole
             self._load()
             return
-        if selected is not None and selected in table.rows:
-            table.move_cursor(row=table.get_row_index(selected))
+        row = table.find_row(selected) if selected is not None else None
+        if row is not None:  # found by one scan: no index of 100,000 rows built under the key
+            table.move_cursor(row=row)
 
     def sort_text(self) -> str:
         if self.sort is None:

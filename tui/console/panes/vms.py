@@ -26,6 +26,7 @@ from tui.console.bulk import ask_bulk_vms
 from tui.console.fleetview import VM_VALUES, FleetView, VmRow, vm_row
 from tui.console.keymap import VMS_BINDINGS
 from tui.console.messages import ActionRefused
+from tui.console.modewarm import warm_screen
 from tui.console.panes.base import TablePane
 from tui.console.session import Session
 from tui.console.sorting import SortValue
@@ -42,7 +43,7 @@ from tui.console.vmlife_actions import (
     undefine_refusal,
 )
 from tui.core.hosts import HostRecord
-from tui.core.live import DomainFacts
+from tui.core.live import DomainFacts, DomainState
 from tui.core.printable import printable
 from tui.services.actions import storage_of
 from tui.services.actions.serialconsole import attach_console, console_refusal, display_command
@@ -60,6 +61,8 @@ ASKS: dict[str, VmAsk] = {
     "power_on": ask_power_on,
     "autostart": ask_autostart,
 }
+
+NO_VM = DomainFacts("", "", DomainState.SHUTOFF, 0, 0, 0)  # what the detail screen is built with
 
 
 class VmsPane(TablePane):
@@ -88,6 +91,15 @@ class VmsPane(TablePane):
         # its VMs does, and rebuilding its other nine rows was most of a batch's cost.
         self._facts: dict[str, DomainFacts] = {}
         self._built_for: dict[str, HostRecord] = {}
+        self._detail: VmDetailScreen | None = None  # built once, shown for each VM (vmdetail.py)
+
+    def build(self) -> None:
+        super().build()
+        if self._detail is None and self.app.is_running:
+            # Built now, before any VM is polled, with no VM and no store (nothing is read):
+            # `show` gives it the VM Enter is on.
+            self._detail = VmDetailScreen(self.view, self.session, None, "", NO_VM)
+            warm_screen(self.app, self._detail, f"vm-detail-{id(self)}")
 
     def all_rows(self) -> Mapping[str, tuple[str, ...]]:
         self._owner, self._vm_rows, self._facts, self._built_for = {}, {}, {}, {}
@@ -210,9 +222,19 @@ class VmsPane(TablePane):
 
     def action_details(self) -> None:
         selected = self.selected_vm()
-        if selected is not None:
-            deck = getattr(self.app, "deck", None)
-            self.open_detail(VmDetailScreen(self.view, self.session, deck, *selected))
+        if selected is not None and self.app.screen is self:
+            self.open_detail(self._detail_screen(*selected))
+
+    def _detail_screen(self, host: str, vm: DomainFacts) -> VmDetailScreen:
+        """The one VM detail screen, showing this VM; built (and mounted in the background) once."""
+        deck = getattr(self.app, "deck", None)
+        screen = self._detail
+        if screen is None:
+            screen = self._detail = VmDetailScreen(self.view, self.session, deck, host, vm)
+            warm_screen(self.app, screen, f"vm-detail-{id(self)}")
+        else:
+            screen.show(deck, host, vm)
+        return screen
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         event.stop()  # the table owns enter (select row): selecting a VM opens its detail

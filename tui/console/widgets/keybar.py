@@ -91,12 +91,13 @@ class KeyBar(Static):
         self.bindings_changed(self.screen)
 
     def bindings_changed(self, screen: Screen[object]) -> None:
-        # Signalled on every screen resume and focus move; update() re-lays-out the screen, so only
-        # when the keys actually changed.
+        # Signalled on every screen resume and focus move: only when the keys actually changed.
+        # The bar is one line of the screen's width whatever its text (DEFAULT_CSS), so no layout:
+        # one of the screen was a second full frame ~30 ms after a pane switch, a help or a close.
         text = self.keys_text()
         if screen is self.screen and text != self._text:
             self._text = text
-            self.update(text)
+            self.update(text, layout=False)
 
     def entries(self) -> list[Entry]:
         """Shown bindings in the screen's order; a key disabled right now is shown in parentheses."""

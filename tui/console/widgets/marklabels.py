@@ -33,7 +33,7 @@ class MarkLabels(DataTable[str]):
             self._show_marks_materialised(set(marked))
             return
         store = self._store
-        wanted = {key for key in marked if key in store.index}
+        wanted = {key for key in marked if key in store.cells}
         before = store.marked
         new = wanted or None
         if new == before:

@@ -11,6 +11,9 @@ so a row's line is its index and all a table needs is:
     cells: dict[str, tuple[str, …]]  key -> the row's cells, in column order
 
 built with C-level calls only (a load of 100,000 rows is a few `dict`/`list` constructions). The
+index is built when first asked for, not by a load or a sort (`index`): 100,000 rows take 10-17 ms
+to index, and what a sort or a filter's load needs right away — the rows drawn and the cursor's —
+is known without it (`row_position`, `find`). The poller's next change builds it, off the key. The
 views below give DataTable's own code (rendering, cursor, `get_row`, `coordinate_to_cell_key`, …)
 the mappings it reads — `rows`, `_data`, `_row_locations`, `ordered_rows`, `_y_offsets` — building a
 `RowKey`/`Row`/cell dict only for the row asked for, which is a visible one or the cursor's.
@@ -43,16 +46,60 @@ class RowStore:
 
     def __init__(self) -> None:
         self.order: list[str] = []
-        self.index: dict[str, int] = {}
+        self._index: dict[str, int] | None = {}  # None: not built since the order last changed
+        # While there is no index: positions of the rows handed out by place (drawn) or found.
+        self._seen: dict[str, int] = {}
         self.cells: dict[str, tuple[str, ...]] = {}
         self.columns: list[ColumnKey] = []  # the cells' column order (set with `set_columns`)
         self.position: dict[str, int] = {}  # column key's text -> its place in a row's cells
         self.marked: set[str] | None = None  # rows labelled ✓; None: no label column at all
 
+    @property
+    def index(self) -> dict[str, int]:
+        """key -> its position, built here if the order changed since it last was (C-level)."""
+        index = self._index
+        if index is None:
+            index = self._index = dict(zip(self.order, range(len(self.order)), strict=True))
+            self._seen = {}
+        return index
+
+    def _moved(self) -> None:
+        """The order changed as a whole: the index is built again when next needed."""
+        self._index, self._seen = None, {}
+
+    def key_at(self, position: int) -> str:
+        """The key at `position` (a row drawn, the cursor's): its place is noted while unindexed."""
+        key = self.order[position]
+        if self._index is None and position >= 0:
+            self._seen[key] = position
+        return key
+
+    def row_position(self, key: str) -> int | None:
+        """`key`'s place: a row drawn since the order changed is known without the index."""
+        index = self._index
+        if index is None:
+            seen = self._seen.get(key)
+            if seen is not None:
+                return seen
+            index = self.index
+        return index.get(key)
+
+    def find(self, key: str) -> int | None:
+        """`key`'s place for one lookup (the selected row after a sort): one C-level scan of the
+        order while unindexed, a fraction of building the index."""
+        if self._index is not None:
+            return self._index.get(key)
+        if key not in self.cells:
+            return None
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = self.order.index(key)
+        return found
+
     def load(self, rows: dict[str, tuple[str, ...]], columns: list[ColumnKey]) -> None:
         self.cells = rows
         self.order = list(rows)
-        self.index = dict(zip(self.order, range(len(self.order)), strict=True))
+        self._moved()
         self.set_columns(columns)
 
     def set_columns(self, columns: list[ColumnKey]) -> None:
@@ -61,21 +108,25 @@ class RowStore:
         self.position = {str(key.value): i for i, key in enumerate(columns)}
 
     def clear(self) -> None:
-        self.order, self.index, self.cells = [], {}, {}
+        self.order, self.cells = [], {}
+        self._index, self._seen = {}, {}
         self.marked = None  # DataTable.clear() drops the label column too
 
     def reorder(self, order: list[str], *, distinct_rows: bool = False) -> None:
         """The same rows in a new order (a sort): ValueError unless `order` has every row once
         (`distinct_rows`: the caller knows each is a row, once; then the count is enough)."""
-        if len(order) != len(self.order) or not distinct_rows and set(order) != self.index.keys():
+        if len(order) != len(self.order) or not distinct_rows and set(order) != self.cells.keys():
             raise ValueError("reorder takes every row of the table once")
         self.order = order
-        self.index = dict(zip(order, range(len(order)), strict=True))
+        self._moved()
 
     def append(self, key: str, cells: tuple[str, ...]) -> int:
         position = len(self.order)
         self.order.append(key)
-        self.index[key] = position
+        if self._index is not None:
+            self._index[key] = position
+        else:  # the rows before keep their places
+            self._seen[key] = position
         self.cells[key] = cells
         return position
 
@@ -158,17 +209,18 @@ class Locations(_KeysInOrder):
     """DataTable's `_row_locations` (a TwoWayDict RowKey <-> index), read-only."""
 
     def get(self, key: RowKey | str) -> int | None:
-        return self._store.index.get(_plain(key))
+        plain = _plain(key)
+        return self._store.row_position(plain) if plain in self._store.cells else None
 
     def get_key(self, index: int) -> RowKey | None:
-        order = self._store.order
-        return RowKey(order[index]) if 0 <= index < len(order) else None
+        store = self._store
+        return RowKey(store.key_at(index)) if 0 <= index < len(store.order) else None
 
     def contains_value(self, index: int) -> bool:
         return 0 <= index < len(self._store.order)
 
     def __contains__(self, key: object) -> bool:
-        return _plain(key) in self._store.index
+        return _plain(key) in self._store.cells  # the same keys as the index, which may be unbuilt
 
 
 class RowsView(_ClearableKeys, Mapping[RowKey, Row]):
@@ -176,12 +228,12 @@ class RowsView(_ClearableKeys, Mapping[RowKey, Row]):
 
     def __getitem__(self, key: RowKey | str) -> Row:
         plain = _plain(key)
-        if plain not in self._store.index:
+        if plain not in self._store.cells:
             raise KeyError(key)
         return self._store.row(plain)
 
     def __contains__(self, key: object) -> bool:
-        return _plain(key) in self._store.index
+        return _plain(key) in self._store.cells
 
 
 class DataView(_ClearableKeys, Mapping[RowKey, dict[ColumnKey, str]]):
@@ -217,7 +269,7 @@ class OrderedRows(Sequence[Row]):
                 return list(self)[item]  # type: ignore[return-value]  # never used by DataTable
             sub = self._range[item]
             return OrderedRows(self._store, sub.start, sub.stop)
-        return self._store.row(self._store.order[self._range[item]])
+        return self._store.row(self._store.key_at(self._range[item]))
 
     def __iter__(self) -> Iterator[Row]:
         order, row = self._store.order, self._store.row
@@ -240,7 +292,7 @@ class Lines(Sequence[tuple[RowKey, int]]):
     def __getitem__(self, item: int | slice) -> Any:
         if isinstance(item, slice):
             return [(RowKey(k), 0) for k in self._store.order[item]]
-        return RowKey(self._store.order[item]), 0
+        return RowKey(self._store.key_at(item)), 0
 
     def clear(self) -> None:
         """DataTable.clear() empties its offsets list; here they follow the store."""

@@ -320,7 +320,7 @@ class FixedTable(MarkLabels, UnlinkedCaches, FrameStyles):
             self._materialise()
             return super().add_row(*cells, height=height, key=key, label=label)
         assert key is not None
-        if key in self._store.index:
+        if key in self._store.cells:
             raise DuplicateKey(f"The row key {key!r} already exists.")
         if not self._store.order:
             self._store.set_columns([column.key for column in self.ordered_columns])
@@ -353,8 +353,15 @@ class FixedTable(MarkLabels, UnlinkedCaches, FrameStyles):
     def row_keys(self) -> Collection[str]:
         """The shown rows' keys as plain strings (the store's index: no RowKey built per row)."""
         if self._virtual:
-            return self._store.index.keys()
+            return self._store.cells.keys()  # the index's keys (it may be unbuilt: rowstore.py)
         return {str(key.value) for key in self.rows}
+
+    def find_row(self, key: str) -> int | None:
+        """A row's index for one lookup (the selected row after a sort or a load), without
+        building the store's index of every row (RowStore.find); None if the table lacks it."""
+        if self._virtual:
+            return self._store.find(key)
+        return self._row_locations.get(RowKey(key))
 
     # --- a sort: the same rows in a new order -------------------------------------------------------
     def reorder(self, keys: Iterable[str], *, distinct_rows: bool = False) -> None:
@@ -380,7 +387,7 @@ class FixedTable(MarkLabels, UnlinkedCaches, FrameStyles):
                 super().remove_row(key)
             return
         keys = {str(k.value) if isinstance(k, RowKey) else k for k in row_keys}
-        missing = keys - self._store.index.keys()
+        missing = keys - self._store.cells.keys()
         if missing:
             raise RowDoesNotExist(f"Row key {sorted(missing)[0]!r} is not valid.")
         if not keys:
