@@ -19,14 +19,19 @@ been registered already have their styles (`App._register` applies the styleshee
 stylesheet and its variables are those of the app's last refresh (the count is the app's; a theme
 change moves it on and Textual refreshes as usual). Textual 8 private names (pinned < 9).
 
-`warm_screen` does the same for a screen pushed over a pane again and again (the VM detail): it is
-installed and mounted in the background, so no push of it composes a widget.
+`warm_screen` does the same for a screen pushed over a pane again and again (the VM detail, each
+pane's help): it is installed and mounted in the background, so no push of it composes a widget.
+Panes and screens share one queue per app (`_Steps`), one mount a step: mounted in one go, the
+help screens and the VM detail were seven mounts queued before any key pressed meanwhile.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from textual.app import App
 from textual.screen import Screen
@@ -36,37 +41,70 @@ FIRST_STEP_S = 0.2
 STEP_S = 0.05
 
 
+class _Steps:
+    """One app's background mounts, one per timer step. A job returns True when it mounted
+    something (the step is over) and False when there was nothing left to do (the next job runs)."""
+
+    def __init__(self, app: App[Any]) -> None:
+        self.app = app
+        self.pending: deque[Callable[[], bool]] = deque()
+        self.stepping = False
+
+    def add(self, job: Callable[[], bool]) -> None:
+        self.pending.append(job)
+        if not self.stepping:
+            self.stepping = True
+            start: Callable[[], object] = lambda: self.app.set_timer(FIRST_STEP_S, self._step)  # noqa: E731
+            self.app.call_after_refresh(start)
+
+    def _step(self) -> None:
+        while self.pending:
+            if self.pending.popleft()():
+                break
+        if self.pending:
+            self.app.set_timer(STEP_S, self._step)
+        else:
+            self.stepping = False
+
+
+_steps: WeakKeyDictionary[App[Any], _Steps] = WeakKeyDictionary()
+
+
+def _queue(app: App[Any]) -> _Steps:
+    steps = _steps.get(app)
+    if steps is None:
+        steps = _steps[app] = _Steps(app)
+    return steps
+
+
 def warm_modes(app: App[Any], screens: Iterable[tuple[str, Screen[Any]]]) -> None:
     """After the app's next refresh, mount each (mode, screen) whose mode was never shown, one a step."""
     if not (hasattr(app, "_register") and hasattr(app, "_css_update_count")):
         return  # a Textual without these private names: every first switch simply costs what it did
-    pending = list(screens)
+    for mode, screen in screens:
+        _queue(app).add(partial(_mount_mode, app, mode, screen))
 
-    def step() -> None:
-        while pending:
-            mode, screen = pending.pop(0)
-            if mode in app._screen_stacks or screen.is_running or not app.is_running:
-                continue  # shown meanwhile (or the app is closing): nothing to prepare
-            screen._css_update_count = app._css_update_count
-            app._register(app, screen)
-            break
-        if pending:
-            app.set_timer(STEP_S, step)
 
-    start: Callable[[], object] = lambda: app.set_timer(FIRST_STEP_S, step)  # noqa: E731
-    app.call_after_refresh(start)
+def _mount_mode(app: App[Any], mode: str, screen: Screen[Any]) -> bool:
+    if mode in app._screen_stacks or screen.is_running or not app.is_running:
+        return False  # shown meanwhile (or the app is closing): nothing to prepare
+    screen._css_update_count = app._css_update_count
+    app._register(app, screen)
+    return True
 
 
 def warm_screen(app: App[Any], screen: Screen[Any], name: str) -> None:
     """Install `screen` (kept mounted when popped, to be pushed again) and mount it in the
-    background after the next refresh, so that even its first push builds nothing. Without
+    background, in its turn after the panes, so that even its first push builds nothing. Without
     Textual's private `_register` it is mounted by its first push, as any screen."""
     app.install_screen(screen, name)
     if not hasattr(app, "_register"):
         return
 
-    def mount() -> None:
-        if app.is_running and not screen.is_running and app.get_screen(name) is screen:
-            app._register(app, screen)
+    def mount() -> bool:
+        if not (app.is_running and not screen.is_running and app.get_screen(name) is screen):
+            return False  # pushed meanwhile, replaced, or the app is closing
+        app._register(app, screen)
+        return True
 
-    app.call_after_refresh(lambda: app.set_timer(FIRST_STEP_S, mount))
+    _queue(app).add(mount)
