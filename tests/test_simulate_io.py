@@ -12,6 +12,8 @@ import math
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tui.cli import main
 from tui.cli.output import jsonable
@@ -244,3 +246,140 @@ def test_every_cost_that_is_not_finite_is_written_as_emit_writes_it(
     assert list(got) == list(expected)
     assert got == expected
     assert [p["cost"] for p in got["placements"]] == ["inf", "-inf", None, None, 0.0, -2.5, 1e308]
+
+
+# --- the fast path's regular expression against the careful path --------------------------------
+def _stream_as_read(
+    path: Path, careful: bool, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[object], str | None]:
+    """(events as type and fields, the error's text or None) of a file; with `careful`, every line
+    takes the careful path (the fast alternative swapped for the catch-all alone)."""
+    from tui.services import scenario_files
+
+    with monkeypatch.context() as patch:
+        if careful:
+            patch.setattr(scenario_files, "_FAST_LINE", scenario_files._ANY_LINE)
+        events: list[object] = []
+        try:
+            for event in stream_workload(path):
+                events.append((type(event).__name__, vars(event)))
+        except ScenarioFileError as exc:
+            return events, str(exc)
+    return events, None
+
+
+_IDS = st.one_of(
+    st.from_regex(r"vm-[0-9]{1,6}", fullmatch=True),
+    st.text(max_size=8),  # quotes, backslashes, controls, non-ASCII: not the fast path's
+    st.text(alphabet="ab", min_size=255, max_size=258),  # around the fast path's 256 characters
+    st.integers(-3, 3),
+    st.none(),
+)
+_WHOLES = st.one_of(
+    st.integers(0, 64),
+    st.integers(2**31 - 2, 2**31 + 1),
+    st.integers(10**18 - 1, 10**19 + 1),
+    st.integers(-2, -1),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False),
+)
+_MEMORY = st.one_of(_WHOLES, st.sampled_from(["4 GiB", "4GiB", "1.5 KiB", "", "x", "1" * 70, "-1 GiB"]))
+_DEVICES = st.one_of(
+    st.dictionaries(st.sampled_from(["nvidia-gpu", "fpga", "", "g}"]), _WHOLES, max_size=3),
+    st.sampled_from([None, [], "gpu", 1]),
+)
+_TIMES = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.floats(0, 1e6),
+    st.integers(-1, 10**17),
+    st.decimals(0, 10**6, places=8, allow_nan=False).map(float),
+    st.none(),
+)
+
+
+@st.composite
+def _lines(draw: st.DrawFn) -> bytes:
+    """A workload line: mostly events as the writers write them, some with other values, key orders,
+    separators or bytes (each such line is read the careful way, or refused with its message)."""
+    usual = draw(st.integers(0, 3)) > 0  # three lines in four as the writers write them
+    op = draw(st.sampled_from(["start", "start", "stop", "begin"] if not usual else ["start", "stop"]))
+    event: dict[str, object] = {
+        "op": op,
+        "id": draw(_IDS if not usual else st.sampled_from(["a", "b", "vm-1"])),
+    }
+    if op != "stop":
+        if usual:
+            event.update(vcpus=draw(st.sampled_from([1, 2])), memory=draw(st.sampled_from([4096, "4 GiB"])))
+            event["devices"] = draw(st.sampled_from([{}, {"nvidia-gpu": 1}]))
+        else:
+            event.update(vcpus=draw(_WHOLES), memory=draw(_MEMORY))
+            if draw(st.booleans()):
+                event["devices"] = draw(_DEVICES)
+    time = draw(_TIMES if not usual else st.one_of(st.floats(0, 1e6), st.none()))
+    if time is not None or draw(st.booleans()):
+        event["t"] = time
+    keys = list(event)
+    if draw(st.integers(0, 9)) == 0:
+        keys = draw(st.permutations(keys))
+    compact = draw(st.booleans())
+    text = json.dumps({k: event[k] for k in keys}, separators=(",", ":") if compact else None)
+    line = text.encode()
+    mutation = draw(st.integers(0, 11))
+    if mutation == 0 and line:  # one byte changed
+        at = draw(st.integers(0, len(line) - 1))
+        line = line[:at] + bytes([draw(st.integers(0, 255))]) + line[at + 1 :]
+    elif mutation == 1 and line:  # one byte dropped
+        at = draw(st.integers(0, len(line) - 1))
+        line = line[:at] + line[at + 1 :]
+    elif mutation == 2:
+        line = draw(
+            st.sampled_from([b"", b"  ", b"# a comment", b"\xef\xbb\xbf" + line, line + b"\r", line + b" "])
+        )
+    return line
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_lines(), min_size=1, max_size=12), st.booleans(), st.data())
+def test_the_fast_path_reads_every_file_as_the_careful_path(
+    tmp_path_factory: pytest.TempPathFactory, lines: list[bytes], last_newline: bool, data: st.DataObject
+) -> None:
+    """Any mix of lines (events as written, other values and forms, mutated bytes, repeated shapes and
+    ids): the same events in the same order, or the same error on the same line after the same events,
+    as every line read the careful way."""
+    repeat = data.draw(st.lists(st.sampled_from(lines), max_size=6))  # known shapes, running ids
+    path = tmp_path_factory.mktemp("w") / "w.jsonl"
+    path.write_bytes(b"\n".join(lines + repeat) + (b"\n" if last_newline else b""))
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        assert _stream_as_read(path, False, monkeypatch) == _stream_as_read(path, True, monkeypatch)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.from_regex(rb"(0|[1-9][0-9]{0,15})(\.[0-9]{1,17})?", fullmatch=True))
+def test_the_fast_paths_times_are_orjsons(digits: bytes) -> None:
+    """float() of the time's digits is the double orjson reads (or float() of the int it reads)."""
+    import orjson
+
+    parsed = orjson.loads(digits)
+    assert repr(float(digits)) == repr(float(parsed))
+
+
+def test_no_line_the_fast_path_takes_is_over_its_bound() -> None:
+    """Every part of a fast line is bounded; the longest such line is under _FAST_LINE_BYTES, so a
+    line limit above it needs no check for those lines."""
+    from tui.services.scenario_files import _FAST_LINE, _FAST_LINE_BYTES
+
+    devices = '{"' + "g" * 1020 + '":1}'  # 1024 bytes between the braces
+    longest = (
+        '{"op": "start", "id": "' + "a" * 256 + '", "vcpus": ' + "9" * 19 + ', "memory": "' + "m" * 64
+        + '", "devices": ' + devices + ', "t": ' + "9" * 16 + "." + "9" * 17 + "}\n"
+    ).encode()  # fmt: skip
+    ((start_id, shape, _, time, other),) = _FAST_LINE.findall(longest)
+    assert start_id  # taken by the fast alternative
+    assert shape
+    assert time
+    assert not other
+    assert len(longest) < _FAST_LINE_BYTES
+    for longer in (longest.replace(b'"a', b'"aa', 1), longest.replace(b'{"g', b'{"gg', 1)):
+        ((start_id, _, _, _, other),) = _FAST_LINE.findall(longer)
+        assert not start_id  # one more byte in a bounded part: the careful path
+        assert other

@@ -10,6 +10,15 @@ tested and benchmarked. Exit codes (every command): 0 success, 1 refused / inval
 
 from __future__ import annotations
 
+import os
+
+# One OpenBLAS thread, unless the caller chose otherwise; set before anything imports numpy. numpy
+# loads OpenBLAS, which starts a thread per core with its own buffers at import: 55 ms of CPU on
+# this 2-core machine (146 -> 91 ms for `import numpy`), a twentieth of a 100,000-event `simulate`.
+# Nothing of vmdeck calls BLAS (no dot, matmul or linalg: the scheduler's arrays are element-wise
+# and argmin, which numpy runs itself), so the thread count changes no result.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 import argparse
 import importlib
 import logging

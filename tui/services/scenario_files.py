@@ -133,11 +133,14 @@ _CHUNK = 1 << 20  # bytes read at a time: lines are split in C, not read one sys
 # the two ways to equal events, and the event classes to fields only, without __post_init__).
 _new = object.__new__
 _NONE: dict[str, object] = {}  # a start without "devices" (never changed)
+_EVENT = "a workload event"
 
 
-def _raw_lines(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, bytes]]:
-    """(number, bytes) of each line of a regular file, each at most MAX_WORKLOAD_LINE_BYTES with its
-    newline; memory stays bounded by one chunk and one line, however long the file."""
+def _chunks(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, bytes]]:
+    """(number of its first line, whole lines) of a regular file, about a chunk at a time: each line
+    with its newline but the file's last when it has none. Memory stays bounded by one chunk and one
+    line; a line cut by the chunk's end longer than MAX_WORKLOAD_LINE_BYTES is refused here, the
+    lines of a chunk by the caller (each at most the limit with its newline)."""
     name = str(path)
     limit = limits.MAX_WORKLOAD_LINE_BYTES
     try:
@@ -145,23 +148,40 @@ def _raw_lines(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, b
     except InputFileError as exc:
         raise ScenarioFileError(name, None, exc.message) from None
     with handle:
-        number = 0
+        number = 1
         rest = b""
         while True:
             chunk = handle.read(_CHUNK)
             if not chunk:
                 break
-            lines = (rest + chunk).split(b"\n")
-            rest = lines.pop()
-            for line in lines:
-                number += 1
-                if len(line) >= limit:  # with its newline, longer than the limit
-                    raise ScenarioFileError(name, number, f"line longer than {limit} bytes: not {what}")
-                yield number, line
+            data = rest + chunk
+            cut = data.rfind(b"\n") + 1
+            if cut:
+                body, rest = data[:cut], data[cut:]
+                yield number, body
+                number += body.count(b"\n")
+            else:
+                rest = data
             if len(rest) > limit:
-                raise ScenarioFileError(name, number + 1, f"line longer than {limit} bytes: not {what}")
+                raise ScenarioFileError(name, number, f"line longer than {limit} bytes: not {what}")
         if rest:
-            yield number + 1, rest
+            yield number, rest
+
+
+def _raw_lines(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, bytes]]:
+    """(number, bytes) of each line of a regular file, each at most MAX_WORKLOAD_LINE_BYTES with its
+    newline."""
+    name = str(path)
+    limit = limits.MAX_WORKLOAD_LINE_BYTES
+    for first, body in _chunks(path, what):
+        lines = body.split(b"\n")
+        last = lines.pop()  # b"" after a newline; else the file's last line, which has none
+        for number, line in enumerate(lines, first):
+            if len(line) >= limit:  # with its newline, longer than the limit
+                raise ScenarioFileError(name, number, f"line longer than {limit} bytes: not {what}")
+            yield number, line
+        if last:
+            yield first + len(lines), last
 
 
 def _lines(path: str | os.PathLike[str], what: str) -> Iterator[tuple[int, str]]:
@@ -179,6 +199,38 @@ def _count(name: str, number: int, count: int) -> None:
         raise ScenarioFileError(name, number, f"more than {limits.MAX_WORKLOAD_EVENTS:,} events in one file")
 
 
+# The fast path: the line as `write_workload` (compact) or json.dumps (a space after ":" and ",")
+# writes it, keys in to_json's order, read by one regular expression over a whole chunk, in C. A
+# line it takes is a JSON object whatever its "devices" hold: an id of 1 to 256 characters that JSON
+# takes as they are (printable ASCII but `"` and `\`), so the string orjson would make; vCPUs and
+# memory as JSON integers (memory also as such a text), the devices as an object of at most 1 KiB
+# without braces inside; a time that is a non-negative JSON number without exponent, of at most 16
+# digits before the point and 17 after: float() of those digits is the correctly rounded double, as
+# orjson's is, and never infinite (a whole number reads as float() of orjson's int, as the careful
+# path makes it). Any other line is matched by the catch-all (the last group alone) and read the
+# careful way. Every match ends with its line's newline, so the matches are the chunk's lines in order.
+# A start's request is looked up by the raw bytes of its vcpus, memory and devices (group 2): the first
+# line with given bytes is read the careful way (every check, every message) and only a request it
+# accepts is kept; those bytes decide the values parsed, whatever the id and time around them.
+_SEP = rb" ?"
+_TEXT = rb'[^"\\\x00-\x1f\x7f-\xff]'  # a character a JSON string holds as it is (ASCII)
+_WHOLE = rb"(?:0|[1-9][0-9]{0,18}+)"  # a JSON integer >= 0 (no leading zeros, as JSON has it)
+_START = (
+    rb'start",' + _SEP + rb'"id":' + _SEP + rb'"(' + _TEXT + rb'{1,256}+)",' + _SEP
+    + rb'("vcpus":' + _SEP + _WHOLE + rb"," + _SEP
+    + rb'"memory":' + _SEP + rb"(?:" + _WHOLE + rb'|"' + _TEXT + rb'{0,64}+")'
+    + rb"(?:," + _SEP + rb'"devices":' + _SEP + rb"\{[^{}\n]{0,1024}+\})?)"
+)  # fmt: skip
+_STOP = rb'stop",' + _SEP + rb'"id":' + _SEP + rb'"(' + _TEXT + rb'{1,256}+)"'
+_TIME = rb"(?:," + _SEP + rb'"t":' + _SEP + rb"((?:0|[1-9][0-9]{0,15}+)(?:\.[0-9]{1,17}+)?))?"
+_FAST_LINE = re.compile(
+    rb'(?:\{"op":' + _SEP + rb'"(?:' + _START + rb"|" + _STOP + rb")" + _TIME + rb"\}|([^\n]*+))\n"
+)
+_FAST_LINE_BYTES = 1500  # longer than any line the fast alternative takes (a test holds it)
+# Every line by the catch-all, same groups: when the line limit is under _FAST_LINE_BYTES (tests).
+_ANY_LINE = re.compile(rb"()()()()([^\n]*+)\n")
+
+
 def load_workload(path: str | os.PathLike[str]) -> list[Event]:
     return list(stream_workload(path))
 
@@ -186,43 +238,93 @@ def load_workload(path: str | os.PathLike[str]) -> list[Event]:
 def stream_workload(path: str | os.PathLike[str]) -> Iterator[Event]:
     """The workload's events one at a time, as the file is read (a replay can consume them as they
     come); raises ScenarioFileError naming the line when one is wrong. The file is read with the
-    limits of every input file; orjson parses each line's bytes directly (it checks the UTF-8 itself);
-    a line it refuses takes the careful path — decoded by `decode_text` (BOM, encoding and NUL
+    limits of every input file. A line of the fast path's form (above) is an event at once, from the
+    regular expression's groups; any other line takes the careful path: orjson parses its bytes (it
+    checks the UTF-8 itself) and a line it refuses is decoded by `decode_text` (BOM, encoding and NUL
     messages), blank and comment lines skipped, then parsed by `_json` — with the messages and limits
     of before."""
     name = str(path)
     running: set[str] = set()
     shapes: dict[tuple[object, ...], Request] = {}  # a workload has few distinct shapes
+    requests: dict[bytes, Request] = {}  # the fast path's: raw request bytes -> request
     count = 0
-    loads, decode_error = orjson.loads, orjson.JSONDecodeError
-    for number, raw in _raw_lines(path, "a workload event"):
+    limit, most = limits.MAX_WORKLOAD_LINE_BYTES, limits.MAX_WORKLOAD_EVENTS
+    pattern = _FAST_LINE if limit > _FAST_LINE_BYTES else _ANY_LINE
+    for first, body in _chunks(path, _EVENT):
+        whole = body[-1:] == b"\n"  # else the file's last line without its newline, <= the limit
+        if not whole:
+            body += b"\n"
+        lines: list[bytes] | None = None  # the chunk's lines, split only to read a fast line carefully
+        for number, (start_id, shape, stop_id, time, other) in enumerate(pattern.findall(body), first):
+            event: Event | None
+            if start_id and (request := requests.get(shape)) is not None:
+                vm = start_id.decode()
+                if vm in running:
+                    raise _still_running(name, number, vm)
+                running.add(vm)
+                event = _new(StartEvent)  # = StartEvent(vm, request, time): see `_new`
+                fields = event.__dict__
+                fields["id"] = vm
+                fields["request"] = request
+                fields["time"] = float(time) if time else None
+            elif stop_id:
+                vm = stop_id.decode()
+                running.discard(vm)
+                event = _new(StopEvent)  # = StopEvent(vm, time): see `_new`
+                fields = event.__dict__
+                fields["id"] = vm
+                fields["time"] = float(time) if time else None
+            else:  # a line of another form, or the first start with its request's bytes
+                if start_id:
+                    lines = body.split(b"\n") if lines is None else lines
+                    raw = lines[number - first]
+                elif len(other) >= limit and whole:  # with its newline, longer than the limit
+                    raise ScenarioFileError(name, number, f"line longer than {limit} bytes: not {_EVENT}")
+                else:
+                    raw = other
+                event = _careful_event(name, number, raw, shapes)
+                if event is None:
+                    continue
+                vm = event.id
+                if type(event) is StartEvent:
+                    if start_id:
+                        requests[shape] = event.request
+                    if vm in running:
+                        raise _still_running(name, number, vm)
+                    running.add(vm)
+                else:
+                    running.discard(vm)
+            count += 1
+            if count > most:
+                _count(name, number, count)
+            yield event
+
+
+def _still_running(name: str, number: int, vm: str) -> ScenarioFileError:
+    return ScenarioFileError(name, number, f"start of {vm!r} while it is still running")
+
+
+def _careful_event(
+    name: str, number: int, raw: bytes, shapes: dict[tuple[object, ...], Request]
+) -> Event | None:
+    """The event of one line read with every check (None: a blank or comment line)."""
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError:
         try:
-            data = loads(raw)
-        except decode_error:
-            try:
-                text = decode_text(name, raw)
-            except InputFileError as exc:
-                raise ScenarioFileError(name, number, exc.message) from None
-            if not text.strip() or text.lstrip().startswith("#"):
-                continue
-            try:
-                data = loads(text)
-            except decode_error:
-                data = _json(name, number, text)
+            text = decode_text(name, raw)
+        except InputFileError as exc:
+            raise ScenarioFileError(name, number, exc.message) from None
+        if not text.strip() or text.lstrip().startswith("#"):
+            return None
         try:
-            event = event_from_json(data, shapes)
-        except ValueError as exc:
-            raise ScenarioFileError(name, number, str(exc)) from None
-        if type(event) is StartEvent:
-            if event.id in running:
-                raise ScenarioFileError(name, number, f"start of {event.id!r} while it is still running")
-            running.add(event.id)
-        else:
-            running.discard(event.id)
-        count += 1
-        if count > limits.MAX_WORKLOAD_EVENTS:
-            _count(name, number, count)
-        yield event
+            data = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            data = _json(name, number, text)
+    try:
+        return event_from_json(data, shapes)
+    except ValueError as exc:
+        raise ScenarioFileError(name, number, str(exc)) from None
 
 
 def event_from_json(data: Any, shapes: dict[tuple[object, ...], Request] | None = None) -> Event:
