@@ -24,7 +24,7 @@ from tui.console.activity import Activity
 from tui.console.fleetview import FleetView
 from tui.console.keymap import MARK_BINDINGS, SORT_BINDINGS
 from tui.console.panes.tablemarks import MarkableRows
-from tui.console.panes.tablesort import SortableRows
+from tui.console.panes.tablesort import Order, SortableRows
 from tui.console.panes.tablesync import SyncedRows
 from tui.console.session import Session
 from tui.console.sorting import OrderKey
@@ -194,7 +194,8 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._pending_gone: set[str] = set()  # keys gone while hidden
         self._sort_keys: dict[str, OrderKey] = {}  # key -> its sort key in the sort column (when sorted)
         self._sort_text = False  # those keys are lower-case texts (tablesort.py, `_index_column`)
-        self._kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool]] = {}  # tablesort._switch_keys
+        self._kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool, dict[bool, Order]]] = {}
+        self._orders: dict[bool, Order] = {}  # the sort column's cached orders (tablesort._ordered_all)
         self._resorted: set[str] = set()  # keys whose sort key changed since the table last placed them
         self.marks: set[str] = set()  # mark names of the marked rows
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
