@@ -288,6 +288,14 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             self._pending, self._pending_gone = {}, set()
             self._sync_table(changed, gone)
 
+    def _shows_every_row(self) -> bool:
+        """Whether the table shows every row of the model, by what the pane knows: no filter and
+        nothing left for the table to catch up with (`_keep`'s pending rows or reload, a first
+        load not done yet). `_load`, `_sync_table` and `_catch_up` keep the table so otherwise; a
+        hidden pane without KEEP_UNSHOWN lags in its model and its table alike (`stale`)."""
+        pending = self._kept or self._reload_table or self._pending or self._pending_gone
+        return not self.filter.text and not pending
+
     def refresh_all(self) -> None:
         """Recompute every row from the view, then show those the filter keeps."""
         if self._kept:  # the first draw of a pane whose rows were kept current (`_keep`)
