@@ -15,11 +15,13 @@ poller calls, which wakes the app with `FleetPolled` exactly as in production. P
 in this process, so what is measured is the console's own cost of taking those snapshots in.
 
 A key's latency runs from the key event arriving at the app (sent through the driver, exactly as
-Pilot's `press` builds and sends it) to the first frame written after the app and every widget on
-the (possibly new) screen have processed every message queued so far (Pilot's `_wait_for_screen`,
-repeated until the screen stops changing). That frame is the screen with the key's effect on it.
-When a key changes nothing on screen (no frame follows within 0.2 s), the latency is the time until
-its handling was done. Pilot's own `press` is not used for timing: it waits for the whole process to
+Pilot's `press` builds and sends it) to the first frame written after the app has handled the key
+and then every widget on the (possibly new) screen has processed every message queued so far
+(Pilot's `_wait_for_screen`, repeated until the screen stops changing). That frame is the screen
+with the key's effect on it. When nothing is left to draw at that point, the key's effect was drawn
+already: the latency runs to the last frame written before it (or, with no frame, to the end of
+the handling: the key changed nothing on screen); a later frame would be a snapshot batch's. When
+no frame follows within 0.2 s, the latency is the time until its handling was done (KeyTimer). Pilot's own `press` is not used for timing: it waits for the whole process to
 be idle, which with a feeder thread running would time the feeder, not the key.
 """
 
@@ -205,21 +207,40 @@ def key_event(key: str) -> events.Key:
 
 
 class KeyTimer:
-    """Times keys on an app as the module docstring says: from the key event to the next frame
-    after every widget on screen handled it; also the process CPU time over each key."""
+    """Times keys on an app as the module docstring says: from the key event to the frame that
+    shows its effect; also the process CPU time over each key.
+
+    The key's handling is known to be done (`done`) once the app has handled the key event itself
+    (its `on_event` returned: `handled`) and then every widget on the (possibly new) screen has
+    processed what was queued by then (`settle`). Waiting for the screen right after sending the key
+    was not enough: the driver posts the key from a task that runs after the waiter's callbacks
+    were queued, so the wait ended before the key was read, and the "first frame after" was
+    whatever frame came next: one left over from the key before (`end` timed at 1.6 ms while its
+    own frame cost 14 ms of CPU) or a snapshot batch's. The frame is then the first one written
+    after `done`, unless nothing is left to draw at `done` (no dirty widget, no layout or repaint
+    pending, no held update): the key's effect was drawn already, by the last frame written
+    before `done`, and the next frame would be a snapshot batch's, not the key's."""
 
     def __init__(self, app: App[None]) -> None:
         self.app = app
         self.frames: list[float] = []
         self.cpu: list[float] = []  # CPU time of the process (every thread) from each key to its frame
+        self._key: events.Key | None = None  # the key being timed, until the app has handled it
         shown = app._display
+        on_event = app.on_event
 
         def display(screen: object, renderable: object) -> None:
             shown(screen, renderable)  # type: ignore[arg-type]
             if renderable is not None:
                 self.frames.append(time.perf_counter())
 
+        async def handle(event: events.Event) -> None:
+            await on_event(event)
+            if event is self._key:
+                self._key = None
+
         app._display = display  # type: ignore[method-assign]
+        app.on_event = handle  # type: ignore[method-assign]
 
     async def settle(self, pilot: Pilot[None]) -> None:
         while True:
@@ -228,15 +249,43 @@ class KeyTimer:
             if self.app.screen is screen:
                 return
 
+    def drawn(self) -> bool:
+        """Nothing on screen waits to be drawn: no widget with a repaint, layout, scroll or restyle
+        requested (Widget._check_refresh has not posted it yet), no Update queued on the screen,
+        nothing dirty on the screen itself (what Screen._on_timer_update would draw), no held update."""
+        app, screen = self.app, self.app.screen
+        if (
+            app._batch_count
+            or not screen._message_queue.empty()
+            or screen._dirty_widgets
+            or screen._layout_required
+            or screen._repaint_required
+            or screen._scroll_required
+            or screen._compositor._dirty_regions
+        ):
+            return False
+        return not any(
+            node._repaint_required
+            or node._layout_required
+            or node._scroll_required
+            or node._refresh_styles_required
+            for node in screen.walk_children(with_self=False)
+        )
+
     async def answer(self, pilot: Pilot[None], key: str) -> float:
         event = key_event(key)
         event.set_sender(self.app)
+        self._key = event
         cpu0 = time.process_time()
         began = time.perf_counter()
         self.app._driver.send_message(event)  # type: ignore[union-attr]
-        await asyncio.sleep(0)
+        while self._key is not None:  # noqa: ASYNC110 (the app reads the key on its loop)
+            await asyncio.sleep(0)
         await self.settle(pilot)
         done = time.perf_counter()
+        if self.drawn():  # the key's effect is on screen already (or it had none)
+            self.cpu.append(time.process_time() - cpu0)
+            return max((f for f in self.frames if began < f <= done), default=done) - began
         latency = done - began
         while time.perf_counter() - done < NO_FRAME_S:
             if self.frames and self.frames[-1] > done:

@@ -22,9 +22,11 @@ from textual.widgets import Static
 
 from tui.console.activity import Activity
 from tui.console.fleetview import FleetView
+from tui.console.keptstyles import StylesKept
 from tui.console.keymap import MARK_BINDINGS, SORT_BINDINGS
+from tui.console.modewarm import css_is_current
 from tui.console.panes.tablemarks import MarkableRows
-from tui.console.panes.tablesort import SortableRows
+from tui.console.panes.tablesort import Order, SortableRows
 from tui.console.panes.tablesync import SyncedRows
 from tui.console.session import Session
 from tui.console.sorting import OrderKey
@@ -41,7 +43,7 @@ MAX_WIDTH = 40
 RESYNC_ROWS = 300
 
 
-class Pane(Screen[None]):
+class Pane(StylesKept):
     PANE: ClassVar[str] = ""
     TITLE_TEXT: ClassVar[str] = ""
     PANE_BINDINGS: ClassVar[list[Binding]] = []
@@ -69,6 +71,7 @@ class Pane(Screen[None]):
         # Textual calls on_mount of every class in the MRO: subclasses extend `build`, not on_mount.
         if not self.app.is_running:
             return  # mounted in the background (modewarm.py) as the console closes: its body is gone
+        css_is_current(self.app, self)  # shown by Textual itself (the first pane): see modewarm.py
         self.build()
         self.refresh_all()
         self.stale.clear()  # changes that arrived before the mount are in this first draw
@@ -194,7 +197,8 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
         self._pending_gone: set[str] = set()  # keys gone while hidden
         self._sort_keys: dict[str, OrderKey] = {}  # key -> its sort key in the sort column (when sorted)
         self._sort_text = False  # those keys are lower-case texts (tablesort.py, `_index_column`)
-        self._kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool]] = {}  # tablesort._switch_keys
+        self._kept_keys: dict[int, tuple[dict[str, OrderKey], set[str], bool, dict[bool, Order]]] = {}
+        self._orders: dict[bool, Order] = {}  # the sort column's cached orders (tablesort._ordered_all)
         self._resorted: set[str] = set()  # keys whose sort key changed since the table last placed them
         self.marks: set[str] = set()  # mark names of the marked rows
         self._seq: dict[str, int] = {}  # key -> place in the model's order (`_put`, `_renumber`)
@@ -286,6 +290,14 @@ class TablePane(MarkableRows, SyncedRows, SortableRows, Pane):
             gone = {key for key in self._pending_gone if key not in self._rows}
             self._pending, self._pending_gone = {}, set()
             self._sync_table(changed, gone)
+
+    def _shows_every_row(self) -> bool:
+        """Whether the table shows every row of the model, by what the pane knows: no filter and
+        nothing left for the table to catch up with (`_keep`'s pending rows or reload, a first
+        load not done yet). `_load`, `_sync_table` and `_catch_up` keep the table so otherwise; a
+        hidden pane without KEEP_UNSHOWN lags in its model and its table alike (`stale`)."""
+        pending = self._kept or self._reload_table or self._pending or self._pending_gone
+        return not self.filter.text and not pending
 
     def refresh_all(self) -> None:
         """Recompute every row from the view, then show those the filter keeps."""

@@ -37,6 +37,10 @@ class SyncedRows(TableRows):
 
         def _sort_key(self, key: str, column: int) -> OrderKey: ...
 
+        def _order_touched(self, key: str) -> None: ...
+
+        def _forget_orders(self) -> None: ...
+
     def _model_update(self, names: Iterable[str]) -> tuple[list[str], set[str]]:
         """Bring these hosts' rows of the model up to date: (keys new or changed, keys gone)."""
         rows, before = self.rows_of_hosts(names)
@@ -45,6 +49,7 @@ class SyncedRows(TableRows):
             self._rows.pop(key, None)
             self._hay.pop(key, None)
             self._sort_keys.pop(key, None)
+            self._order_touched(key)
         changed = []
         for key, raw in rows.items():
             cells = safe_cells(raw)
@@ -108,12 +113,14 @@ class SyncedRows(TableRows):
             return False
         self._sort_keys[key] = new
         self._resorted.add(key)
+        self._order_touched(key)
         return True
 
     def _renumber(self) -> None:
         """Every row's place in the model's order (the tie-break of a sort), after a rebuild."""
         self._seq = dict(zip(self._rows, range(len(self._rows)), strict=True))
         self._next_seq = self._kept_seq = len(self._rows)
+        self._forget_orders()  # they break ties in the old order
 
     def _reposition(self, taken: set[str], placed: list[str]) -> None:
         """Take these rows out of the table and put `placed` back in sorted order."""
