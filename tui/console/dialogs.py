@@ -17,7 +17,6 @@ from textual.widgets import DataTable, Footer, Input, Static
 from tui.console.activity import Running
 from tui.console.fleetview import FleetView
 from tui.console.hostchecks import detail_lines
-from tui.console.keptstyles import StylesKept
 from tui.console.keymap import BUILTIN_KEYS, PANES
 from tui.console.keyorder import Dialog
 from tui.console.text import fmt_gib, plural, spark
@@ -264,7 +263,7 @@ class QuitScreen(ActionScreen):
         )
 
 
-class HelpScreen(StylesKept, Dialog[None]):
+class HelpScreen(Dialog[None]):
     """Every key of the current pane and of the app, with what it does."""
 
     BINDINGS = [

@@ -25,10 +25,10 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.message import Message
+from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from tui.console.fleetview import FleetView, vm_address
-from tui.console.keptstyles import StylesKept
 from tui.console.session import Session
 from tui.console.vmlife_actions import ask_delete_snapshot, ask_revert, ask_snapshot
 from tui.console.widgets.keybar import KeyBar
@@ -56,7 +56,7 @@ TABLE_COLUMNS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-class VmDetailScreen(StylesKept):
+class VmDetailScreen(Screen[None]):
     BINDINGS: ClassVar[list[BindingType]] = [*VMDETAIL_BINDINGS]
 
     @dataclass
