@@ -14,7 +14,6 @@ from collections.abc import Collection, Iterable, Mapping
 from operator import itemgetter
 from typing import ClassVar
 
-from textual import events
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.coordinate import Coordinate
@@ -43,23 +42,7 @@ MAX_WIDTH = 40
 RESYNC_ROWS = 300
 
 
-class StylesKept(Screen[None]):
-    """A pane resumed after a switch keeps its widgets' styles instead of restyling every one.
-
-    `App.switch_mode` posts ScreenResume with `refresh_styles`: Textual then matches every node of
-    the screen against the whole stylesheet again (35 ms for the Sim pane's 147 nodes, 6-8 ms for a
-    table pane, under the key). Nothing a pane shows changes its styles while it is hidden without
-    restyling itself: a class or state set on a hidden widget is restyled when set (App.update_styles,
-    on idle, on any screen), a new stylesheet or theme moves the CSS count and `switch_mode` then
-    refreshes the CSS as before, and no hidden screen is focused or hovered. A screen popped off a
-    pane is resumed without the restyle by Textual itself. Runs after the panes' `on_screen_resume`
-    (subclasses first) and before Screen's, which reads the flag."""
-
-    def _on_screen_resume(self, event: events.ScreenResume) -> None:
-        event.refresh_styles = False
-
-
-class Pane(StylesKept):
+class Pane(Screen[None]):
     PANE: ClassVar[str] = ""
     TITLE_TEXT: ClassVar[str] = ""
     PANE_BINDINGS: ClassVar[list[Binding]] = []
