@@ -105,6 +105,12 @@ def css_is_current(app: App[Any], screen: Screen[Any]) -> None:
         screen._css_update_count = app._css_update_count
 
 
+def closing(app: App[Any]) -> bool:
+    """True when a screen mounted in the background gets its mount event as the console closes: its
+    widgets are gone by then, so its on_mount must not query them (seen as NoMatches on a busy CI)."""
+    return not app.is_running
+
+
 def warm_screen(app: App[Any], screen: Screen[Any], name: str) -> None:
     """Install `screen` (kept mounted when popped, to be pushed again) and mount it in the
     background, in its turn after the panes, so that even its first push builds nothing. Without

@@ -29,6 +29,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from tui.console.fleetview import FleetView, vm_address
+from tui.console.modewarm import closing
 from tui.console.session import Session
 from tui.console.vmlife_actions import ask_delete_snapshot, ask_revert, ask_snapshot
 from tui.console.widgets.keybar import KeyBar
@@ -119,6 +120,8 @@ class VmDetailScreen(Screen[None]):
         yield KeyBar(read_only=self.session.read_only)
 
     def on_mount(self) -> None:
+        if closing(self.app):
+            return
         self._new_tables()
         self.action_reload()
 

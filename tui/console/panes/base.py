@@ -23,7 +23,7 @@ from textual.widgets import Static
 from tui.console.activity import Activity
 from tui.console.fleetview import FleetView
 from tui.console.keymap import MARK_BINDINGS, SORT_BINDINGS
-from tui.console.modewarm import css_is_current
+from tui.console.modewarm import closing, css_is_current
 from tui.console.panes.tablemarks import MarkableRows
 from tui.console.panes.tablesort import Order, SortableRows
 from tui.console.panes.tablesync import SyncedRows
@@ -68,8 +68,8 @@ class Pane(Screen[None]):
 
     def on_mount(self) -> None:
         # Textual calls on_mount of every class in the MRO: subclasses extend `build`, not on_mount.
-        if not self.app.is_running:
-            return  # mounted in the background (modewarm.py) as the console closes: its body is gone
+        if closing(self.app):
+            return
         css_is_current(self.app, self)  # shown by Textual itself (the first pane): see modewarm.py
         self.build()
         self.refresh_all()
