@@ -128,7 +128,7 @@ class FleetState:
         self.free_addrs: list[Mapping[str, Sequence[str]]] = []
         self.used_addrs: list[Set[str]] = []
         self.used_l: list[Mapping[str, int]] = []  # devices in use per type (> 0 only), plain
-        self._own: dict[int, _Devices] = {}  # the hosts that have their own, and those
+        self._own: dict[int, _Devices] = {}  # by host: its own device bookkeeping, once it has one
         # Each host's device type by address (one dict per profile, shared): what `remove` frees.
         self.device_kinds: list[dict[str, str]] = []
         # Per profile, computed once (100,000 hosts share a handful): its addresses, its device type
@@ -191,7 +191,10 @@ class FleetState:
         self.vcpus_l: list[int] = [h.vcpus for h in hosts]
         self.memory_l: list[int] = [h.memory for h in hosts]
         self._profile_ids = [id(p) for p in self.profiles]
-        # `_load_key` of every host, written out (a call per host was a fifth of this constructor).
+        # Each host's load key: everything a request's cost depends on, the profile (its cost function
+        # and how many devices of each type it has) and the load. Equal keys have equal costs and equal
+        # free devices. Built in one comprehension (a method call per host was a fifth of this
+        # constructor); `_changed` builds one host's the same way.
         self.load_keys: list[tuple[object, ...]] = [
             (profile_id, vms, vcpus, memory, tuple(sorted(used.items())) if used else ())
             for profile_id, vms, vcpus, memory, used in zip(
@@ -292,13 +295,6 @@ class FleetState:
     # --- reading ------------------------------------------------------------------------------------
     def load(self, i: int) -> Load:
         return Load(self.vms_l[i], self.vcpus_l[i], self.memory_l[i], dict(sorted(self.used_l[i].items())))
-
-    def _load_key(self, i: int) -> tuple[object, ...]:
-        # Everything a request's cost depends on: the profile (its cost function and how many devices
-        # of each type it has) and the load. Equal keys have equal costs and equal free devices.
-        used = self.used_l[i]
-        devices = tuple(sorted(used.items())) if used else ()
-        return (self._profile_ids[i], self.vms_l[i], self.vcpus_l[i], self.memory_l[i], devices)
 
     def _intern(self, i: int) -> int:
         """The small integer naming host i's (enabled, load key): equal ids, equal costs."""
@@ -429,7 +425,8 @@ class FleetState:
             self.free_combos[self._free_combo(i)] += 1
 
     def _changed(self, i: int) -> None:
-        # `_load_key` and `_intern` written out: this runs once per replayed event.
+        # Host i's load key (as __init__ builds them) and `_intern`, written out: this runs once per
+        # replayed event.
         used = self.used_l[i]
         load = self.load_keys[i] = (
             self._profile_ids[i],
