@@ -51,6 +51,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from figures import verdict  # noqa: E402
+
 from tui.core.costs import CostFunction  # noqa: E402
 from tui.core.curves import INF, UNAVAILABLE, HardSoft, Linear  # noqa: E402
 from tui.core.fleet import Fleet, FleetHost, HostState  # noqa: E402
@@ -403,7 +405,7 @@ def in_memory(hosts: int, events: int, plain_budget: float, repeats: int) -> Non
             f"{'hard' if hard else 'easy':<6} {result.rejected / starts:>8.1%} {engine_rate:>10,.0f} "
             f"{plain_rate:>9,.0f} {engine_rate / plain_rate:>6,.0f}x {cached_rate:>11,.0f} "
             f"{engine_rate / cached_rate:>5.2f}x {floor:>10,.0f} {engine_rate / floor:>12.2f} "
-            f"{floor_shapes:>9,.0f} ({shapes:>2} rows) {_verdict(engine_rate >= GOAL_RATE):>9}  "
+            f"{floor_shapes:>9,.0f} ({shapes:>2} rows) {verdict(engine_rate >= GOAL_RATE):>9}  "
             f"{'yes' if same else 'NO'} (plain loop: {len(plain_decisions):,} decisions in {plain_s:.1f} s)"
         )
         spread.append(f"{'hard' if hard else 'easy'} {min(rates):,.0f}-{max(rates):,.0f}")
@@ -427,10 +429,6 @@ def in_memory(hosts: int, events: int, plain_budget: float, repeats: int) -> Non
         "one of the workload's rows — what a Python replay of one decision per start costs at least:\n  "
         + "\n  ".join(floors)
     )
-
-
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
 
 
 # --- whole process ------------------------------------------------------------------------------------
@@ -531,7 +529,7 @@ def whole_process(sizes: list[tuple[int, int]], with_plain: bool, repeats: int) 
                     )
                 goal = GOAL_PROCESS_S.get(hosts) if events == 100_000 else None
                 if goal is not None:
-                    line += f" <= {goal} s: {_verdict(cpu <= goal)}"
+                    line += f" <= {goal} s: {verdict(cpu <= goal)}"
                 if repeats > 1:
                     line += f"  (simulate CPU {runs[0][0]:.2f}-{runs[-1][0]:.2f} s over {repeats} runs)"
                 print(line, flush=True)

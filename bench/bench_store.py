@@ -29,6 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from figures import percentile
 from tinydb import TinyDB
 
 from tui.core.fleet import HostState
@@ -86,11 +87,6 @@ def time_tinydb_audit(directory: Path, entries: int, writes: int) -> list[float]
 
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(len(ordered) * q))]
 
 
 @contextmanager
@@ -205,7 +201,7 @@ def bench_backends(pg_url: str | None, writes: int) -> None:
                 med = statistics.median(times)
                 figures[(backend, n)] = med
                 print(
-                    f"  {backend:<11}{n:>7}{med * 1e3:>8.2f}ms{pct(times, 0.99) * 1e3:>8.2f}ms"
+                    f"  {backend:<11}{n:>7}{med * 1e3:>8.2f}ms{percentile(times, 0.99) * 1e3:>8.2f}ms"
                     f"{len(times) / sum(times):>10.0f}{procs:>11.0f}"
                 )
                 if backend == "postgresql" and n == 100:
@@ -299,7 +295,7 @@ def bench_feed(pg_url: str | None, changes: int) -> None:
         for backend, location in (("local", str(paths.db)), ("postgresql", url)):
             lat = asyncio.run(feed_latency(paths.config, location, changes))
             print(
-                f"  {backend:<11} p50 {pct(lat, 0.5) * 1e3:6.1f} ms   p99 {pct(lat, 0.99) * 1e3:6.1f} ms"
+                f"  {backend:<11} p50 {percentile(lat, 0.5) * 1e3:6.1f} ms   p99 {percentile(lat, 0.99) * 1e3:6.1f} ms"
                 f"   max {max(lat) * 1e3:6.1f} ms   ({len(lat)} changes; goal p99 <= 250 ms)"
             )
         idle = feed_idle_cpu(paths.db)

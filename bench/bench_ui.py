@@ -37,6 +37,8 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
+from figures import verdict
+
 REPO = Path(__file__).resolve().parents[1]
 
 PAINT_SCRIPT = textwrap.dedent(
@@ -178,10 +180,6 @@ KEY_GOALS = (("p50", 30.0), ("max", 100.0))
 IDLE_GOAL = 0.05  # of one core, with no key pressed (same run)
 
 
-def _verdict(met: bool) -> str:
-    return "met" if met else "NOT met"
-
-
 def print_keys(run: dict[str, Any], floor: dict[str, Any]) -> None:
     fed = (
         f"while changed snapshots arrive ({run['changed_share']:.0%} of the hosts per {run['period']:g} s poll"
@@ -197,12 +195,12 @@ def print_keys(run: dict[str, Any], floor: dict[str, Any]) -> None:
     print(f"  keys: {figures} over {run['keys']} keys")
     if run["feed"] and run["hosts"] == GOAL_HOSTS:
         verdicts = [
-            f"{name} <= {limit:g} ms: {_verdict(run[name + '_ms'] <= limit)}"
+            f"{name} <= {limit:g} ms: {verdict(run[name + '_ms'] <= limit)}"
             f" (the floor's {name}: {floor[name + '_ms']:.1f} ms)"
             for name, limit in KEY_GOALS
         ]
         idle = run["idle_cpu_share"]
-        verdicts.append(f"idle <= {IDLE_GOAL:.0%} of one core: {_verdict(idle <= IDLE_GOAL)} ({idle:.1%})")
+        verdicts.append(f"idle <= {IDLE_GOAL:.0%} of one core: {verdict(idle <= IDLE_GOAL)} ({idle:.1%})")
         print(f"  goals at {GOAL_HOSTS:,} hosts with snapshots: {'; '.join(verdicts)}")
     print(
         f"  CPU time per key (process, every thread): p50 {run['cpu_p50_ms']:.1f} ms, max {run['cpu_max_ms']:.1f} ms"

@@ -44,6 +44,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from figures import percentile  # noqa: E402
 from textual import events  # noqa: E402
 from textual.app import App, ComposeResult  # noqa: E402
 from textual.keys import REPLACED_KEYS, _character_to_key, _get_unicode_name_from_key  # noqa: E402
@@ -308,11 +309,6 @@ class Floor(App[None]):
         yield table
 
 
-def p99(ordered: list[float]) -> float:
-    """The 99th percentile of sorted latencies, by nearest rank (with fewer than 51 keys: the max)."""
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
-
-
 async def floor(args: argparse.Namespace) -> dict[str, object]:
     app = Floor()
     timer = KeyTimer(app)
@@ -331,7 +327,7 @@ async def floor(args: argparse.Namespace) -> dict[str, object]:
         "latency_ms": {k: [v * 1000 for v in vs] for k, vs in latencies.items()},
         "cpu_ms": {k: [v * 1000 for v in vs] for k, vs in key_cpu.items()},
         "p50_ms": statistics.median(flat) * 1000,
-        "p99_ms": p99(flat) * 1000,
+        "p99_ms": percentile(flat, 0.99) * 1000,
         "max_ms": flat[-1] * 1000,
         "cpu_p50_ms": statistics.median(timer.cpu) * 1000,
         "keys": len(flat),
@@ -402,7 +398,7 @@ async def run(args: argparse.Namespace) -> dict[str, object]:
         "latency_ms": {k: [v * 1000 for v in vs] for k, vs in latencies.items()},
         "cpu_ms": {k: [v * 1000 for v in vs] for k, vs in key_cpu.items()},
         "p50_ms": statistics.median(flat) * 1000,
-        "p99_ms": p99(flat) * 1000,
+        "p99_ms": percentile(flat, 0.99) * 1000,
         "max_ms": flat[-1] * 1000,
         "keys": len(flat),
         "cpu_p50_ms": statistics.median(cpu) * 1000,
