@@ -4,6 +4,8 @@ fed by the poller from real test-driver hosts; samples older than an hour are no
 from __future__ import annotations
 
 import math
+import sys
+from array import array
 from pathlib import Path
 
 from textual.widgets import Static
@@ -12,7 +14,7 @@ from tui.console.dialogs import HostDetailScreen
 from tui.console.text import spark
 from tui.core.live import DomainFacts, DomainState, HostSnapshot, HostStatus, NodeFacts
 from tui.services.libvirt.testdriver import fake_fleet
-from tui.services.loadhistory import HOST_BYTES, SLOTS, VM_BYTES, WINDOW_S, LoadHistory, Ring
+from tui.services.loadhistory import FIRST_SLOTS, HOST_BYTES, SLOTS, VM_BYTES, WINDOW_S, LoadHistory, Ring
 from tui.services.poller import Poller, PollerSettings
 
 from .livefixtures import make_config
@@ -32,14 +34,36 @@ def test_ring_keeps_the_last_slots_oldest_first() -> None:
     assert [r[0] for r in ring.read(since=float(SLOTS + 20))] == [float(SLOTS + t) for t in range(20, 25)]
 
 
+def _buffer_bytes(ring: Ring) -> int:
+    """The bytes the ring's buffers have allocated (what sys.getsizeof counts past an empty array),
+    spare room included."""
+    return sum(sys.getsizeof(a) - sys.getsizeof(array(a.typecode)) for a in (ring._times, *ring._columns))
+
+
 def test_bytes_per_host_and_vm() -> None:
     assert HOST_BYTES == SLOTS * (8 + 4 + 4)
     assert VM_BYTES == SLOTS * (8 + 4)
+    host, vm = Ring(2), Ring(1)
+    # A new ring holds room for a few samples only: a first poll of many VMs allocates little.
+    assert _buffer_bytes(host) == FIRST_SLOTS * (8 + 4 + 4)
+    assert _buffer_bytes(vm) == FIRST_SLOTS * (8 + 4)
+    for i in range(SLOTS + 3):
+        host.add(float(i), 0.5, 0.25)
+        vm.add1(float(i), 1.0)
+        assert len(host.read(since=0.0)) == min(i + 1, SLOTS)
+    # Full and wrapped: exactly the design's bytes, never more however many polls follow.
+    assert _buffer_bytes(host) == HOST_BYTES
+    assert _buffer_bytes(vm) == VM_BYTES
+    assert [r[0] for r in vm.read(since=0.0)] == [float(t) for t in range(3, SLOTS + 3)]
+
+
+def test_a_growing_ring_reads_what_was_added() -> None:
     ring = Ring(2)
-    assert (
-        ring._times.itemsize * len(ring._times) + sum(c.itemsize * len(c) for c in ring._columns)
-        == HOST_BYTES
-    )
+    added = FIRST_SLOTS * 2 + 1  # past two doublings
+    for i in range(added):
+        ring.add(float(i), float(i), -float(i))
+    assert ring.read(since=0.0) == [(float(i), float(i), -float(i)) for i in range(added)]
+    assert ring.read(since=0.0, last=2) == [(float(i), float(i), -float(i)) for i in (added - 2, added - 1)]
 
 
 def test_old_samples_are_not_returned_and_gone_vms_are_forgotten() -> None:

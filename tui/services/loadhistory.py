@@ -1,12 +1,16 @@
 """Load over the last hour, per host (CPU use, memory use) and per VM (CPU use), in bounded memory.
 
-Each series is a fixed-size ring of `SLOTS` samples in `array` buffers (no per-sample objects):
-a host costs `HOST_BYTES` (time as a double, CPU and memory as floats) and each VM `VM_BYTES`,
-whatever the poll period. A sample older than `WINDOW_S` is not returned; with polls faster than
-WINDOW_S / SLOTS the ring holds the last SLOTS samples (less than an hour, never more memory).
+Each series is a ring of at most `SLOTS` samples in `array` buffers (no per-sample objects): a
+full host ring costs `HOST_BYTES` (time as a double, CPU and memory as floats) and each VM's
+`VM_BYTES`, whatever the poll period. A ring starts with room for FIRST_SLOTS samples and doubles
+as they arrive: a new console's first poll of 100,000 VMs makes 100,000 small rings, not 430 MB of
+NaN (filling that was a fifth of a 2,000-host first poll's Python time). A sample older than
+`WINDOW_S` is not returned; with polls faster than WINDOW_S / SLOTS the ring holds the last SLOTS
+samples (less than an hour, never more memory).
 
 A host's CPU use is the host CPUs its VMs keep busy over its CPUs (0..1); a VM's is the host CPUs
-it keeps busy (DomainFacts.cpu_rate); memory use is the running VMs' memory over the host's (0..1). Written by poller threads, read by any: one lock per history.
+it keeps busy (DomainFacts.cpu_rate); memory use is the running VMs' memory over the host's (0..1).
+Written by poller threads, read by any: one lock per history.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from tui.core.live import DomainState, HostSnapshot
 
 WINDOW_S = 3600.0
 SLOTS = 360  # one sample per 10 s over an hour: the realm's usual poll period
+FIRST_SLOTS = 8  # room a new ring has; it doubles while filling (8, 16, ..., 256, then SLOTS)
 NAN = math.nan
 _RUNNING = DomainState.RUNNING
 
@@ -59,13 +64,22 @@ class Ring:
     __slots__ = ("_columns", "_count", "_next", "_times")
 
     def __init__(self, columns: int) -> None:
-        self._times = array("d", [NAN]) * SLOTS
-        self._columns = [array("f", [NAN]) * SLOTS for _ in range(columns)]
+        self._times = array("d", [NAN]) * FIRST_SLOTS
+        self._columns = [array("f", [NAN]) * FIRST_SLOTS for _ in range(columns)]
         self._next = 0
         self._count = 0
 
+    def _grow(self) -> None:
+        """Twice the room, at most SLOTS. By concatenation, which makes arrays of the exact size (an
+        append over-allocates): a full ring holds exactly SLOTS samples."""
+        extra = min(SLOTS, 2 * len(self._times)) - len(self._times)
+        self._times = self._times + array("d", [NAN]) * extra
+        self._columns = [column + array("f", [NAN]) * extra for column in self._columns]
+
     def add(self, at: float, *values: float) -> None:
         i = self._next
+        if i == len(self._times):  # only while filling: a full ring's next slot wraps below SLOTS
+            self._grow()
         self._times[i] = at
         for column, value in zip(self._columns, values, strict=True):
             column[i] = value
@@ -75,6 +89,8 @@ class Ring:
     def add1(self, at: float, value: float) -> None:
         """add() for a one-column ring (a VM's), without the general loop: called per VM per poll."""
         i = self._next
+        if i == len(self._times):
+            self._grow()
         self._times[i] = at
         self._columns[0][i] = value
         self._next = (i + 1) % SLOTS
@@ -96,6 +112,7 @@ class Ring:
 
     @staticmethod
     def nbytes(columns: int) -> int:
+        """The buffers' bytes of a full ring."""
         return SLOTS * (8 + 4 * columns)
 
 

@@ -32,6 +32,12 @@ from tui.services.poller.subscribers import ChangesOnly
 
 T = TypeVar("T")
 
+# poll_once is woken when enough attempts have ended for every host it waits for to be done; it also
+# rescans its hosts this often, for those that left without an attempt ending (removed meanwhile).
+# Each rescan holds the lock over every host still waiting: every 50 ms, it was 7 % of a 2,000-host
+# first poll's Python time.
+RESCAN_S = 0.25
+
 
 class Poller(Dispatcher):
     def __init__(
@@ -215,7 +221,7 @@ class Poller(Dispatcher):
                 if not waiting or time.monotonic() >= deadline:
                     break
                 self._wake_poll_once_at = self._ended + len(waiting)
-                self._done.wait(timeout=min(0.05, max(0.0, deadline - time.monotonic())))
+                self._done.wait(timeout=min(RESCAN_S, max(0.0, deadline - time.monotonic())))
             self._wake_poll_once_at = None
             # Whatever is still in flight at the deadline gets its final answer now: every host in the
             # result is connected, unreachable or disabled, never left "connecting".

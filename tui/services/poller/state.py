@@ -42,7 +42,7 @@ class PollerState:
         self._wake = threading.Condition(self._lock)  # the dispatcher: something became due
         self._done = threading.Condition(self._lock)  # poll_once: an attempt finished
         # poll_once rescans its hosts (O(hosts)) only when enough attempts have ended for all of them
-        # to be done, or every 50 ms: waking at each of 2,000 completions cost more than the polls.
+        # to be done, or every RESCAN_S: waking at each of 2,000 completions cost more than the polls.
         self._ended = 0  # attempts ended so far
         self._wake_poll_once_at: int | None = None
         self._pool = Lane("pool", self.settings.workers)
