@@ -145,3 +145,36 @@ def test_bulk_statistics_give_the_facts_of_per_domain_calls(guests):
     assert fast[names[1]].state is DomainState.SHUTOFF
     # A stopped guest's CPU time no longer moves: bulk and info() agree on it exactly.
     assert fast[names[1]].cpu_time_ns == slow[names[1]].cpu_time_ns == conn.lookupByName(names[1]).info()[4]
+
+
+@needs_testbed
+def test_a_reader_times_both_ways_and_keeps_cpu_rates_within_one(guests):
+    """The reader times the bulk call and info() on its first poll and reads by the cheaper way (on
+    QEMU the two count CPU time differently): the facts are the same either way, a CPU rate never
+    spans the two ways (none in the poll after a change), and the next poll has one again."""
+    import time
+
+    from tui.services.libvirt import HostReader
+
+    conn, make = guests
+    names = make(2)
+    reader = HostReader()
+
+    def poll() -> dict[str, object]:
+        return {d.name: d for d in reader.domains(conn, time.monotonic()) if d.name in names}
+
+    first = poll()
+    assert sorted(first) == sorted(names)
+    assert reader.bulk, "qemu reports every field in bulk: both ways stay open"
+    chosen = reader.way.in_bulk
+    time.sleep(0.05)
+    steady = poll()
+    assert reader.way.in_bulk is chosen  # no timing before RECHECK_POLLS polls: the way holds
+    assert all(d.cpu_rate is not None for d in steady.values())
+    reader.way.in_bulk = not chosen  # as a later timing would, had the network changed
+    time.sleep(0.05)
+    switched = poll()
+    assert all(d.cpu_rate is None for d in switched.values())
+    assert {n: d.visible() for n, d in switched.items()} == {n: d.visible() for n, d in steady.items()}
+    time.sleep(0.05)
+    assert all(d.cpu_rate is not None for d in poll().values())

@@ -3,20 +3,27 @@ guest address.
 
 One virConnect per host; every call here may block on a slow host, so callers run this off the UI
 loop in a daemon thread (tui/services/poller/). State, vCPUs, memory and CPU time of every domain
-come from one bulk call (`getAllDomainStats`: one round trip to a remote host instead of one `info`
-per domain); a driver that does not report a field (the test driver gives only the state) is read
-with `info` for that domain. Domain XML is only needed for the PCI host
-devices, and the guest's address (from the host's DHCP leases, the costliest call here) for static
-address translation; both change rarely, so the XML is read only for a new domain, one whose state
-changed, or after the host sent an event (define, undefine, lifecycle, device hot-plug: the only ways
-hostdevs change) or the poller was asked to look again (`xml_epoch`); DHCP leases change without an
-event, so a running guest with a NIC has its lease looked up again every `refresh_every` polls.
+come from one bulk call (`getAllDomainStats`: one round trip instead of one `info` per domain) or
+from an `info` per domain, whichever cost less on this connection when last timed (readway.py: on
+a QEMU host near by, the bulk call's monitor queries cost several round trips' worth per guest); a
+driver that does not report a field in bulk (the test driver gives only the state) is read with
+`info` for that domain.
+
+Domain XML is only needed for the PCI host devices, and the guest's address (from the host's DHCP
+leases, the costliest call here) for static address translation; both change rarely, so the XML is
+read only for a new domain, one whose state changed, or after the host sent an event (define,
+undefine, lifecycle, device hot-plug: the only ways hostdevs change) or the poller was asked to look
+again (`xml_epoch`); DHCP leases change without an event, so a running guest with a NIC has its
+lease looked up again every `refresh_every` polls.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
+import statistics
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,8 +31,11 @@ from dataclasses import dataclass, field
 import libvirt
 
 from tui.core.live import DomainFacts, DomainState, NodeFacts, hostdev_addresses
+from tui.services.libvirt.readway import TIMED_INFOS, ReadWay
 
-_BULK_STATS = (
+# The groups a poll needs in bulk: state, CPU time, memory (balloon), vCPUs. On QEMU all but the state
+# ask each running guest's monitor or cgroup, which is why a per-domain info() can be cheaper (readway).
+BULK_STATS = (
     libvirt.VIR_DOMAIN_STATS_STATE
     | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
     | libvirt.VIR_DOMAIN_STATS_BALLOON
@@ -95,6 +105,23 @@ def _by_name(d: DomainFacts) -> tuple[str, str]:
     return (d.name, d.uuid)
 
 
+# Every domain of a host with its bulk statistics, or None where info() must be asked.
+Listing = Iterable[tuple[libvirt.virDomain, dict[str, object] | None]]
+
+
+def _info_seconds(domains: list[tuple[libvirt.virDomain, dict[str, object]]]) -> float:
+    """The median seconds of one info() over these domains (inf when none answered: the bulk way)."""
+    took = []
+    for dom, _ in domains:
+        began = time.perf_counter()
+        try:
+            dom.info()
+        except libvirt.libvirtError:
+            continue  # undefined meanwhile
+        took.append(time.perf_counter() - began)
+    return statistics.median(took) if took else math.inf
+
+
 def bulk_info(stats: dict[str, object]) -> tuple[int, int, int, int, int] | None:
     """`virDomain.info()`'s five fields (state, max KiB, KiB, vCPUs, CPU ns) from one domain's bulk
     statistics, or None when the driver left one out. An inactive domain's CPU time is 0, as info()
@@ -158,6 +185,8 @@ class HostReader:
     _node_memory_stats: bool = True
     view_changed: bool = True  # what the last domains() call returned differs from the one before
     bulk: bool = True  # getAllDomainStats works on this connection (cleared when the driver refuses it)
+    way: ReadWay = field(default_factory=ReadWay)  # bulk or per domain this poll, by what each cost
+    _read_in_bulk: bool | None = None  # the way the previous call read (None: no call yet)
 
     def reset(self) -> None:
         """After a reconnect nothing cached can be trusted."""
@@ -166,6 +195,8 @@ class HostReader:
         self._order.clear()
         self._node_memory_stats = True
         self.bulk = True
+        self.way.reset()
+        self._read_in_bulk = None
 
     def node(self, conn: libvirt.virConnect) -> NodeFacts:
         model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = conn.getInfo()
@@ -181,10 +212,10 @@ class HostReader:
         )
 
     def domains(self, conn: libvirt.virConnect, now: float) -> tuple[DomainFacts, ...]:
-        """Every domain's facts. The steady path makes one bulk call per host (plus `info` per domain
-        on a driver whose bulk statistics lack fields) and no XML call (see the module's docstring).
-        `view_changed` says afterwards whether anything an admin sees differs from the previous
-        call's result."""
+        """Every domain's facts. The steady path makes one bulk call per host or one `info` per
+        domain, whichever cost less on this connection (`ReadWay`), and no XML call (see the
+        module's docstring). `view_changed` says afterwards whether anything an admin sees differs
+        from the previous call's result."""
         self._polls += 1
         full_refresh = self._polls % self.refresh_every == 0
         epoch = self.xml_epoch
@@ -194,9 +225,13 @@ class HostReader:
         current: dict[str, DomainFacts] = {}
         fallbacks = 0
         changed = False
+        in_bulk, listing = self._listing(conn)
+        # CPU rates span one way only (readway.py): none in the first poll after a change of way.
+        switched = self._read_in_bulk is not None and self._read_in_bulk is not in_bulk
+        self._read_in_bulk = in_bulk
         # The steady path runs once per domain per poll (40,000 times a cycle at 2,000 hosts): plain
         # locals and comparisons, no per-domain helper calls.
-        for dom, stats in self._listing(conn):
+        for dom, stats in listing:
             try:
                 fields = bulk_info(stats) if stats is not None else None
                 if fields is None:
@@ -233,7 +268,7 @@ class HostReader:
                 changed = True
             else:
                 seen = before.cpu_time_ns
-                if state in _HOLDS and cpu_time and now > then and cpu_time >= seen:
+                if state in _HOLDS and cpu_time and now > then and cpu_time >= seen and not switched:
                     rate = (cpu_time - seen) / 1e9 / (now - then)
                 if (
                     before.state is state
@@ -252,7 +287,7 @@ class HostReader:
             current[uuid] = _facts(
                 name, uuid, state, vcpus, memory, max_memory, hostdevs, cpu_time, rate, address
             )
-        if self.bulk and current and fallbacks == len(current):
+        if in_bulk and current and fallbacks == len(current):
             self.bulk = False  # the driver reports no more than the state (the test driver): one call less
         self._facts, self._then = current, now
         if changed or len(current) != len(previous):
@@ -267,15 +302,28 @@ class HostReader:
         self.view_changed = False
         return tuple([current[uuid] for uuid in self._order])
 
-    def _listing(
-        self, conn: libvirt.virConnect
-    ) -> Iterable[tuple[libvirt.virDomain, dict[str, object] | None]]:
-        """Every domain with its bulk statistics (None: read it with info())."""
-        if self.bulk:
-            try:
-                return conn.getAllDomainStats(_BULK_STATS, 0)  # type: ignore[no-any-return]
-            except libvirt.libvirtError as exc:
-                if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
-                    raise
-                self.bulk = False  # an old or limited driver: the per-domain path from now on
-        return zip(conn.listAllDomains(0), itertools.repeat(None))
+    def _listing(self, conn: libvirt.virConnect) -> tuple[bool, Listing]:
+        """(read in bulk?, every domain with its bulk statistics (None: read it with info())). Times
+        both ways when `way` says so."""
+        way = self.way
+        timing = self.bulk and way.timing_due()
+        if not self.bulk or not (timing or way.in_bulk):
+            return False, zip(conn.listAllDomains(0), itertools.repeat(None))
+        began = time.perf_counter()
+        try:
+            stats: list[tuple[libvirt.virDomain, dict[str, object]]] = conn.getAllDomainStats(BULK_STATS, 0)
+        except libvirt.libvirtError as exc:
+            if exc.get_error_code() not in (libvirt.VIR_ERR_NO_SUPPORT, libvirt.VIR_ERR_INVALID_ARG):
+                raise
+            self.bulk = False  # an old or limited driver: the per-domain path from now on
+            return False, zip(conn.listAllDomains(0), itertools.repeat(None))
+        if not timing:
+            return True, stats
+        bulk_s = time.perf_counter() - began
+        timed = stats[:TIMED_INFOS]
+        if timed and all(bulk_info(s) is None for _, s in timed):
+            # The driver reports no more than the state in bulk (the test driver): per domain from now on.
+            self.bulk = False
+            return False, [(dom, None) for dom, _ in stats]
+        way.decide(bulk_s, _info_seconds(timed), len(stats))
+        return (True, stats) if way.in_bulk else (False, [(dom, None) for dom, _ in stats])
