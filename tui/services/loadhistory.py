@@ -4,7 +4,7 @@ Each series is a ring of at most `SLOTS` samples in `array` buffers (no per-samp
 full host ring costs `HOST_BYTES` (time as a double, CPU and memory as floats) and each VM's
 `VM_BYTES`, whatever the poll period. A ring starts with room for FIRST_SLOTS samples and doubles
 as they arrive: a new console's first poll of 100,000 VMs makes 100,000 small rings, not 430 MB of
-NaN (filling that was a fifth of a 2,000-host first poll's Python time). A sample older than
+NaN (at 2,000 hosts x 20 domains, 170 MB and 0.12 s of CPU in the first poll). A sample older than
 `WINDOW_S` is not returned; with polls faster than WINDOW_S / SLOTS the ring holds the last SLOTS
 samples (less than an hour, never more memory).
 
