@@ -311,7 +311,16 @@ def test_a_host_disabled_during_its_attempt_stays_disabled(tmp_path: Path) -> No
     try:
         poller.start()
         until(lambda: any(s.status is HostStatus.DISABLED for s in seen.of(host.name)), "the disable")
-        poller.poll_once(10.0)  # every attempt in flight has ended by now
+        # No action may reach it, even while the attempt that was opening it has not ended yet.
+        assert poller.connection(host.name) is None
+
+        def attempt_ended() -> bool:  # it has let go of the connection it opened, and nothing is queued
+            with poller._lock:
+                slot = poller._slots[host.name]
+                return slot.conn is None and slot.started is None and not slot.queued
+
+        until(attempt_ended, "the attempt in flight to end")
+        poller.poll_once(10.0)
         assert poller.snapshots()[host.name].status is HostStatus.DISABLED
         assert [s.status for s in seen.of(host.name)] == [HostStatus.CONNECTING, HostStatus.DISABLED]
         assert poller.connection(host.name) is None

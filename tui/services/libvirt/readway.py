@@ -1,9 +1,9 @@
 """Which way a host's domain counters are read: one bulk call, or one `info()` per domain.
 
 Measured on the test bed's QEMU hosts (tiny guests), the bulk call with the groups a poll needs
-(state, CPU, balloon, vCPU: `getAllDomainStats` asks every running guest's monitor) cost ~1.9 ms a
-guest, where `info()` costs one round trip: 0.11 ms over the local socket, 0.26 ms over ssh. One
-bulk call wins only where a round trip costs more than that (a distant host). So each host's reader
+(state, CPU, balloon, vCPU: `getAllDomainStats` asks every running guest's monitor) cost ~2 ms a
+guest, where `info()` costs one round trip: 0.11-0.12 ms over the local socket, 0.26-0.36 ms over
+ssh. One bulk call wins only where a round trip costs more than that (a distant host). So each host's reader
 times both ways on its own connection — the bulk call whole, `info()` on a few domains — on its
 first poll, and again every RECHECK_POLLS polls (a host's guests and its network change), and reads
 by the cheaper way meanwhile.

@@ -96,10 +96,12 @@ class Poller(Dispatcher):
             return {name: slot.last for name, slot in self._slots.items() if slot.last is not None}
 
     def connection(self, name: str) -> libvirt.virConnect | None:
-        """The host's live connection, for actions (read-only when the poller is); None if not open."""
+        """The host's live connection, for actions (read-only when the poller is); None if not open
+        or the host is disabled (an attempt in flight when it was disabled holds its connection
+        until the attempt ends, and then closes it: no action may use it meanwhile)."""
         with self._lock:
             slot = self._slots.get(name)
-            conn = slot.conn if slot is not None else None
+            conn = slot.conn if slot is not None and slot.disabled is None else None
         return conn.conn if conn is not None and not conn.dead.is_set() else None
 
     def run_on(self, host: str, fn: Callable[..., T], *args: Any) -> T:
