@@ -34,8 +34,8 @@ T = TypeVar("T")
 
 # poll_once is woken when enough attempts have ended for every host it waits for to be done; it also
 # rescans its hosts this often, for those that left without an attempt ending (removed meanwhile).
-# Each rescan holds the lock over every host still waiting: every 50 ms, it was 7 % of a 2,000-host
-# first poll's Python time.
+# Each rescan holds the lock, which every poll thread needs, over every host still waiting (0.22 ms
+# of CPU at 2,000 hosts, measured alone): only the rare removal waits for it.
 RESCAN_S = 0.25
 
 
